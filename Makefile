@@ -1,0 +1,61 @@
+# Huiliu — the two quick-start commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+# Test defaults: the real services on loopback (override by exporting them).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/huiliu
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: demo test install install-dev migrate lint format worker beat bench clean messages
+
+$(VENV)/.stamp-runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.stamp-dev: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $(VENV)/.stamp-runtime $@
+
+install: $(VENV)/.stamp-runtime
+install-dev: $(VENV)/.stamp-dev
+
+## make demo: the demo marketplace on http://127.0.0.1:8000 (SQLite unless DATABASE_URL is set)
+demo: $(VENV)/.stamp-runtime
+	DEBUG=1 $(PY) manage.py migrate --noinput -v0
+	DEBUG=1 $(PY) manage.py load_demo
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+## make test: the whole suite on PostgreSQL and Redis (installed and started if missing)
+test: $(VENV)/.stamp-dev
+	bash scripts/ensure-services.sh
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+migrate: $(VENV)/.stamp-runtime
+	$(PY) manage.py migrate
+
+worker: $(VENV)/.stamp-runtime
+	$(VENV)/bin/celery -A huiliu worker -l info -Q default,matching,events,payments
+
+beat: $(VENV)/.stamp-runtime
+	$(VENV)/bin/celery -A huiliu beat -l info
+
+lint: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+messages: $(VENV)/.stamp-runtime
+	DEBUG=1 $(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=tests
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles test-output

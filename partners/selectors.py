@@ -1,0 +1,171 @@
+"""Reads of the partners domain, each scoped to the caller (``actor``).
+
+``brands_compete`` is the one answer to "do A and B compete?" — the marketplace, the
+matcher and the exchange all ask it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from partners.actors import Actor
+from partners.models import (
+    ApiKey,
+    AuditEvent,
+    Brand,
+    BrandBlock,
+    BrandStatus,
+    Category,
+    Channel,
+    CompetitionRule,
+)
+
+
+# --- Competition --------------------------------------------------------------------------------
+def _under(code: str, root: str) -> bool:
+    return code == root or code.startswith(root + ".")
+
+
+def competing_category_map() -> dict[int, set[int]]:
+    """Leaf category id → ids of the leaf categories whose brands compete with it.
+
+    A leaf always competes with itself; each admin rule between two categories makes every
+    leaf under one compete with every leaf under the other, both ways.
+    """
+    leaves = list(Category.objects.filter(is_leaf=True).values_list("id", "code"))
+    result: dict[int, set[int]] = {cid: {cid} for cid, _ in leaves}
+    for code_a, code_b in CompetitionRule.objects.values_list("category_a__code", "category_b__code"):
+        side_a = [cid for cid, code in leaves if _under(code, code_a)]
+        side_b = [cid for cid, code in leaves if _under(code, code_b)]
+        for a in side_a:
+            result[a].update(side_b)
+        for b in side_b:
+            result[b].update(side_a)
+    return result
+
+
+def blocked_pairs(brand_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
+    """Every (a, b) with a block between them in either direction, both orders included."""
+    qs = BrandBlock.objects.all()
+    if brand_ids is not None:
+        ids = list(brand_ids)
+        qs = qs.filter(Q(brand_id__in=ids) | Q(blocked_id__in=ids))
+    pairs: set[tuple[int, int]] = set()
+    for a, b in qs.values_list("brand_id", "blocked_id"):
+        pairs.add((a, b))
+        pairs.add((b, a))
+    return pairs
+
+
+def brands_compete(a: Brand, b: Brand, *, category_map: dict[int, set[int]] | None = None) -> bool:
+    """True if A and B must never be recommended, proposed to or matched with each other:
+    same leaf category, an admin competition rule between their categories, or a block by
+    either side. Symmetric. A brand is not its own competitor (callers exclude self anyway).
+    """
+    if a.pk == b.pk:
+        return False
+    category_map = category_map if category_map is not None else competing_category_map()
+    if b.category_id in category_map.get(a.category_id, {a.category_id}):
+        return True
+    return BrandBlock.objects.filter(
+        Q(brand_id=a.pk, blocked_id=b.pk) | Q(brand_id=b.pk, blocked_id=a.pk)
+    ).exists()
+
+
+def competitor_exclusion(brand: Brand) -> Q:
+    """A filter matching every brand that competes with ``brand`` (to ``exclude()``)."""
+    categories = competing_category_map().get(brand.category_id, {brand.category_id})
+    blocked = BrandBlock.objects.filter(brand=brand).values("blocked_id")
+    blockers = BrandBlock.objects.filter(blocked=brand).values("brand_id")
+    return Q(category_id__in=categories) | Q(pk__in=blocked) | Q(pk__in=blockers)
+
+
+# --- Brands ---------------------------------------------------------------------------------------
+def brand_visible(*, actor: Actor) -> QuerySet[Brand]:
+    """Brands the caller may see at all: admins all; others approved brands and their own."""
+    qs = Brand.objects.select_related("category")
+    if actor.is_admin:
+        return qs
+    own = actor.brand_ids
+    return qs.filter(Q(status=BrandStatus.APPROVED) | Q(pk__in=own))
+
+
+def brand_marketplace(
+    *, actor: Actor, search: str = "", category: str = "", exclude_own: bool = False
+) -> QuerySet[Brand]:
+    """Approved brands' public profiles; search by name (zh or en), filter by category
+    code (a leaf, or a group to include its leaves)."""
+    qs = Brand.objects.select_related("category").filter(status=BrandStatus.APPROVED)
+    if search := search.strip():
+        qs = qs.filter(Q(name__icontains=search) | Q(name_en__icontains=search) | Q(slug__icontains=search))
+    if category := category.strip():
+        qs = qs.filter(Q(category__code=category) | Q(category__code__startswith=category + "."))
+    if exclude_own and actor.brand_ids:
+        qs = qs.exclude(pk__in=actor.brand_ids)
+    return qs.order_by("-active_audience", "name")
+
+
+def brand_mine(*, actor: Actor) -> QuerySet[Brand]:
+    return Brand.objects.select_related("category").filter(pk__in=actor.brand_ids).order_by("name")
+
+
+def brand_get(*, actor: Actor, slug: str | None = None, pk: int | None = None) -> Brand | None:
+    """One brand if the caller may see it, else None (never reveals that it exists)."""
+    qs = brand_visible(actor=actor)
+    try:
+        return qs.get(slug=slug) if slug is not None else qs.get(pk=pk)
+    except Brand.DoesNotExist:
+        return None
+
+
+def channel_list(*, actor: Actor, brand: Brand) -> QuerySet[Channel]:
+    if not actor.can_view_private(brand.pk):
+        return Channel.objects.none()
+    return brand.channels.all().order_by("type", "label")
+
+
+def channel_visible(*, actor: Actor) -> QuerySet[Channel]:
+    """Channels are private to their brand (and admins); others see only the scale."""
+    qs = Channel.objects.select_related("brand")
+    if actor.is_admin:
+        return qs
+    return qs.filter(brand_id__in=actor.brand_ids)
+
+
+def audit_history(*, actor: Actor, brand: Brand) -> QuerySet[AuditEvent]:
+    if not actor.can_view_private(brand.pk):
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.filter(brand=brand).select_related("actor").order_by("-created_at", "-id")
+
+
+def approval_queue(*, actor: Actor, status: str = BrandStatus.PENDING, search: str = "") -> QuerySet[Brand]:
+    if not actor.is_admin:
+        raise PermissionDenied("platform admins only")
+    qs = Brand.objects.select_related("category").order_by("submitted_at", "id")
+    if status:
+        qs = qs.filter(status=status)
+    if search := search.strip():
+        qs = qs.filter(
+            Q(name__icontains=search) | Q(name_en__icontains=search) | Q(slug__icontains=search)
+            | Q(credit_code__icontains=search) | Q(legal_name__icontains=search)
+        )
+    return qs
+
+
+def api_key_list(*, actor: Actor, brand: Brand) -> QuerySet[ApiKey]:
+    if not (actor.is_admin or actor.can_manage_keys(brand.pk)):
+        return ApiKey.objects.none()
+    return brand.api_keys.all()
+
+
+def category_list(*, leaves_only: bool = False) -> QuerySet[Category]:
+    qs = Category.objects.all().order_by("code")
+    return qs.filter(is_leaf=True) if leaves_only else qs
+
+
+def category_lookup() -> dict[str, Category]:
+    """code → Category, loaded once (validators take it so bulk paths never query per row)."""
+    return {c.code: c for c in Category.objects.all()}

@@ -1,0 +1,363 @@
+"""State changes of the partners domain. Each service runs in one transaction, validates
+its input, writes an AuditEvent and schedules side effects on commit.
+
+Errors are ``ValidationError`` keyed by field with codes from ``partners.errors``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partners import selectors, validation
+from partners.actors import Actor
+from partners.errors import PartnersError as E
+from partners.models import (
+    ApiKey,
+    ApiKeyScope,
+    AuditEvent,
+    Brand,
+    BrandBlock,
+    BrandStatus,
+    Category,
+    Channel,
+    CompetitionRule,
+    Membership,
+    Role,
+    User,
+)
+from partners.signals import brand_changed
+
+
+def _denied(message: str | None = None) -> ValidationError:
+    return ValidationError(
+        {"__all__": ValidationError(message or _("You are not allowed to do this."), code=E.PERMISSION_DENIED)}
+    )
+
+
+def audit(
+    *, actor: Actor, action: str, obj: Any, brand: Brand | None = None, reason: str = "", data: dict | None = None
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        **actor.audit_fields(),
+        action=action,
+        brand=brand,
+        object_type=obj.__class__.__name__.lower(),
+        object_id=str(obj.pk),
+        reason=reason,
+        data=data or {},
+    )
+
+
+def _notify_changed(brand_id: int, change: str) -> None:
+    transaction.on_commit(lambda: brand_changed.send(sender=Brand, brand_id=brand_id, change=change))
+
+
+# --- Users ------------------------------------------------------------------------------------
+def user_signup(*, email: str, password: str, display_name: str = "") -> User:
+    """A new person account; the e-mail address is the login."""
+    email = (email or "").strip().lower()
+    errors: dict[str, ValidationError] = {}
+    if not email or "@" not in email:
+        errors["email"] = ValidationError(_("Enter a valid e-mail address."), code=E.INVALID)
+    elif get_user_model().objects.filter(username=email).exists():
+        errors["email"] = ValidationError(_("An account with this e-mail already exists."), code=E.DUPLICATE)
+    candidate = get_user_model()(username=email, email=email, display_name=display_name.strip()[:80])
+    try:
+        validate_password(password, candidate)
+    except ValidationError as exc:
+        errors["password"] = ValidationError(exc.messages, code=E.INVALID)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        candidate.set_password(password)
+        candidate.save()
+    return candidate
+
+
+# --- Brands: registration and profile ----------------------------------------------------------
+@transaction.atomic
+def brand_register(
+    *, actor: Actor, data: dict[str, Any], require_credit_code: bool = True
+) -> Brand:
+    """Register a brand for review (status ``pending``); the registering user becomes its owner.
+
+    ``data`` uses the bulk-import field names (slug, name, category, price_tier, tone,
+    audience, stores, credit_code, channels …). Self-registration requires a valid unified
+    social credit code.
+    """
+    if actor.user is None and not actor.system:
+        raise _denied(_("Sign in to register a brand."))
+    fields = validation.clean_brand_profile(
+        data, categories=selectors.category_lookup(), require_credit_code=require_credit_code
+    )
+    channels = validation.clean_channels(data.get("channels"))
+    if Brand.objects.filter(slug=fields["slug"]).exists():
+        raise ValidationError({"slug": ValidationError(_("This slug is already taken."), code=E.SLUG_TAKEN)})
+    brand = Brand(**fields, status=BrandStatus.PENDING, submitted_at=timezone.now())
+    brand.active_audience = validation.active_audience(channels)
+    brand.save()
+    Channel.objects.bulk_create([Channel(brand=brand, **c) for c in channels])
+    if actor.user is not None:
+        Membership.objects.create(user=actor.user, brand=brand, role=Role.OWNER)
+    audit(actor=actor, action="brand.registered", obj=brand, brand=brand)
+    _notify_changed(brand.pk, "registered")
+    return brand
+
+
+@transaction.atomic
+def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
+    """Update profile fields given in ``data`` (partial). The slug cannot change."""
+    if not actor.can_edit(brand.pk):
+        raise _denied()
+    if "slug" in data and data["slug"] != brand.slug:
+        raise ValidationError({"slug": ValidationError(_("The slug cannot be changed."), code=E.INVALID)})
+    payload = {k: v for k, v in data.items() if k not in ("slug", "channels", "blocked")}
+    fields = validation.clean_brand_profile(payload, categories=selectors.category_lookup(), partial=True)
+    if brand.credit_code and fields.get("credit_code") == "":
+        raise ValidationError(
+            {"credit_code": ValidationError(_("The credit code cannot be removed."), code=E.REQUIRED)}
+        )
+    brand = Brand.objects.select_for_update().get(pk=brand.pk)
+    changed = sorted(k for k, v in fields.items() if getattr(brand, k) != v)
+    for key, value in fields.items():
+        setattr(brand, key, value)
+    brand.save()
+    if changed:
+        audit(actor=actor, action="brand.updated", obj=brand, brand=brand, data={"fields": changed})
+        _notify_changed(brand.pk, "profile")
+    return brand
+
+
+@transaction.atomic
+def brand_channels_set(*, actor: Actor, brand: Brand, channels: list[dict[str, Any]]) -> list[Channel]:
+    """Replace the brand's channels with ``channels`` and recompute its scale."""
+    if not actor.can_edit(brand.pk):
+        raise _denied()
+    cleaned = validation.clean_channels(channels)
+    brand = Brand.objects.select_for_update().get(pk=brand.pk)
+    brand.channels.all().delete()
+    created = Channel.objects.bulk_create([Channel(brand=brand, **c) for c in cleaned])
+    brand.active_audience = validation.active_audience(cleaned)
+    brand.save(update_fields=["active_audience", "updated_at"])
+    audit(
+        actor=actor, action="brand.channels_set", obj=brand, brand=brand,
+        data={"channels": len(cleaned), "active_audience": brand.active_audience},
+    )
+    _notify_changed(brand.pk, "channels")
+    return created
+
+
+# --- Brands: approval workflow -------------------------------------------------------------------
+# action → (allowed from, to, reason required, who: "admin" | "member")
+TRANSITIONS: dict[str, tuple[frozenset[str], str, bool, str]] = {
+    "approve": (frozenset({BrandStatus.PENDING}), BrandStatus.APPROVED, False, "admin"),
+    "reject": (frozenset({BrandStatus.PENDING}), BrandStatus.REJECTED, True, "admin"),
+    "suspend": (frozenset({BrandStatus.APPROVED}), BrandStatus.SUSPENDED, True, "admin"),
+    "reinstate": (frozenset({BrandStatus.SUSPENDED}), BrandStatus.APPROVED, False, "admin"),
+    "resubmit": (frozenset({BrandStatus.REJECTED}), BrandStatus.PENDING, False, "member"),
+}
+
+
+@transaction.atomic
+def brand_transition(*, actor: Actor, brand: Brand, action: str, reason: str = "") -> Brand:
+    """Move a brand through its status workflow; writes an AuditEvent and e-mails members."""
+    if action not in TRANSITIONS:
+        raise ValidationError({"action": ValidationError(_("Unknown action."), code=E.INVALID)})
+    sources, target, reason_required, who = TRANSITIONS[action]
+    allowed = actor.is_admin if who == "admin" else actor.can_edit(brand.pk)
+    if not allowed:
+        raise _denied(_("Only platform admins can do this.") if who == "admin" else None)
+    reason = (reason or "").strip()
+    if reason_required and not reason:
+        raise ValidationError({"reason": ValidationError(_("A reason is required."), code=E.REASON_REQUIRED)})
+    brand = Brand.objects.select_for_update().get(pk=brand.pk)
+    if brand.status not in sources:
+        raise ValidationError(
+            {
+                "status": ValidationError(
+                    _("Cannot %(action)s a brand that is %(status)s.")
+                    % {"action": action, "status": brand.get_status_display()},
+                    code=E.INVALID_TRANSITION,
+                )
+            }
+        )
+    previous = brand.status
+    brand.status = target
+    brand.status_reason = reason
+    brand.status_changed_at = timezone.now()
+    if action == "resubmit":
+        brand.submitted_at = brand.status_changed_at
+    brand.save(update_fields=["status", "status_reason", "status_changed_at", "submitted_at", "updated_at"])
+    event = audit(
+        actor=actor, action=f"brand.{action}", obj=brand, brand=brand, reason=reason,
+        data={"from": previous, "to": target},
+    )
+    from partners.tasks import brand_status_notify
+
+    transaction.on_commit(lambda: brand_status_notify.delay(event.pk))
+    _notify_changed(brand.pk, "status")
+    return brand
+
+
+def brand_approve(*, actor: Actor, brand: Brand, reason: str = "") -> Brand:
+    return brand_transition(actor=actor, brand=brand, action="approve", reason=reason)
+
+
+def brand_reject(*, actor: Actor, brand: Brand, reason: str) -> Brand:
+    return brand_transition(actor=actor, brand=brand, action="reject", reason=reason)
+
+
+def brand_suspend(*, actor: Actor, brand: Brand, reason: str) -> Brand:
+    return brand_transition(actor=actor, brand=brand, action="suspend", reason=reason)
+
+
+def brand_reinstate(*, actor: Actor, brand: Brand, reason: str = "") -> Brand:
+    return brand_transition(actor=actor, brand=brand, action="reinstate", reason=reason)
+
+
+def brand_resubmit(*, actor: Actor, brand: Brand) -> Brand:
+    return brand_transition(actor=actor, brand=brand, action="resubmit")
+
+
+# --- Blocklist ----------------------------------------------------------------------------------
+@transaction.atomic
+def brand_block(*, actor: Actor, brand: Brand, blocked_slug: str) -> BrandBlock:
+    """``brand`` will never be matched with the brand ``blocked_slug`` (either way)."""
+    if not actor.can_edit(brand.pk):
+        raise _denied()
+    blocked = Brand.objects.filter(slug=blocked_slug).first()
+    if blocked is None:
+        raise ValidationError({"blocked": ValidationError(_("No brand with this slug."), code=E.UNKNOWN_BRAND)})
+    if blocked.pk == brand.pk:
+        raise ValidationError({"blocked": ValidationError(_("A brand cannot block itself."), code=E.SELF_BLOCK)})
+    block, created = BrandBlock.objects.get_or_create(brand=brand, blocked=blocked)
+    if created:
+        audit(actor=actor, action="brand.blocked", obj=brand, brand=brand, data={"blocked": blocked.slug})
+        _notify_changed(brand.pk, "blocks")
+        _notify_changed(blocked.pk, "blocks")
+    return block
+
+
+@transaction.atomic
+def brand_unblock(*, actor: Actor, brand: Brand, blocked_slug: str) -> None:
+    if not actor.can_edit(brand.pk):
+        raise _denied()
+    deleted, _ = BrandBlock.objects.filter(brand=brand, blocked__slug=blocked_slug).delete()
+    if deleted:
+        audit(actor=actor, action="brand.unblocked", obj=brand, brand=brand, data={"blocked": blocked_slug})
+        _notify_changed(brand.pk, "blocks")
+
+
+# --- Competition rules ----------------------------------------------------------------------------
+@transaction.atomic
+def competition_rule_create(*, actor: Actor, category_a: str, category_b: str, note: str = "") -> CompetitionRule:
+    """Admins declare that brands in two categories (or their subtrees) compete."""
+    if not actor.is_admin:
+        raise _denied(_("Only platform admins can do this."))
+    cats = {c.code: c for c in Category.objects.filter(code__in=[category_a, category_b])}
+    errors = {}
+    for field, code in (("category_a", category_a), ("category_b", category_b)):
+        if code not in cats:
+            errors[field] = ValidationError(_("unknown category %(code)s.") % {"code": code}, code=E.UNKNOWN_CATEGORY)
+    if errors:
+        raise ValidationError(errors)
+    a, b = sorted((cats[category_a], cats[category_b]), key=lambda c: c.code)
+    rule, created = CompetitionRule.objects.get_or_create(
+        category_a=a, category_b=b, defaults={"note": note, "created_by": actor.user}
+    )
+    if created:
+        audit(actor=actor, action="competition_rule.created", obj=rule, data={"a": a.code, "b": b.code})
+        for brand_id in Brand.objects.filter(category__in=[a, b]).values_list("pk", flat=True)[:10000]:
+            _notify_changed(brand_id, "competition")
+    return rule
+
+
+# --- Memberships ---------------------------------------------------------------------------------
+@transaction.atomic
+def membership_add(*, actor: Actor, brand: Brand, email: str, role: str) -> Membership:
+    """The owner adds an existing user to the brand with a role."""
+    if not actor.can_manage_keys(brand.pk):  # same rule as keys: owners manage access
+        raise _denied(_("Only the brand's owner can manage its team."))
+    if role not in Role.values:
+        raise ValidationError({"role": ValidationError(_("Unknown role."), code=E.INVALID)})
+    user = get_user_model().objects.filter(username=(email or "").strip().lower()).first()
+    if user is None:
+        raise ValidationError({"email": ValidationError(_("No account with this e-mail."), code=E.INVALID)})
+    membership, _created = Membership.objects.update_or_create(user=user, brand=brand, defaults={"role": role})
+    audit(actor=actor, action="membership.set", obj=membership, brand=brand, data={"user": user.username, "role": role})
+    return membership
+
+
+# --- API keys --------------------------------------------------------------------------------------
+API_KEY_PREFIX_BYTES = 6
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _hash_secret(secret: str) -> str:
+    # Keys carry 256 bits of randomness, so a fast hash is enough (no brute force possible).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(*, actor: Actor, brand: Brand, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+    """A new API key for ``brand``. Returns (key, full secret); the secret is never shown again."""
+    if not actor.can_manage_keys(brand.pk):
+        raise _denied(_("Only the brand's owner can manage API keys."))
+    name = (name or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = ValidationError(_("Give the key a name."), code=E.REQUIRED)
+    scopes = sorted(set(scopes or []))
+    if not scopes or any(s not in ApiKeyScope.values for s in scopes):
+        errors["scopes"] = ValidationError(
+            _("Scopes must be one or more of: %(all)s.") % {"all": ", ".join(ApiKeyScope.values)}, code=E.INVALID_SCOPE
+        )
+    if errors:
+        raise ValidationError(errors)
+    prefix = secrets.token_hex(API_KEY_PREFIX_BYTES)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        brand=brand, name=name[:80], prefix=prefix, key_hash=_hash_secret(secret), scopes=scopes, created_by=actor.user
+    )
+    audit(actor=actor, action="api_key.created", obj=key, brand=brand, data={"name": key.name, "scopes": scopes})
+    return key, f"hl_{prefix}_{secret}"
+
+
+@transaction.atomic
+def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
+    if not (actor.is_admin or actor.can_manage_keys(api_key.brand_id)):
+        raise _denied(_("Only the brand's owner can manage API keys."))
+    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if api_key.revoked_at is not None:
+        raise ValidationError({"id": ValidationError(_("This key is already revoked."), code=E.ALREADY_REVOKED)})
+    api_key.revoked_at = timezone.now()
+    api_key.save(update_fields=["revoked_at"])
+    audit(actor=actor, action="api_key.revoked", obj=api_key, brand=api_key.brand)
+    return api_key
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    """The active key for a presented secret, or None. Records last use (once a minute)."""
+    parts = (raw or "").strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != "hl":
+        return None
+    key = ApiKey.objects.select_related("brand").filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if key is None or not secrets.compare_digest(key.key_hash, _hash_secret(parts[2])):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+

@@ -1,0 +1,9 @@
+"""Signals other domains subscribe to, so partners never imports them.
+
+``brand_changed`` is sent after the transaction that changed a brand's profile, channels,
+blocks or status has committed (the matcher refreshes that brand's recommendations).
+"""
+
+from django.dispatch import Signal
+
+brand_changed = Signal()  # kwargs: brand_id: int, change: str

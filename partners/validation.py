@@ -1,0 +1,448 @@
+"""Pure validators for brand data, shared by services, forms, the API and bulk import.
+
+Each validator returns the normalised value or raises ``ValidationError`` with a code from
+``partners.errors.PartnersError``. They never touch the database.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from partners.errors import PartnersError as E
+
+# --- Unified social credit code (统一社会信用代码), GB 32100-2015 ----------------------------
+CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, V, Z
+CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def credit_code_check_char(first17: str) -> str:
+    """The 18th (check) character for the first 17 characters of a credit code."""
+    total = sum(CREDIT_CODE_CHARSET.index(c) * w for c, w in zip(first17, CREDIT_CODE_WEIGHTS))
+    return CREDIT_CODE_CHARSET[(31 - total % 31) % 31]
+
+
+def validate_credit_code(value: str) -> str:
+    code = (value or "").strip().upper()
+    if len(code) != 18:
+        raise ValidationError(
+            _("Unified social credit code must be 18 characters (got %(n)d).") % {"n": len(code)},
+            code=E.INVALID_CREDIT_CODE,
+        )
+    bad = sorted({c for c in code if c not in CREDIT_CODE_CHARSET})
+    if bad:
+        raise ValidationError(
+            _("Unified social credit code contains invalid characters: %(chars)s.")
+            % {"chars": "".join(bad)},
+            code=E.INVALID_CREDIT_CODE,
+        )
+    expected = credit_code_check_char(code[:17])
+    if code[17] != expected:
+        raise ValidationError(
+            _("Unified social credit code check digit is wrong (expected %(c)s).") % {"c": expected},
+            code=E.INVALID_CREDIT_CODE,
+        )
+    return code
+
+
+# --- Audience profile ------------------------------------------------------------------------
+AUDIENCE_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "gender": ("female", "male"),
+    "age": ("<18", "18-24", "25-34", "35-44", "45+"),
+    "city_tier": ("tier1", "new_tier1", "tier2", "tier3_plus"),
+}
+DISTRIBUTION_TOLERANCE = 0.01
+
+# ISO 3166-2:CN province-level codes.
+CN_REGIONS: dict[str, tuple[str, str]] = {
+    "CN-AH": ("安徽", "Anhui"), "CN-BJ": ("北京", "Beijing"), "CN-CQ": ("重庆", "Chongqing"),
+    "CN-FJ": ("福建", "Fujian"), "CN-GD": ("广东", "Guangdong"), "CN-GS": ("甘肃", "Gansu"),
+    "CN-GX": ("广西", "Guangxi"), "CN-GZ": ("贵州", "Guizhou"), "CN-HA": ("河南", "Henan"),
+    "CN-HB": ("湖北", "Hubei"), "CN-HE": ("河北", "Hebei"), "CN-HI": ("海南", "Hainan"),
+    "CN-HK": ("香港", "Hong Kong"), "CN-HL": ("黑龙江", "Heilongjiang"), "CN-HN": ("湖南", "Hunan"),
+    "CN-JL": ("吉林", "Jilin"), "CN-JS": ("江苏", "Jiangsu"), "CN-JX": ("江西", "Jiangxi"),
+    "CN-LN": ("辽宁", "Liaoning"), "CN-MO": ("澳门", "Macao"), "CN-NM": ("内蒙古", "Inner Mongolia"),
+    "CN-NX": ("宁夏", "Ningxia"), "CN-QH": ("青海", "Qinghai"), "CN-SC": ("四川", "Sichuan"),
+    "CN-SD": ("山东", "Shandong"), "CN-SH": ("上海", "Shanghai"), "CN-SN": ("陕西", "Shaanxi"),
+    "CN-SX": ("山西", "Shanxi"), "CN-TJ": ("天津", "Tianjin"), "CN-TW": ("台湾", "Taiwan"),
+    "CN-XJ": ("新疆", "Xinjiang"), "CN-XZ": ("西藏", "Tibet"), "CN-YN": ("云南", "Yunnan"),
+    "CN-ZJ": ("浙江", "Zhejiang"),
+}
+
+
+def validate_distribution(name: str, value: Any) -> dict[str, float]:
+    """A share per known key, each in [0, 1], summing to 1 (±0.01)."""
+    keys = AUDIENCE_DIMENSIONS[name]
+    if not isinstance(value, dict) or not value:
+        raise ValidationError(
+            _("%(name)s must be an object of shares, e.g. {%(example)s}.")
+            % {"name": name, "example": ", ".join(f'"{k}": …' for k in keys)},
+            code=E.INVALID_DISTRIBUTION,
+        )
+    unknown = [k for k in value if k not in keys]
+    if unknown:
+        raise ValidationError(
+            _("%(name)s has unknown keys %(unknown)s; allowed: %(allowed)s.")
+            % {"name": name, "unknown": ", ".join(map(str, unknown)), "allowed": ", ".join(keys)},
+            code=E.INVALID_DISTRIBUTION,
+        )
+    out: dict[str, float] = {}
+    for k, v in value.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValidationError(
+                _("%(name)s.%(key)s must be a number between 0 and 1.") % {"name": name, "key": k},
+                code=E.INVALID_DISTRIBUTION,
+            )
+        if not 0 <= v <= 1:
+            raise ValidationError(
+                _("%(name)s.%(key)s must be between 0 and 1 (got %(v)s).")
+                % {"name": name, "key": k, "v": v},
+                code=E.INVALID_DISTRIBUTION,
+            )
+        out[k] = float(v)
+    total = sum(out.values())
+    if abs(total - 1) > DISTRIBUTION_TOLERANCE:
+        raise ValidationError(
+            _("%(name)s shares must sum to 1 (±0.01); they sum to %(total).3f.")
+            % {"name": name, "total": total},
+            code=E.INVALID_DISTRIBUTION,
+        )
+    return out
+
+
+def validate_regions(value: Any) -> list[str]:
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError(_("regions must be a list of ISO 3166-2:CN codes."), code=E.INVALID_REGION)
+    out: list[str] = []
+    for raw in value:
+        code = str(raw).strip().upper()
+        if code not in CN_REGIONS:
+            raise ValidationError(
+                _("%(code)s is not an ISO 3166-2:CN region code (e.g. CN-BJ, CN-SH, CN-GD).")
+                % {"code": raw},
+                code=E.INVALID_REGION,
+            )
+        if code not in out:
+            out.append(code)
+    return out
+
+
+def validate_audience(value: Any) -> dict[str, Any]:
+    """Normalised audience profile; every dimension is optional but must be valid if given.
+
+    Raises a ValidationError keyed ``audience.<dimension>``.
+    """
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError({"audience": ValidationError(_("audience must be an object."), code=E.INVALID)})
+    errors: dict[str, ValidationError] = {}
+    out: dict[str, Any] = {}
+    for key, val in value.items():
+        if val in (None, {}, []):
+            continue
+        try:
+            if key in AUDIENCE_DIMENSIONS:
+                out[key] = validate_distribution(key, val)
+            elif key == "regions":
+                out[key] = validate_regions(val)
+            else:
+                raise ValidationError(
+                    _("unknown audience dimension %(key)s; allowed: gender, age, city_tier, regions.")
+                    % {"key": key},
+                    code=E.INVALID,
+                )
+        except ValidationError as exc:
+            errors[f"audience.{key}"] = exc
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+# --- Tone tags --------------------------------------------------------------------------------
+# Known tags have a canonical English key and a Chinese label; common Chinese spellings map
+# onto the key so "年轻" and "Young " are the same tag. Unknown tags are kept, normalised.
+TONE_LABELS: dict[str, tuple[str, str]] = {
+    "young": ("年轻", "young"), "urban": ("都市", "urban"), "value": ("性价比", "value"),
+    "premium": ("高端", "premium"), "luxury": ("奢华", "luxury"), "trendy": ("潮流", "trendy"),
+    "cute": ("可爱", "cute"), "family": ("家庭", "family"), "healthy": ("健康", "healthy"),
+    "sporty": ("运动", "sporty"), "tech": ("科技", "tech"), "classic": ("经典", "classic"),
+    "national": ("国潮", "guochao"), "natural": ("自然", "natural"), "professional": ("专业", "professional"),
+    "artisan": ("匠心", "artisan"), "playful": ("有趣", "playful"), "elegant": ("优雅", "elegant"),
+    "outdoor": ("户外", "outdoor"), "warm": ("温暖", "warm"), "minimal": ("简约", "minimal"),
+    "social": ("社交", "social"), "mass": ("大众", "mass"), "quality": ("品质", "quality"),
+}
+_TONE_ALIASES = {zh: key for key, (zh, _en) in TONE_LABELS.items()}
+_TONE_ALIASES.update({"guochao": "national", "国潮风": "national", "高端化": "premium", "平价": "value"})
+MAX_TONE_TAGS = 12
+MAX_TONE_TAG_LENGTH = 24
+
+
+def normalise_tone_tag(raw: str) -> str:
+    tag = re.sub(r"[\s_]+", "-", str(raw).strip().lower()).strip("-")
+    return _TONE_ALIASES.get(tag, tag)
+
+
+def validate_tone(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        value = re.split(r"[,，、;；]", value)
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError(_("tone must be a list of tags."), code=E.INVALID)
+    out: list[str] = []
+    for raw in value:
+        tag = normalise_tone_tag(raw)
+        if not tag:
+            continue
+        if len(tag) > MAX_TONE_TAG_LENGTH:
+            raise ValidationError(
+                _("tone tag %(tag)s is longer than %(n)d characters.") % {"tag": raw, "n": MAX_TONE_TAG_LENGTH},
+                code=E.INVALID,
+            )
+        if tag not in out:
+            out.append(tag)
+    if len(out) > MAX_TONE_TAGS:
+        raise ValidationError(_("at most %(n)d tone tags.") % {"n": MAX_TONE_TAGS}, code=E.INVALID)
+    return out
+
+
+def tone_label(tag: str, language: str = "zh-hans") -> str:
+    zh, en = TONE_LABELS.get(tag, (tag, tag))
+    return en if language.startswith("en") else zh
+
+
+# --- Numbers ----------------------------------------------------------------------------------
+def validate_price_tier(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) and not (isinstance(value, str) and value.isdigit()):
+        raise ValidationError(_("price tier must be a whole number from 1 to 5."), code=E.OUT_OF_RANGE)
+    tier = int(value)
+    if not 1 <= tier <= 5:
+        raise ValidationError(
+            _("price tier must be from 1 (mass) to 5 (luxury), got %(v)s.") % {"v": value}, code=E.OUT_OF_RANGE
+        )
+    return tier
+
+
+def validate_non_negative_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise ValidationError(_("%(name)s must be a whole number.") % {"name": name}, code=E.INVALID)
+    if value < 0:
+        raise ValidationError(_("%(name)s must be ≥ 0 (got %(v)s).") % {"name": name, "v": value}, code=E.OUT_OF_RANGE)
+    return int(value)
+
+
+def validate_active_rate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(_("active rate must be a number between 0 and 1."), code=E.INVALID)
+    if not 0 <= value <= 1:
+        raise ValidationError(
+            _("active rate must be between 0 and 1 (got %(v)s).") % {"v": value}, code=E.OUT_OF_RANGE
+        )
+    return float(value)
+
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def validate_slug(value: Any) -> str:
+    slug = str(value or "").strip()
+    if not slug:
+        raise ValidationError(_("slug is required."), code=E.REQUIRED)
+    if len(slug) > 60 or not SLUG_RE.match(slug):
+        raise ValidationError(
+            _("slug must be lowercase letters, digits and single hyphens (max 60), e.g. luckin-coffee."),
+            code=E.INVALID,
+        )
+    return slug
+
+
+# --- Whole payloads ---------------------------------------------------------------------------
+# Fields a brand payload may carry (the bulk-import format, the API and the web forms share it).
+PROFILE_FIELDS = (
+    "slug", "name", "name_en", "legal_name", "credit_code", "category", "price_tier", "tone",
+    "description", "audience", "stores", "website",
+)
+TEXT_LIMITS = {"name": 120, "name_en": 120, "legal_name": 200, "description": 5000, "website": 200}
+
+
+def _text(value: Any, name: str, *, required: bool) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError(_("%(name)s must be text.") % {"name": name}, code=E.INVALID)
+    value = value.strip()
+    if required and not value:
+        raise ValidationError(_("%(name)s is required.") % {"name": name}, code=E.REQUIRED)
+    limit = TEXT_LIMITS.get(name)
+    if limit and len(value) > limit:
+        raise ValidationError(
+            _("%(name)s is longer than %(n)d characters.") % {"name": name, "n": limit}, code=E.INVALID
+        )
+    return value
+
+
+def clean_brand_profile(
+    data: dict[str, Any],
+    *,
+    categories: dict[str, Any],
+    partial: bool = False,
+    require_credit_code: bool = False,
+) -> dict[str, Any]:
+    """Validate and normalise a brand payload's profile fields.
+
+    ``categories`` maps a category code to an object with ``is_leaf`` (a Category, or a
+    stand-in); the caller loads it once, so a bulk import does not query per line.
+    Returns model-ready values (``category`` is the mapped object, ``stores`` becomes
+    ``store_count``, ``tone`` becomes ``tone_tags``). Raises one ValidationError holding every
+    field's error, keyed by the payload's field names.
+    """
+    if not isinstance(data, dict):
+        raise ValidationError({"__all__": ValidationError(_("a brand must be a JSON object."), code=E.INVALID)})
+    errors: dict[str, Any] = {}
+    out: dict[str, Any] = {}
+
+    def present(key: str) -> bool:
+        return key in data or not partial
+
+    def attempt(key: str, fn) -> None:
+        try:
+            fn()
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                errors.update(exc.error_dict)
+            else:
+                errors[key] = exc
+
+    unknown = [k for k in data if k not in PROFILE_FIELDS and k not in ("channels", "blocked")]
+    if unknown:
+        errors["__all__"] = ValidationError(
+            _("unknown fields: %(f)s.") % {"f": ", ".join(sorted(map(str, unknown)))}, code=E.INVALID
+        )
+
+    if present("slug"):
+        attempt("slug", lambda: out.__setitem__("slug", validate_slug(data.get("slug"))))
+    if present("name"):
+        attempt("name", lambda: out.__setitem__("name", _text(data.get("name"), "name", required=True)))
+    for key in ("name_en", "legal_name", "description", "website"):
+        if key in data:
+            attempt(key, lambda key=key: out.__setitem__(key, _text(data.get(key), key, required=False)))
+
+    def _credit() -> None:
+        raw = data.get("credit_code") or ""
+        if not str(raw).strip():
+            if require_credit_code:
+                raise ValidationError(
+                    _("unified social credit code is required to register a brand."), code=E.REQUIRED
+                )
+            out["credit_code"] = ""
+            return
+        out["credit_code"] = validate_credit_code(str(raw))
+
+    if present("credit_code") or require_credit_code:
+        attempt("credit_code", _credit)
+
+    def _category() -> None:
+        code = str(data.get("category") or "").strip()
+        if not code:
+            raise ValidationError(_("category is required."), code=E.REQUIRED)
+        category = categories.get(code)
+        if category is None:
+            raise ValidationError(
+                _("unknown category %(code)s (use a leaf code such as beverage.coffee).") % {"code": code},
+                code=E.UNKNOWN_CATEGORY,
+            )
+        if not category.is_leaf:
+            raise ValidationError(
+                _("%(code)s is a category group; choose one of its leaves.") % {"code": code},
+                code=E.NOT_A_LEAF,
+            )
+        out["category"] = category
+
+    if present("category"):
+        attempt("category", _category)
+    if present("price_tier"):
+        attempt("price_tier", lambda: out.__setitem__("price_tier", validate_price_tier(data.get("price_tier", 3))))
+    if "tone" in data:
+        attempt("tone", lambda: out.__setitem__("tone_tags", validate_tone(data.get("tone"))))
+    if "audience" in data:
+        attempt("audience", lambda: out.__setitem__("audience", validate_audience(data.get("audience"))))
+    if "stores" in data:
+        attempt("stores", lambda: out.__setitem__("store_count", validate_non_negative_int(data.get("stores") or 0, "stores")))
+
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def clean_channels(value: Any) -> list[dict[str, Any]]:
+    """Validate a list of channels; errors are keyed ``channels[i].field`` (0-based)."""
+    from partners.models import ChannelType, Verification
+
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError({"channels": ValidationError(_("channels must be a list."), code=E.INVALID)})
+    errors: dict[str, ValidationError] = {}
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for i, raw in enumerate(value):
+        prefix = f"channels[{i}]"
+        if not isinstance(raw, dict):
+            errors[prefix] = ValidationError(_("a channel must be an object."), code=E.INVALID)
+            continue
+        ctype = str(raw.get("type") or "").strip()
+        if ctype not in ChannelType.values:
+            errors[f"{prefix}.type"] = ValidationError(
+                _("unknown channel type %(t)s; one of: %(all)s.") % {"t": ctype or "(empty)", "all": ", ".join(ChannelType.values)},
+                code=E.UNKNOWN_CHANNEL_TYPE,
+            )
+            continue
+        item: dict[str, Any] = {"type": ctype, "label": str(raw.get("label") or "").strip()[:80]}
+        try:
+            item["size"] = validate_non_negative_int(raw.get("size", 0), "size")
+        except ValidationError as exc:
+            errors[f"{prefix}.size"] = exc
+        try:
+            item["active_rate"] = validate_active_rate(raw.get("active_rate", 0))
+        except ValidationError as exc:
+            errors[f"{prefix}.active_rate"] = exc
+        verification = raw.get("verification") or Verification.SELF_REPORTED
+        if verification not in Verification.values:
+            errors[f"{prefix}.verification"] = ValidationError(
+                _("verification must be one of: %(all)s.") % {"all": ", ".join(Verification.values)}, code=E.INVALID
+            )
+        item["verification"] = verification
+        key = (ctype, item["label"])
+        if key in seen:
+            errors[f"{prefix}.type"] = ValidationError(
+                _("channel %(t)s is listed twice; give each a different label.") % {"t": ctype}, code=E.DUPLICATE
+            )
+        seen.add(key)
+        out.append(item)
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def active_audience(channels: list[dict[str, Any]]) -> int:
+    """Scale: Σ size × active rate over a brand's channels."""
+    return round(sum(c["size"] * c["active_rate"] for c in channels))
+
+
+def error_items(exc: ValidationError) -> list[tuple[str, str, str]]:
+    """Flatten a ValidationError into (field, code, message) triples for any surface."""
+    items: list[tuple[str, str, str]] = []
+    if hasattr(exc, "error_dict"):
+        for field, errs in exc.error_dict.items():
+            for err in errs:
+                for message in err.messages:
+                    items.append((field, str(err.code or E.INVALID), message))
+    else:
+        for err in exc.error_list:
+            for message in err.messages:
+                items.append(("__all__", str(err.code or E.INVALID), message))
+    return items

@@ -1,0 +1,135 @@
+"""Shared fixtures: actors for each role, and a real Celery worker process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from partners.actors import Actor
+from partners.models import Role
+from tests.factories import AdminFactory, BrandFactory, MembershipFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def admin_user(db):
+    return AdminFactory(username="admin@example.com")
+
+
+@pytest.fixture
+def admin_actor(admin_user):
+    return Actor(user=admin_user)
+
+
+@pytest.fixture
+def brand(db):
+    return BrandFactory(slug="luckin-coffee", name="瑞幸咖啡", name_en="Luckin Coffee")
+
+
+@pytest.fixture
+def owner(brand):
+    return MembershipFactory(brand=brand, role=Role.OWNER, user=UserFactory(username="owner@example.com")).user
+
+
+@pytest.fixture
+def owner_actor(owner):
+    return Actor(user=owner)
+
+
+@pytest.fixture
+def other_brand(db):
+    from tests.factories import category
+
+    return BrandFactory(slug="pop-mart", name="泡泡玛特", name_en="Pop Mart", category=category("toys.collectibles"))
+
+
+@pytest.fixture
+def other_owner(other_brand):
+    return MembershipFactory(brand=other_brand, role=Role.OWNER, user=UserFactory(username="rival@example.com")).user
+
+
+@pytest.fixture
+def other_actor(other_owner):
+    return Actor(user=other_owner)
+
+
+@pytest.fixture
+def output_dir(request) -> Path:
+    """A per-test folder under test-output/ for screenshots and artefacts."""
+    path = ROOT / "test-output" / request.node.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _worker_env() -> dict[str, str]:
+    """The worker must see the test database pytest-django created, and the real broker."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = dict(os.environ)
+    if db["ENGINE"].endswith("postgresql"):
+        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    env["CELERY_TASK_ALWAYS_EAGER"] = "0"
+    return env
+
+
+@pytest.fixture
+def celery_worker(transactional_db, monkeypatch):
+    """A real `celery worker` process on Redis, for tests of task behaviour.
+
+    Tasks enqueued during the test go through Redis to this worker, which writes to the
+    test database; the fixture stops the worker afterwards.
+    """
+    if not settings.REDIS_URL:
+        pytest.fail("the worker tests need REDIS_URL (run them with `make test`)")
+    from huiliu.celery import app
+
+    monkeypatch.setattr(app.conf, "task_always_eager", False)
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "huiliu", "worker", "-l", "info", "-P", "solo",
+         "-Q", "default,matching,events,payments", "--without-heartbeat", "--without-mingle", "--without-gossip"],
+        cwd=ROOT, env=_worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.time() + 30
+    ready = False
+    lines: list[str] = []
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "ready." in line:
+            ready = True
+            break
+    if not ready:
+        proc.kill()
+        pytest.fail("celery worker did not start:\n" + "".join(lines[-30:]))
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
+    """Poll until ``predicate()`` is truthy; returns its value or fails the test."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout}s")
