@@ -70,7 +70,8 @@ class Actor:
         return self.is_admin or brand_id in self.roles
 
     def can_edit(self, brand_id: int) -> bool:
-        return self.system or self.roles.get(brand_id) in EDIT_ROLES
+        # Platform admins may correct any brand's data (support); members need an edit role.
+        return self.is_admin or self.roles.get(brand_id) in EDIT_ROLES
 
     def can_manage_keys(self, brand_id: int) -> bool:
         # Only a brand's owner (a person, not a key) creates or revokes keys.

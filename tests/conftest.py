@@ -83,7 +83,7 @@ def _worker_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def celery_worker(transactional_db, monkeypatch):
+def celery_worker(transactional_db):
     """A real `celery worker` process on Redis, for tests of task behaviour.
 
     Tasks enqueued during the test go through Redis to this worker, which writes to the
@@ -93,7 +93,8 @@ def celery_worker(transactional_db, monkeypatch):
         pytest.fail("the worker tests need REDIS_URL (run them with `make test`)")
     from huiliu.celery import app
 
-    monkeypatch.setattr(app.conf, "task_always_eager", False)
+    was_eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
@@ -117,6 +118,7 @@ def celery_worker(transactional_db, monkeypatch):
         proc.kill()
         pytest.fail("celery worker did not start:\n" + "".join(lines[-30:]))
     yield proc
+    app.conf.task_always_eager = was_eager
     proc.terminate()
     try:
         proc.wait(timeout=15)

@@ -1,0 +1,249 @@
+"""Partners services: registration, profile, channels, approval workflow, blocks, API keys."""
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+
+from partners import services
+from partners.actors import Actor
+from partners.errors import PartnersError as E
+from partners.models import ApiKey, AuditEvent, Brand, BrandBlock, BrandStatus, Channel, Membership, Role
+from tests.factories import BrandFactory, ChannelFactory, MembershipFactory, UserFactory, valid_credit_code
+
+
+def payload(**overrides):
+    data = {
+        "slug": "panda-cake",
+        "name": "熊猫不走蛋糕",
+        "name_en": "Panda Cake",
+        "category": "food.bakery",
+        "price_tier": 2,
+        "tone": ["young", "家庭"],
+        "credit_code": valid_credit_code(4242),
+        "stores": 0,
+        "audience": {"gender": {"female": 0.7, "male": 0.3}, "regions": ["CN-GD"]},
+        "channels": [
+            {"type": "wecom", "size": 1_000_000, "active_rate": 0.4},
+            {"type": "wechat_group", "size": 200_000, "active_rate": 0.25},
+        ],
+    }
+    data.update(overrides)
+    return data
+
+
+def error_codes(exc):
+    return {field: [e.code for e in errs] for field, errs in exc.value.error_dict.items()}
+
+
+@pytest.fixture
+def signed_in(db):
+    return Actor(user=UserFactory(username="marketer@example.com"))
+
+
+def test_register_creates_pending_brand_with_owner_channels_scale_and_audit(signed_in):
+    brand = services.brand_register(actor=signed_in, data=payload())
+    assert brand.status == BrandStatus.PENDING
+    assert brand.active_audience == 1_000_000 * 0.4 + 200_000 * 0.25
+    assert brand.tone_tags == ["young", "family"]
+    assert Membership.objects.get(brand=brand).role == Role.OWNER
+    assert Channel.objects.filter(brand=brand).count() == 2
+    assert AuditEvent.objects.filter(brand=brand, action="brand.registered", actor=signed_in.user).exists()
+
+
+def test_self_registration_requires_a_credit_code(signed_in):
+    with pytest.raises(ValidationError) as exc:
+        services.brand_register(actor=signed_in, data=payload(credit_code=""))
+    assert error_codes(exc)["credit_code"] == [E.REQUIRED]
+    assert not Brand.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "overrides, field, code",
+    [
+        ({"credit_code": "91350100M000100Y44"}, "credit_code", E.INVALID_CREDIT_CODE),
+        ({"category": "food"}, "category", E.NOT_A_LEAF),
+        ({"category": "food.cheese"}, "category", E.UNKNOWN_CATEGORY),
+        ({"price_tier": 9}, "price_tier", E.OUT_OF_RANGE),
+        ({"slug": "Bad Slug"}, "slug", E.INVALID),
+        ({"audience": {"age": {"18-24": 0.5}}}, "audience.age", E.INVALID_DISTRIBUTION),
+        ({"channels": [{"type": "wecom", "size": 5, "active_rate": 2}]}, "channels[0].active_rate", E.OUT_OF_RANGE),
+    ],
+)
+def test_bad_registration_is_refused_and_writes_nothing(signed_in, overrides, field, code):
+    with pytest.raises(ValidationError) as exc:
+        services.brand_register(actor=signed_in, data=payload(**overrides))
+    assert code in error_codes(exc)[field]
+    assert Brand.objects.count() == 0
+    assert Channel.objects.count() == 0 and Membership.objects.count() == 0 and AuditEvent.objects.count() == 0
+
+
+def test_taken_slug_is_refused(signed_in):
+    BrandFactory(slug="panda-cake")
+    with pytest.raises(ValidationError) as exc:
+        services.brand_register(actor=signed_in, data=payload())
+    assert error_codes(exc)["slug"] == [E.SLUG_TAKEN]
+
+
+def test_anonymous_cannot_register(db):
+    with pytest.raises(ValidationError) as exc:
+        services.brand_register(actor=Actor(), data=payload())
+    assert error_codes(exc)["__all__"] == [E.PERMISSION_DENIED]
+
+
+def test_update_is_partial_audited_and_only_for_editors(brand, owner_actor, other_actor):
+    services.brand_update(actor=owner_actor, brand=brand, data={"price_tier": 4, "tone": ["Premium"]})
+    brand.refresh_from_db()
+    assert (brand.price_tier, brand.tone_tags) == (4, ["premium"])
+    event = AuditEvent.objects.get(brand=brand, action="brand.updated")
+    assert event.data["fields"] == ["price_tier", "tone_tags"]
+    with pytest.raises(ValidationError) as exc:
+        services.brand_update(actor=other_actor, brand=brand, data={"price_tier": 1})
+    assert error_codes(exc)["__all__"] == [E.PERMISSION_DENIED]
+    brand.refresh_from_db()
+    assert brand.price_tier == 4
+
+
+def test_viewer_cannot_edit(brand):
+    viewer = MembershipFactory(brand=brand, role=Role.VIEWER).user
+    with pytest.raises(ValidationError):
+        services.brand_update(actor=Actor(user=viewer), brand=brand, data={"price_tier": 1})
+
+
+def test_channels_replace_and_recompute_scale(brand, owner_actor):
+    ChannelFactory(brand=brand, type="sms", size=10, active_rate=1)
+    services.brand_channels_set(
+        actor=owner_actor, brand=brand, channels=[{"type": "miniprogram", "size": 20_000_000, "active_rate": 0.1}]
+    )
+    brand.refresh_from_db()
+    assert list(brand.channels.values_list("type", flat=True)) == ["miniprogram"]
+    assert brand.active_audience == 2_000_000
+
+
+def test_bad_channels_leave_existing_ones_untouched(brand, owner_actor):
+    ChannelFactory(brand=brand, type="sms", size=10, active_rate=1)
+    with pytest.raises(ValidationError):
+        services.brand_channels_set(actor=owner_actor, brand=brand, channels=[{"type": "fax", "size": 1}])
+    assert list(brand.channels.values_list("type", flat=True)) == ["sms"]
+
+
+# --- approval workflow ----------------------------------------------------------------------
+@pytest.fixture
+def pending(db):
+    brand = BrandFactory(status=BrandStatus.PENDING)
+    MembershipFactory(brand=brand, user=UserFactory(username="pending-owner@example.com"))
+    return brand
+
+
+def test_admin_approves_pending_brand_with_audit_and_email(pending, admin_actor, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.brand_approve(actor=admin_actor, brand=pending)
+    pending.refresh_from_db()
+    assert pending.status == BrandStatus.APPROVED
+    event = AuditEvent.objects.get(brand=pending, action="brand.approve")
+    assert (event.actor, event.data) == (admin_actor.user, {"from": "pending", "to": "approved"})
+    assert event.notified_at is not None
+    assert mail.outbox[0].to == ["pending-owner@example.com"]
+
+
+def test_reject_requires_a_reason_and_changes_nothing_without_one(pending, admin_actor):
+    with pytest.raises(ValidationError) as exc:
+        services.brand_reject(actor=admin_actor, brand=pending, reason="  ")
+    assert error_codes(exc)["reason"] == [E.REASON_REQUIRED]
+    pending.refresh_from_db()
+    assert pending.status == BrandStatus.PENDING and not AuditEvent.objects.exists()
+
+
+def test_non_admin_cannot_approve_even_own_brand(pending):
+    owner = Actor(user=pending.memberships.get().user)
+    with pytest.raises(ValidationError) as exc:
+        services.brand_approve(actor=owner, brand=pending)
+    assert error_codes(exc)["__all__"] == [E.PERMISSION_DENIED]
+
+
+def test_full_lifecycle_reject_resubmit_approve_suspend_reinstate(pending, admin_actor):
+    owner = Actor(user=pending.memberships.get().user)
+    services.brand_reject(actor=admin_actor, brand=pending, reason="证照模糊")
+    services.brand_update(actor=owner, brand=pending, data={"description": "补充资料"})
+    services.brand_resubmit(actor=owner, brand=pending)
+    services.brand_approve(actor=admin_actor, brand=pending)
+    services.brand_suspend(actor=admin_actor, brand=pending, reason="刷量")
+    services.brand_reinstate(actor=admin_actor, brand=pending)
+    pending.refresh_from_db()
+    assert pending.status == BrandStatus.APPROVED
+    actions = list(AuditEvent.objects.filter(brand=pending).order_by("id").values_list("action", "reason"))
+    assert actions == [
+        ("brand.reject", "证照模糊"), ("brand.updated", ""), ("brand.resubmit", ""),
+        ("brand.approve", ""), ("brand.suspend", "刷量"), ("brand.reinstate", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    "status, action",
+    [
+        (BrandStatus.APPROVED, "approve"), (BrandStatus.REJECTED, "approve"), (BrandStatus.PENDING, "suspend"),
+        (BrandStatus.APPROVED, "reinstate"), (BrandStatus.SUSPENDED, "reject"), (BrandStatus.PENDING, "resubmit"),
+    ],
+)
+def test_invalid_transitions_are_refused(admin_actor, status, action):
+    brand = BrandFactory(status=status)
+    with pytest.raises(ValidationError) as exc:
+        services.brand_transition(actor=admin_actor, brand=brand, action=action, reason="x")
+    assert error_codes(exc)["status"] == [E.INVALID_TRANSITION]
+    brand.refresh_from_db()
+    assert brand.status == status
+
+
+# --- blocks, keys -----------------------------------------------------------------------------
+def test_block_is_recorded_and_self_or_unknown_blocks_are_refused(brand, owner_actor, other_brand):
+    services.brand_block(actor=owner_actor, brand=brand, blocked_slug=other_brand.slug)
+    assert BrandBlock.objects.filter(brand=brand, blocked=other_brand).exists()
+    with pytest.raises(ValidationError) as exc:
+        services.brand_block(actor=owner_actor, brand=brand, blocked_slug=brand.slug)
+    assert error_codes(exc)["blocked"] == [E.SELF_BLOCK]
+    with pytest.raises(ValidationError) as exc:
+        services.brand_block(actor=owner_actor, brand=brand, blocked_slug="nobody")
+    assert error_codes(exc)["blocked"] == [E.UNKNOWN_BRAND]
+
+
+def test_api_key_is_shown_once_stored_hashed_and_authenticates_until_revoked(brand, owner_actor):
+    key, raw = services.api_key_create(actor=owner_actor, brand=brand, name="CRM", scopes=["read"])
+    assert raw.startswith(f"hl_{key.prefix}_")
+    secret = raw.split("_", 2)[2]
+    stored = ApiKey.objects.get(pk=key.pk)
+    assert secret not in stored.key_hash and len(stored.key_hash) == 64
+    assert services.api_key_authenticate(raw) == key
+    assert services.api_key_authenticate(raw + "x") is None
+    assert ApiKey.objects.get(pk=key.pk).last_used_at is not None
+    services.api_key_revoke(actor=owner_actor, api_key=key)
+    assert services.api_key_authenticate(raw) is None
+    with pytest.raises(ValidationError) as exc:
+        services.api_key_revoke(actor=owner_actor, api_key=key)
+    assert error_codes(exc)["id"] == [E.ALREADY_REVOKED]
+
+
+def test_only_owner_creates_keys_and_scopes_are_checked(brand, owner_actor):
+    marketer = Actor(user=MembershipFactory(brand=brand, role=Role.MARKETER).user)
+    with pytest.raises(ValidationError) as exc:
+        services.api_key_create(actor=marketer, brand=brand, name="x", scopes=["read"])
+    assert error_codes(exc)["__all__"] == [E.PERMISSION_DENIED]
+    with pytest.raises(ValidationError) as exc:
+        services.api_key_create(actor=owner_actor, brand=brand, name="", scopes=["admin"])
+    assert set(error_codes(exc)) == {"name", "scopes"}
+    assert not ApiKey.objects.exists()
+
+
+def test_api_key_actor_is_scoped_to_its_brand_and_scope(brand, owner_actor, other_brand):
+    key, _ = services.api_key_create(actor=owner_actor, brand=brand, name="CRM", scopes=["read"])
+    reader = Actor(api_key=key)
+    assert reader.can_view_private(brand.pk) and not reader.can_view_private(other_brand.pk)
+    assert not reader.can_edit(brand.pk) and not reader.is_admin
+    writer_key, _ = services.api_key_create(actor=owner_actor, brand=brand, name="W", scopes=["read", "write"])
+    assert Actor(api_key=writer_key).can_edit(brand.pk)
+    assert not Actor(api_key=writer_key).can_manage_keys(brand.pk)
+
+
+def test_signup_refuses_duplicate_email_and_weak_password(db):
+    services.user_signup(email="A@Example.com", password="a-long-enough-passphrase", display_name="A")
+    with pytest.raises(ValidationError) as exc:
+        services.user_signup(email="a@example.com", password="123")
+    assert set(error_codes(exc)) == {"email", "password"}
