@@ -1,0 +1,382 @@
+"""Bulk import of brands from JSON Lines (``manage.py import_brands``, ``load_demo``).
+
+One brand per line, upserted by slug. The whole file is validated first with the same
+validators as every other surface (``partners.validation``); if any line is bad nothing is
+written and every problem is reported as ``line N: field: reason``. Otherwise all rows are
+written in one transaction with bulk statements, so 100,000 brands take seconds rather than
+the minutes a per-row ``save()`` would (see benchmarks/import_brands.py, docs/PERFORMANCE.md).
+
+The file format is documented in docs/IMPORT.md.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partners import selectors, validation
+from partners.actors import Actor
+from partners.errors import PartnersError as E
+from partners.models import AuditEvent, Brand, BrandBlock, BrandStatus, Channel
+from partners.signals import brands_imported
+
+BATCH_SIZE = 2_000  # rows per INSERT/UPDATE statement
+LOOKUP_CHUNK = 5_000  # slugs per ``slug IN (...)`` query
+PROGRESS_EVERY = 10_000  # lines (or rows) between progress messages
+MAX_BLOCKED = 100
+
+# Profile fields an update may overwrite (``clean_brand_profile`` output names).
+UPDATABLE_FIELDS = (
+    "name", "name_en", "legal_name", "credit_code", "category", "price_tier", "tone_tags",
+    "description", "audience", "store_count", "website",
+)
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    field: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+
+class BrandImportError(ValidationError):
+    """The file had bad lines; nothing was written. ``problems`` lists each one."""
+
+    def __init__(self, problems: list[LineError]):
+        self.problems = problems
+        super().__init__([str(p) for p in problems], code=E.INVALID)
+
+
+@dataclass
+class ImportResult:
+    lines: int = 0
+    created: int = 0
+    updated: int = 0
+    approved: int = 0
+    channels: int = 0
+    blocks: int = 0
+    brand_ids: list[int] = field(default_factory=list)
+    validate_seconds: float = 0.0
+    write_seconds: float = 0.0
+
+    @property
+    def brands(self) -> int:
+        return self.created + self.updated
+
+
+@dataclass
+class _Row:
+    line: int
+    fields: dict[str, Any]
+    channels: list[dict[str, Any]]
+    blocked: list[str]
+
+
+Progress = Callable[[str], None]
+
+
+def _iter_lines(path_or_lines: str | Path | Iterable[str]) -> Iterator[tuple[int, str]]:
+    if isinstance(path_or_lines, (str, Path)):
+        with open(path_or_lines, encoding="utf-8-sig") as fh:  # tolerate a BOM from Windows editors
+            yield from enumerate(fh, start=1)
+    else:
+        yield from enumerate(path_or_lines, start=1)
+
+
+class _Ticker:
+    """Reports progress every PROGRESS_EVERY items with the running rate."""
+
+    def __init__(self, progress: Progress | None, what: str):
+        self.progress, self.what = progress, what
+        self.start = time.perf_counter()
+        self.next_at = PROGRESS_EVERY
+
+    def tick(self, count: int, total: int | None = None) -> None:
+        if self.progress is None or count < self.next_at:
+            return
+        while self.next_at <= count:
+            self.next_at += PROGRESS_EVERY
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        of = f"/{total:,}" if total else ""
+        self.progress(f"{self.what}: {count:,}{of} ({count / elapsed:,.0f}/s)")
+
+
+def _clean_blocked(value: Any, own_slug: str | None) -> tuple[list[tuple[int, str]], list[tuple[str, str, str]]]:
+    """A brand's ``blocked`` list → ([(index, slug)], [(field, code, message)]).
+
+    Slugs must be well formed and not the brand itself; existence is checked after the
+    whole file has been read (a block may name a brand further down).
+    """
+    if value in (None, ""):
+        return [], []
+    if not isinstance(value, list):
+        return [], [("blocked", E.INVALID, _("blocked must be a list of brand slugs."))]
+    if len(value) > MAX_BLOCKED:
+        return [], [("blocked", E.INVALID, _("at most %(n)d blocked brands.") % {"n": MAX_BLOCKED})]
+    errors: list[tuple[str, str, str]] = []
+    out: list[tuple[int, str]] = []
+    for i, raw in enumerate(value):
+        key = f"blocked[{i}]"
+        try:
+            slug = validation.validate_slug(raw if isinstance(raw, str) else "")
+        except ValidationError as exc:
+            errors += [(key, code, message) for _f, code, message in validation.error_items(exc)]
+            continue
+        if slug == own_slug:
+            errors.append((key, E.SELF_BLOCK, _("a brand cannot block itself.")))
+        elif slug not in {s for _i, s in out}:
+            out.append((i, slug))
+    return out, errors
+
+
+def _validate(
+    path_or_lines: str | Path | Iterable[str], categories: dict[str, Any], progress: Progress | None
+) -> tuple[list[_Row], list[LineError], int, list[tuple[int, list[tuple[int, str]]]]]:
+    """Every line checked on its own; returns (good rows, problems, lines read, every
+    line's ``blocked`` list — kept for bad lines too, so their unknown slugs are reported)."""
+    rows: list[_Row] = []
+    all_blocked: list[tuple[int, list[tuple[int, str]]]] = []
+    problems: list[LineError] = []
+    first_line: dict[str, int] = {}
+    ticker = _Ticker(progress, _("validated"))
+    count = 0
+    for number, raw in _iter_lines(path_or_lines):
+        count = number
+        ticker.tick(number)
+        text = raw.strip()
+        if not text:
+            continue
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            problems.append(LineError(number, "json", E.INVALID, _("not valid JSON: %(e)s") % {"e": exc}))
+            continue
+        if not isinstance(data, dict):
+            problems.append(LineError(number, "brand", E.INVALID, _("a brand must be a JSON object.")))
+            continue
+        line_errors: list[tuple[str, str, str]] = []
+        fields = channels = None
+        try:
+            fields = validation.clean_brand_profile(data, categories=categories)
+        except ValidationError as exc:
+            line_errors += validation.error_items(exc)
+        try:
+            channels = validation.clean_channels(data.get("channels"))
+        except ValidationError as exc:
+            line_errors += validation.error_items(exc)
+        slug = fields["slug"] if fields else data.get("slug")
+        blocked, block_errors = _clean_blocked(data.get("blocked"), slug if isinstance(slug, str) else None)
+        line_errors += block_errors
+        if blocked:
+            all_blocked.append((number, blocked))
+        if fields is not None:
+            seen = first_line.setdefault(fields["slug"], number)
+            if seen != number:
+                line_errors.append(
+                    ("slug", E.DUPLICATE, _("%(slug)s is already on line %(n)d.") % {"slug": fields["slug"], "n": seen})
+                )
+        for fname, code, message in line_errors:
+            problems.append(LineError(number, "brand" if fname == "__all__" else fname, code, message))
+        if not line_errors:
+            rows.append(_Row(number, fields, channels, [slug for _i, slug in blocked]))
+    return rows, problems, count, all_blocked
+
+
+def _existing(slugs: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """slug → (id, status) for the slugs already in the database."""
+    slugs = list(slugs)
+    found: dict[str, tuple[int, str]] = {}
+    for i in range(0, len(slugs), LOOKUP_CHUNK):
+        for slug, pk, status in Brand.objects.filter(slug__in=slugs[i : i + LOOKUP_CHUNK]).values_list(
+            "slug", "pk", "status"
+        ):
+            found[slug] = (pk, status)
+    return found
+
+
+def brands_import(
+    *,
+    path_or_lines: str | Path | Iterable[str],
+    approve: bool = False,
+    actor: Actor | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Validate a JSON Lines file of brands, then upsert every brand by slug.
+
+    New brands are created ``pending`` (``approved`` when ``approve``); existing ones get the
+    line's profile fields, their channels replaced and their blocklist replaced; with
+    ``approve`` a pending existing brand is approved too (other statuses are left alone).
+    Writes one ``brand.imported`` AuditEvent per brand and one ``brand.approve`` per approval.
+
+    Raises ``BrandImportError`` (a ValidationError) listing every bad line; then nothing is
+    written. ``progress`` receives a line of text every 10,000 lines validated / rows written.
+    """
+    actor = actor or Actor.system_actor()
+    if not actor.is_admin:
+        raise ValidationError(
+            {"__all__": ValidationError(_("Only platform admins can import brands."), code=E.PERMISSION_DENIED)}
+        )
+    result = ImportResult()
+    started = time.perf_counter()
+    categories = selectors.category_lookup()
+    rows, problems, result.lines, all_blocked = _validate(path_or_lines, categories, progress)
+
+    # ``blocked`` may name a brand further down the file or one already in the database.
+    in_file = {row.fields["slug"] for row in rows}
+    wanted = {slug for _line, pairs in all_blocked for _i, slug in pairs} - in_file
+    existing = _existing(in_file | wanted)
+    for line, pairs in all_blocked:
+        for i, slug in pairs:
+            if slug not in in_file and slug not in existing:
+                problems.append(
+                    LineError(
+                        line, f"blocked[{i}]", E.UNKNOWN_BRAND,
+                        _("no brand %(slug)s in this file or in the database.") % {"slug": slug},
+                    )
+                )
+    result.validate_seconds = time.perf_counter() - started
+    if problems:
+        problems.sort(key=lambda p: p.line)
+        raise BrandImportError(problems)
+    if progress:
+        progress(_("validated %(n)s brands in %(s).1fs; writing…") % {"n": f"{len(rows):,}", "s": result.validate_seconds})
+
+    write_started = time.perf_counter()
+    with transaction.atomic():
+        _write(rows, existing, approve=approve, actor=actor, result=result, progress=progress)
+        ids = result.brand_ids
+        # One summary signal, not one brand_changed per brand: 100,000 per-brand refreshes
+        # would swamp the workers, and the matcher rebuilds everything after an import anyway.
+        transaction.on_commit(lambda: brands_imported.send(sender=Brand, brand_ids=ids))
+    result.write_seconds = time.perf_counter() - write_started
+    return result
+
+
+def _write(
+    rows: list[_Row],
+    existing: dict[str, tuple[int, str]],
+    *,
+    approve: bool,
+    actor: Actor,
+    result: ImportResult,
+    progress: Progress | None,
+) -> None:
+    now = timezone.now()
+    new_rows = [r for r in rows if r.fields["slug"] not in existing]
+    old_rows = [r for r in rows if r.fields["slug"] in existing]
+    ids: dict[str, int] = {slug: pk for slug, (pk, _status) in existing.items()}
+    approved_ids: list[tuple[int, str]] = []  # (id, previous status)
+    total = len(rows)
+    ticker = _Ticker(progress, _("brands written"))
+
+    # --- new brands ------------------------------------------------------------------------
+    status = BrandStatus.APPROVED if approve else BrandStatus.PENDING
+    for i in range(0, len(new_rows), BATCH_SIZE):
+        chunk = new_rows[i : i + BATCH_SIZE]
+        objs = [
+            Brand(
+                **row.fields,
+                status=status,
+                status_changed_at=now if approve else None,
+                submitted_at=now,
+                created_at=now,
+                active_audience=validation.active_audience(row.channels),
+            )
+            for row in chunk
+        ]
+        Brand.objects.bulk_create(objs)
+        for obj in objs:
+            ids[obj.slug] = obj.pk
+            if approve:
+                approved_ids.append((obj.pk, BrandStatus.PENDING))
+        result.created += len(objs)
+        ticker.tick(result.created, total)
+
+    # --- existing brands: profile, scale, maybe approval ------------------------------------
+    for i in range(0, len(old_rows), BATCH_SIZE):
+        chunk = old_rows[i : i + BATCH_SIZE]
+        current = Brand.objects.in_bulk([r.fields["slug"] for r in chunk], field_name="slug")
+        objs = []
+        for row in chunk:
+            obj = current[row.fields["slug"]]
+            for key, value in row.fields.items():
+                if key == "credit_code" and not value and obj.credit_code:
+                    continue  # a line without a code never erases one on file (as brand_update)
+                if key != "slug":
+                    setattr(obj, key, value)
+            obj.active_audience = validation.active_audience(row.channels)
+            obj.updated_at = now  # bulk_update skips auto_now
+            if approve and obj.status == BrandStatus.PENDING:
+                approved_ids.append((obj.pk, obj.status))
+                obj.status, obj.status_reason, obj.status_changed_at = BrandStatus.APPROVED, "", now
+            objs.append(obj)
+        Brand.objects.bulk_update(
+            objs,
+            [*UPDATABLE_FIELDS, "active_audience", "updated_at", "status", "status_reason", "status_changed_at"],
+        )
+        result.updated += len(objs)
+        ticker.tick(result.brands, total)
+    result.approved = len(approved_ids)
+
+    # --- channels and blocks: replaced wholesale for updated brands ---------------------------
+    old_ids = [ids[r.fields["slug"]] for r in old_rows]
+    for i in range(0, len(old_ids), LOOKUP_CHUNK):
+        Channel.objects.filter(brand_id__in=old_ids[i : i + LOOKUP_CHUNK]).delete()
+        BrandBlock.objects.filter(brand_id__in=old_ids[i : i + LOOKUP_CHUNK]).delete()
+
+    ticker = _Ticker(progress, _("channels written"))
+    batch: list[Channel] = []
+    for row in rows:
+        brand_id = ids[row.fields["slug"]]
+        batch.extend(Channel(brand_id=brand_id, created_at=now, **c) for c in row.channels)
+        if len(batch) >= BATCH_SIZE:
+            Channel.objects.bulk_create(batch)
+            result.channels += len(batch)
+            batch = []
+            ticker.tick(result.channels)
+    Channel.objects.bulk_create(batch)
+    result.channels += len(batch)
+
+    blocks = [
+        BrandBlock(brand_id=ids[row.fields["slug"]], blocked_id=ids[slug], created_at=now)
+        for row in rows
+        for slug in row.blocked
+    ]
+    BrandBlock.objects.bulk_create(blocks, batch_size=BATCH_SIZE)
+    result.blocks = len(blocks)
+
+    # --- audit: one event per brand imported, one per approval --------------------------------
+    audit_base = {**actor.audit_fields(), "object_type": "brand", "created_at": now}
+    events = [
+        AuditEvent(
+            **audit_base, action="brand.imported", brand_id=ids[row.fields["slug"]],
+            object_id=str(ids[row.fields["slug"]]),
+            data={"created": row.fields["slug"] not in existing, "line": row.line, "channels": len(row.channels)},
+        )
+        for row in rows
+    ]
+    events += [
+        AuditEvent(
+            **audit_base, action="brand.approve", brand_id=pk, object_id=str(pk),
+            reason=_("approved by bulk import"), data={"from": previous, "to": BrandStatus.APPROVED},
+        )
+        for pk, previous in approved_ids
+    ]
+    ticker = _Ticker(progress, _("audit events written"))
+    for i in range(0, len(events), BATCH_SIZE):
+        AuditEvent.objects.bulk_create(events[i : i + BATCH_SIZE])
+        ticker.tick(i + BATCH_SIZE, len(events))
+    result.brand_ids = [ids[r.fields["slug"]] for r in rows]
