@@ -7,3 +7,7 @@ blocks or status has committed (the matcher refreshes that brand's recommendatio
 from django.dispatch import Signal
 
 brand_changed = Signal()  # kwargs: brand_id: int, change: str
+
+# Sent once after a bulk import committed (instead of one brand_changed per brand, which
+# would mean 100,000 refreshes); receivers should rebuild in bulk.
+brands_imported = Signal()  # kwargs: brand_ids: list[int]
