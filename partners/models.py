@@ -181,6 +181,9 @@ class BrandBlock(models.Model):
             models.CheckConstraint(condition=~Q(brand=models.F("blocked")), name="brand_block_not_self"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.brand_id} ⊘ {self.blocked_id}"
+
 
 class Role(models.TextChoices):
     OWNER = "owner", _("Owner")
@@ -196,6 +199,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "brand"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.brand_id} ({self.role})"
 
 
 class ApiKeyScope(models.TextChoices):

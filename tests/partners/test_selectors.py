@@ -1,6 +1,7 @@
 """Competition is answered in one place and scoping hides what a caller may not see."""
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from partners import selectors, services
 from partners.actors import Actor
@@ -32,7 +33,7 @@ def test_admin_rule_between_groups_covers_their_leaves_both_ways(coffee, admin_a
 
 
 def test_competition_rule_needs_an_admin(coffee):
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="Only platform admins"):
         services.competition_rule_create(actor=Actor(), category_a="food", category_b="beverage")
 
 
@@ -73,5 +74,5 @@ def test_private_reads_are_empty_for_other_brands(owner_actor, brand, other_acto
 def test_approval_queue_is_admin_only_and_searchable(admin_actor, owner_actor):
     BrandFactory(slug="waiting", name="等待审核", status=BrandStatus.PENDING)
     assert [b.slug for b in selectors.approval_queue(actor=admin_actor, search="等待")] == ["waiting"]
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         selectors.approval_queue(actor=owner_actor)
