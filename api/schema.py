@@ -1,11 +1,26 @@
+"""The GraphQL schema, composed from the domain packages.
+
+Each domain contributes a Query and a Mutation mixin; a new domain (matching, exchange)
+appends its mixins here. There is deliberately no root ``node`` field: the types implement
+relay's Node for global IDs and connections, and every object is reached through a scoped
+field instead.
+"""
+
 import graphene
 
+from api.partners.mutations import PartnersMutation
+from api.partners.queries import PartnersQuery
 
-class Query(graphene.ObjectType):
-    ping = graphene.String()
-
-    def resolve_ping(root, info):
-        return "pong"
+QUERIES: list[type[graphene.ObjectType]] = [PartnersQuery]
+MUTATIONS: list[type[graphene.ObjectType]] = [PartnersMutation]
 
 
-schema = graphene.Schema(query=Query)
+class Query(*reversed(QUERIES), graphene.ObjectType):
+    pass
+
+
+class Mutation(*reversed(MUTATIONS), graphene.ObjectType):
+    pass
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation)

@@ -1,0 +1,70 @@
+"""Base mutation: a declared permission, one service call, payload ``{<object>, errors}``.
+
+A mutation subclass declares ``permission`` and implements ``perform(actor, info, **args)``
+returning the payload's fields. Domain errors (``ValidationError`` from the service) become
+``errors``; the service runs in a transaction, and the request's transaction is rolled back
+too (graphene-django's MUTATION_ERRORS_FLAG), so a refused mutation changes nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import graphene
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from graphene_django.constants import MUTATION_ERRORS_FLAG
+
+from api.core.errors import ApiError, Error, error, errors_from_validation
+from api.core.types import actor_of
+from partners.actors import Actor
+from partners.models import ApiKeyScope
+
+
+class Permission(StrEnum):
+    AUTHENTICATED = "authenticated"  # a signed-in user or a write key; object rules in the service
+    USER = "user"  # a signed-in person (not an API key)
+    ADMIN = "admin"  # a platform admin
+
+
+def permission_error(actor: Actor, permission: Permission) -> Error | None:
+    """Why ``actor`` may not call a mutation declaring ``permission``, or None."""
+    if not actor.is_authenticated:
+        return error(ApiError.UNAUTHENTICATED, _("Sign in or use an API key to do this."))
+    if actor.api_key is not None and not actor.api_key.has_scope(ApiKeyScope.WRITE):
+        return error(ApiError.READ_ONLY_KEY, _("This API key is read-only; mutations need the write scope."))
+    if permission == Permission.USER and actor.user is None:
+        return error(ApiError.PERMISSION_DENIED, _("Only a signed-in person can do this, not an API key."))
+    if permission == Permission.ADMIN and not actor.is_admin:
+        return error(ApiError.PERMISSION_DENIED, _("Only platform admins can do this."))
+    return None
+
+
+class BaseMutation(graphene.Mutation):
+    class Meta:
+        abstract = True
+
+    errors = graphene.List(graphene.NonNull(Error), required=True)
+
+    permission: Permission = Permission.AUTHENTICATED
+
+    @classmethod
+    def perform(cls, actor: Actor, info, **kwargs) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    def failed(cls, info, errors: list[Error]):
+        setattr(info.context, MUTATION_ERRORS_FLAG, True)
+        return cls(errors=errors)
+
+    @classmethod
+    def mutate(cls, root, info, **kwargs):
+        actor = actor_of(info)
+        denied = permission_error(actor, cls.permission)
+        if denied is not None:
+            return cls.failed(info, [denied])
+        try:
+            payload = cls.perform(actor, info, **kwargs)
+        except ValidationError as exc:
+            return cls.failed(info, errors_from_validation(exc))
+        return cls(errors=[], **payload)

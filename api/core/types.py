@@ -1,0 +1,94 @@
+"""Base object type and connection field that scope every read to the caller.
+
+Every ``DjangoObjectType`` of the API inherits ``ScopedObjectType`` and names a selector
+(``scope``) answering "which rows may this actor see?". graphene-django routes lists,
+connections, node lookups and foreign-key hops through ``get_queryset``, so an object the
+caller may not see never comes back, however it is reached.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from graphene_django import DjangoConnectionField, DjangoObjectType
+from graphql import GraphQLError
+
+from partners.actors import Actor
+
+
+def actor_of(info) -> Actor:
+    return Actor.from_request(info.context)
+
+
+class ScopedObjectType(DjangoObjectType):
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def __init_subclass_with_meta__(cls, **options):
+        # Explicit fields only: a new model column must never appear in the API by accident.
+        if not options.get("abstract") and not options.get("fields"):
+            raise TypeError(f"{cls.__name__} must list its `fields` explicitly")
+        super().__init_subclass_with_meta__(**options)
+
+    @classmethod
+    def scope(cls, actor: Actor) -> QuerySet:
+        """The rows ``actor`` may see (a selector call). Subclasses must define it."""
+        raise NotImplementedError(f"{cls.__name__}.scope")
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        visible = cls.scope(actor_of(info))
+        # Narrow whatever queryset graphene hands us (a relation, a resolver's result) to
+        # what the selector allows, keeping its ordering and prefetches.
+        return queryset.filter(pk__in=visible.values("pk"))
+
+
+class ScopedConnectionField(DjangoConnectionField):
+    """A relay connection whose `first`/`last` are required and capped.
+
+    graphene-django enforces RELAY_CONNECTION_ENFORCE_FIRST_OR_LAST / MAX_LIMIT with
+    ``assert``; an AssertionError would be masked as an internal error, so the limits are
+    checked here first and reported as ordinary GraphQL errors.
+    """
+
+    @classmethod
+    def connection_resolver(
+        cls,
+        resolver,
+        connection,
+        default_manager,
+        queryset_resolver,
+        max_limit,
+        enforce_first_or_last,
+        root,
+        info,
+        **args,
+    ):
+        first, last = args.get("first"), args.get("last")
+        limit = max_limit or settings.GRAPHENE.get("RELAY_CONNECTION_MAX_LIMIT", 100)
+        if first is None and last is None:
+            raise GraphQLError(
+                _("Pass `first` or `last` (at most %(n)d) to page through `%(field)s`.")
+                % {"n": limit, "field": info.field_name},
+                extensions={"code": "pagination_required"},
+            )
+        for name, value in (("first", first), ("last", last)):
+            if value is not None and not 0 < value <= limit:
+                raise GraphQLError(
+                    _("`%(arg)s` must be between 1 and %(n)d on `%(field)s` (got %(value)d).")
+                    % {"arg": name, "n": limit, "field": info.field_name, "value": value},
+                    extensions={"code": "pagination_limit"},
+                )
+        return super().connection_resolver(
+            resolver,
+            connection,
+            default_manager,
+            queryset_resolver,
+            max_limit,
+            enforce_first_or_last,
+            root,
+            info,
+            **args,
+        )

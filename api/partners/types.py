@@ -1,0 +1,267 @@
+"""GraphQL types of the partners domain. Each lists its fields explicitly and is scoped to
+the caller through ``ScopedObjectType.scope``.
+
+A brand has a public profile (what other brands see in the marketplace) and private fields
+(legal identity, review status, channels, keys, audit) that resolve to null / empty unless
+the caller is a member of that brand or a platform admin.
+"""
+
+from __future__ import annotations
+
+import graphene
+from django.db.models import Q, QuerySet
+from django.utils.translation import get_language
+from graphene.types.generic import GenericScalar
+from graphene_django import DjangoListField
+
+from api.core.types import ScopedObjectType, actor_of
+from partners import selectors
+from partners.actors import Actor
+from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Membership, Role, User
+
+# Attribute the brand list resolvers prefetch channels into (see queries._with_channels).
+PREFETCHED_CHANNELS = "api_channels"
+
+
+def _language() -> str:
+    return get_language() or "zh-hans"
+
+
+class CategoryNode(ScopedObjectType):
+    name = graphene.String(required=True, description="In the request's language.")
+
+    class Meta:
+        model = Category
+        name = "Category"
+        fields = ("code", "name", "name_zh", "name_en", "is_leaf")
+
+    @classmethod
+    def scope(cls, actor: Actor) -> QuerySet:
+        return selectors.category_list()  # the taxonomy is public
+
+    def resolve_name(self, info):
+        return self.name(_language())
+
+
+class ChannelNode(ScopedObjectType):
+    type = graphene.String(required=True)
+    verification = graphene.String(required=True)
+    size = graphene.Float(required=True, description="People reached (a whole number).")
+    active_size = graphene.Float(required=True, description="size × activeRate.")
+
+    class Meta:
+        model = Channel
+        name = "Channel"
+        interfaces = (graphene.relay.Node,)
+        fields = ("id", "type", "label", "size", "active_rate", "verification", "verified_at", "active_size")
+
+    @classmethod
+    def scope(cls, actor: Actor) -> QuerySet:
+        return selectors.channel_visible(actor=actor)
+
+
+class ApiKeyNode(ScopedObjectType):
+    """A key's metadata. The secret is shown once, in createApiKey's payload; its hash never."""
+
+    is_active = graphene.Boolean(required=True)
+    scopes = graphene.List(graphene.NonNull(graphene.String), required=True)
+
+    class Meta:
+        model = ApiKey
+        name = "ApiKey"
+        interfaces = (graphene.relay.Node,)
+        fields = ("id", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at", "is_active")
+
+    def resolve_scopes(self, info):
+        return list(self.scopes or [])
+
+    @classmethod
+    def scope(cls, actor: Actor) -> QuerySet:
+        # Keys are managed by the brand's owner (a person) and platform admins only.
+        if actor.is_admin:
+            return ApiKey.objects.all()
+        if actor.api_key is not None:
+            return ApiKey.objects.none()
+        owned = [bid for bid, role in actor.roles.items() if role == Role.OWNER]
+        return ApiKey.objects.filter(brand_id__in=owned)
+
+
+class AuditEventNode(ScopedObjectType):
+    actor_name = graphene.String(description="Who acted: a person, an API key, or the platform.")
+    data = GenericScalar()
+
+    class Meta:
+        model = AuditEvent
+        name = "AuditEvent"
+        fields = ("action", "object_type", "object_id", "reason", "data", "created_at", "actor_name")
+
+    @classmethod
+    def scope(cls, actor: Actor) -> QuerySet:
+        if actor.is_admin:
+            return AuditEvent.objects.all()
+        return AuditEvent.objects.filter(brand_id__in=actor.brand_ids)
+
+    def resolve_actor_name(self, info):
+        if self.actor_id:
+            return str(self.actor)
+        if self.actor_api_key_id:
+            return f"API key hl_{self.actor_api_key.prefix}_…"
+        return "platform"
+
+    def resolve_data(self, info):
+        return self.data or {}
+
+
+class BrandNode(ScopedObjectType):
+    name = graphene.String(required=True, description="In the request's language (Accept-Language).")
+    name_zh = graphene.String(required=True)
+    name_en = graphene.String(required=True)
+    # Public, and loaded with select_related by every brand selector: resolved directly
+    # rather than through graphene-django's per-row get_node hop (which would be N+1).
+    category = graphene.Field(graphene.NonNull(CategoryNode))
+    tone_tags = graphene.List(graphene.NonNull(graphene.String), required=True)
+    audience = GenericScalar(description="{gender, age, city_tier: {key: share}, regions: [ISO 3166-2:CN]}")
+    active_audience = graphene.Float(required=True, description="Σ channel size × active rate.")
+    channel_types = graphene.List(graphene.NonNull(graphene.String), required=True)
+    # Private: null / empty unless the caller is a member of the brand or an admin.
+    status = graphene.String()
+    status_reason = graphene.String()
+    legal_name = graphene.String()
+    credit_code = graphene.String()
+    channels = DjangoListField(ChannelNode, required=True)
+    api_keys = DjangoListField(ApiKeyNode, required=True, description="Owner and admins only.")
+    audit_events = graphene.List(graphene.NonNull(AuditEventNode), required=True, limit=graphene.Int(default_value=20))
+
+    class Meta:
+        model = Brand
+        name = "Brand"
+        interfaces = (graphene.relay.Node,)
+        fields = (
+            "id",
+            "slug",
+            "name",
+            "name_zh",
+            "name_en",
+            "category",
+            "price_tier",
+            "tone_tags",
+            "description",
+            "audience",
+            "store_count",
+            "active_audience",
+            "channel_types",
+            "status",
+            "status_reason",
+            "legal_name",
+            "credit_code",
+            "channels",
+            "api_keys",
+            "audit_events",
+        )
+
+    @classmethod
+    def scope(cls, actor: Actor) -> QuerySet:
+        return selectors.brand_visible(actor=actor)
+
+    # --- public ---------------------------------------------------------------------------
+    def resolve_name(self, info):
+        return self.display_name(_language())
+
+    def resolve_name_zh(self, info):
+        return self.name
+
+    def resolve_name_en(self, info):
+        return self.name_en
+
+    def resolve_category(self, info):
+        return self.category
+
+    def resolve_tone_tags(self, info):
+        return list(self.tone_tags or [])
+
+    def resolve_channel_types(self, info):
+        channels = getattr(self, PREFETCHED_CHANNELS, None)
+        if channels is not None:
+            return sorted({c.type for c in channels})
+        return sorted(set(self.channels.values_list("type", flat=True)))
+
+    # --- private ----------------------------------------------------------------------------
+    @staticmethod
+    def _private(brand: Brand, info) -> bool:
+        return actor_of(info).can_view_private(brand.pk)
+
+    def resolve_status(self, info):
+        return self.status if BrandNode._private(self, info) else None
+
+    def resolve_status_reason(self, info):
+        return self.status_reason if BrandNode._private(self, info) else None
+
+    def resolve_legal_name(self, info):
+        return self.legal_name if BrandNode._private(self, info) else None
+
+    def resolve_credit_code(self, info):
+        return self.credit_code if BrandNode._private(self, info) else None
+
+    def resolve_channels(self, info):
+        actor = actor_of(info)
+        if not actor.can_view_private(self.pk):
+            return []
+        channels = getattr(self, PREFETCHED_CHANNELS, None)
+        if channels is not None:
+            return channels
+        return selectors.channel_list(actor=actor, brand=self)
+
+    def resolve_api_keys(self, info):
+        actor = actor_of(info)
+        if actor.api_key is not None:
+            return []  # keys never see keys
+        return selectors.api_key_list(actor=actor, brand=self)
+
+    def resolve_audit_events(self, info, limit=20):
+        limit = max(1, min(limit or 20, 100))
+        return selectors.audit_history(actor=actor_of(info), brand=self).select_related("actor_api_key")[:limit]
+
+
+class MembershipNode(ScopedObjectType):
+    role = graphene.String(required=True)
+
+    class Meta:
+        model = Membership
+        name = "Membership"
+        fields = ("role", "brand", "created_at")
+
+    @classmethod
+    def scope(cls, actor: Actor) -> QuerySet:
+        if actor.is_admin:
+            return Membership.objects.all()
+        if actor.user is None:
+            return Membership.objects.none()
+        return Membership.objects.filter(user=actor.user)
+
+
+class UserNode(ScopedObjectType):
+    display_name = graphene.String(required=True)
+    is_admin = graphene.Boolean(required=True)
+    memberships = DjangoListField(MembershipNode, required=True)
+
+    class Meta:
+        model = User
+        name = "User"
+        fields = ("email", "display_name", "is_admin", "memberships")
+
+    @classmethod
+    def scope(cls, actor: Actor) -> QuerySet:
+        if actor.is_admin:
+            return User.objects.all()
+        if actor.user is None:
+            return User.objects.none()
+        return User.objects.filter(Q(pk=actor.user.pk))
+
+    def resolve_display_name(self, info):
+        return self.display_name or self.email
+
+    def resolve_is_admin(self, info):
+        return bool(self.is_active and self.is_staff)
+
+    def resolve_memberships(self, info):
+        return self.memberships.select_related("brand__category").order_by("brand__name")

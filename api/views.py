@@ -1,0 +1,110 @@
+"""The /graphql/ endpoint.
+
+Authentication: ``Authorization: Bearer hl_…`` authenticates a partner system's API key
+(an invalid or revoked key is a 401, never a silent fall-back to anonymous); without it the
+Django session is used. Session requests must pass Django's CSRF check (the cookie is the
+credential a forged cross-site request would ride on); bearer requests carry their own
+credential and are exempt.
+
+Limits: request body size (413), query depth (a validation rule), connection page size (see
+api.core.types). Unexpected exceptions are logged and reported as "internal error" unless
+DEBUG; GraphQL errors raised on purpose pass through.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from graphene.validation import depth_limit_validator
+from graphene_django.views import GraphQLView
+from graphql import GraphQLError
+
+from api.core.errors import ApiError
+from partners.services import api_key_authenticate
+
+logger = logging.getLogger("api.graphql")
+
+
+def _json_error(status: int, code: str, message: str) -> HttpResponse:
+    body = {"errors": [{"message": str(message), "extensions": {"code": str(code)}}]}
+    response = HttpResponse(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json")
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="huiliu"'
+    return response
+
+
+def _is_expected(error: Exception) -> bool:
+    """Errors meant for the client: GraphQL errors raised on purpose, parse and validation
+    errors. Anything else reaching the client is a bug and is masked."""
+    if not isinstance(error, GraphQLError):
+        return False
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError)
+
+
+class HuiliuGraphQLView(GraphQLView):
+    @method_decorator(csrf_exempt)  # checked below, for session requests only
+    def dispatch(self, request, *args, **kwargs):
+        self.graphiql = bool(settings.GRAPHIQL_ENABLED)
+        self.validation_rules = (depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH),)
+
+        too_large = self._check_size(request)
+        if too_large is not None:
+            return too_large
+
+        request.api_key = None
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header:
+            scheme, _sep, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return _json_error(401, ApiError.UNAUTHENTICATED, _("Use `Authorization: Bearer <API key>`."))
+            api_key = api_key_authenticate(token.strip())
+            if api_key is None:
+                return _json_error(401, ApiError.UNAUTHENTICATED, _("Invalid or revoked API key."))
+            # The key acts alone: a session cookie sent along with it is ignored.
+            request.api_key = api_key
+            request.user = AnonymousUser()
+        elif request.method == "POST" and request.user.is_authenticated:
+            rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+            if rejected is not None:
+                return _json_error(403, ApiError.CSRF_FAILED, _("CSRF check failed; send the X-CSRFToken header."))
+        return super().dispatch(request, *args, **kwargs)
+
+    @staticmethod
+    def _check_size(request) -> HttpResponse | None:
+        limit = settings.GRAPHQL_MAX_REQUEST_BYTES
+        message = _("Request too large (limit %(n)d bytes).") % {"n": limit}
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit or len(request.META.get("QUERY_STRING", "")) > limit:
+            return _json_error(413, ApiError.REQUEST_TOO_LARGE, message)
+        if request.method == "POST" and not declared and len(request.body) > limit:
+            return _json_error(413, ApiError.REQUEST_TOO_LARGE, message)
+        return None
+
+    def format_error(self, error):
+        if _is_expected(error) or settings.DEBUG:
+            return GraphQLView.format_error(error)
+        original = getattr(error, "original_error", None) or error
+        logger.error(
+            "unexpected error in GraphQL request: %s",
+            original,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        formatted = {"message": _("internal error"), "extensions": {"code": ApiError.INTERNAL_ERROR.value}}
+        if isinstance(error, GraphQLError):
+            if error.locations:
+                formatted["locations"] = [loc._asdict() for loc in error.locations]
+            if error.path:
+                formatted["path"] = error.path
+        return formatted
