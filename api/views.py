@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from graphene.validation import depth_limit_validator
 from graphene_django.views import GraphQLView
-from graphql import GraphQLError
+from graphql import GraphQLError, specified_rules
 
 from api.core.errors import ApiError
 from partners.services import api_key_authenticate
@@ -54,7 +54,8 @@ class HuiliuGraphQLView(GraphQLView):
     @method_decorator(csrf_exempt)  # checked below, for session requests only
     def dispatch(self, request, *args, **kwargs):
         self.graphiql = bool(settings.GRAPHIQL_ENABLED)
-        self.validation_rules = (depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH),)
+        # validate() uses exactly the rules given, so keep the standard ones and add depth.
+        self.validation_rules = (*specified_rules, depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH))
 
         too_large = self._check_size(request)
         if too_large is not None:
