@@ -21,6 +21,8 @@ from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Member
 
 # Attribute the brand list resolvers prefetch channels into (see queries._with_channels).
 PREFETCHED_CHANNELS = "api_channels"
+PREFETCHED_AUDIT = "api_audit_events"
+AUDIT_EVENTS_MAX = 100
 
 
 def _language() -> str:
@@ -218,7 +220,12 @@ class BrandNode(ScopedObjectType):
         return selectors.api_key_list(actor=actor, brand=self)
 
     def resolve_audit_events(self, info, limit=20):
-        limit = max(1, min(limit or 20, 100))
+        limit = max(1, min(limit or 20, AUDIT_EVENTS_MAX))
+        if not actor_of(info).can_view_private(self.pk):
+            return []
+        prefetched = getattr(self, PREFETCHED_AUDIT, None)
+        if prefetched is not None:  # already scoped to the caller (queries._for_list)
+            return prefetched[:limit]
         return selectors.audit_history(actor=actor_of(info), brand=self).select_related("actor_api_key")[:limit]
 
 
