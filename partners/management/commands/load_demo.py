@@ -1,0 +1,35 @@
+"""``manage.py load_demo`` — the demo market used by ``make demo`` (safe to run again).
+
+Thin: the work is ``partners.demo.demo_load``. Prints the demo accounts at the end.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from partners.demo import GENERATED, demo_load
+from partners.importer import BrandImportError
+
+
+class Command(BaseCommand):
+    help = "Load the demo market: seed-article brands, generated brands, rules, blocks and demo accounts."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--generated", type=int, default=GENERATED, help="how many generated brands (default 300)")
+
+    def handle(self, *args, generated: int, **options):
+        try:
+            result = demo_load(generated=generated)
+        except BrandImportError as exc:  # only if the demo data itself went stale against the validators
+            for problem in exc.problems:
+                self.stderr.write(str(problem))
+            raise CommandError(_("the demo data did not validate; nothing was loaded.")) from None
+        statuses = ", ".join(f"{status} {count}" for status, count in result.by_status.items())
+        self.stdout.write(_("Demo market: %(n)d brands (%(statuses)s).") % {"n": result.brands, "statuses": statuses})
+        self.stdout.write("")
+        self.stdout.write(_("Demo accounts (password for all: %(pw)s)") % {"pw": result.password})
+        for email, role, slug in result.accounts:
+            where = f" @ {slug}" if slug else ""
+            self.stdout.write(f"  {role:<9} {email}{where}")
+        self.stdout.write(_("Sign in at http://127.0.0.1:8000/ — the admin also at /admin/."))
