@@ -1,15 +1,33 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from frontend.views import accounts, brands, public, review, wizard
 
 app_name = "frontend"
 
-
-def _placeholder(request):
-    return HttpResponse("Huiliu")
-
-
 urlpatterns = [
-    path("", _placeholder, name="home"),
-    path("login/", _placeholder, name="login"),
-    path("dashboard/", _placeholder, name="dashboard"),
+    path("", public.home, name="home"),
+    path("brands/", public.marketplace, name="marketplace"),
+    path("brands/<slug:slug>/", public.brand_public, name="brand_public"),
+    # Accounts
+    path("signup/", accounts.signup, name="signup"),
+    path("login/", accounts.signin, name="login"),
+    path("logout/", accounts.signout, name="logout"),
+    # Registration wizard
+    path("register/", wizard.start, name="wizard_start"),
+    path("register/profile/", wizard.profile, name="wizard_profile"),
+    path("register/audience/", wizard.audience, name="wizard_audience"),
+    path("register/channels/", wizard.channels, name="wizard_channels"),
+    path("register/review/", wizard.review, name="wizard_review"),
+    path("register/cancel/", wizard.cancel, name="wizard_cancel"),
+    # A member's brands
+    path("dashboard/", brands.dashboard, name="dashboard"),
+    path("dashboard/brands/<slug:slug>/", brands.brand_detail, name="brand_detail"),
+    path("dashboard/brands/<slug:slug>/edit/", brands.brand_edit, name="brand_edit"),
+    path("dashboard/brands/<slug:slug>/channels/", brands.brand_channels, name="brand_channels"),
+    path("dashboard/brands/<slug:slug>/resubmit/", brands.brand_resubmit, name="brand_resubmit"),
+    path("dashboard/brands/<slug:slug>/keys/", brands.api_keys, name="api_keys"),
+    path("dashboard/brands/<slug:slug>/keys/<int:key_id>/revoke/", brands.api_key_revoke, name="api_key_revoke"),
+    # Platform admins
+    path("review/", review.queue, name="queue"),
+    path("review/<int:pk>/<slug:action>/", review.transition, name="queue_transition"),
 ]

@@ -1,0 +1,124 @@
+"""Template filters that show domain values in the active language."""
+
+from django import template
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _l
+
+from partners.validation import CN_REGIONS, tone_label
+
+register = template.Library()
+
+
+def _lang() -> str:
+    return get_language() or "zh-hans"
+
+
+@register.filter
+def category_name(category) -> str:
+    return category.name(_lang()) if category is not None else ""
+
+
+@register.filter
+def brand_name(brand) -> str:
+    return brand.display_name(_lang())
+
+
+@register.filter
+def tone(tag: str) -> str:
+    return tone_label(tag, _lang())
+
+
+@register.filter
+def region(code: str) -> str:
+    zh, en = CN_REGIONS.get(code, (code, code))
+    return en if _lang().startswith("en") else zh
+
+
+@register.filter
+def percent(share) -> str:
+    """0.256 → "26%"."""
+    try:
+        return f"{round(float(share) * 100):d}%"
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter
+def percent_width(share) -> str:
+    """A CSS width for a share bar (0.256 → "25.6%")."""
+    try:
+        return f"{max(0.0, min(1.0, float(share))) * 100:.1f}%"
+    except (TypeError, ValueError):
+        return "0%"
+
+
+@register.filter
+def get_item(mapping, key):
+    if hasattr(mapping, "get"):
+        return mapping.get(key)
+    return None
+
+
+AUDIT_ACTIONS = {
+    "brand.registered": _l("Registered and submitted for review"),
+    "brand.updated": _l("Profile updated"),
+    "brand.channels_set": _l("Channels updated"),
+    "brand.approve": _l("Approved"),
+    "brand.reject": _l("Rejected"),
+    "brand.suspend": _l("Suspended"),
+    "brand.reinstate": _l("Reinstated"),
+    "brand.resubmit": _l("Resubmitted for review"),
+    "brand.blocked": _l("Blocked a brand"),
+    "brand.unblocked": _l("Unblocked a brand"),
+    "api_key.created": _l("API key created"),
+    "api_key.revoked": _l("API key revoked"),
+    "membership.set": _l("Team member added"),
+}
+
+TRANSITION_LABELS = {
+    "approve": _l("Approve"),
+    "reject": _l("Reject"),
+    "suspend": _l("Suspend"),
+    "reinstate": _l("Reinstate"),
+}
+
+
+@register.filter
+def audit_action(action: str) -> str:
+    return str(AUDIT_ACTIONS.get(action, action))
+
+
+@register.filter
+def transition_label(action: str) -> str:
+    return str(TRANSITION_LABELS.get(action, action))
+
+
+@register.filter
+def channel_type(value: str) -> str:
+    from partners.models import ChannelType
+
+    try:
+        return ChannelType(value).label
+    except ValueError:
+        return value
+
+
+@register.filter
+def audience_label(key: str, dimension: str) -> str:
+    from frontend.forms import AUDIENCE_LABELS
+
+    return str(AUDIENCE_LABELS.get(dimension, {}).get(key, key))
+
+
+@register.filter
+def dimension_label(dimension: str) -> str:
+    from frontend.forms import DIMENSION_LABELS
+
+    return str(DIMENSION_LABELS.get(dimension, dimension))
+
+
+@register.filter
+def price_tier(value) -> str:
+    from frontend.forms import PRICE_TIERS
+
+    return str(dict(PRICE_TIERS).get(str(value), value))

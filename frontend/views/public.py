@@ -1,0 +1,38 @@
+"""Pages anyone may see: the landing page, the marketplace and public brand profiles."""
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Sum
+from django.http import Http404
+from django.shortcuts import render
+
+from frontend.views.common import actor_of
+from partners import selectors
+
+MARKETPLACE_PAGE_SIZE = 12
+
+
+def home(request):
+    brands = selectors.brand_marketplace(actor=actor_of(request))
+    stats = brands.aggregate(brands=Count("id"), audience=Sum("active_audience"), categories=Count("category", distinct=True))
+    return render(request, "frontend/home.html", {"stats": stats, "featured": brands[:6]})
+
+
+def marketplace(request):
+    search = request.GET.get("q", "")[:100]
+    category = request.GET.get("category", "")[:80]
+    brands = selectors.brand_marketplace(actor=actor_of(request), search=search, category=category)
+    page = Paginator(brands, MARKETPLACE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "frontend/market/list.html",
+        {"page": page, "search": search, "category": category, "categories": selectors.category_list()},
+    )
+
+
+def brand_public(request, slug: str):
+    # Only approved brands have a public profile; the template shows no private fields
+    # (credit code, legal entity, channel list, status reason, history).
+    brand = selectors.brand_marketplace(actor=actor_of(request)).filter(slug=slug).first()
+    if brand is None:
+        raise Http404
+    return render(request, "frontend/market/brand.html", {"brand": brand})

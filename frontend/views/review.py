@@ -1,0 +1,76 @@
+"""The platform admins' approval queue. Staff only: anonymous callers are sent to sign in,
+signed-in non-staff get 403 (approval_queue refuses them)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from frontend.forms import QueueFilterForm
+from frontend.views.common import actor_of
+from partners import selectors, services
+from partners.models import BrandStatus
+from partners.services import TRANSITIONS
+from partners.validation import error_items
+
+QUEUE_PAGE_SIZE = 25
+# Actions offered per status, and whether the form asks for a reason (the service decides
+# whether it is required; the page only shows the field).
+ACTIONS_BY_STATUS = {
+    status: [(action, spec[2]) for action, spec in TRANSITIONS.items() if status in spec[0] and spec[3] == "admin"]
+    for status in BrandStatus.values
+}
+
+
+@login_required
+def queue(request):
+    form = QueueFilterForm(request.GET or {"status": BrandStatus.PENDING})
+    form.is_valid()
+    status = form.cleaned_data.get("status", "")
+    search = form.cleaned_data.get("q", "")
+    brands = selectors.approval_queue(actor=actor_of(request), status=status, search=search)
+    page = Paginator(brands, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    for brand in page:
+        brand.queue_actions = ACTIONS_BY_STATUS.get(brand.status, [])
+    counts = {s: 0 for s in BrandStatus.values}
+    all_brands = selectors.approval_queue(actor=actor_of(request), status="")
+    counts.update(all_brands.order_by().values_list("status").annotate(n=Count("id")))
+    return render(
+        request, "frontend/review/queue.html",
+        {"form": form, "page": page, "status": status, "search": search, "counts": counts,
+         "statuses": BrandStatus.choices, "filter_query": urlencode({"status": status, "q": search})},
+    )
+
+
+@require_POST
+@login_required
+def transition(request, pk: int, action: str):
+    actor = actor_of(request)
+    if not actor.is_admin:
+        raise PermissionDenied
+    brand = selectors.brand_get(actor=actor, pk=pk)
+    if brand is None:
+        raise Http404
+    try:
+        brand = services.brand_transition(
+            actor=actor, brand=brand, action=action, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        for _field, _code, message in error_items(exc):
+            messages.error(request, _("%(brand)s: %(message)s") % {"brand": brand.name, "message": message})
+    else:
+        messages.success(
+            request, _("%(brand)s is now %(status)s.") % {"brand": brand.name, "status": brand.get_status_display()}
+        )
+    query = request.POST.get("back", "")
+    return redirect(reverse("frontend:queue") + (f"?{query}" if query else ""))
