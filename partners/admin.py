@@ -1,0 +1,303 @@
+"""Django admin for platform admins.
+
+The Brand admin is the approval queue: status is read-only and changes only through the
+approve / reject / suspend / reinstate actions, which ask for a reason on an intermediate
+page and call ``services.brand_transition`` (so every change is validated and audited).
+API keys and audit events are read-only; a competition rule is created through
+``services.competition_rule_create``.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+
+from partners import selectors, services, validation
+from partners.actors import Actor
+from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, CompetitionRule, Membership
+from partners.validation import error_items
+
+
+def _actor(request) -> Actor:
+    return Actor(user=request.user)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ChannelInline(ReadOnlyInline):
+    # Read-only: the brand's scale (active_audience) is kept in step by brand_channels_set.
+    model = Channel
+    fields = ("type", "label", "size", "active_rate", "verification", "verified_at")
+    readonly_fields = fields
+
+
+class MembershipInline(ReadOnlyInline):
+    model = Membership
+    fields = ("user", "role", "created_at")
+    readonly_fields = fields
+
+
+class AuditEventInline(ReadOnlyInline):
+    model = AuditEvent
+    fk_name = "brand"
+    fields = ("created_at", "action", "actor", "reason", "data")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+    verbose_name = _l("history entry")
+    verbose_name_plural = _l("history")
+
+
+class TransitionReasonForm(forms.Form):
+    reason = forms.CharField(label=_l("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+TRANSITION_TITLES = {
+    "approve": _l("Approve selected brands"),
+    "reject": _l("Reject selected brands"),
+    "suspend": _l("Suspend selected brands"),
+    "reinstate": _l("Reinstate selected brands"),
+}
+
+
+def _transition_action(action: str):
+    def run(modeladmin, request, queryset):
+        return modeladmin.transition_view(request, queryset, action)
+
+    run.__name__ = f"{action}_selected"
+    return admin.action(description=TRANSITION_TITLES[action], permissions=["change"])(run)
+
+
+# Admin form field → the shared validator's payload field.
+_PAYLOAD_FIELDS = {
+    "name": "name", "name_en": "name_en", "legal_name": "legal_name", "credit_code": "credit_code",
+    "category": "category", "price_tier": "price_tier", "tone_tags": "tone", "description": "description",
+    "audience": "audience", "store_count": "stores", "website": "website",
+}
+
+
+class BrandAdminForm(forms.ModelForm):
+    """Staff corrections pass the same validators as the wizard, the API and the import."""
+
+    class Meta:
+        model = Brand
+        fields = (
+            "name", "name_en", "category", "legal_name", "credit_code", "website", "price_tier", "tone_tags",
+            "description", "audience", "store_count",
+        )
+
+    def clean(self):
+        data = super().clean()
+        payload = {}
+        for field, key in _PAYLOAD_FIELDS.items():
+            if field in data:
+                value = data[field]
+                payload[key] = value.code if field == "category" and value is not None else value
+        try:
+            cleaned = validation.clean_brand_profile(payload, categories=selectors.category_lookup(), partial=True)
+        except ValidationError as exc:
+            back = {v: k for k, v in _PAYLOAD_FIELDS.items()}
+            for key, _code, message in error_items(exc):
+                field = back.get(key.split(".", 1)[0])
+                self.add_error(field if field in self.fields else None, message)
+            return data
+        for field, key in _PAYLOAD_FIELDS.items():
+            model_key = {"tone": "tone_tags", "stores": "store_count"}.get(key, key)
+            if model_key in cleaned and field in data:
+                data[field] = cleaned[model_key]
+        return data
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    form = BrandAdminForm
+    list_display = ("name", "name_en", "slug", "category", "status", "active_audience", "submitted_at")
+    list_filter = ("status", ("category", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name", "name_en", "slug", "credit_code", "legal_name")
+    ordering = ("status", "submitted_at")
+    date_hierarchy = "submitted_at"
+    list_select_related = ("category",)
+    readonly_fields = (
+        "slug", "status", "status_reason", "status_changed_at", "submitted_at", "active_audience",
+        "created_at", "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("slug", "name", "name_en", "category", "status", "status_reason", "status_changed_at")}),
+        (_l("Verification"), {"fields": ("legal_name", "credit_code", "website")}),
+        (_l("Profile"), {"fields": ("price_tier", "tone_tags", "description", "audience", "store_count", "active_audience")}),
+        (_l("Dates"), {"fields": ("submitted_at", "created_at", "updated_at")}),
+    )
+    inlines = (ChannelInline, MembershipInline, AuditEventInline)
+    actions = [_transition_action(a) for a in ("approve", "reject", "suspend", "reinstate")]
+
+    def has_add_permission(self, request):
+        # Brands are registered by their owners (web wizard, API) or the bulk import.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # Profile corrections by staff are recorded like any other change.
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            services.audit(
+                actor=_actor(request), action="brand.updated", obj=obj, brand=obj,
+                data={"fields": sorted(form.changed_data), "via": "admin"},
+            )
+
+    def transition_view(self, request, queryset, action: str):
+        """Intermediate page: ask for the reason, then move each brand through the service."""
+        reason_required = services.TRANSITIONS[action][2]
+        form = TransitionReasonForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"].strip()
+            if reason_required and not reason:
+                form.add_error("reason", _("A reason is required."))
+            else:
+                done = 0
+                for brand in queryset:
+                    try:
+                        services.brand_transition(actor=_actor(request), brand=brand, action=action, reason=reason)
+                    except ValidationError as exc:
+                        for _f, _c, message in error_items(exc):
+                            self.message_user(request, f"{brand.name}: {message}", messages.ERROR)
+                    else:
+                        done += 1
+                if done:
+                    self.message_user(
+                        request, _("%(n)d brand(s) updated.") % {"n": done}, messages.SUCCESS
+                    )
+                return None  # back to the change list
+        context = {
+            **self.admin_site.each_context(request),
+            "title": TRANSITION_TITLES[action],
+            "opts": self.model._meta,
+            "brands": queryset,
+            "action": f"{action}_selected",
+            "form": form,
+            "reason_required": reason_required,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/partners/brand/transition.html", context)
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "parent", "is_leaf")
+    list_filter = ("is_leaf",)
+    search_fields = ("code", "name_zh", "name_en")
+
+
+class CompetitionRuleForm(forms.ModelForm):
+    class Meta:
+        model = CompetitionRule
+        fields = ("category_a", "category_b", "note")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("category_a") and data.get("category_a") == data.get("category_b"):
+            raise ValidationError(_("Brands in the same category always compete; choose two different categories."))
+        return data
+
+
+@admin.register(CompetitionRule)
+class CompetitionRuleAdmin(admin.ModelAdmin):
+    form = CompetitionRuleForm
+    list_display = ("category_a", "category_b", "note", "created_by", "created_at")
+    search_fields = ("category_a__code", "category_b__code", "note")
+    list_select_related = ("category_a", "category_b", "created_by")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("category_a", "category_b", "created_by", "created_at") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # Creation goes through the service: ordered pair, audit event, matcher refresh.
+        rule = services.competition_rule_create(
+            actor=_actor(request), category_a=obj.category_a.code, category_b=obj.category_b.code, note=obj.note
+        )
+        obj.pk = rule.pk
+        obj.category_a, obj.category_b = rule.category_a, rule.category_b
+
+    def delete_model(self, request, obj):
+        services.audit(
+            actor=_actor(request), action="competition_rule.deleted", obj=obj,
+            data={"a": obj.category_a.code, "b": obj.category_b.code},
+        )
+        super().delete_model(request, obj)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "brand", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__username", "brand__name", "brand__slug")
+    autocomplete_fields = ("brand",)
+    raw_id_fields = ("user",)
+    list_select_related = ("user", "brand")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.audit(
+            actor=_actor(request), action="membership.set", obj=obj, brand=obj.brand,
+            data={"user": obj.user.username, "role": obj.role, "via": "admin"},
+        )
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    # key_hash is never shown: it is not in fields, list_display or search.
+    list_display = ("name", "brand", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "prefix", "brand__slug", "brand__name")
+    fields = ("name", "brand", "prefix", "scopes", "created_by", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    list_select_related = ("brand",)
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_l("Revoke selected API keys"))
+    def revoke_selected(self, request, queryset):
+        for key in queryset:
+            try:
+                services.api_key_revoke(actor=_actor(request), api_key=key)
+            except ValidationError as exc:
+                for _f, _c, message in error_items(exc):
+                    self.message_user(request, f"{key}: {message}", messages.WARNING)
+            else:
+                self.message_user(request, _("Revoked %(key)s.") % {"key": key}, messages.SUCCESS)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "action", "object_type", "object_id", "brand", "actor", "reason")
+    list_filter = ("action", "object_type")
+    search_fields = ("action", "object_id", "reason", "brand__slug", "actor__username")
+    date_hierarchy = "created_at"
+    list_select_related = ("brand", "actor")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
