@@ -22,9 +22,7 @@ class Gql:
 
     def raw(self, query: str, variables: dict | None = None, **extra):
         body = json.dumps({"query": query, "variables": variables or {}})
-        return self.client.post(
-            "/graphql/", body, content_type="application/json", **{**self.headers, **extra}
-        )
+        return self.client.post("/graphql/", body, content_type="application/json", **{**self.headers, **extra})
 
     def __call__(self, query: str, variables: dict | None = None, **extra) -> dict:
         response = self.raw(query, variables, **extra)

@@ -27,11 +27,20 @@ REGISTER = """mutation($input: RegisterBrandInput!) { registerBrand(input: $inpu
 
 def registration(**overrides) -> dict:
     data = {
-        "slug": "heytea", "name": "喜茶", "nameEn": "HEYTEA", "category": "beverage.tea_drinks", "priceTier": 3,
-        "tone": ["年轻", "Trendy"], "description": "新式茶饮", "creditCode": valid_credit_code(777), "stores": 3000,
+        "slug": "heytea",
+        "name": "喜茶",
+        "nameEn": "HEYTEA",
+        "category": "beverage.tea_drinks",
+        "priceTier": 3,
+        "tone": ["年轻", "Trendy"],
+        "description": "新式茶饮",
+        "creditCode": valid_credit_code(777),
+        "stores": 3000,
         "audience": {"gender": {"female": 0.7, "male": 0.3}, "regions": ["CN-GD", "CN-SH"]},
-        "channels": [{"type": "wecom", "size": 500000, "activeRate": 0.4},
-                     {"type": "miniprogram", "size": 1000000, "activeRate": 0.1}],
+        "channels": [
+            {"type": "wecom", "size": 500000, "activeRate": 0.4},
+            {"type": "miniprogram", "size": 1000000, "activeRate": 0.1},
+        ],
     }
     data.update(overrides)
     return data
@@ -41,9 +50,13 @@ def test_register_brand_creates_a_pending_brand_i_own(as_other, other_owner):
     data = as_other(REGISTER, {"input": registration()})["registerBrand"]
     assert data["errors"] == []
     assert data["brand"] == {
-        "slug": "heytea", "status": "pending", "category": {"code": "beverage.tea_drinks"},
-        "activeAudience": 300000, "channelTypes": ["miniprogram", "wecom"],
-        "creditCode": valid_credit_code(777), "toneTags": ["young", "trendy"],
+        "slug": "heytea",
+        "status": "pending",
+        "category": {"code": "beverage.tea_drinks"},
+        "activeAudience": 300000,
+        "channelTypes": ["miniprogram", "wecom"],
+        "creditCode": valid_credit_code(777),
+        "toneTags": ["young", "trendy"],
     }
     assert Membership.objects.get(brand__slug="heytea").user == other_owner
 
@@ -105,7 +118,8 @@ UPDATE = """mutation($b: ID!, $input: UpdateBrandProfileInput!) { updateBrandPro
 def test_update_profile_by_owner(as_owner, brand):
     data = as_owner(UPDATE, {"b": gid("Brand", brand.pk), "input": {"description": "新描述", "priceTier": 2}})
     assert data["updateBrandProfile"] == {
-        "brand": {"slug": "luckin-coffee", "description": "新描述", "priceTier": 2}, "errors": []
+        "brand": {"slug": "luckin-coffee", "description": "新描述", "priceTier": 2},
+        "errors": [],
     }
     brand.refresh_from_db()
     assert (brand.description, brand.price_tier, brand.name) == ("新描述", 2, "瑞幸咖啡")  # partial
@@ -304,7 +318,9 @@ BLOCK = "mutation($b: ID!, $s: String!) { %s(brand: $b, blockedSlug: $s) { brand
 def test_block_and_unblock_by_owner(as_owner, brand, other_brand):
     assert as_owner(BLOCK % "blockBrand", {"b": gid("Brand", brand.pk), "s": "pop-mart"})["blockBrand"]["errors"] == []
     assert BrandBlock.objects.filter(brand=brand, blocked=other_brand).exists()
-    assert as_owner(BLOCK % "unblockBrand", {"b": gid("Brand", brand.pk), "s": "pop-mart"})["unblockBrand"]["errors"] == []
+    assert (
+        as_owner(BLOCK % "unblockBrand", {"b": gid("Brand", brand.pk), "s": "pop-mart"})["unblockBrand"]["errors"] == []
+    )
     assert not BrandBlock.objects.exists()
 
 

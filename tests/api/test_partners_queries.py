@@ -21,8 +21,13 @@ def market(brand, other_brand):
     brand.legal_name = "瑞幸咖啡（中国）有限公司"
     brand.active_audience = 1500
     brand.save()
-    pending = BrandFactory(slug="hidden-tea", name="待审茶", name_en="Hidden Tea", status=BrandStatus.PENDING,
-                           category=category("beverage.tea_drinks"))
+    pending = BrandFactory(
+        slug="hidden-tea",
+        name="待审茶",
+        name_en="Hidden Tea",
+        status=BrandStatus.PENDING,
+        category=category("beverage.tea_drinks"),
+    )
     return {"brand": brand, "other": other_brand, "pending": pending}
 
 
@@ -50,10 +55,14 @@ def test_me_marks_platform_admins(as_admin):
 # --- myBrands ------------------------------------------------------------------------------------------
 def test_my_brands_lists_mine_with_private_fields(as_owner, market):
     data = as_owner("{ myBrands { slug status legalName channels { type size } } }")
-    assert data["myBrands"] == [{
-        "slug": "luckin-coffee", "status": "approved", "legalName": "瑞幸咖啡（中国）有限公司",
-        "channels": [{"type": "miniprogram", "size": 4000.0}, {"type": "wecom", "size": 1000.0}],
-    }]
+    assert data["myBrands"] == [
+        {
+            "slug": "luckin-coffee",
+            "status": "approved",
+            "legalName": "瑞幸咖啡（中国）有限公司",
+            "channels": [{"type": "miniprogram", "size": 4000.0}, {"type": "wecom", "size": 1000.0}],
+        }
+    ]
 
 
 def test_my_brands_of_another_brand_excludes_mine(as_other, market):
@@ -65,7 +74,11 @@ def test_my_brands_is_empty_for_anonymous(anon, market):
 
 
 # --- brands (marketplace) -------------------------------------------------------------------------------
-BRANDS = "query($s: String, $c: String, $first: Int) { brands(search: $s, category: $c, first: $first) { edges { node { slug name nameZh nameEn category { code } priceTier toneTags audience storeCount activeAudience channelTypes %s } } } }" % PRIVATE
+BRANDS = (
+    "query($s: String, $c: String, $first: Int) { brands(search: $s, category: $c, first: $first) { edges { node { slug name nameZh nameEn category { code } priceTier toneTags audience storeCount activeAudience channelTypes "
+    + PRIVATE
+    + " } } } }"
+)
 
 
 def _slugs(data):
@@ -116,7 +129,7 @@ def test_brands_requires_first_or_last(anon, market):
 
 @pytest.mark.parametrize("arg", ["first: 101", "last: 101", "first: 0", "first: -1"])
 def test_brands_refuses_page_sizes_outside_1_to_100(anon, market, arg):
-    errors = anon.errors("{ brands(%s) { edges { node { slug } } } }" % arg)
+    errors = anon.errors("{ brands(" + arg + ") { edges { node { slug } } } }")
     assert errors[0]["extensions"]["code"] == "pagination_limit"
 
 
@@ -152,7 +165,9 @@ def test_brands_query_count_is_constant_for_admins_too(admin_user, market):
 
 
 # --- brand(slug / id) --------------------------------------------------------------------------------
-ONE = "query($slug: String, $id: ID) { brand(slug: $slug, id: $id) { id slug name creditCode status apiKeys { name } } }"
+ONE = (
+    "query($slug: String, $id: ID) { brand(slug: $slug, id: $id) { id slug name creditCode status apiKeys { name } } }"
+)
 
 
 def test_brand_by_slug_and_by_id_for_its_owner(as_owner, market):

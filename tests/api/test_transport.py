@@ -92,9 +92,8 @@ def test_bearer_post_needs_no_csrf_token(read_key):
 
 
 def test_mutation_over_get_is_refused(as_owner, brand):
-    response = as_owner.client.get(
-        "/graphql/", {"query": 'mutation { resubmitBrand(brand: "%s") { errors { code } } }' % gid("Brand", brand.pk)}
-    )
+    mutation = 'mutation { resubmitBrand(brand: "' + gid("Brand", brand.pk) + '") { errors { code } } }'
+    response = as_owner.client.get("/graphql/", {"query": mutation})
     assert response.status_code == 405
 
 
@@ -188,7 +187,7 @@ def test_expected_graphql_errors_pass_through_outside_debug(anon, settings):
 
 
 def test_language_follows_accept_language(anon, brand):
-    query = "{ brand(slug: \"luckin-coffee\") { name category { name } } }"
+    query = '{ brand(slug: "luckin-coffee") { name category { name } } }'
     assert anon(query, HTTP_ACCEPT_LANGUAGE="en")["brand"]["name"] == "Luckin Coffee"
     assert anon(query, HTTP_ACCEPT_LANGUAGE="zh-hans")["brand"]["name"] == "瑞幸咖啡"
 

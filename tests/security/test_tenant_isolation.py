@@ -1,0 +1,183 @@
+"""Tenant isolation: walk every object type of the schema and prove another brand's private
+data never comes back.
+
+The walk builds one query from the root `Query` that selects every field of every object
+type reachable from it (each type once per path), fills required arguments, and runs it as
+another brand's owner, another brand's API key and anonymously. The victim brand is approved
+(its public profile is meant to be visible) and every private value it owns is a sentinel
+string; none may appear in any response. A coverage check fails when a new type is added to
+the schema without being reached by this walk.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, get_named_type
+
+from api.schema import schema
+from partners.actors import Actor
+from partners.models import ApiKey, Role
+from partners.services import api_key_create, brand_channels_set, brand_update, membership_add
+from tests.api.conftest import Gql, gid, session, with_key
+from tests.factories import BrandFactory, MembershipFactory, UserFactory, valid_credit_code
+
+SECRETS = {
+    "legal": "SECRET-LEGAL-瑞幸",
+    "reason": "SECRET-STATUS-REASON",
+    "channel": "SECRET-CHANNEL-LABEL",
+    "key": "SECRET-KEY-NAME",
+    "member": "victim-secret-member@example.com",
+    "description_update": "SECRET-AUDIT-FIELD",
+}
+CREDIT = valid_credit_code(424242)
+
+
+@pytest.fixture
+def victim(db):
+    brand = BrandFactory(
+        slug="victim",
+        name="受害者",
+        name_en="Victim",
+        credit_code=CREDIT,
+        legal_name=SECRETS["legal"],
+        status_reason=SECRETS["reason"],
+    )
+    owner = MembershipFactory(brand=brand, role=Role.OWNER, user=UserFactory(username="victim-owner@example.com")).user
+    actor = Actor(user=owner)
+    UserFactory(username=SECRETS["member"])
+    membership_add(actor=actor, brand=brand, email=SECRETS["member"], role=Role.VIEWER)
+    brand_channels_set(
+        actor=actor,
+        brand=brand,
+        channels=[
+            {"type": "wecom", "label": SECRETS["channel"], "size": 987654, "active_rate": 0.5},
+        ],
+    )
+    brand_update(actor=actor, brand=brand, data={"legal_name": SECRETS["legal"] + " "})  # an audit event
+    key, raw = api_key_create(actor=actor, brand=brand, name=SECRETS["key"], scopes=["read", "write"])
+    with_key(raw)("{ myBrands { slug } }")  # sets last_used_at
+    return {"brand": brand, "owner": owner, "key": key, "raw": raw}
+
+
+@pytest.fixture
+def attacker(db):
+    brand = BrandFactory(slug="attacker", name="攻击者", name_en="Attacker")
+    owner = MembershipFactory(brand=brand, role=Role.OWNER, user=UserFactory(username="attacker@example.com")).user
+    _key, raw = api_key_create(actor=Actor(user=owner), brand=brand, name="attacker key", scopes=["read", "write"])
+    return {"brand": brand, "owner": owner, "raw": raw}
+
+
+def _root_args(victim_brand) -> dict[str, str]:
+    """Arguments for root fields that need them: aim every lookup at the victim."""
+    victim_id = gid("Brand", victim_brand.pk)
+    return {
+        "brands": "first: 100",
+        "brand": f'id: "{victim_id}"',
+        "channels": f'brand: "{victim_id}"',
+        "Brand.auditEvents": "limit: 100",
+    }
+
+
+def build_walk(args: dict[str, str]) -> tuple[str, set[str]]:
+    """A query selecting every field reachable from Query, and the object types it reaches."""
+    reached: set[str] = set()
+
+    def selection(gql_type: GraphQLObjectType, path: tuple[str, ...]) -> str:
+        reached.add(gql_type.name)
+        parts = []
+        for name, field in gql_type.fields.items():
+            named = get_named_type(field.type)
+            required = [a for a, arg in field.args.items() if isinstance(arg.type, GraphQLNonNull)]
+            is_root = gql_type is schema.graphql_schema.query_type
+            arg_text = args.get(name, "") if is_root else args.get(f"{gql_type.name}.{name}", "")
+            if required and not arg_text:
+                raise AssertionError(f"add arguments for {gql_type.name}.{name} to _root_args")
+            head = f"{name}({arg_text})" if arg_text else name
+            if isinstance(named, GraphQLScalarType) or not hasattr(named, "fields"):
+                parts.append(head)
+            elif isinstance(named, GraphQLObjectType):
+                if named.name in path:
+                    reached.add(named.name)
+                    continue  # cycle: already selected on this path
+                parts.append(f"{head} {{ {selection(named, (*path, named.name))} }}")
+            else:
+                raise AssertionError(f"{gql_type.name}.{name} returns {named}; teach the walk about it")
+        return " ".join(parts)
+
+    query_type = schema.graphql_schema.query_type
+    return "{ " + selection(query_type, (query_type.name,)) + " }", reached
+
+
+def _secrets_of(victim) -> list[str]:
+    key: ApiKey = victim["key"]
+    key.refresh_from_db()
+    return [*SECRETS.values(), CREDIT, key.prefix, key.key_hash, victim["raw"], "987654", "victim-owner@example.com"]
+
+
+@pytest.mark.parametrize("caller", ["other_brand_owner", "other_brand_key", "anonymous"])
+def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attacker, caller):
+    query, _reached = build_walk(_root_args(victim["brand"]))
+    client = {
+        "other_brand_owner": lambda: session(attacker["owner"]),
+        "other_brand_key": lambda: with_key(attacker["raw"]),
+        "anonymous": lambda: Gql(Client()),
+    }[caller]()
+    data = client(query)
+    text = json.dumps(data, ensure_ascii=False)
+    # The walk really reached the victim: its public profile is there …
+    assert data["brand"]["slug"] == "victim"
+    assert "victim" in [e["node"]["slug"] for e in data["brands"]["edges"]]
+    # … but none of its private values.
+    leaked = [s for s in _secrets_of(victim) if s in text]
+    assert leaked == [], f"{caller} saw {leaked}"
+
+
+def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, attacker):
+    # The positive control: the same walk as the victim's owner does return its private data
+    # (so the test above would catch a leak), yet never the key's hash or secret.
+    query, _reached = build_walk(_root_args(victim["brand"]))
+    text = json.dumps(session(victim["owner"])(query), ensure_ascii=False)
+    for visible in (SECRETS["legal"], SECRETS["channel"], SECRETS["key"], CREDIT, victim["key"].prefix):
+        assert visible in text
+    victim["key"].refresh_from_db()
+    assert victim["key"].key_hash not in text
+    assert victim["raw"].split("_", 2)[2] not in text
+
+
+def test_walk_reaches_every_object_type_of_the_schema(db):
+    from tests.factories import BrandFactory as _BF
+
+    _query, reached = build_walk(_root_args(_BF()))
+    type_map = schema.graphql_schema.type_map
+    objects = {name for name, t in type_map.items() if isinstance(t, GraphQLObjectType) and not name.startswith("__")}
+    mutation_only = _mutation_payload_types()
+    missing = objects - reached - mutation_only - {schema.graphql_schema.mutation_type.name}
+    assert missing == set(), f"types not covered by the isolation walk: {missing}"
+
+
+def _mutation_payload_types() -> set[str]:
+    """Payload types (`RegisterBrand` …) and `Error`: reached only through mutations, whose
+    refusals are tested per mutation in tests/api/test_partners_mutations.py."""
+    mutation = schema.graphql_schema.mutation_type
+    names = set()
+    for field in mutation.fields.values():
+        payload = get_named_type(field.type)
+        names.add(payload.name)
+        for sub in payload.fields.values():
+            named = get_named_type(sub.type)
+            if named.name == "Error":
+                names.add("Error")
+    return names
+
+
+def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
+    # Guards the walk itself: nested lists (channels, apiKeys, auditEvents, memberships)
+    # carry rows for the owner, so an empty answer for others is a real refusal.
+    query, _ = build_walk(_root_args(victim["brand"]))
+    data = session(victim["owner"])(query)
+    brand = data["brand"]
+    assert brand["channels"] and brand["apiKeys"] and brand["auditEvents"]
+    assert data["me"]["memberships"]
