@@ -231,6 +231,9 @@ class BrandNode(ScopedObjectType):
 
 class MembershipNode(ScopedObjectType):
     role = graphene.String(required=True)
+    # A membership is visible only to its own user (or an admin), so its brand is always one
+    # the caller may see privately; resolved from select_related rather than per-row get_node.
+    brand = graphene.Field(graphene.NonNull(BrandNode))
 
     class Meta:
         model = Membership
@@ -244,6 +247,12 @@ class MembershipNode(ScopedObjectType):
         if actor.user is None:
             return Membership.objects.none()
         return Membership.objects.filter(user=actor.user)
+
+    def resolve_role(self, info):
+        return self.role
+
+    def resolve_brand(self, info):
+        return self.brand
 
 
 class UserNode(ScopedObjectType):
