@@ -11,25 +11,24 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
 
 from partners.models import ApiKeyScope, BrandStatus, ChannelType
 from partners.validation import AUDIENCE_DIMENSIONS, CN_REGIONS, error_items, tone_label
 
 # Labels of the audience buckets (the keys are the validators' canonical keys).
 AUDIENCE_LABELS: dict[str, dict[str, Any]] = {
-    "gender": {"female": _l("Female"), "male": _l("Male")},
-    "age": {"<18": _l("Under 18"), "18-24": "18–24", "25-34": "25–34", "35-44": "35–44", "45+": _l("45 and over")},
+    "gender": {"female": gettext_lazy("Female"), "male": gettext_lazy("Male")},
+    "age": {"<18": gettext_lazy("Under 18"), "18-24": "18–24", "25-34": "25–34", "35-44": "35–44", "45+": gettext_lazy("45 and over")},
     "city_tier": {
-        "tier1": _l("Tier-1 cities"),
-        "new_tier1": _l("New tier-1 cities"),
-        "tier2": _l("Tier-2 cities"),
-        "tier3_plus": _l("Tier-3 and below"),
+        "tier1": gettext_lazy("Tier-1 cities"),
+        "new_tier1": gettext_lazy("New tier-1 cities"),
+        "tier2": gettext_lazy("Tier-2 cities"),
+        "tier3_plus": gettext_lazy("Tier-3 and below"),
     },
 }
-DIMENSION_LABELS = {"gender": _l("Gender"), "age": _l("Age"), "city_tier": _l("City tier"), "regions": _l("Regions")}
+DIMENSION_LABELS = {"gender": gettext_lazy("Gender"), "age": gettext_lazy("Age"), "city_tier": gettext_lazy("City tier"), "regions": gettext_lazy("Regions")}
 PERCENT_TOLERANCE = 1.0  # the validators allow ±0.01 of a share, i.e. ±1 percentage point
 
 
@@ -47,17 +46,17 @@ def apply_errors(form: forms.Form, exc: ValidationError, *, prefix_map: dict[str
 
 # --- Accounts -----------------------------------------------------------------------------------
 class SignupForm(forms.Form):
-    email = forms.EmailField(label=_l("Work e-mail"), max_length=150)
-    display_name = forms.CharField(label=_l("Your name"), max_length=80, required=False)
+    email = forms.EmailField(label=gettext_lazy("Work e-mail"), max_length=150)
+    display_name = forms.CharField(label=gettext_lazy("Your name"), max_length=80, required=False)
     password = forms.CharField(
-        label=_l("Password"), widget=forms.PasswordInput(render_value=False), strip=False,
-        help_text=_l("At least 8 characters; not only digits, not a common password."),
+        label=gettext_lazy("Password"), widget=forms.PasswordInput(render_value=False), strip=False,
+        help_text=gettext_lazy("At least 8 characters; not only digits, not a common password."),
     )
 
 
 class SigninForm(forms.Form):
-    email = forms.EmailField(label=_l("E-mail"), max_length=150)
-    password = forms.CharField(label=_l("Password"), widget=forms.PasswordInput, strip=False)
+    email = forms.EmailField(label=gettext_lazy("E-mail"), max_length=150)
+    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput, strip=False)
 
 
 # --- Brand profile ------------------------------------------------------------------------------
@@ -83,35 +82,35 @@ def category_choices(categories) -> list:
 
 
 PRICE_TIERS = [
-    ("1", _l("1 · Mass market")),
-    ("2", _l("2 · Value")),
-    ("3", _l("3 · Mid-range")),
-    ("4", _l("4 · Premium")),
-    ("5", _l("5 · Luxury")),
+    ("1", gettext_lazy("1 · Mass market")),
+    ("2", gettext_lazy("2 · Value")),
+    ("3", gettext_lazy("3 · Mid-range")),
+    ("4", gettext_lazy("4 · Premium")),
+    ("5", gettext_lazy("5 · Luxury")),
 ]
 
 
 class BrandProfileForm(forms.Form):
     slug = forms.CharField(
-        label=_l("Brand ID (slug)"), max_length=60, required=False,
-        help_text=_l("Lowercase letters, digits and hyphens, e.g. luckin-coffee. Cannot be changed later."),
+        label=gettext_lazy("Brand ID (slug)"), max_length=60, required=False,
+        help_text=gettext_lazy("Lowercase letters, digits and hyphens, e.g. luckin-coffee. Cannot be changed later."),
     )
-    name = forms.CharField(label=_l("Brand name (Chinese)"), max_length=120, required=False)
-    name_en = forms.CharField(label=_l("Brand name (English)"), max_length=120, required=False)
-    legal_name = forms.CharField(label=_l("Legal entity"), max_length=200, required=False)
+    name = forms.CharField(label=gettext_lazy("Brand name (Chinese)"), max_length=120, required=False)
+    name_en = forms.CharField(label=gettext_lazy("Brand name (English)"), max_length=120, required=False)
+    legal_name = forms.CharField(label=gettext_lazy("Legal entity"), max_length=200, required=False)
     credit_code = forms.CharField(
-        label=_l("Unified social credit code"), max_length=18, required=False,
-        help_text=_l("18 characters, as printed on the business licence."),
+        label=gettext_lazy("Unified social credit code"), max_length=18, required=False,
+        help_text=gettext_lazy("18 characters, as printed on the business licence."),
     )
-    category = forms.ChoiceField(label=_l("Category"), required=False)
-    price_tier = forms.ChoiceField(label=_l("Price tier"), choices=PRICE_TIERS, initial="3", required=False)
+    category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
+    price_tier = forms.ChoiceField(label=gettext_lazy("Price tier"), choices=PRICE_TIERS, initial="3", required=False)
     tone = forms.CharField(
-        label=_l("Tone tags"), required=False,
-        help_text=_l("Separate with commas, e.g. young, urban, guochao."),
+        label=gettext_lazy("Tone tags"), required=False,
+        help_text=gettext_lazy("Separate with commas, e.g. young, urban, guochao."),
     )
-    description = forms.CharField(label=_l("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    stores = forms.IntegerField(label=_l("Stores"), min_value=0, required=False)
-    website = forms.CharField(label=_l("Website"), max_length=200, required=False)
+    description = forms.CharField(label=gettext_lazy("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    stores = forms.IntegerField(label=gettext_lazy("Stores"), min_value=0, required=False)
+    website = forms.CharField(label=gettext_lazy("Website"), max_length=200, required=False)
 
     def __init__(self, *args, categories=(), editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -154,7 +153,7 @@ class AudienceForm(forms.Form):
     """Gender, age and city-tier shares as percentages (each dimension sums to 100, or is left
     empty), plus the regions the audience lives in."""
 
-    regions = forms.MultipleChoiceField(label=_l("Regions"), required=False, widget=forms.CheckboxSelectMultiple)
+    regions = forms.MultipleChoiceField(label=gettext_lazy("Regions"), required=False, widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -342,19 +341,19 @@ class ChannelRows:
 
 # --- Review and keys ------------------------------------------------------------------------------
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_l("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label=_l("Status"), required=False, choices=[("", _l("All statuses")), *BrandStatus.choices]
+        label=gettext_lazy("Status"), required=False, choices=[("", gettext_lazy("All statuses")), *BrandStatus.choices]
     )
-    q = forms.CharField(label=_l("Search"), required=False)
+    q = forms.CharField(label=gettext_lazy("Search"), required=False)
 
 
 class ApiKeyForm(forms.Form):
-    name = forms.CharField(label=_l("Key name"), max_length=80, required=False)
+    name = forms.CharField(label=gettext_lazy("Key name"), max_length=80, required=False)
     scopes = forms.MultipleChoiceField(
-        label=_l("Scopes"), choices=ApiKeyScope.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("Scopes"), choices=ApiKeyScope.choices, required=False, widget=forms.CheckboxSelectMultiple,
         initial=[ApiKeyScope.READ],
     )

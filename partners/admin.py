@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from partners import selectors, services, validation
 from partners.actors import Actor
@@ -56,19 +56,19 @@ class AuditEventInline(ReadOnlyInline):
     fields = ("created_at", "action", "actor", "reason", "data")
     readonly_fields = fields
     ordering = ("-created_at", "-id")
-    verbose_name = _l("history entry")
-    verbose_name_plural = _l("history")
+    verbose_name = gettext_lazy("history entry")
+    verbose_name_plural = gettext_lazy("history")
 
 
 class TransitionReasonForm(forms.Form):
-    reason = forms.CharField(label=_l("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
 
 
 TRANSITION_TITLES = {
-    "approve": _l("Approve selected brands"),
-    "reject": _l("Reject selected brands"),
-    "suspend": _l("Suspend selected brands"),
-    "reinstate": _l("Reinstate selected brands"),
+    "approve": gettext_lazy("Approve selected brands"),
+    "reject": gettext_lazy("Reject selected brands"),
+    "suspend": gettext_lazy("Suspend selected brands"),
+    "reinstate": gettext_lazy("Reinstate selected brands"),
 }
 
 
@@ -135,9 +135,9 @@ class BrandAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("slug", "name", "name_en", "category", "status", "status_reason", "status_changed_at")}),
-        (_l("Verification"), {"fields": ("legal_name", "credit_code", "website")}),
-        (_l("Profile"), {"fields": ("price_tier", "tone_tags", "description", "audience", "store_count", "active_audience")}),
-        (_l("Dates"), {"fields": ("submitted_at", "created_at", "updated_at")}),
+        (gettext_lazy("Verification"), {"fields": ("legal_name", "credit_code", "website")}),
+        (gettext_lazy("Profile"), {"fields": ("price_tier", "tone_tags", "description", "audience", "store_count", "active_audience")}),
+        (gettext_lazy("Dates"), {"fields": ("submitted_at", "created_at", "updated_at")}),
     )
     inlines = (ChannelInline, MembershipInline, AuditEventInline)
     actions = [_transition_action(a) for a in ("approve", "reject", "suspend", "reinstate")]
@@ -273,7 +273,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_l("Revoke selected API keys"))
+    @admin.action(description=gettext_lazy("Revoke selected API keys"))
     def revoke_selected(self, request, queryset):
         for key in queryset:
             try:

@@ -1,8 +1,7 @@
 """Template filters that show domain values in the active language."""
 
 from django import template
-from django.utils.translation import get_language
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import get_language, gettext_lazy
 
 from partners.validation import CN_REGIONS, tone_label
 
@@ -60,26 +59,26 @@ def get_item(mapping, key):
 
 
 AUDIT_ACTIONS = {
-    "brand.registered": _l("Registered and submitted for review"),
-    "brand.updated": _l("Profile updated"),
-    "brand.channels_set": _l("Channels updated"),
-    "brand.approve": _l("Approved"),
-    "brand.reject": _l("Rejected"),
-    "brand.suspend": _l("Suspended"),
-    "brand.reinstate": _l("Reinstated"),
-    "brand.resubmit": _l("Resubmitted for review"),
-    "brand.blocked": _l("Blocked a brand"),
-    "brand.unblocked": _l("Unblocked a brand"),
-    "api_key.created": _l("API key created"),
-    "api_key.revoked": _l("API key revoked"),
-    "membership.set": _l("Team member added"),
+    "brand.registered": gettext_lazy("Registered and submitted for review"),
+    "brand.updated": gettext_lazy("Profile updated"),
+    "brand.channels_set": gettext_lazy("Channels updated"),
+    "brand.approve": gettext_lazy("Approved"),
+    "brand.reject": gettext_lazy("Rejected"),
+    "brand.suspend": gettext_lazy("Suspended"),
+    "brand.reinstate": gettext_lazy("Reinstated"),
+    "brand.resubmit": gettext_lazy("Resubmitted for review"),
+    "brand.blocked": gettext_lazy("Blocked a brand"),
+    "brand.unblocked": gettext_lazy("Unblocked a brand"),
+    "api_key.created": gettext_lazy("API key created"),
+    "api_key.revoked": gettext_lazy("API key revoked"),
+    "membership.set": gettext_lazy("Team member added"),
 }
 
 TRANSITION_LABELS = {
-    "approve": _l("Approve"),
-    "reject": _l("Reject"),
-    "suspend": _l("Suspend"),
-    "reinstate": _l("Reinstate"),
+    "approve": gettext_lazy("Approve"),
+    "reject": gettext_lazy("Reject"),
+    "suspend": gettext_lazy("Suspend"),
+    "reinstate": gettext_lazy("Reinstate"),
 }
 
 
