@@ -5,55 +5,21 @@ from __future__ import annotations
 
 import graphene
 from django.core.exceptions import ValidationError
-from django.db.models import F, Prefetch, Window
-from django.db.models.functions import RowNumber
 from django.utils.translation import gettext as _
 from graphene_django import DjangoListField
 from graphql import GraphQLError
 
 from api.core.ids import decode_id
-from api.core.loaders import selects
 from api.core.types import ScopedConnectionField, actor_of
 from api.partners.filters import BRAND_LIST_ARGS, brand_list_filters
 from api.partners.types import (
-    AUDIT_EVENTS_MAX,
-    PREFETCHED_AUDIT,
-    PREFETCHED_CHANNELS,
-    AuditEventNode,
     BrandNode,
     CategoryNode,
     ChannelNode,
     UserNode,
+    with_brand_prefetches,
 )
 from partners import selectors
-from partners.models import Channel
-
-
-def _for_list(qs, info):
-    """Prefetch what a page of brands shows, so the query count does not grow with the page.
-
-    Channels: one query (channelTypes is public; channels are shown only to members and
-    admins, from the same prefetch). Audit events, if asked for: one query holding the latest
-    AUDIT_EVENTS_MAX per brand, and only for brands the caller may see privately.
-    """
-    qs = qs.prefetch_related(
-        Prefetch("channels", queryset=Channel.objects.order_by("type", "label"), to_attr=PREFETCHED_CHANNELS)
-    )
-    if selects(info, "auditEvents"):
-        actor = actor_of(info)
-        latest = (
-            AuditEventNode.scope(actor)
-            .select_related("actor", "actor_api_key")
-            .annotate(
-                rank=Window(
-                    RowNumber(), partition_by=[F("brand_id")], order_by=[F("created_at").desc(), F("id").desc()]
-                )
-            )
-            .filter(rank__lte=AUDIT_EVENTS_MAX)
-            .order_by("-created_at", "-id")
-        )
-        qs = qs.prefetch_related(Prefetch("audit_events", queryset=latest, to_attr=PREFETCHED_AUDIT))
-    return qs
 
 
 def graphql_error_from(exc: ValidationError) -> GraphQLError:
@@ -81,10 +47,12 @@ class PartnersQuery(graphene.ObjectType):
         return actor.user  # None for anonymous and for API keys
 
     def resolve_my_brands(root, info):
-        return _for_list(selectors.brand_mine(actor=actor_of(info)), info)
+        return with_brand_prefetches(selectors.brand_mine(actor=actor_of(info)), info)
 
     def resolve_brands(root, info, **kwargs):
-        return _for_list(selectors.brand_marketplace(actor=actor_of(info), **brand_list_filters(kwargs)), info)
+        return with_brand_prefetches(
+            selectors.brand_marketplace(actor=actor_of(info), **brand_list_filters(kwargs)), info
+        )
 
     def resolve_brand(root, info, slug=None, id=None):
         if (slug is None) == (id is None):

@@ -9,11 +9,13 @@ the caller is a member of that brand or a platform admin.
 from __future__ import annotations
 
 import graphene
-from django.db.models import Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils.translation import get_language
 from graphene.types.generic import GenericScalar
 from graphene_django import DjangoListField
 
+from api.core.loaders import selects
 from api.core.types import ScopedObjectType, actor_of
 from partners import selectors
 from partners.actors import Actor
@@ -229,6 +231,33 @@ class BrandNode(ScopedObjectType):
         return selectors.audit_history(actor=actor_of(info), brand=self).select_related("actor_api_key")[:limit]
 
 
+def with_brand_prefetches(qs: QuerySet, info, via: str = "") -> QuerySet:
+    """Prefetch what a list of brands shows, so the query count does not grow with the list.
+
+    ``via`` is the path to the brand from the listed model ("brand__" for memberships).
+    Channels: one query (channelTypes is public; channels are shown only to members and
+    admins, from the same prefetch). Audit events, if asked for: one query holding the latest
+    AUDIT_EVENTS_MAX per brand, limited to what the caller may see.
+    """
+    qs = qs.prefetch_related(
+        Prefetch(f"{via}channels", queryset=Channel.objects.order_by("type", "label"), to_attr=PREFETCHED_CHANNELS)
+    )
+    if selects(info, "auditEvents"):
+        latest = (
+            AuditEventNode.scope(actor_of(info))
+            .select_related("actor", "actor_api_key")
+            .annotate(
+                rank=Window(
+                    RowNumber(), partition_by=[F("brand_id")], order_by=[F("created_at").desc(), F("id").desc()]
+                )
+            )
+            .filter(rank__lte=AUDIT_EVENTS_MAX)
+            .order_by("-created_at", "-id")
+        )
+        qs = qs.prefetch_related(Prefetch(f"{via}audit_events", queryset=latest, to_attr=PREFETCHED_AUDIT))
+    return qs
+
+
 class MembershipNode(ScopedObjectType):
     role = graphene.String(required=True)
     # A membership is visible only to its own user (or an admin), so its brand is always one
@@ -280,4 +309,5 @@ class UserNode(ScopedObjectType):
         return bool(self.is_active and self.is_staff)
 
     def resolve_memberships(self, info):
-        return self.memberships.select_related("brand__category").order_by("brand__name")
+        memberships = self.memberships.select_related("brand__category").order_by("brand__name")
+        return with_brand_prefetches(memberships, info, via="brand__")

@@ -231,3 +231,21 @@ def test_channels_of_another_brand_are_empty(as_other, anon, market):
 
 def test_channels_visible_to_admins(as_admin, market):
     assert len(as_admin(CHANNELS, {"b": gid("Brand", market["brand"].pk)})["channels"]) == 2
+
+
+def test_my_brands_and_memberships_query_count_is_constant(db):
+    person = UserFactory(username="multi@example.com")
+    client = session(person)
+    query = "{ me { memberships { role brand { slug category { code } channelTypes channels { size } } } } myBrands { slug channelTypes channels { type } auditEvents { action } } }"
+
+    def run(n: int) -> int:
+        while person.memberships.count() < n:
+            b = BrandFactory()
+            ChannelFactory(brand=b)
+            MembershipFactory(user=person, brand=b, role=Role.MARKETER)
+        with CaptureQueriesContext(connection) as ctx:
+            data = client(query)
+        assert len(data["myBrands"]) == n
+        return len(ctx.captured_queries)
+
+    assert run(2) == run(12)

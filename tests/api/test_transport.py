@@ -162,8 +162,8 @@ def broken_categories(monkeypatch):
 def test_unexpected_error_is_masked_and_logged_outside_debug(anon, broken_categories, settings, caplog):
     settings.DEBUG = False
     with caplog.at_level(logging.ERROR, logger="api.graphql"):
-        response = anon.raw("{ categories { code } }")
-    body = json.dumps(response.json())
+        response = anon.raw("{ categories { code } }", HTTP_ACCEPT_LANGUAGE="en")
+    body = json.dumps(response.json(), ensure_ascii=False)
     assert "hunter2" not in body
     error = response.json()["errors"][0]
     assert error["message"] == "internal error"
