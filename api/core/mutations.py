@@ -2,8 +2,10 @@
 
 A mutation subclass declares ``permission`` and implements ``perform(actor, info, **args)``
 returning the payload's fields. Domain errors (``ValidationError`` from the service) become
-``errors``; the service runs in a transaction, and the request's transaction is rolled back
-too (graphene-django's MUTATION_ERRORS_FLAG), so a refused mutation changes nothing.
+``errors``. Each service runs in its own transaction (a savepoint inside the request's), so a
+refused mutation changes nothing. graphene-django's MUTATION_ERRORS_FLAG is deliberately not
+used: it would also roll back an earlier mutation of the same document that had already
+reported success.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from enum import StrEnum
 import graphene
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from graphene_django.constants import MUTATION_ERRORS_FLAG
 
 from api.core.errors import ApiError, Error, error, errors_from_validation
 from api.core.types import actor_of
@@ -54,7 +55,6 @@ class BaseMutation(graphene.Mutation):
 
     @classmethod
     def failed(cls, info, errors: list[Error]):
-        setattr(info.context, MUTATION_ERRORS_FLAG, True)
         return cls(errors=errors)
 
     @classmethod

@@ -109,7 +109,7 @@ class AuditEventNode(ScopedObjectType):
         if self.actor_id:
             return str(self.actor)
         if self.actor_api_key_id:
-            return f"API key hl_{self.actor_api_key.prefix}_…"
+            return f"API key {self.actor_api_key.name}"
         return "platform"
 
     def resolve_data(self, info):

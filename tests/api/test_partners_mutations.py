@@ -397,3 +397,16 @@ def test_write_key_cannot_approve(as_write_key, brand):
     Brand.objects.filter(pk=brand.pk).update(status=BrandStatus.PENDING)
     data = as_write_key(transition("approveBrand", False), {"b": gid("Brand", brand.pk)})
     assert payload_errors(data) == [(None, "permission_denied")]
+
+
+def test_a_refused_mutation_does_not_undo_an_earlier_one_in_the_same_request(as_owner, brand):
+    data = as_owner(
+        """mutation($b: ID!) {
+          ok: updateBrandProfile(brand: $b, input: {description: "kept"}) { errors { code } }
+          bad: updateBrandProfile(brand: $b, input: {priceTier: 42}) { errors { field code } }
+        }""",
+        {"b": gid("Brand", brand.pk)},
+    )
+    assert data == {"ok": {"errors": []}, "bad": {"errors": [{"field": "priceTier", "code": "out_of_range"}]}}
+    brand.refresh_from_db()
+    assert (brand.description, brand.price_tier) == ("kept", 3)
