@@ -91,6 +91,8 @@ _PAYLOAD_FIELDS = {
 class BrandAdminForm(forms.ModelForm):
     """Staff corrections pass the same validators as the wizard, the API and the import."""
 
+    website = forms.URLField(label=gettext_lazy("Website"), required=False, max_length=200, assume_scheme="https")
+
     class Meta:
         model = Brand
         fields = (
