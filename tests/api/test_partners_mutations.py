@@ -410,3 +410,8 @@ def test_a_refused_mutation_does_not_undo_an_earlier_one_in_the_same_request(as_
     assert data == {"ok": {"errors": []}, "bad": {"errors": [{"field": "priceTier", "code": "out_of_range"}]}}
     brand.refresh_from_db()
     assert (brand.description, brand.price_tier) == ("kept", 3)
+
+
+def test_revoke_api_key_by_platform_admin(as_admin, read_key):
+    data = as_admin(REVOKE_KEY, {"id": gid("ApiKey", read_key[0].pk)})["revokeApiKey"]
+    assert data["errors"] == [] and data["apiKey"]["isActive"] is False

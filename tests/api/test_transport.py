@@ -194,3 +194,11 @@ def test_language_follows_accept_language(anon, brand):
 
 def test_session_helper_logs_in(owner):
     assert session(owner)(ME)["me"]["email"] == "owner@example.com"
+
+
+def test_introspection_still_works_under_the_depth_limit(anon):
+    from graphql import get_introspection_query
+
+    response = anon.raw(get_introspection_query())
+    assert response.status_code == 200
+    assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"
