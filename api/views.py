@@ -28,6 +28,7 @@ from graphene_django.views import GraphQLView
 from graphql import GraphQLError, specified_rules
 
 from api.core.errors import ApiError
+from api.core.validation import max_aliases_rule
 from partners.services import api_key_authenticate
 
 logger = logging.getLogger("api.graphql")
@@ -55,7 +56,11 @@ class HuiliuGraphQLView(GraphQLView):
     def dispatch(self, request, *args, **kwargs):
         self.graphiql = bool(settings.GRAPHIQL_ENABLED)
         # validate() uses exactly the rules given, so keep the standard ones and add depth.
-        self.validation_rules = (*specified_rules, depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH))
+        self.validation_rules = (
+            *specified_rules,
+            depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH),
+            max_aliases_rule(getattr(settings, "GRAPHQL_MAX_ALIASES", 30)),
+        )
 
         too_large = self._check_size(request)
         if too_large is not None:

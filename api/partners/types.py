@@ -21,7 +21,7 @@ from partners import selectors
 from partners.actors import Actor
 from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Membership, Role, User
 
-# Attribute the brand list resolvers prefetch channels into (see queries._with_channels).
+# Attribute the brand list resolvers prefetch channels into (see with_brand_prefetches).
 PREFETCHED_CHANNELS = "api_channels"
 PREFETCHED_AUDIT = "api_audit_events"
 AUDIT_EVENTS_MAX = 100

@@ -202,3 +202,19 @@ def test_introspection_still_works_under_the_depth_limit(anon):
     response = anon.raw(get_introspection_query())
     assert response.status_code == 200
     assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+def test_alias_amplification_is_refused(anon, settings):
+    settings.GRAPHQL_MAX_ALIASES = 5
+    many = " ".join(f"a{i}: brands(first: 100) {{ edges {{ node {{ slug }} }} }}" for i in range(6))
+    response = anon.raw("{ " + many + " }")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "too_many_aliases"
+    few = " ".join(f"a{i}: categories {{ code }}" for i in range(5))
+    assert anon.raw("{ " + few + " }").status_code == 200
+
+
+def test_long_get_query_string_is_413(anon, settings):
+    settings.GRAPHQL_MAX_REQUEST_BYTES = 100
+    response = anon.client.get("/graphql/", {"query": "{ categories { code } }" + " " * 200})
+    assert response.status_code == 413
