@@ -24,7 +24,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from graphene.validation import depth_limit_validator
-from graphene_django.views import GraphQLView
+from graphene_django.views import GraphQLView, HttpError
 from graphql import GraphQLError, specified_rules
 
 from api.core.errors import ApiError
@@ -99,7 +99,9 @@ class HuiliuGraphQLView(GraphQLView):
         return None
 
     def format_error(self, error):
-        if _is_expected(error) or settings.DEBUG:
+        if isinstance(error, HttpError):  # bad request shape: no query, bad variables JSON …
+            return {"message": str(error.message), "extensions": {"code": "bad_request"}}
+        if _is_expected(error):
             return GraphQLView.format_error(error)
         original = getattr(error, "original_error", None) or error
         logger.error(
@@ -107,6 +109,8 @@ class HuiliuGraphQLView(GraphQLView):
             original,
             exc_info=(type(original), original, original.__traceback__),
         )
+        if settings.DEBUG:
+            return GraphQLView.format_error(error)
         formatted = {"message": _("internal error"), "extensions": {"code": ApiError.INTERNAL_ERROR.value}}
         if isinstance(error, GraphQLError):
             if error.locations:

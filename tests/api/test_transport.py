@@ -218,3 +218,13 @@ def test_long_get_query_string_is_413(anon, settings):
     settings.GRAPHQL_MAX_REQUEST_BYTES = 100
     response = anon.client.get("/graphql/", {"query": "{ categories { code } }" + " " * 200})
     assert response.status_code == 413
+
+
+def test_malformed_requests_get_a_clear_400_not_internal_error(anon, settings):
+    settings.DEBUG = False
+    response = anon.client.post("/graphql/", "{}", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "Must provide query string."
+    response = anon.client.get("/graphql/", {"query": "{ categories { code } }", "variables": "{not json"})
+    assert response.status_code == 400
+    assert "Variables are invalid JSON" in response.json()["errors"][0]["message"]
