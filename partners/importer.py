@@ -414,5 +414,5 @@ def _write(
     ticker = _Ticker(progress, _("audit events written"))
     for i in range(0, len(events), BATCH_SIZE):
         AuditEvent.objects.bulk_create(events[i : i + BATCH_SIZE])
-        ticker.tick(i + BATCH_SIZE, len(events))
+        ticker.tick(min(i + BATCH_SIZE, len(events)), len(events))
     result.brand_ids = [ids[r.fields["slug"]] for r in rows]
