@@ -193,6 +193,18 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Huiliu <noreply@huil
 
 # --- Matching ---------------------------------------------------------------------------------
 MATCHING_EXCLUDE_OPEN_PAIRS = env.bool("MATCHING_EXCLUDE_OPEN_PAIRS", default=True)
+MATCHING_TOP_K = env.int("MATCHING_TOP_K", default=20)  # recommendations stored per brand
+MATCHING_CANDIDATES = env.int("MATCHING_CANDIDATES", default=50)  # candidates scored per brand
+MATCHING_MIN_OUTCOMES = env.int("MATCHING_MIN_OUTCOMES", default=20)  # below this: heuristic only
+MATCHING_REFRESH_DEBOUNCE = env.int("MATCHING_REFRESH_DEBOUNCE", default=10)  # seconds
+# Nightly full refresh at 02:30 Asia/Shanghai (18:30 UTC); a missed run expires rather than piling up.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["matching-refresh-all"] = {
+    "task": "matching.tasks.recommendations_refresh_all_task",
+    "schedule": crontab(hour=18, minute=30),
+    "options": {"expires": 6 * 3600},
+}
 
 LOGGING = {
     "version": 1,

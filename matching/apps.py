@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class MatchingConfig(AppConfig):
     name = "matching"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from matching import signals
+        from partners.signals import brand_changed, brands_imported
+
+        brand_changed.connect(signals.on_brand_changed, dispatch_uid="matching.on_brand_changed")
+        brands_imported.connect(signals.on_brands_imported, dispatch_uid="matching.on_brands_imported")

@@ -1,0 +1,377 @@
+"""Brand features as one in-memory matrix (the "market"), built from the database or a generator.
+
+Per brand (one row each, approved brands only):
+  * scale        — log10(1 + active audience), active audience = Σ channel size × active rate
+  * price tier   — 1 (mass) … 5 (luxury)
+  * tone / text  — tone tags (zh + en labels) and the description, TF-IDF over character
+                   n-grams (``analyzer="char_wb"``), so Chinese needs no word segmenter
+  * audience     — gender, age bands, city tiers (shares) and regions (a set); a missing
+                   dimension is marked unknown and never crashes or counts against a pair
+  * channel mix  — share of the active audience per ChannelType
+  * category     — leaf index; ``compete`` is the leaf × leaf competition matrix taken from
+                   ``partners.selectors.competing_category_map`` (the one rule)
+
+``emb`` is a dense embedding used only to *retrieve candidates* (nearest neighbours); the
+interpretable scoring happens in ``matching.ranker`` on the raw features.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from partners.validation import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
+
+CHANNEL_TYPES: tuple[str, ...] = (
+    "wecom",
+    "wechat_group",
+    "official_account",
+    "miniprogram",
+    "app",
+    "sms",
+    "email",
+    "douyin",
+    "kuaishou",
+    "video_channel",
+    "xiaohongshu",
+    "weibo",
+    "store",
+    "package_insert",
+)
+REGIONS: tuple[str, ...] = tuple(sorted(CN_REGIONS))
+DIST_DIMS: tuple[str, ...] = ("gender", "age", "city_tier")
+DIST_SLICES: dict[str, slice] = {}
+_o = 0
+for _d in DIST_DIMS:
+    DIST_SLICES[_d] = slice(_o, _o + len(AUDIENCE_DIMENSIONS[_d]))
+    _o += len(AUDIENCE_DIMENSIONS[_d])
+DIST_WIDTH = _o  # 11
+TEXT_DIMS = 16
+
+# Embedding weights: one decade of scale ≈ a whole audience-distribution mismatch.
+W_SCALE, W_TIER, W_TEXT, W_DIST, W_REGION, W_CHAN = 2.0, 0.5, 0.8, 1.0, 0.6, 0.5
+
+
+@dataclass
+class BrandInput:
+    """The raw profile of one brand, as the feature builder needs it."""
+
+    id: int
+    slug: str
+    category_id: int
+    price_tier: int
+    tone_tags: list[str]
+    description: str
+    audience: dict[str, Any]
+    active_audience: float
+    channels: dict[str, float]  # channel type → active audience in it
+
+
+@dataclass
+class Market:
+    ids: np.ndarray  # int64 brand ids
+    slugs: list[str]
+    cat: np.ndarray  # int32 leaf index
+    leaf_ids: np.ndarray  # leaf index → Category id
+    leaf_names: list[tuple[str, str]]  # (zh, en)
+    compete: np.ndarray  # bool [L, L]
+    scale: np.ndarray  # float64 active audience
+    log_scale: np.ndarray  # float32
+    tier: np.ndarray  # float32
+    tones: list[list[str]]
+    text: sparse.csr_matrix  # l2-normalised TF-IDF rows
+    dist: np.ndarray  # float32 [N, 11] gender | age | city tier shares
+    dist_known: np.ndarray  # bool [N, 3]
+    regions: np.ndarray  # float32 [N, 34] 0/1
+    chan: np.ndarray  # float32 [N, 14] shares
+    emb: np.ndarray  # float32 [N, D] candidate-retrieval embedding
+    excluded: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # sorted pair codes
+    vectorizer: TfidfVectorizer | None = None
+    svd: TruncatedSVD | None = None
+    dist_mean: np.ndarray | None = None
+    stamp: Any = None
+
+    def __post_init__(self) -> None:
+        self.index = {int(b): i for i, b in enumerate(self.ids)}
+        self.emb_sq = np.einsum("ij,ij->i", self.emb, self.emb)
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def pair_codes(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Direction-sensitive codes of (brand row → partner row) pairs, to test against ``excluded``."""
+        return pair_code(self.ids[rows], self.ids[cols])
+
+    def set_exclusions(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Pairs (brand id, partner id) never to recommend: blocks, dismissals, open swaps."""
+        pairs = list(pairs)
+        if not pairs:
+            self.excluded = np.zeros(0, np.int64)
+            return
+        arr = np.asarray(pairs, dtype=np.int64)
+        self.excluded = np.unique(pair_code(arr[:, 0], arr[:, 1]))
+
+
+def pair_code(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (np.asarray(a, np.int64) << 32) | np.asarray(b, np.int64)
+
+
+def brand_document(tone_tags: Sequence[str], description: str) -> str:
+    """Text the TF-IDF sees: tone tags in both languages (twice, they matter most) + description."""
+    tones = " ".join(f"{tone_label(t, 'zh-hans')} {tone_label(t, 'en')}" for t in tone_tags)
+    return f"{tones} {tones} {description or ''}"
+
+
+def _distributions(audience: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    dist = np.zeros(DIST_WIDTH, np.float32)
+    known = np.zeros(len(DIST_DIMS), bool)
+    regions = np.zeros(len(REGIONS), np.float32)
+    if not isinstance(audience, dict):
+        return dist, known, regions
+    for k, dim in enumerate(DIST_DIMS):
+        shares = audience.get(dim)
+        if not isinstance(shares, dict) or not shares:
+            continue
+        keys = AUDIENCE_DIMENSIONS[dim]
+        vals = np.array([float(shares.get(key) or 0.0) for key in keys], np.float32)
+        total = vals.sum()
+        if total > 0:
+            dist[DIST_SLICES[dim]] = vals / total
+            known[k] = True
+    for code in audience.get("regions") or ():
+        try:
+            regions[REGIONS.index(code)] = 1.0
+        except ValueError:
+            continue
+    return dist, known, regions
+
+
+def build_market(
+    brands: Sequence[BrandInput],
+    *,
+    leaves: Sequence[tuple[int, str, str]],
+    competing: dict[int, set[int]],
+    exclusions: Iterable[tuple[int, int]] = (),
+    seed: int = 0,
+) -> Market:
+    """Feature matrix for ``brands``. ``leaves`` = (category id, name_zh, name_en) of every leaf;
+    ``competing`` = ``partners.selectors.competing_category_map()``."""
+    n = len(brands)
+    leaf_ids = np.array([lid for lid, _, _ in leaves], np.int64)
+    leaf_pos = {int(lid): i for i, lid in enumerate(leaf_ids)}
+    L = len(leaf_ids)
+    compete = np.zeros((L, L), bool)
+    for a, others in competing.items():
+        if a in leaf_pos:
+            for b in others:
+                if b in leaf_pos:
+                    compete[leaf_pos[a], leaf_pos[b]] = compete[leaf_pos[b], leaf_pos[a]] = True
+    np.fill_diagonal(compete, True)
+
+    cat = np.array([leaf_pos.get(b.category_id, 0) for b in brands], np.int32)
+    scale = np.array([max(0.0, float(b.active_audience)) for b in brands], np.float64)
+    log_scale = np.log10(1.0 + scale).astype(np.float32)
+    tier = np.array([float(b.price_tier or 3) for b in brands], np.float32)
+    dist = np.zeros((n, DIST_WIDTH), np.float32)
+    dist_known = np.zeros((n, len(DIST_DIMS)), bool)
+    regions = np.zeros((n, len(REGIONS)), np.float32)
+    chan = np.zeros((n, len(CHANNEL_TYPES)), np.float32)
+    chan_pos = {c: i for i, c in enumerate(CHANNEL_TYPES)}
+    for i, b in enumerate(brands):
+        dist[i], dist_known[i], regions[i] = _distributions(b.audience)
+        total = sum(v for v in b.channels.values() if v > 0)
+        if total > 0:
+            for ctype, v in b.channels.items():
+                if ctype in chan_pos and v > 0:
+                    chan[i, chan_pos[ctype]] = v / total
+
+    docs = [brand_document(b.tone_tags, b.description) for b in brands]
+    vectorizer = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(1, 3),
+        min_df=2 if n >= 50 else 1,
+        max_features=30000,
+        sublinear_tf=True,
+        dtype=np.float32,
+    )
+    try:
+        text = vectorizer.fit_transform(docs).tocsr()
+    except ValueError:  # every document empty
+        vectorizer = None
+        text = sparse.csr_matrix((n, 1), dtype=np.float32)
+    svd = None
+    text_dense = np.zeros((n, TEXT_DIMS), np.float32)
+    if vectorizer is not None and text.shape[1] > TEXT_DIMS and n > TEXT_DIMS:
+        svd = TruncatedSVD(n_components=TEXT_DIMS, random_state=seed, n_iter=3)
+        text_dense = _unit_rows(svd.fit_transform(text).astype(np.float32))
+
+    known_mask = np.repeat(dist_known, [len(AUDIENCE_DIMENSIONS[d]) for d in DIST_DIMS], axis=1)
+    dist_mean = _dist_mean(dist, known_mask)
+    market = Market(
+        ids=np.array([b.id for b in brands], np.int64),
+        slugs=[b.slug for b in brands],
+        cat=cat,
+        leaf_ids=leaf_ids,
+        leaf_names=[(zh, en) for _, zh, en in leaves],
+        compete=compete,
+        scale=scale,
+        log_scale=log_scale,
+        tier=tier,
+        tones=[list(b.tone_tags or []) for b in brands],
+        text=text,
+        dist=dist,
+        dist_known=dist_known,
+        regions=regions,
+        chan=chan,
+        emb=embed(log_scale, tier, text_dense, dist, known_mask, regions, chan, dist_mean),
+        vectorizer=vectorizer,
+        svd=svd,
+        dist_mean=dist_mean,
+    )
+    market.set_exclusions(exclusions)
+    return market
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-9)
+
+
+def _dist_mean(dist: np.ndarray, known_mask: np.ndarray) -> np.ndarray:
+    counts = known_mask.sum(axis=0)
+    sums = (dist * known_mask).sum(axis=0)
+    mean = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+    return mean.astype(np.float32)
+
+
+def embed(log_scale, tier, text_dense, dist, known_mask, regions, chan, dist_mean) -> np.ndarray:
+    """Candidate-retrieval embedding; unknown audience dimensions take the market mean (neutral)."""
+    filled = np.where(known_mask, dist, dist_mean[None, :])
+    region_n = regions / np.maximum(np.sqrt(regions.sum(axis=1, keepdims=True)), 1.0)
+    return np.hstack(
+        [
+            W_SCALE * log_scale[:, None],
+            W_TIER * tier[:, None],
+            W_TEXT * text_dense,
+            W_DIST * filled,
+            W_REGION * region_n,
+            W_CHAN * chan,
+        ]
+    ).astype(np.float32)
+
+
+def replace_rows(market: Market, brands: Sequence[BrandInput], *, remove_ids: Iterable[int] = ()) -> Market:
+    """Update the market in place for changed/new brands and drop removed ones (incremental,
+    used by the per-process cache so one brand's edit does not rebuild 100,000 rows)."""
+    remove = {int(x) for x in remove_ids}
+    if remove:
+        keep = np.array([int(b) not in remove for b in market.ids])
+        _take_rows(market, keep)
+    if not brands:
+        market.__post_init__()
+        return market
+    n_new = len(brands)
+    leaf_pos = {int(lid): i for i, lid in enumerate(market.leaf_ids)}
+    docs = [brand_document(b.tone_tags, b.description) for b in brands]
+    if market.vectorizer is not None:
+        text = market.vectorizer.transform(docs).astype(np.float32).tocsr()
+    else:
+        text = sparse.csr_matrix((n_new, market.text.shape[1]), dtype=np.float32)
+    text_dense = (
+        _unit_rows(market.svd.transform(text).astype(np.float32))
+        if market.svd is not None
+        else np.zeros((n_new, TEXT_DIMS), np.float32)
+    )
+    dist = np.zeros((n_new, DIST_WIDTH), np.float32)
+    known = np.zeros((n_new, len(DIST_DIMS)), bool)
+    regions = np.zeros((n_new, len(REGIONS)), np.float32)
+    chan = np.zeros((n_new, len(CHANNEL_TYPES)), np.float32)
+    for k, b in enumerate(brands):
+        dist[k], known[k], regions[k] = _distributions(b.audience)
+        total = sum(v for v in b.channels.values() if v > 0)
+        for ctype, v in b.channels.items():
+            if total > 0 and ctype in CHANNEL_TYPES and v > 0:
+                chan[k, CHANNEL_TYPES.index(ctype)] = v / total
+    scale = np.array([max(0.0, float(b.active_audience)) for b in brands])
+    log_scale = np.log10(1.0 + scale).astype(np.float32)
+    tier = np.array([float(b.price_tier or 3) for b in brands], np.float32)
+    known_mask = np.repeat(known, [len(AUDIENCE_DIMENSIONS[d]) for d in DIST_DIMS], axis=1)
+    emb = embed(log_scale, tier, text_dense, dist, known_mask, regions, chan, market.dist_mean)
+    cat = np.array([leaf_pos.get(b.category_id, 0) for b in brands], np.int32)
+
+    existing = [market.index.get(b.id) for b in brands]
+    upd = [(k, r) for k, r in enumerate(existing) if r is not None]
+    new = [k for k, r in enumerate(existing) if r is None]
+    if upd:
+        ks = np.array([k for k, _ in upd])
+        rs = np.array([r for _, r in upd])
+        market.cat[rs], market.scale[rs], market.log_scale[rs], market.tier[rs] = (
+            cat[ks],
+            scale[ks],
+            log_scale[ks],
+            tier[ks],
+        )
+        market.dist[rs], market.dist_known[rs], market.regions[rs] = dist[ks], known[ks], regions[ks]
+        market.chan[rs], market.emb[rs] = chan[ks], emb[ks]
+        for k, r in upd:
+            market.tones[r] = list(brands[k].tone_tags or [])
+            market.slugs[r] = brands[k].slug
+        lil = market.text.tolil()
+        lil[rs] = text[ks]
+        market.text = lil.tocsr()
+    if new:
+        ks = np.array(new)
+        market.ids = np.concatenate([market.ids, np.array([brands[k].id for k in new], np.int64)])
+        market.slugs += [brands[k].slug for k in new]
+        market.tones += [list(brands[k].tone_tags or []) for k in new]
+        for name, arr in (
+            ("cat", cat),
+            ("scale", scale),
+            ("log_scale", log_scale),
+            ("tier", tier),
+            ("dist", dist),
+            ("dist_known", known),
+            ("regions", regions),
+            ("chan", chan),
+            ("emb", emb),
+        ):
+            setattr(market, name, np.concatenate([getattr(market, name), arr[ks]]))
+        market.text = sparse.vstack([market.text, text[ks]]).tocsr()
+    market.__post_init__()
+    return market
+
+
+def _take_rows(market: Market, keep: np.ndarray) -> None:
+    for name in ("ids", "cat", "scale", "log_scale", "tier", "dist", "dist_known", "regions", "chan", "emb"):
+        setattr(market, name, getattr(market, name)[keep])
+    idx = np.flatnonzero(keep)
+    market.slugs = [market.slugs[i] for i in idx]
+    market.tones = [market.tones[i] for i in idx]
+    market.text = market.text[idx]
+
+
+def scale_label(value: float, language: str) -> str:
+    """12.0万 / 120.0k — how reasons show an audience size."""
+    if language.startswith("en"):
+        if value >= 1e6:
+            return f"{value / 1e6:.1f}M"
+        if value >= 1e3:
+            return f"{value / 1e3:.1f}k"
+        return f"{value:.0f}"
+    if value >= 1e8:
+        return f"{value / 1e8:.1f}亿"
+    if value >= 1e4:
+        return f"{value / 1e4:.1f}万"
+    return f"{value:.0f}"
+
+
+def log_ratio(a: float, b: float) -> float:
+    return abs(math.log10(1 + a) - math.log10(1 + b))

@@ -1,0 +1,43 @@
+"""``manage.py import_outcomes PATH`` — past swaps from JSON Lines, for training the matcher.
+
+Thin: the work is ``matching.services.outcomes_import``. Exit status 1 (CommandError) when
+any line is bad — every problem is listed on stderr as ``line N: field: reason`` and nothing
+is written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from matching.services import OutcomeImportError, outcomes_import
+
+
+class Command(BaseCommand):
+    help = 'Import past swaps: one {"a", "b", "outcome", "a_new_members", "b_new_members"} object per line.'
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="JSON Lines file, UTF-8 ('-' for stdin)")
+
+    def handle(self, *args, path: str, **options):
+        if path == "-":
+            source = sys.stdin
+        else:
+            source = Path(path)
+            if not source.is_file():
+                raise CommandError(_("%(path)s: no such file.") % {"path": path})
+        try:
+            result = outcomes_import(source=source)
+        except OutcomeImportError as exc:
+            for problem in exc.problems:
+                self.stderr.write(str(problem))
+            raise CommandError(
+                _("%(n)d bad line(s); nothing was imported.") % {"n": len({p.line for p in exc.problems})}
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise CommandError(_("the file is not UTF-8 text: %(e)s") % {"e": exc}) from None
+        detail = ", ".join(f"{k} {v:,}" for k, v in sorted(result.by_outcome.items()))
+        self.stdout.write(_("Imported %(n)s outcomes (%(detail)s).") % {"n": f"{result.created:,}", "detail": detail})

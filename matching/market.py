@@ -1,0 +1,145 @@
+"""The market matrix loaded from the database, cached in memory per process.
+
+Building features for 100,000 brands takes seconds, refreshing one brand must take
+milliseconds, so each process keeps the last ``Market`` and a version stamp:
+
+* ``matching:market_version`` (Django cache) is bumped by every ``brand_changed`` /
+  ``brands_imported`` signal. When it moved, only brands whose ``updated_at`` is newer than
+  the newest one already loaded are re-read and their rows replaced (or removed, if no
+  longer approved) — an incremental update, not a rebuild.
+* The taxonomy and competition rules (count, newest id) are part of the stamp; a change
+  there rebuilds the whole matrix.
+
+Exclusions (blocks either way, dismissals, open swaps) are not cached: they are read fresh
+for every refresh (``load_exclusions``), so a new block or dismissal applies at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.core.cache import cache
+from django.db.models import Count, Max, Q
+
+from matching.features import BrandInput, Market, build_market, replace_rows
+from partners import selectors as partner_selectors
+from partners.models import Brand, BrandStatus, Category, Channel, CompetitionRule
+
+VERSION_KEY = "matching:market_version"
+_lock = threading.Lock()
+_cache: dict = {"market": None, "rules": None, "version": None, "last_updated": None}
+
+
+def bump_version() -> None:
+    """Tell every process its cached market is stale (called from the signal receivers)."""
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.set(VERSION_KEY, 2, timeout=None)
+
+
+def _version() -> int:
+    value = cache.get(VERSION_KEY)
+    if value is None:
+        cache.add(VERSION_KEY, 1, timeout=None)
+        value = cache.get(VERSION_KEY) or 1
+    return int(value)
+
+
+def _rules_stamp() -> tuple:
+    rules = CompetitionRule.objects.aggregate(n=Count("id"), last=Max("id"))
+    cats = Category.objects.aggregate(n=Count("id"), last=Max("id"))
+    return (rules["n"], rules["last"], cats["n"], cats["last"])
+
+
+def brand_inputs(brand_filter: Q) -> list[BrandInput]:
+    """Raw profiles of the matching brands with their channel mix (two queries)."""
+    rows = list(
+        Brand.objects.filter(brand_filter)
+        .order_by("id")
+        .values_list(
+            "id", "slug", "category_id", "price_tier", "tone_tags", "description", "audience", "active_audience"
+        )
+    )
+    if not rows:
+        return []
+    channels: dict[int, dict[str, float]] = defaultdict(dict)
+    ids = [r[0] for r in rows]
+    chan_qs = (
+        Channel.objects.filter(brand_id__in=ids)
+        if len(ids) < 5000
+        else Channel.objects.filter(brand__in=Brand.objects.filter(brand_filter))
+    )
+    for brand_id, ctype, size, rate in chan_qs.values_list("brand_id", "type", "size", "active_rate"):
+        channels[brand_id][ctype] = channels[brand_id].get(ctype, 0.0) + size * rate
+    return [
+        BrandInput(
+            id=i,
+            slug=s,
+            category_id=c,
+            price_tier=t,
+            tone_tags=tone or [],
+            description=d or "",
+            audience=aud or {},
+            active_audience=float(a),
+            channels=channels.get(i, {}),
+        )
+        for i, s, c, t, tone, d, aud, a in rows
+    ]
+
+
+def _leaves() -> list[tuple[int, str, str]]:
+    return list(Category.objects.filter(is_leaf=True).order_by("code").values_list("id", "name_zh", "name_en"))
+
+
+def build_from_db() -> Market:
+    return build_market(
+        brand_inputs(Q(status=BrandStatus.APPROVED)),
+        leaves=_leaves(),
+        competing=partner_selectors.competing_category_map(),
+    )
+
+
+def get_market() -> Market:
+    """The current market (cached per process, updated incrementally)."""
+    with _lock:
+        version = _version()
+        rules = _rules_stamp()
+        market = _cache["market"]
+        if market is None or _cache["rules"] != rules:
+            last = Brand.objects.aggregate(last=Max("updated_at"))["last"]
+            market = build_from_db()
+            _cache.update(market=market, rules=rules, version=version, last_updated=last)
+        elif _cache["version"] != version:
+            since = _cache["last_updated"]
+            changed = Brand.objects.filter(updated_at__gte=since) if since else Brand.objects.all()
+            changed_rows = list(changed.values_list("id", "status", "updated_at"))
+            approved = [i for i, s, _ in changed_rows if s == BrandStatus.APPROVED]
+            gone = [i for i, s, _ in changed_rows if s != BrandStatus.APPROVED and i in market.index]
+            inputs = brand_inputs(Q(pk__in=approved)) if approved else []
+            replace_rows(market, inputs, remove_ids=gone)
+            if changed_rows:
+                _cache["last_updated"] = max(u for _, _, u in changed_rows)
+            _cache["version"] = version
+        return market
+
+
+def reset_cache() -> None:
+    with _lock:
+        _cache.update(market=None, rules=None, version=None, last_updated=None)
+
+
+def load_exclusions(brand_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
+    """(brand id, partner id) pairs never to recommend: blocks (both ways), dismissals (by
+    the brand that dismissed), and — if ``MATCHING_EXCLUDE_OPEN_PAIRS`` — open swaps."""
+    from matching.models import Dismissal
+    from matching.selectors import excluded_open_pairs
+
+    ids = list(brand_ids) if brand_ids is not None else None
+    pairs = set(partner_selectors.blocked_pairs(ids))
+    dismissals = Dismissal.objects.all() if ids is None else Dismissal.objects.filter(brand_id__in=ids)
+    pairs.update(dismissals.values_list("brand_id", "partner_id"))
+    pairs.update(excluded_open_pairs(ids))
+    return pairs

@@ -1,0 +1,139 @@
+"""Matching domain: trained models, stored recommendations, dismissals, swap outcomes.
+
+The model artefact (fitted ranker, category-pair statistics, feature scaling) is pickled
+with joblib into ``MatcherModel.artefact`` (a BinaryField, typically < 200 kB) so every
+worker loads the active model from the database of record; there is no shared disk.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partners.models import Brand
+
+
+class MatcherModel(models.Model):
+    """One trained ranker. Exactly one row is active (``is_active``) at a time."""
+
+    version = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    training_size = models.PositiveIntegerField(default=0)
+    features = models.JSONField(default=list)
+    metrics = models.JSONField(default=dict)
+    blend_weight = models.FloatField(default=0.0)  # share of the learned score in the final score
+    artefact = models.BinaryField()
+    is_active = models.BooleanField(default=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="matcher_one_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"matcher v{self.version}{' (active)' if self.is_active else ''}"
+
+
+class TrainingState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class TrainingRun(models.Model):
+    """One request to train; the Celery task writes its progress here so pages can poll it."""
+
+    state = models.CharField(max_length=12, choices=TrainingState.choices, default=TrainingState.QUEUED)
+    progress = models.FloatField(default=0.0)  # 0..1
+    message = models.CharField(max_length=200, blank=True)
+    force = models.BooleanField(default=False)
+    model = models.ForeignKey(MatcherModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    activated = models.BooleanField(default=False)
+    metrics = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"training run {self.pk} ({self.state})"
+
+
+class Recommendation(models.Model):
+    """``partner`` recommended to ``brand``; rows for a brand are replaced on each refresh."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="recommendations")
+    partner = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    # {"scale": 0.91, "positioning": 0.7, "audience": 0.8, "category": 0.55, "learned": 0.62|null}
+    components = models.JSONField(default=dict)
+    reasons_zh = models.JSONField(default=list)
+    reasons_en = models.JSONField(default=list)
+    model_version = models.PositiveIntegerField(default=0)  # 0 = heuristic (no trained model)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["brand_id", "rank"]
+        constraints = [models.UniqueConstraint(fields=["brand", "partner"], name="recommendation_unique_pair")]
+        indexes = [models.Index(fields=["brand", "rank"])]
+
+    def __str__(self) -> str:
+        return f"{self.brand_id} → {self.partner_id} #{self.rank} ({self.score:.2f})"
+
+    def reasons(self, language: str = "zh-hans") -> list[str]:
+        return self.reasons_en if language.startswith("en") else self.reasons_zh
+
+
+class Dismissal(models.Model):
+    """``brand`` does not want ``partner`` recommended again. Never expires."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="dismissals")
+    partner = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["brand", "partner"], name="dismissal_unique_pair")]
+
+    def __str__(self) -> str:
+        return f"{self.brand_id} dismissed {self.partner_id}"
+
+
+class OutcomeKind(models.TextChoices):
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    COMPLETED = "completed", _("Completed")
+
+
+class Outcome(models.Model):
+    """A past swap between two brands: what happened, and the new members each side gained."""
+
+    brand_a = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    brand_b = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=12, choices=OutcomeKind.choices)
+    a_new_members = models.PositiveIntegerField(null=True, blank=True)
+    b_new_members = models.PositiveIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=20, default="import")  # import | exchange
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(brand_a=models.F("brand_b")), name="outcome_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand_a_id} × {self.brand_b_id}: {self.outcome}"

@@ -1,0 +1,240 @@
+"""Scoring a (brand, partner) pair: interpretable components, the heuristic, the learned blend.
+
+Components, each in [0, 1]:
+  * scale        — comparable active audience: exp(-½ (Δ log10 / 0.5)²); 2× apart → 0.84, 10× → 0.14
+  * positioning  — ½ price-tier closeness + ½ tone/description similarity (TF-IDF cosine)
+  * audience     — overlap of gender / age / city-tier shares, region Jaccard, channel-mix
+                   overlap; only dimensions both brands filled in count (none → 0.5)
+  * category     — the category pair's smoothed success rate learned from outcomes
+                   ((successes + α·prior) / (n + α)); 0.5 everywhere before any outcome
+
+heuristic = Σ weight × component. With a trained model the final score is
+``(1 − w) · heuristic + w · P(success | pair features)``, where w (the model's
+``blend_weight``) grows with the number of outcomes it was trained on; cold start is w = 0.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import joblib
+import numpy as np
+
+from matching.features import DIST_DIMS, DIST_SLICES, Market
+
+COMPONENTS = ("scale", "positioning", "audience", "category")
+HEURISTIC_WEIGHTS = np.array([0.30, 0.25, 0.30, 0.15], np.float32)
+PAIR_FEATURES = (
+    "scale_fit",
+    "tier_fit",
+    "tone_sim",
+    "audience_fit",
+    "channel_fit",
+    "category_rate",
+    "category_confidence",
+    "scale_gap",
+    "tier_gap",
+    "heuristic",
+)
+SCALE_SIGMA = 0.5
+CATEGORY_PRIOR_STRENGTH = 4.0
+
+
+@dataclass
+class Artefact:
+    """What a trained model needs at serving time (pickled into MatcherModel.artefact)."""
+
+    version: int = 0
+    leaf_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    cat_success: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    cat_count: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    cat_completed: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    prior: float = 0.5
+    model: object | None = None
+    blend_weight: float = 0.0
+
+    def dumps(self) -> bytes:
+        buf = io.BytesIO()
+        joblib.dump(self, buf, compress=3)
+        return buf.getvalue()
+
+    @staticmethod
+    def loads(data: bytes) -> Artefact:
+        return joblib.load(io.BytesIO(bytes(data)))
+
+    def category_tables(self, market: Market) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(smoothed success rate, outcome count, completion rate) as market-leaf × market-leaf
+        matrices (the model may have been trained when the taxonomy was ordered differently)."""
+        cache = getattr(self, "_tables", None)
+        key = (id(market.leaf_ids), len(market.leaf_ids))
+        if cache is not None and cache[0] == key:
+            return cache[1]
+        L = len(market.leaf_ids)
+        succ = np.zeros((L, L), np.float32)
+        cnt = np.zeros((L, L), np.float32)
+        comp = np.zeros((L, L), np.float32)
+        if len(self.leaf_ids):
+            pos = {int(c): i for i, c in enumerate(self.leaf_ids)}
+            src = np.array([pos.get(int(c), -1) for c in market.leaf_ids])
+            ok = src >= 0
+            ix = np.ix_(np.flatnonzero(ok), np.flatnonzero(ok))
+            sx = np.ix_(src[ok], src[ok])
+            succ[ix], cnt[ix], comp[ix] = self.cat_success[sx], self.cat_count[sx], self.cat_completed[sx]
+        a = CATEGORY_PRIOR_STRENGTH
+        rate = (succ + a * self.prior) / (cnt + a)
+        completion = np.where(cnt > 0, comp / np.maximum(cnt, 1), 0.0).astype(np.float32)
+        tables = (rate.astype(np.float32), cnt, completion)
+        self._tables = (key, tables)
+        return tables
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_tables", None)
+        return state
+
+
+HEURISTIC = Artefact()
+
+
+def category_counts(
+    cat_a: np.ndarray, cat_b: np.ndarray, labels: np.ndarray, completed: np.ndarray, n_leaves: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Symmetric leaf × leaf tallies of successes, outcomes and completions."""
+    succ = np.zeros((n_leaves, n_leaves), np.float32)
+    cnt = np.zeros((n_leaves, n_leaves), np.float32)
+    comp = np.zeros((n_leaves, n_leaves), np.float32)
+    for a, b in ((cat_a, cat_b), (cat_b, cat_a)):
+        np.add.at(succ, (a, b), labels.astype(np.float32))
+        np.add.at(cnt, (a, b), 1.0)
+        np.add.at(comp, (a, b), completed.astype(np.float32))
+    # a same-leaf pair (never recommended, but may appear in history) was counted twice
+    diag = cat_a == cat_b
+    if diag.any():
+        np.add.at(succ, (cat_a[diag], cat_b[diag]), -labels[diag].astype(np.float32))
+        np.add.at(cnt, (cat_a[diag], cat_b[diag]), -1.0)
+        np.add.at(comp, (cat_a[diag], cat_b[diag]), -completed[diag].astype(np.float32))
+    return succ, cnt, comp
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.minimum(a, b).sum(axis=1)
+
+
+def pair_features(market: Market, rows: np.ndarray, cols: np.ndarray, artefact: Artefact) -> dict[str, np.ndarray]:
+    """Raw pair features for brand rows ``rows`` × partner rows ``cols`` (same length)."""
+    rows = np.asarray(rows)
+    cols = np.asarray(cols)
+    gap = np.abs(market.log_scale[rows] - market.log_scale[cols])
+    scale_fit = np.exp(-0.5 * (gap / SCALE_SIGMA) ** 2)
+    tier_gap = np.abs(market.tier[rows] - market.tier[cols])
+    tier_fit = np.clip(1.0 - tier_gap / 4.0, 0.0, 1.0)
+    tone_sim = np.asarray(market.text[rows].multiply(market.text[cols]).sum(axis=1), np.float32).ravel()
+
+    # audience: mean over the dimensions both sides filled in
+    total = np.zeros(len(rows), np.float32)
+    weight = np.zeros(len(rows), np.float32)
+    for k, dim in enumerate(DIST_DIMS):
+        both = market.dist_known[rows, k] & market.dist_known[cols, k]
+        sl = DIST_SLICES[dim]
+        ov = _overlap(market.dist[rows, sl], market.dist[cols, sl])
+        w = 1.5 if dim == "age" else 1.0
+        total += np.where(both, w * ov, 0.0)
+        weight += np.where(both, w, 0.0)
+    ra, rb = market.regions[rows], market.regions[cols]
+    inter = np.einsum("ij,ij->i", ra, rb)
+    union = ra.sum(axis=1) + rb.sum(axis=1) - inter
+    has_r = (ra.sum(axis=1) > 0) & (rb.sum(axis=1) > 0)
+    total += np.where(has_r, inter / np.maximum(union, 1.0), 0.0)
+    weight += has_r.astype(np.float32)
+    ca, cb = market.chan[rows], market.chan[cols]
+    has_c = (ca.sum(axis=1) > 0) & (cb.sum(axis=1) > 0)
+    channel_fit = np.where(has_c, _overlap(ca, cb), 0.5)
+    total += np.where(has_c, 0.5 * channel_fit, 0.0)
+    weight += np.where(has_c, 0.5, 0.0)
+    audience_fit = np.where(weight > 0, total / np.maximum(weight, 1e-9), 0.5)
+
+    rate, cnt, _ = artefact.category_tables(market)
+    qa, qb = market.cat[rows], market.cat[cols]
+    return {
+        "scale_fit": scale_fit.astype(np.float32),
+        "tier_fit": tier_fit.astype(np.float32),
+        "tone_sim": tone_sim,
+        "audience_fit": audience_fit.astype(np.float32),
+        "channel_fit": channel_fit.astype(np.float32),
+        "category_rate": rate[qa, qb],
+        "category_confidence": np.log1p(cnt[qa, qb]).astype(np.float32),
+        "scale_gap": gap.astype(np.float32),
+        "tier_gap": tier_gap.astype(np.float32),
+    }
+
+
+def components(feats: dict[str, np.ndarray]) -> np.ndarray:
+    """[n, 4] matrix of scale, positioning, audience, category — each in [0, 1]."""
+    positioning = 0.5 * feats["tier_fit"] + 0.5 * np.minimum(1.0, 1.5 * feats["tone_sim"])
+    return np.clip(
+        np.column_stack([feats["scale_fit"], positioning, feats["audience_fit"], feats["category_rate"]]), 0.0, 1.0
+    ).astype(np.float32)
+
+
+def feature_matrix(feats: dict[str, np.ndarray], heuristic: np.ndarray) -> np.ndarray:
+    cols = [feats[name] for name in PAIR_FEATURES if name != "heuristic"] + [heuristic]
+    return np.column_stack(cols).astype(np.float32)
+
+
+def score_pairs(
+    market: Market, rows: np.ndarray, cols: np.ndarray, artefact: Artefact
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(final score in [0, 1], components [n, 4], learned probability or None)."""
+    if len(rows) == 0:
+        return np.zeros(0, np.float32), np.zeros((0, 4), np.float32), None
+    feats = pair_features(market, rows, cols, artefact)
+    comps = components(feats)
+    heuristic = comps @ HEURISTIC_WEIGHTS
+    if artefact.model is None or artefact.blend_weight <= 0:
+        return heuristic.astype(np.float32), comps, None
+    learned = artefact.model.predict_proba(feature_matrix(feats, heuristic))[:, 1].astype(np.float32)
+    w = artefact.blend_weight
+    return ((1 - w) * heuristic + w * learned).astype(np.float32), comps, learned
+
+
+def rank_candidates(
+    market: Market, rows: np.ndarray, cand: np.ndarray, artefact: Artefact, k: int, *, chunk: int = 4096
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Score every candidate of each query row and keep the best ``k``.
+
+    Returns (partner rows [q, k] with −1 for none, scores [q, k], components [q, k, 4],
+    learned probability [q, k] — NaN without a trained model).
+    """
+    rows = np.asarray(rows, np.int64)
+    q, c = cand.shape
+    k_eff = min(k, c)
+    out_p = np.full((q, k), -1, np.int64)
+    out_s = np.zeros((q, k), np.float32)
+    out_c = np.zeros((q, k, len(COMPONENTS)), np.float32)
+    out_l = np.full((q, k), np.nan, np.float32)
+    for start in range(0, q, chunk):
+        cs = cand[start : start + chunk]
+        rs = rows[start : start + chunk]
+        valid = cs >= 0
+        flat = valid.ravel()
+        qq = np.repeat(rs, c)[flat]
+        pp = cs.ravel()[flat]
+        score, comps, learned = score_pairs(market, qq, pp, artefact)
+        S = np.full(cs.shape, -np.inf, np.float32)
+        S[valid] = score
+        C = np.zeros(cs.shape + (len(COMPONENTS),), np.float32)
+        C[valid] = comps
+        Lr = np.full(cs.shape, np.nan, np.float32)
+        if learned is not None:
+            Lr[valid] = learned
+        order = np.argsort(-S, axis=1, kind="stable")[:, :k_eff]
+        top_s = np.take_along_axis(S, order, axis=1)
+        top_p = np.take_along_axis(cs, order, axis=1)
+        top_p[~np.isfinite(top_s)] = -1
+        sl = slice(start, start + len(cs))
+        out_p[sl, :k_eff] = top_p
+        out_s[sl, :k_eff] = np.where(np.isfinite(top_s), top_s, 0.0)
+        out_c[sl, :k_eff] = np.take_along_axis(C, order[:, :, None], axis=1)
+        out_l[sl, :k_eff] = np.take_along_axis(Lr, order, axis=1)
+    return out_p, out_s, out_c, out_l

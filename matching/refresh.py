@@ -1,0 +1,251 @@
+"""Computing and storing recommendations: one brand (exact search) or all (IVF search).
+
+Pipeline: market matrix (``matching.market``) → candidates (``matching.candidates``) →
+score + top-k (``matching.ranker``) → reasons (``matching.explain``) → rows. The compute
+functions are pure (arrays in, ``Match`` lists out) so benchmarks and the evaluation run
+them on in-memory markets; the ``*_write`` functions store rows.
+
+Writes: a brand's rows are replaced in one transaction. A full refresh deletes and
+re-inserts every row in one transaction — on PostgreSQL with ``COPY … FROM STDIN``
+(psycopg 3), elsewhere with ``bulk_create`` batches — so readers see the old list until
+the new one is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from matching import candidates, explain, ranker
+from matching.features import Market
+from matching.models import MatcherModel, Recommendation
+
+_artefact_cache: dict = {"key": None, "artefact": ranker.HEURISTIC, "version": 0}
+
+
+@dataclass
+class Match:
+    partner_id: int
+    partner_slug: str
+    rank: int
+    score: float
+    components: dict
+    reasons_zh: list[str]
+    reasons_en: list[str]
+
+
+@dataclass
+class RefreshStats:
+    brands: int = 0
+    rows: int = 0
+    model_version: int = 0
+    timings: dict = field(default_factory=dict)
+
+
+def top_k() -> int:
+    return int(getattr(settings, "MATCHING_TOP_K", 20))
+
+
+def n_candidates(k: int) -> int:
+    return max(int(getattr(settings, "MATCHING_CANDIDATES", 50)), 2 * k)
+
+
+def active_artefact() -> tuple[ranker.Artefact, int]:
+    """The active model's artefact (cached per process by version), or the heuristic."""
+    row = MatcherModel.objects.filter(is_active=True).values_list("id", "version").first()
+    key = row
+    if _artefact_cache["key"] != key:
+        if row is None:
+            _artefact_cache.update(key=None, artefact=ranker.HEURISTIC, version=0)
+        else:
+            blob = MatcherModel.objects.filter(pk=row[0]).values_list("artefact", flat=True).first()
+            _artefact_cache.update(key=key, artefact=ranker.Artefact.loads(blob), version=row[1])
+    return _artefact_cache["artefact"], _artefact_cache["version"]
+
+
+def _components_dict(comps: np.ndarray, learned: float) -> dict:
+    out = {name: round(float(v), 4) for name, v in zip(ranker.COMPONENTS, comps, strict=False)}
+    out["learned"] = None if np.isnan(learned) else round(float(learned), 4)
+    return out
+
+
+def compute(
+    market: Market,
+    rows: np.ndarray,
+    artefact: ranker.Artefact,
+    k: int,
+    *,
+    method: str = "auto",
+    n_cand: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Top-k partner rows for ``rows`` (arrays as ``ranker.rank_candidates``). ``method``:
+    ``exact`` (brute-force candidates), ``ivf`` (all rows only), ``auto`` (ivf for a full
+    market, exact otherwise)."""
+    c = n_cand or n_candidates(k)
+    rows = np.asarray(rows, np.int64)
+    full = len(rows) == market.n and method != "exact"
+    if full and method in ("auto", "ivf"):
+        cand, _ = candidates.ivf_candidates(market, c)
+    else:
+        cand, _ = candidates.exact_candidates(market, rows, c)
+    return ranker.rank_candidates(market, rows, cand, artefact, k)
+
+
+def explain_rows(
+    market: Market,
+    rows: np.ndarray,
+    partners: np.ndarray,
+    scores: np.ndarray,
+    comps: np.ndarray,
+    learned: np.ndarray,
+    artefact: ranker.Artefact,
+) -> list[list[Match]]:
+    """Matches with reasons for each query row (the Python part of a refresh)."""
+    _, count, completion = artefact.category_tables(market)
+    out: list[list[Match]] = []
+    for qi, i in enumerate(rows):
+        matches = []
+        for r, j in enumerate(partners[qi]):
+            if j < 0:
+                break
+            ci, cj = market.cat[i], market.cat[j]
+            zh, en = explain.reasons(market, int(i), int(j), comps[qi, r], completion[ci, cj], count[ci, cj])
+            matches.append(
+                Match(
+                    partner_id=int(market.ids[j]),
+                    partner_slug=market.slugs[j],
+                    rank=r + 1,
+                    score=round(float(scores[qi, r]), 4),
+                    components=_components_dict(comps[qi, r], learned[qi, r]),
+                    reasons_zh=zh,
+                    reasons_en=en,
+                )
+            )
+        out.append(matches)
+    return out
+
+
+# --- Writes -----------------------------------------------------------------------------------
+def _row_tuple(brand_id: int, m: Match, version: int, now) -> tuple:
+    return (
+        brand_id,
+        m.partner_id,
+        m.rank,
+        m.score,
+        json.dumps(m.components),
+        json.dumps(m.reasons_zh, ensure_ascii=False),
+        json.dumps(m.reasons_en, ensure_ascii=False),
+        version,
+        now,
+    )
+
+
+def _insert(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        cols = "brand_id, partner_id, rank, score, components, reasons_zh, reasons_en, model_version, created_at"
+        with connection.cursor() as cur, cur.copy(f"COPY {Recommendation._meta.db_table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    objs = [
+        Recommendation(
+            brand_id=b,
+            partner_id=p,
+            rank=r,
+            score=s,
+            components=json.loads(c),
+            reasons_zh=json.loads(z),
+            reasons_en=json.loads(e),
+            model_version=v,
+            created_at=t,
+        )
+        for b, p, r, s, c, z, e, v, t in rows
+    ]
+    Recommendation.objects.bulk_create(objs, batch_size=2000)
+
+
+def write_brand(brand_id: int, matches: list[Match], version: int) -> int:
+    now = timezone.now()
+    with transaction.atomic():
+        Recommendation.objects.filter(brand_id=brand_id).delete()
+        _insert([_row_tuple(brand_id, m, version, now) for m in matches])
+    return len(matches)
+
+
+def write_all(market: Market, rows: np.ndarray, results: list[list[Match]], version: int) -> int:
+    now = timezone.now()
+    tuples = [
+        _row_tuple(int(market.ids[i]), m, version, now)
+        for i, matches in zip(rows, results, strict=False)
+        for m in matches
+    ]
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(f"DELETE FROM {Recommendation._meta.db_table}")
+        _insert(tuples)
+    return len(tuples)
+
+
+# --- Orchestration --------------------------------------------------------------------------------
+def refresh_brand(brand_id: int, *, k: int | None = None) -> int:
+    """Replace one brand's stored recommendations; a brand that is not (or no longer)
+    approved gets none and is removed from everyone's lists. Returns rows written."""
+    from matching.market import get_market, load_exclusions
+
+    k = k or top_k()
+    market = get_market()
+    i = market.index.get(int(brand_id))
+    if i is None:
+        with transaction.atomic():
+            Recommendation.objects.filter(brand_id=brand_id).delete()
+            Recommendation.objects.filter(partner_id=brand_id).delete()
+        return 0
+    market.set_exclusions(load_exclusions([brand_id]))
+    artefact, version = active_artefact()
+    rows = np.array([i])
+    partners, scores, comps, learned = compute(market, rows, artefact, k, method="exact")
+    matches = explain_rows(market, rows, partners, scores, comps, learned, artefact)[0]
+    return write_brand(int(brand_id), matches, version)
+
+
+def refresh_all(*, k: int | None = None, progress: Callable[[str], None] | None = None) -> RefreshStats:
+    """Recompute and store every approved brand's recommendations with the active model."""
+    from matching.market import get_market, load_exclusions
+
+    say = progress or (lambda message: None)
+    k = k or top_k()
+    stats = RefreshStats()
+    t0 = time.perf_counter()
+    market = get_market()
+    market.set_exclusions(load_exclusions())
+    artefact, version = active_artefact()
+    stats.timings["load"] = time.perf_counter() - t0
+    say(f"market: {market.n:,} approved brands, model v{version}")
+    rows = np.arange(market.n)
+    t1 = time.perf_counter()
+    partners, scores, comps, learned = compute(market, rows, artefact, k)
+    stats.timings["rank"] = time.perf_counter() - t1
+    say(f"ranked top-{k} for {market.n:,} brands in {stats.timings['rank']:.1f}s")
+    t2 = time.perf_counter()
+    results: list[list[Match]] = []
+    step = max(1, market.n // 10)
+    for start in range(0, market.n, step):
+        sl = slice(start, start + step)
+        results += explain_rows(market, rows[sl], partners[sl], scores[sl], comps[sl], learned[sl], artefact)
+        say(f"reasons: {min(start + step, market.n):,}/{market.n:,} brands")
+    stats.timings["reasons"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    stats.rows = write_all(market, rows, results, version)
+    stats.timings["write"] = time.perf_counter() - t3
+    say(f"wrote {stats.rows:,} recommendations in {stats.timings['write']:.1f}s")
+    stats.brands, stats.model_version = market.n, version
+    return stats

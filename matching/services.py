@@ -1,0 +1,341 @@
+"""State changes of the matching domain: dismissals, refreshes, outcomes, training.
+
+Every public service takes keyword-only arguments and raises ``ValidationError`` with a
+``MatchingError`` code on bad input, leaving nothing changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from matching import refresh, training
+from matching.errors import MatchingError as E
+from matching.models import (
+    Dismissal,
+    MatcherModel,
+    Outcome,
+    OutcomeKind,
+    Recommendation,
+    TrainingRun,
+    TrainingState,
+)
+from matching.ranker import PAIR_FEATURES
+from partners.actors import Actor
+from partners.models import Brand, BrandStatus
+
+Progress = Callable[[str], None]
+
+
+def _denied() -> ValidationError:
+    return ValidationError({"__all__": ValidationError(_("You are not allowed to do this."), code=E.PERMISSION_DENIED)})
+
+
+# --- Recommendations ------------------------------------------------------------------------
+def recommendations_refresh_brand(*, brand_id: int, top: int | None = None) -> int:
+    """Recompute and store one brand's recommendations with the active model (rows written;
+    0 for a brand that is not approved — its rows, and rows recommending it, are removed)."""
+    return refresh.refresh_brand(brand_id, k=top)
+
+
+def recommendations_refresh_all(*, top: int | None = None, progress: Progress | None = None) -> refresh.RefreshStats:
+    """Recompute and store every approved brand's recommendations (the nightly job)."""
+    return refresh.refresh_all(k=top, progress=progress)
+
+
+@transaction.atomic
+def recommendation_dismiss(*, actor: Actor, brand: Brand, partner: Brand) -> Dismissal:
+    """``brand`` never sees ``partner`` recommended again (survives every refresh).
+
+    Needs an edit role on ``brand`` (owner, marketer, write key) or admin. Idempotent.
+    The brand's list is refilled by a refresh after commit.
+    """
+    if not actor.can_edit(brand.pk):
+        raise _denied()
+    if partner.pk == brand.pk:
+        raise ValidationError({"partner": ValidationError(_("A brand cannot dismiss itself."), code=E.SELF_PAIR)})
+    dismissal, _created = Dismissal.objects.get_or_create(
+        brand=brand, partner=partner, defaults={"dismissed_by": actor.user}
+    )
+    Recommendation.objects.filter(brand=brand, partner=partner).delete()
+    from matching.tasks import schedule_brand_refresh
+
+    transaction.on_commit(lambda: schedule_brand_refresh(brand.pk))
+    return dismissal
+
+
+# --- Outcomes import --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    field: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+
+class OutcomeImportError(ValidationError):
+    """Bad lines; nothing was written. ``problems`` lists each one."""
+
+    def __init__(self, problems: list[LineError]):
+        self.problems = problems
+        super().__init__([str(p) for p in problems], code=E.INVALID)
+
+
+@dataclass
+class OutcomeImportResult:
+    lines: int = 0
+    created: int = 0
+    by_outcome: dict = field(default_factory=dict)
+
+
+OUTCOME_FIELDS = ("a", "b", "outcome", "a_new_members", "b_new_members")
+
+
+def _iter_lines(source: str | Path | Iterable[str]) -> Iterator[tuple[int, str]]:
+    if isinstance(source, (str, Path)):
+        with open(source, encoding="utf-8-sig") as fh:
+            yield from enumerate(fh, start=1)
+    else:
+        yield from enumerate(source, start=1)
+
+
+def _check_line(n: int, raw: str) -> tuple[dict | None, list[LineError]]:
+    problems: list[LineError] = []
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return None, [LineError(n, "json", E.INVALID, _("not valid JSON (%(e)s).") % {"e": exc.msg})]
+    if not isinstance(data, dict):
+        return None, [LineError(n, "json", E.INVALID, _("each line must be a JSON object."))]
+    for key in data:
+        if key not in OUTCOME_FIELDS:
+            problems.append(
+                LineError(
+                    n, str(key), E.INVALID, _("unknown field; allowed: %(f)s.") % {"f": ", ".join(OUTCOME_FIELDS)}
+                )
+            )
+    for key in ("a", "b"):
+        if not isinstance(data.get(key), str) or not data.get(key, "").strip():
+            problems.append(LineError(n, key, E.REQUIRED, _("a brand slug is required.")))
+    if isinstance(data.get("a"), str) and data.get("a") == data.get("b"):
+        problems.append(LineError(n, "b", E.SELF_PAIR, _("a and b must be two different brands.")))
+    outcome = data.get("outcome")
+    if outcome not in OutcomeKind.values:
+        problems.append(
+            LineError(
+                n,
+                "outcome",
+                E.INVALID_OUTCOME,
+                _("must be one of %(v)s (got %(got)s).")
+                % {"v": ", ".join(OutcomeKind.values), "got": json.dumps(outcome, ensure_ascii=False)},
+            )
+        )
+    for key in ("a_new_members", "b_new_members"):
+        if key not in data or data[key] is None:
+            continue
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(LineError(n, key, E.INVALID, _("must be a whole number ≥ 0.")))
+        elif outcome in OutcomeKind.values and outcome != OutcomeKind.COMPLETED:
+            problems.append(LineError(n, key, E.INVALID, _("new members are only reported for completed swaps.")))
+    return data, problems
+
+
+def outcomes_import(*, source: str | Path | Iterable[str]) -> OutcomeImportResult:
+    """Import past swaps from JSON Lines (format in docs/MATCHING.md). The whole file is
+    validated first; any bad line → ``OutcomeImportError`` listing ``line N: field: reason``
+    for every problem, and nothing is written."""
+    problems: list[LineError] = []
+    parsed: list[tuple[int, dict]] = []
+    for n, raw in _iter_lines(source):
+        if not raw.strip():
+            continue
+        data, line_problems = _check_line(n, raw)
+        problems += line_problems
+        if data is not None and not line_problems:
+            parsed.append((n, data))
+    slugs = {d[k] for _, d in parsed for k in ("a", "b")}
+    known = dict(Brand.objects.filter(slug__in=slugs).values_list("slug", "id")) if slugs else {}
+    rows: list[Outcome] = []
+    for n, d in parsed:
+        for key in ("a", "b"):
+            if d[key] not in known:
+                problems.append(LineError(n, key, E.UNKNOWN_BRAND, _("no brand with slug %(s)s.") % {"s": d[key]}))
+        if d["a"] in known and d["b"] in known:
+            rows.append(
+                Outcome(
+                    brand_a_id=known[d["a"]],
+                    brand_b_id=known[d["b"]],
+                    outcome=d["outcome"],
+                    a_new_members=d.get("a_new_members"),
+                    b_new_members=d.get("b_new_members"),
+                )
+            )
+    if problems:
+        raise OutcomeImportError(sorted(problems, key=lambda p: (p.line, p.field)))
+    with transaction.atomic():
+        Outcome.objects.bulk_create(rows, batch_size=2000)
+    result = OutcomeImportResult(lines=len(parsed), created=len(rows))
+    for r in rows:
+        result.by_outcome[r.outcome] = result.by_outcome.get(r.outcome, 0) + 1
+    return result
+
+
+# --- Training -----------------------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    model: MatcherModel
+    activated: bool
+    metrics: dict
+
+
+def _training_pairs(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Outcome and dismissal rows mapped onto market rows (pairs with a brand no longer
+    approved are skipped — their features are gone from the market)."""
+    a, b, y, completed = [], [], [], []
+    index = market.index
+    for ia, ib, kind in Outcome.objects.values_list("brand_a_id", "brand_b_id", "outcome").iterator(chunk_size=5000):
+        if ia in index and ib in index:
+            a.append(index[ia])
+            b.append(index[ib])
+            y.append(0 if kind == OutcomeKind.DECLINED else 1)
+            completed.append(kind == OutcomeKind.COMPLETED)
+    for ia, ib in Dismissal.objects.values_list("brand_id", "partner_id").iterator(chunk_size=5000):
+        if ia in index and ib in index:
+            a.append(index[ia])
+            b.append(index[ib])
+            y.append(0)
+            completed.append(False)
+    return np.array(a, np.int64), np.array(b, np.int64), np.array(y, np.int64), np.array(completed, bool)
+
+
+def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: int = 0) -> TrainResult:
+    """Train a new model from the outcomes and dismissals in the database and store it.
+
+    The new model is activated if its hold-out AUC is no worse than the active model's
+    recorded hold-out AUC (or there is no active model), or when ``force``. Raises a
+    ValidationError (``not_enough_outcomes``) below ``MATCHING_MIN_OUTCOMES`` outcomes or
+    when the outcomes hold only one class; then the heuristic keeps serving.
+    """
+    from matching.market import get_market
+
+    def progress(fraction: float, message: str) -> None:
+        if run is not None:
+            TrainingRun.objects.filter(pk=run.pk).update(progress=round(fraction, 3), message=message[:200])
+
+    progress(0.05, "loading the market")
+    market = get_market()
+    a, b, y, completed = _training_pairs(market)
+    minimum = int(getattr(settings, "MATCHING_MIN_OUTCOMES", 20))
+    if len(a) < minimum or len(np.unique(y)) < 2:
+        raise ValidationError(
+            {
+                "outcomes": ValidationError(
+                    _("Training needs at least %(min)d outcomes with both successes and failures (have %(n)d).")
+                    % {"min": minimum, "n": len(a)},
+                    code=E.NOT_ENOUGH_OUTCOMES,
+                )
+            }
+        )
+    active_row = MatcherModel.objects.filter(is_active=True).defer("artefact").first()
+    artefact, metrics = training.fit(market, a, b, y, completed, seed=seed, progress=progress)
+    # Compare with the active model's recorded hold-out metric (re-scoring the active model
+    # on the new hold-out would flatter it: it was trained on most of those rows).
+    new_auc = metrics.get("auc")
+    old_auc = active_row.metrics.get("auc") if active_row else None
+    if active_row is not None:
+        metrics["auc_active"] = old_auc
+    activate = force or active_row is None or old_auc is None or (new_auc is not None and new_auc >= old_auc)
+    with transaction.atomic():
+        version = (MatcherModel.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0) + 1
+        artefact.version = version
+        model = MatcherModel.objects.create(
+            version=version,
+            training_size=len(a),
+            features=list(PAIR_FEATURES),
+            metrics=metrics,
+            blend_weight=artefact.blend_weight,
+            artefact=artefact.dumps(),
+        )
+        if activate:
+            MatcherModel.objects.filter(is_active=True).update(is_active=False)
+            MatcherModel.objects.filter(pk=model.pk).update(is_active=True, activated_at=timezone.now())
+            model.is_active = True
+    progress(1.0, "done")
+    return TrainResult(model=model, activated=activate, metrics=metrics)
+
+
+def training_run_start(*, actor: Actor, force: bool = False) -> TrainingRun:
+    """Queue a training run (admins only); the Celery task ``matcher_train_task`` runs it and
+    records ``state``/``progress``/``message`` on the returned row for polling."""
+    if not actor.is_admin:
+        raise _denied()
+    from matching.tasks import matcher_train_task
+
+    with transaction.atomic():
+        run = TrainingRun.objects.create(force=force, requested_by=actor.user)
+        transaction.on_commit(lambda: matcher_train_task.delay(run.pk))
+    return run
+
+
+def training_run_execute(*, run_id: int) -> TrainingRun:
+    """Run a queued training run (called by the task). Claims the row first so a redelivered
+    task does not train twice."""
+    claimed = TrainingRun.objects.filter(pk=run_id, state=TrainingState.QUEUED).update(
+        state=TrainingState.RUNNING, progress=0.01, message="starting"
+    )
+    run = TrainingRun.objects.get(pk=run_id)
+    if not claimed:
+        return run
+    try:
+        result = matcher_train(force=run.force, run=run)
+    except ValidationError as exc:
+        TrainingRun.objects.filter(pk=run_id).update(
+            state=TrainingState.FAILED, message="; ".join(exc.messages)[:200], finished_at=timezone.now()
+        )
+    except Exception as exc:
+        TrainingRun.objects.filter(pk=run_id).update(
+            state=TrainingState.FAILED,
+            message=f"internal error: {type(exc).__name__}"[:200],
+            finished_at=timezone.now(),
+        )
+        raise
+    else:
+        TrainingRun.objects.filter(pk=run_id).update(
+            state=TrainingState.SUCCEEDED,
+            progress=1.0,
+            model=result.model,
+            activated=result.activated,
+            metrics=result.metrics,
+            finished_at=timezone.now(),
+            message=("activated" if result.activated else "kept the active model (new one scored lower)"),
+        )
+    return TrainingRun.objects.get(pk=run_id)
+
+
+def brand_matches(*, brand: Brand, top: int) -> list[Recommendation]:
+    """Stored recommendations of ``brand`` for the command line (system view: the same
+    read-time filters as ``selectors.recommendation_list``)."""
+    from matching.selectors import recommendation_list
+
+    if brand.status != BrandStatus.APPROVED:
+        return []
+    return list(recommendation_list(actor=Actor.system_actor(), brand=brand)[:top])
+
+
+def as_dict(rec: Recommendation, language: str = "zh-hans") -> dict[str, Any]:
+    return {"brand": rec.partner.slug, "score": round(rec.score, 4), "reasons": rec.reasons(language)}
