@@ -53,7 +53,7 @@ def victim(db):
         actor=actor,
         brand=brand,
         channels=[
-            {"type": "wecom", "label": SECRETS["channel"], "size": 987654, "active_rate": 0.5},
+            {"type": "wecom", "label": SECRETS["channel"], "size": 9876543, "active_rate": 0.5},
         ],
     )
     brand_update(actor=actor, brand=brand, data={"legal_name": SECRETS["legal"] + " "})  # an audit event
@@ -114,7 +114,7 @@ def build_walk(args: dict[str, str]) -> tuple[str, set[str]]:
 def _secrets_of(victim) -> list[str]:
     key: ApiKey = victim["key"]
     key.refresh_from_db()
-    return [*SECRETS.values(), CREDIT, key.prefix, key.key_hash, victim["raw"], "987654", "victim-owner@example.com"]
+    return [*SECRETS.values(), CREDIT, key.prefix, key.key_hash, victim["raw"], "9876543", "victim-owner@example.com"]
 
 
 @pytest.mark.parametrize("caller", ["other_brand_owner", "other_brand_key", "anonymous"])
