@@ -175,6 +175,7 @@ GRAPHENE = {
 }
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_REQUEST_BYTES = env.int("GRAPHQL_MAX_REQUEST_BYTES", default=100_000)
+GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=30)
 GRAPHIQL_ENABLED = DEBUG
 
 # --- Stripe (settlement; used by the exchange) ---------------------------------------------
