@@ -102,7 +102,8 @@ class BrandProfileForm(forms.Form):
         label=gettext_lazy("Unified social credit code"), max_length=18, required=False,
         help_text=gettext_lazy("18 characters, as printed on the business licence."),
     )
-    category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
+    # Not a ChoiceField: the shared validator says why a code is refused (unknown, not a leaf).
+    category = forms.CharField(label=gettext_lazy("Category"), required=False, widget=forms.Select)
     price_tier = forms.ChoiceField(label=gettext_lazy("Price tier"), choices=PRICE_TIERS, initial="3", required=False)
     tone = forms.CharField(
         label=gettext_lazy("Tone tags"), required=False,
@@ -114,14 +115,15 @@ class BrandProfileForm(forms.Form):
 
     def __init__(self, *args, categories=(), editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = category_choices(list(categories))
+        self.fields["category"].widget.choices = category_choices(list(categories))
         if editing:
             # The slug is the brand's permanent identifier; brand_update refuses a change.
             del self.fields["slug"]
             self.fields["credit_code"].help_text = ""
 
     def payload(self) -> dict[str, Any]:
-        """The validators' field names and types; call after is_valid()."""
+        """The validators' field names and types; call after is_valid(). Fields that failed
+        the form's own checks are left at their defaults (their error is already shown)."""
         data = self.cleaned_data
         out: dict[str, Any] = {}
         for key in ("slug", "name", "name_en", "legal_name", "credit_code", "category", "tone", "description", "website"):

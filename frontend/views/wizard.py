@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from frontend.forms import AudienceForm, BrandProfileForm, ChannelRows, apply_errors
 from frontend.views.common import actor_of
 from partners import selectors, services, validation
+from partners.errors import PartnersError
 from partners.models import Brand
 
 SESSION_KEY = "brand_wizard"
@@ -48,7 +49,8 @@ def profile(request):
     form = BrandProfileForm(
         request.POST or None, categories=categories, initial=BrandProfileForm.initial_from(saved) if saved else None
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
+        form.is_valid()  # coerce types; the shared validator then checks every field at once
         payload = form.payload()
         try:
             validation.clean_brand_profile(
@@ -56,10 +58,10 @@ def profile(request):
             )
             # brand_register checks this again on submit; saying it now saves a round trip.
             if Brand.objects.filter(slug=payload["slug"]).exists():
-                raise ValidationError({"slug": ValidationError(_("This slug is already taken."), code="slug_taken")})
+                raise ValidationError({"slug": ValidationError(_("This slug is already taken."), code=PartnersError.SLUG_TAKEN)})
         except ValidationError as exc:
             apply_errors(form, exc)
-        else:
+        if not form.errors:
             _save(request, "profile", payload)
             return redirect("frontend:wizard_audience")
     return render(request, "frontend/wizard/profile.html", _context("profile", form=form))

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connections
 from playwright import sync_api
 
 from partners.models import AuditEvent, Brand, BrandStatus
@@ -53,6 +55,22 @@ def browser_page(live_server, http_settings, output_dir, request):
                 shots.take("FAILED")
             context.close()
             browser.close()
+
+
+
+def in_db(fn):
+    """Run an ORM call in its own short-lived thread. Called straight from the test while
+    Playwright's event loop runs, Django would open a connection in that loop's context and
+    never close it (the test database then cannot be dropped)."""
+
+    def run():
+        try:
+            return fn()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 class Screenshots:
@@ -129,14 +147,14 @@ def test_sign_up_register_brand_and_admin_approves_it(browser_page, live_server)
     shots.take("wizard-channels")
     page.get_by_role("button", name=re.compile("下一步")).click()
     page.wait_for_url(re.compile(r"/register/review/$"))
-    assert Brand.objects.filter(slug="tide-coffee").count() == 0  # nothing written before submit
+    assert in_db(lambda: Brand.objects.filter(slug="tide-coffee").count()) == 0  # nothing written before submit
     shots.take("wizard-review")
 
     # --- Step 4: submit --------------------------------------------------------------------------------
     page.get_by_role("button", name="提交审核").click()
     page.wait_for_url(re.compile(r"/dashboard/brands/tide-coffee/$"))
     assert page.locator("#brand-status").inner_text().strip() == "待审核"
-    brand = Brand.objects.get(slug="tide-coffee")
+    brand = in_db(lambda: Brand.objects.get(slug="tide-coffee"))
     assert brand.status == BrandStatus.PENDING
     assert brand.active_audience == 120000 * 35 // 100 + 80000 * 20 // 100
     shots.take("brand-pending")
@@ -144,7 +162,7 @@ def test_sign_up_register_brand_and_admin_approves_it(browser_page, live_server)
     page.wait_for_url(url + "/")
 
     # --- An admin approves it from the queue, in English -----------------------------------------------
-    AdminFactory(username="ops@huiliu.cn", email="ops@huiliu.cn", password=PASSWORD)
+    in_db(lambda: AdminFactory(username="ops@huiliu.cn", email="ops@huiliu.cn", password=PASSWORD))
     page.goto(url + "/login/")
     page.get_by_role("button", name="EN").click()
     page.wait_for_load_state()
@@ -160,14 +178,14 @@ def test_sign_up_register_brand_and_admin_approves_it(browser_page, live_server)
     row.locator("form.action-reject textarea").evaluate("el => el.removeAttribute('required')")
     row.locator("form.action-reject button").click()
     assert "A reason is required." in page.locator(".flash-error").inner_text()
-    assert Brand.objects.get(slug="tide-coffee").status == BrandStatus.PENDING
+    assert in_db(lambda: Brand.objects.get(slug="tide-coffee").status) == BrandStatus.PENDING
     shots.take("queue-reason-required")
     row = page.locator("article.queue-row[data-brand=tide-coffee]")
     row.locator("form.action-approve textarea").fill("Licence checked")
     row.locator("form.action-approve button").click()
     assert "now Approved" in page.locator(".flash-success").inner_text()
     shots.take("queue-approved")
-    assert AuditEvent.objects.filter(brand__slug="tide-coffee", action="brand.approve").count() == 1
+    assert in_db(lambda: AuditEvent.objects.filter(brand__slug="tide-coffee", action="brand.approve").count()) == 1
     page.get_by_role("button", name="Sign out").click()
 
     # --- The owner sees the approval, back in Chinese ------------------------------------------------------

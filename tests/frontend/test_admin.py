@@ -1,0 +1,154 @@
+"""The Django admin for platform admins: status changes go through brand_transition (with a
+reason page), everything is audited, secrets are never shown."""
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.urls import reverse
+
+from partners import services
+from partners.actors import Actor
+from partners.models import AuditEvent, Brand, BrandStatus, CompetitionRule
+from tests.factories import BrandFactory, category
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = reverse("admin:partners_brand_changelist")
+
+
+@pytest.fixture
+def pending_brands(db):
+    return [BrandFactory(status=BrandStatus.PENDING) for _ in range(2)]
+
+
+def run_action(client, action, brands, **extra):
+    data = {"action": f"{action}_selected", ACTION_CHECKBOX_NAME: [b.pk for b in brands], **extra}
+    return client.post(CHANGELIST, data)
+
+
+def test_approve_action_asks_first_then_goes_through_the_service(admin_client_, admin_user, pending_brands):
+    page = run_action(admin_client_, "approve", pending_brands)
+    assert page.status_code == 200 and 'name="confirm"' in page.content.decode()
+    assert set(Brand.objects.values_list("status", flat=True)) == {BrandStatus.PENDING}
+
+    done = run_action(admin_client_, "approve", pending_brands, confirm="1", reason="")
+    assert done.status_code == 302
+    assert set(Brand.objects.values_list("status", flat=True)) == {BrandStatus.APPROVED}
+    events = AuditEvent.objects.filter(action="brand.approve")
+    assert events.count() == 2 and {e.actor for e in events} == {admin_user}
+
+
+def test_reject_action_without_a_reason_is_refused_and_changes_nothing(admin_client_, pending_brands):
+    admin_client_.cookies.load({"django_language": "en"})
+    response = run_action(admin_client_, "reject", pending_brands, confirm="1", reason=" ")
+    assert response.status_code == 200
+    assert "A reason is required." in response.content.decode()
+    assert set(Brand.objects.values_list("status", flat=True)) == {BrandStatus.PENDING}
+    assert not AuditEvent.objects.exists()
+
+
+def test_reject_action_with_a_reason_records_it(admin_client_, pending_brands):
+    run_action(admin_client_, "reject", pending_brands[:1], confirm="1", reason="营业执照不清晰")
+    brand = Brand.objects.get(pk=pending_brands[0].pk)
+    assert (brand.status, brand.status_reason) == (BrandStatus.REJECTED, "营业执照不清晰")
+    assert AuditEvent.objects.get(action="brand.reject").reason == "营业执照不清晰"
+    assert Brand.objects.get(pk=pending_brands[1].pk).status == BrandStatus.PENDING
+
+
+def test_action_on_a_brand_in_the_wrong_status_reports_it_and_changes_nothing(admin_client_, brand):
+    admin_client_.cookies.load({"django_language": "en"})
+    response = run_action(admin_client_, "reinstate", [brand], confirm="1")
+    followed = admin_client_.get(response["Location"])
+    assert "Cannot reinstate a brand that is Approved." in followed.content.decode()
+    brand.refresh_from_db()
+    assert brand.status == BrandStatus.APPROVED
+
+
+def test_status_cannot_be_edited_in_the_change_form(admin_client_, brand):
+    url = reverse("admin:partners_brand_change", args=[brand.pk])
+    form_html = admin_client_.get(url).content.decode()
+    assert 'name="status"' not in form_html
+    data = {
+        "name": "瑞幸", "name_en": brand.name_en, "category": brand.category.pk, "legal_name": "",
+        "credit_code": brand.credit_code, "website": "", "price_tier": "3", "tone_tags": '["young"]',
+        "description": "", "audience": "{}", "store_count": "0", "status": "rejected",
+        # empty inline management forms
+        **{f"{p}-{k}": v for p in ("channels", "memberships", "audit_events")
+           for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "0"))},
+    }
+    response = admin_client_.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    brand.refresh_from_db()
+    assert (brand.name, brand.status) == ("瑞幸", BrandStatus.APPROVED)
+    changed = AuditEvent.objects.get(action="brand.updated").data["fields"]
+    assert "name" in changed and "status" not in changed
+
+
+def test_change_form_runs_the_shared_validators(admin_client_, brand):
+    url = reverse("admin:partners_brand_change", args=[brand.pk])
+    data = {
+        "name": brand.name, "name_en": "", "category": category("beverage").pk, "legal_name": "",
+        "credit_code": "91310000000000000X", "website": "", "price_tier": "7", "tone_tags": "[]",
+        "description": "", "audience": '{"gender": {"female": 0.9}}', "store_count": "0",
+        **{f"{p}-{k}": v for p in ("channels", "memberships", "audit_events")
+           for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "0"))},
+    }
+    admin_client_.cookies.load({"django_language": "en"})
+    response = admin_client_.post(url, data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "is a category group; choose one of its leaves." in html
+    assert "check digit is wrong" in html
+    assert "price tier must be from 1 (mass) to 5 (luxury)" in html
+    assert "gender shares must sum to 1" in html
+    brand.refresh_from_db()
+    assert brand.category.code == "beverage.coffee"
+
+
+def test_brand_page_shows_its_history_read_only(admin_client_, admin_user, brand):
+    services.brand_transition(actor=Actor(user=admin_user), brand=brand, action="suspend", reason="投诉核实中")
+    html = admin_client_.get(reverse("admin:partners_brand_change", args=[brand.pk])).content.decode()
+    assert "投诉核实中" in html
+    assert 'name="audit_events-0-reason"' not in html  # shown, not editable
+
+
+def test_api_key_admin_never_shows_the_hash(admin_client_, owner, brand):
+    key, raw = services.api_key_create(actor=Actor(user=owner), brand=brand, name="CRM", scopes=["read"])
+    for url in (reverse("admin:partners_apikey_changelist"), reverse("admin:partners_apikey_change", args=[key.pk])):
+        html = admin_client_.get(url).content.decode()
+        assert key.prefix in html
+        assert key.key_hash not in html and raw.split("_", 2)[2] not in html
+    assert admin_client_.get(reverse("admin:partners_apikey_add")).status_code == 403
+
+
+def test_api_key_revoke_action_goes_through_the_service(admin_client_, owner, brand):
+    key, _raw = services.api_key_create(actor=Actor(user=owner), brand=brand, name="CRM", scopes=["read"])
+    admin_client_.post(reverse("admin:partners_apikey_changelist"), {"action": "revoke_selected", ACTION_CHECKBOX_NAME: [key.pk]})
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert AuditEvent.objects.filter(action="api_key.revoked").count() == 1
+
+
+def test_competition_rule_created_in_admin_is_ordered_and_audited(admin_client_):
+    a, b = category("toys.collectibles"), category("beverage.coffee")
+    response = admin_client_.post(reverse("admin:partners_competitionrule_add"), {"category_a": a.pk, "category_b": b.pk, "note": "IP 联名冲突"})
+    assert response.status_code == 302
+    rule = CompetitionRule.objects.get()
+    assert (rule.category_a.code, rule.category_b.code) == ("beverage.coffee", "toys.collectibles")
+    assert AuditEvent.objects.filter(action="competition_rule.created").count() == 1
+
+
+def test_audit_events_are_read_only(admin_client_, admin_user, brand):
+    services.brand_transition(actor=Actor(user=admin_user), brand=brand, action="suspend", reason="x")
+    event = AuditEvent.objects.get()
+    assert admin_client_.get(reverse("admin:partners_auditevent_add")).status_code == 403
+    admin_client_.post(reverse("admin:partners_auditevent_change", args=[event.pk]), {"reason": "changed"})
+    event.refresh_from_db()
+    assert event.reason == "x"
+    assert admin_client_.post(reverse("admin:partners_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+
+
+def test_brands_cannot_be_added_in_admin(admin_client_):
+    assert admin_client_.get(reverse("admin:partners_brand_add")).status_code == 403
+
+
+def test_non_staff_cannot_reach_the_admin(owner_client):
+    assert owner_client.get(CHANGELIST).status_code == 302
