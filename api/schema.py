@@ -8,11 +8,13 @@ field instead.
 
 import graphene
 
+from api.matching.mutations import MatchingMutation
+from api.matching.queries import MatchingQuery
 from api.partners.mutations import PartnersMutation
 from api.partners.queries import PartnersQuery
 
-QUERIES: list[type[graphene.ObjectType]] = [PartnersQuery]
-MUTATIONS: list[type[graphene.ObjectType]] = [PartnersMutation]
+QUERIES: list[type[graphene.ObjectType]] = [PartnersQuery, MatchingQuery]
+MUTATIONS: list[type[graphene.ObjectType]] = [PartnersMutation, MatchingMutation]
 
 
 class Query(*reversed(QUERIES), graphene.ObjectType):
