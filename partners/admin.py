@@ -125,7 +125,7 @@ class BrandAdminForm(forms.ModelForm):
 @admin.register(Brand)
 class BrandAdmin(admin.ModelAdmin):
     form = BrandAdminForm
-    list_display = ("name", "name_en", "slug", "category", "status", "active_audience", "submitted_at")
+    list_display = ("name", "name_en", "slug", "category_code", "status_display", "active_audience", "submitted_at")
     list_filter = ("status", ("category", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "name_en", "slug", "credit_code", "legal_name")
     ordering = ("status", "submitted_at")
@@ -143,6 +143,14 @@ class BrandAdmin(admin.ModelAdmin):
     )
     inlines = (ChannelInline, MembershipInline, AuditEventInline)
     actions = [_transition_action(a) for a in ("approve", "reject", "suspend", "reinstate")]
+
+    @admin.display(description=gettext_lazy("Category"), ordering="category__code")
+    def category_code(self, obj):
+        return obj.category.code
+
+    @admin.display(description=gettext_lazy("Status"), ordering="status")
+    def status_display(self, obj):
+        return obj.get_status_display()
 
     def has_add_permission(self, request):
         # Brands are registered by their owners (web wizard, API) or the bulk import.

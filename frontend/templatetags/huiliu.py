@@ -60,6 +60,7 @@ def get_item(mapping, key):
 
 AUDIT_ACTIONS = {
     "brand.registered": gettext_lazy("Registered and submitted for review"),
+    "brand.imported": gettext_lazy("Imported by the platform"),
     "brand.updated": gettext_lazy("Profile updated"),
     "brand.channels_set": gettext_lazy("Channels updated"),
     "brand.approve": gettext_lazy("Approved"),
@@ -117,7 +118,57 @@ def dimension_label(dimension: str) -> str:
 
 
 @register.filter
+def price_symbols(value) -> str:
+    """Price tier 1–5 as ¥ … ¥¥¥¥¥ (compact, language-neutral)."""
+    try:
+        return "¥" * max(1, min(5, int(value)))
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter
 def price_tier(value) -> str:
     from frontend.forms import PRICE_TIERS
 
     return str(dict(PRICE_TIERS).get(str(value), value))
+
+
+@register.filter
+def audience_rows(audience) -> list:
+    """The audience profile in a stable order (dimensions, then buckets, as the validators
+    define them) — stored JSON does not keep key order on PostgreSQL."""
+    from partners.validation import AUDIENCE_DIMENSIONS
+
+    audience = audience or {}
+    rows = []
+    for dim, keys in AUDIENCE_DIMENSIONS.items():
+        shares = audience.get(dim) or {}
+        if shares:
+            rows.append((dim, [(k, shares[k]) for k in keys if k in shares]))
+    if audience.get("regions"):
+        rows.append(("regions", list(audience["regions"])))
+    return rows
+
+
+@register.filter
+def num(value) -> str:
+    """A whole number with thousands separators (120,000) in every language."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter
+def headcount(value) -> str:
+    """A count of people the way readers expect it: 5.8万 / 1.2亿 in Chinese, 58,000 in English."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return ""
+    if _lang().startswith("en"):
+        return f"{n:,}"
+    for unit, size in (("亿", 100_000_000), ("万", 10_000)):
+        if n >= size:
+            return f"{n / size:.1f}".rstrip("0").rstrip(".") + unit
+    return str(n)
