@@ -47,7 +47,8 @@ def recommendation_filters(kwargs: dict) -> dict:
     region = (kwargs.get("region") or "").strip().upper()
     if region and region not in CN_REGIONS:
         raise _invalid(
-            "region", _("Unknown region %(code)s (use ISO 3166-2:CN, e.g. CN-SH).") % {"code": region},
+            "region",
+            _("Unknown region %(code)s (use ISO 3166-2:CN, e.g. CN-SH).") % {"code": region},
             code=PartnersError.INVALID_REGION,
         )
     return {

@@ -88,9 +88,7 @@ class MatchingQuery(graphene.ObjectType):
         target = _brand_for_recommendations(actor, brand)
         if target is None:
             return Recommendation.objects.none()
-        return with_recommendation_prefetches(
-            selectors.recommendation_list(actor=actor, brand=target, **filters), info
-        )
+        return with_recommendation_prefetches(selectors.recommendation_list(actor=actor, brand=target, **filters), info)
 
     def resolve_matcher_models(root, info, **kwargs):
         found = _admin_only(lambda: selectors.model_history(actor=actor_of(info)))

@@ -160,11 +160,17 @@ def _outcomes_market() -> None:
     for n, (a, b) in enumerate(pairs):
         kind = OutcomeKind.COMPLETED if n % 2 else OutcomeKind.DECLINED
         Outcome.objects.create(
-            brand_a=a, brand_b=b, outcome=kind, a_new_members=(50 if n % 2 else None), b_new_members=(40 if n % 2 else None)
+            brand_a=a,
+            brand_b=b,
+            outcome=kind,
+            a_new_members=(50 if n % 2 else None),
+            b_new_members=(40 if n % 2 else None),
         )
 
 
-def test_admin_retrains_and_the_task_trains_and_activates_a_model(as_admin, admin_user, db, django_capture_on_commit_callbacks):
+def test_admin_retrains_and_the_task_trains_and_activates_a_model(
+    as_admin, admin_user, db, django_capture_on_commit_callbacks
+):
     _outcomes_market()
     reset_cache()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:  # eager Celery runs the task
@@ -192,7 +198,12 @@ def test_retrain_without_enough_outcomes_fails_visibly(as_admin, db, django_capt
 
 @pytest.mark.parametrize(
     ("who", "code"),
-    [("owner", "permission_denied"), ("write_key", "permission_denied"), ("read_key", "read_only_key"), ("anonymous", "unauthenticated")],
+    [
+        ("owner", "permission_denied"),
+        ("write_key", "permission_denied"),
+        ("read_key", "read_only_key"),
+        ("anonymous", "unauthenticated"),
+    ],
 )
 def test_non_admins_may_not_retrain(owner, write_key, read_key, anon, who, code, django_capture_on_commit_callbacks):
     client = _non_admins(owner, write_key, read_key, anon)[who]

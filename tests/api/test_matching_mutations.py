@@ -45,7 +45,9 @@ def _refused(client, variables, code: str, field: str | None = None) -> None:
     assert (Dismissal.objects.count(), Recommendation.objects.count()) == before
 
 
-def test_owner_dismisses_and_the_partner_leaves_the_list(as_owner, brand, partners, recs, django_capture_on_commit_callbacks):
+def test_owner_dismisses_and_the_partner_leaves_the_list(
+    as_owner, brand, partners, recs, django_capture_on_commit_callbacks
+):
     assert "partner-1" in _listed(as_owner)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         payload = as_owner(DISMISS, _vars(brand, partners[1]))["dismissRecommendation"]
@@ -129,7 +131,6 @@ def test_dismissing_your_own_brand_is_refused(as_owner, brand, recs):
 
 def test_error_messages_follow_the_request_language(as_read_key, brand, partners, recs):
     zh = as_read_key(DISMISS, _vars(brand, partners[0]))["dismissRecommendation"]["errors"][0]["message"]
-    en = as_read_key(DISMISS, _vars(brand, partners[0]), HTTP_ACCEPT_LANGUAGE="en")["dismissRecommendation"]["errors"][
-        0
-    ]["message"]
+    en_payload = as_read_key(DISMISS, _vars(brand, partners[0]), HTTP_ACCEPT_LANGUAGE="en")["dismissRecommendation"]
+    en = en_payload["errors"][0]["message"]
     assert zh != en and "read-only" in en

@@ -172,7 +172,9 @@ def test_partner_is_a_public_profile_without_private_fields(as_owner, as_admin, 
     from api.schema import schema
 
     fields = set(schema.graphql_schema.get_type("PartnerProfile").fields)
-    assert fields.isdisjoint({"status", "statusReason", "legalName", "creditCode", "channels", "apiKeys", "auditEvents"})
+    assert fields.isdisjoint(
+        {"status", "statusReason", "legalName", "creditCode", "channels", "apiKeys", "auditEvents"}
+    )
     # Even for an admin the partner's private values never come back through a recommendation.
     text = json.dumps(as_admin(RECS, {"b": gid("Brand", brand.pk), "first": 10}), ensure_ascii=False)
     assert "SECRET-" not in text and recs[0].partner.credit_code not in text
@@ -189,9 +191,8 @@ def test_reasons_follow_accept_language(as_owner, recs):
 
 
 def test_reasons_default_to_chinese_and_follow_the_language_cookie(as_owner, recs):
-    assert as_owner(RECS, {"first": 1}, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")["recommendations"]["edges"][0][
-        "node"
-    ]["reasons"][0].startswith("规模相当")
+    zh = as_owner(RECS, {"first": 1}, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")["recommendations"]["edges"][0]
+    assert zh["node"]["reasons"][0].startswith("规模相当")
     as_owner.client.cookies["django_language"] = "en"
     assert as_owner(RECS, {"first": 1})["recommendations"]["edges"][0]["node"]["reasons"][0].startswith("Comparable")
 
