@@ -18,11 +18,12 @@ from django.test import Client
 from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, get_named_type
 
 from api.schema import schema
+from matching.models import MatcherModel, Recommendation, TrainingRun, TrainingState
 from partners.actors import Actor
 from partners.models import ApiKey, Role
 from partners.services import api_key_create, brand_channels_set, brand_update, membership_add
 from tests.api.conftest import Gql, gid, session, with_key
-from tests.factories import BrandFactory, MembershipFactory, UserFactory, valid_credit_code
+from tests.factories import BrandFactory, MembershipFactory, UserFactory, category, valid_credit_code
 
 SECRETS = {
     "legal": "SECRET-LEGAL-瑞幸",
@@ -31,7 +32,14 @@ SECRETS = {
     "key": "SECRET-KEY-NAME",
     "member": "victim-secret-member@example.com",
     "description_update": "SECRET-AUDIT-FIELD",
+    # matching: the victim's recommendations are its own; models and runs are the platform's.
+    "reason_zh": "SECRET-REASON-中文",
+    "reason_en": "SECRET-REASON-EN",
+    "model_metric": "SECRET-MODEL-METRIC",
+    "model_feature": "SECRET-MODEL-FEATURE",
+    "training_message": "SECRET-TRAINING-MESSAGE",
 }
+ADMIN_ONLY = ("model_metric", "model_feature", "training_message")
 CREDIT = valid_credit_code(424242)
 
 
@@ -59,7 +67,29 @@ def victim(db):
     brand_update(actor=actor, brand=brand, data={"legal_name": SECRETS["legal"] + " "})  # an audit event
     key, raw = api_key_create(actor=actor, brand=brand, name=SECRETS["key"], scopes=["read", "write"])
     with_key(raw)("{ myBrands { slug } }")  # sets last_used_at
-    return {"brand": brand, "owner": owner, "key": key, "raw": raw}
+    partner = BrandFactory(slug="victim-partner", category=category("food.bakery"))
+    Recommendation.objects.create(
+        brand=brand,
+        partner=partner,
+        rank=1,
+        score=0.8765,
+        components={"scale": 0.9, "positioning": 0.8, "audience": 0.7, "category": 0.6, "learned": 0.5},
+        reasons_zh=[SECRETS["reason_zh"], "品类不冲突"],
+        reasons_en=[SECRETS["reason_en"], "No direct competition"],
+        model_version=1,
+    )
+    model = MatcherModel.objects.create(
+        version=1,
+        training_size=42,
+        features=[SECRETS["model_feature"]],
+        metrics={"auc": 0.7, "note": SECRETS["model_metric"]},
+        artefact=b"artefact",
+        is_active=True,
+    )
+    run = TrainingRun.objects.create(
+        state=TrainingState.SUCCEEDED, model=model, message=SECRETS["training_message"], progress=1.0
+    )
+    return {"brand": brand, "owner": owner, "key": key, "raw": raw, "run": run}
 
 
 @pytest.fixture
@@ -70,11 +100,15 @@ def attacker(db):
     return {"brand": brand, "owner": owner, "raw": raw}
 
 
-def _root_args(victim_brand) -> dict[str, str]:
+def _root_args(victim_brand, run_pk: int = 1) -> dict[str, str]:
     """Arguments for root fields that need them: aim every lookup at the victim."""
     victim_id = gid("Brand", victim_brand.pk)
     return {
         "brands": "first: 100",
+        "recommendations": f'brand: "{victim_id}", first: 100',
+        "matcherModels": "first: 100",
+        "trainingRuns": "first: 100",
+        "trainingRun": f'id: "{gid("TrainingRun", run_pk)}"',
         "brand": f'id: "{victim_id}"',
         "channels": f'brand: "{victim_id}"',
         "Brand.auditEvents": "limit: 100",
@@ -119,7 +153,7 @@ def _secrets_of(victim) -> list[str]:
 
 @pytest.mark.parametrize("caller", ["other_brand_owner", "other_brand_key", "anonymous"])
 def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attacker, caller):
-    query, _reached = build_walk(_root_args(victim["brand"]))
+    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk))
     client = {
         "other_brand_owner": lambda: session(attacker["owner"]),
         "other_brand_key": lambda: with_key(attacker["raw"]),
@@ -130,7 +164,11 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
     # The walk really reached the victim: its public profile is there …
     assert data["brand"]["slug"] == "victim"
     assert "victim" in [e["node"]["slug"] for e in data["brands"]["edges"]]
-    # … but none of its private values.
+    # … its recommendations were asked for by ID and came back empty, as did the admin lists …
+    assert data["recommendations"]["edges"] == []
+    assert data["matcherModels"]["edges"] == [] and data["trainingRuns"]["edges"] == []
+    assert data["activeMatcherModel"] is None and data["trainingRun"] is None
+    # … and none of its private values appear anywhere.
     leaked = [s for s in _secrets_of(victim) if s in text]
     assert leaked == [], f"{caller} saw {leaked}"
 
@@ -138,13 +176,27 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
 def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, attacker):
     # The positive control: the same walk as the victim's owner does return its private data
     # (so the test above would catch a leak), yet never the key's hash or secret.
-    query, _reached = build_walk(_root_args(victim["brand"]))
+    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk))
     text = json.dumps(session(victim["owner"])(query), ensure_ascii=False)
     for visible in (SECRETS["legal"], SECRETS["channel"], SECRETS["key"], CREDIT, victim["key"].prefix):
         assert visible in text
+    assert SECRETS["reason_zh"] in text  # its own recommendations …
+    for name in ADMIN_ONLY:  # … but not the platform's models and training runs
+        assert SECRETS[name] not in text, name
     victim["key"].refresh_from_db()
     assert victim["key"].key_hash not in text
     assert victim["raw"].split("_", 2)[2] not in text
+
+
+def test_walk_as_an_admin_reaches_the_admin_only_matcher_data(victim, admin_user):
+    # Positive control for the admin-only types: the walk selects their fields, so the
+    # refusals above are real.
+    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk))
+    data = session(admin_user)(query)
+    text = json.dumps(data, ensure_ascii=False)
+    for name in (*ADMIN_ONLY, "reason_zh"):
+        assert SECRETS[name] in text, name
+    assert data["trainingRun"]["model"]["version"] == 1
 
 
 def test_walk_reaches_every_object_type_of_the_schema(db):
@@ -176,8 +228,9 @@ def _mutation_payload_types() -> set[str]:
 def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
     # Guards the walk itself: nested lists (channels, apiKeys, auditEvents, memberships)
     # carry rows for the owner, so an empty answer for others is a real refusal.
-    query, _ = build_walk(_root_args(victim["brand"]))
+    query, _ = build_walk(_root_args(victim["brand"], victim["run"].pk))
     data = session(victim["owner"])(query)
     brand = data["brand"]
     assert brand["channels"] and brand["apiKeys"] and brand["auditEvents"]
     assert data["me"]["memberships"]
+    assert data["recommendations"]["edges"]
