@@ -37,8 +37,9 @@ def _prepare_database(url: str, keep: bool) -> tuple[str, callable]:
         tmp = tempfile.mkdtemp(prefix="huiliu-bench-")
         path = Path(tmp) / "bench.sqlite3"
         return f"sqlite:///{path}", (lambda: None if keep else path.unlink(missing_ok=True))
-    import psycopg
     from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
@@ -91,8 +92,10 @@ def main() -> None:
 
     try:
         call_command("migrate", verbosity=0)
-        print(f"database: {connection.vendor} {connection.settings_dict['NAME']} ({os.cpu_count()} CPUs, "
-              f"load average {os.getloadavg()[0]:.2f})")
+        print(
+            f"database: {connection.vendor} {connection.settings_dict['NAME']} ({os.cpu_count()} CPUs, "
+            f"load average {os.getloadavg()[0]:.2f})"
+        )
 
         started = time.perf_counter()
         with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as fh:
@@ -136,12 +139,16 @@ def main() -> None:
             again = brands_import(path_or_lines=path, approve=False)
             update = time.perf_counter() - started
             assert again.updated == args.count and Channel.objects.count() == channels_before
-            print(f"re-import (update path): {again.updated:,} brands updated, channels replaced in {update:.1f}s "
-                  f"= {again.updated / update:,.0f} brands/s")
+            print(
+                f"re-import (update path): {again.updated:,} brands updated, channels replaced in {update:.1f}s "
+                f"= {again.updated / update:,.0f} brands/s"
+            )
 
         verdict = "OK" if bulk < TARGET_SECONDS else "OVER TARGET"
-        print(f"target: {args.count:,} brands < {TARGET_SECONDS}s → {bulk:.1f}s {verdict}; "
-              f"load average now {os.getloadavg()[0]:.2f}")
+        print(
+            f"target: {args.count:,} brands < {TARGET_SECONDS}s → {bulk:.1f}s {verdict}; "
+            f"load average now {os.getloadavg()[0]:.2f}"
+        )
         Path(path).unlink(missing_ok=True)
     finally:
         connection.close()

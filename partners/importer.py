@@ -11,6 +11,7 @@ The file format is documented in docs/IMPORT.md.
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -39,8 +40,17 @@ MAX_BLOCKED = 100
 
 # Profile fields an update may overwrite (``clean_brand_profile`` output names).
 UPDATABLE_FIELDS = (
-    "name", "name_en", "legal_name", "credit_code", "category", "price_tier", "tone_tags",
-    "description", "audience", "store_count", "website",
+    "name",
+    "name_en",
+    "legal_name",
+    "credit_code",
+    "category",
+    "price_tier",
+    "tone_tags",
+    "description",
+    "audience",
+    "store_count",
+    "website",
 )
 
 
@@ -227,6 +237,21 @@ def brands_import(
     Raises ``BrandImportError`` (a ValidationError) listing every bad line; then nothing is
     written. ``progress`` receives a line of text every 10,000 lines validated / rows written.
     """
+    # The cyclic GC re-scans every object held so far each time it runs, so with 100,000
+    # parsed rows in memory it costs more the further the import gets (validation fell from
+    # 10,000 to 6,000 lines/s). The rows hold no cycles; collect once at the end instead.
+    gc_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _import(path_or_lines=path_or_lines, approve=approve, actor=actor, progress=progress)
+    finally:
+        if gc_enabled:
+            gc.enable()
+
+
+def _import(
+    *, path_or_lines: str | Path | Iterable[str], approve: bool, actor: Actor | None, progress: Progress | None
+) -> ImportResult:
     actor = actor or Actor.system_actor()
     if not actor.is_admin:
         raise ValidationError(
@@ -246,7 +271,9 @@ def brands_import(
             if slug not in in_file and slug not in existing:
                 problems.append(
                     LineError(
-                        line, f"blocked[{i}]", E.UNKNOWN_BRAND,
+                        line,
+                        f"blocked[{i}]",
+                        E.UNKNOWN_BRAND,
                         _("no brand %(slug)s in this file or in the database.") % {"slug": slug},
                     )
                 )
@@ -255,7 +282,9 @@ def brands_import(
         problems.sort(key=lambda p: p.line)
         raise BrandImportError(problems)
     if progress:
-        progress(_("validated %(n)s brands in %(s).1fs; writing…") % {"n": f"{len(rows):,}", "s": result.validate_seconds})
+        progress(
+            _("validated %(n)s brands in %(s).1fs; writing…") % {"n": f"{len(rows):,}", "s": result.validate_seconds}
+        )
 
     write_started = time.perf_counter()
     with transaction.atomic():
@@ -266,6 +295,17 @@ def brands_import(
         transaction.on_commit(lambda: brands_imported.send(sender=Brand, brand_ids=ids))
     result.write_seconds = time.perf_counter() - write_started
     return result
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _update_rows(objs: list[Brand], field_names: list[str]) -> None:
@@ -394,25 +434,35 @@ def _write(
     BrandBlock.objects.bulk_create(blocks, batch_size=BATCH_SIZE)
     result.blocks = len(blocks)
 
-    # --- audit: one event per brand imported, one per approval --------------------------------
+    # --- audit: one event per brand imported, one per approval (built per batch: 200,000
+    # model instances at once would double the import's memory) --------------------------------
     audit_base = {**actor.audit_fields(), "object_type": "brand", "created_at": now}
-    events = [
-        AuditEvent(
-            **audit_base, action="brand.imported", brand_id=ids[row.fields["slug"]],
-            object_id=str(ids[row.fields["slug"]]),
-            data={"created": row.fields["slug"] not in existing, "line": row.line, "channels": len(row.channels)},
-        )
-        for row in rows
-    ]
-    events += [
-        AuditEvent(
-            **audit_base, action="brand.approve", brand_id=pk, object_id=str(pk),
-            reason=_("approved by bulk import"), data={"from": previous, "to": BrandStatus.APPROVED},
-        )
-        for pk, previous in approved_ids
-    ]
+
+    def events() -> Iterator[AuditEvent]:
+        for row in rows:
+            pk = ids[row.fields["slug"]]
+            yield AuditEvent(
+                **audit_base,
+                action="brand.imported",
+                brand_id=pk,
+                object_id=str(pk),
+                data={"created": row.fields["slug"] not in existing, "line": row.line, "channels": len(row.channels)},
+            )
+        for pk, previous in approved_ids:
+            yield AuditEvent(
+                **audit_base,
+                action="brand.approve",
+                brand_id=pk,
+                object_id=str(pk),
+                reason=_("approved by bulk import"),
+                data={"from": previous, "to": BrandStatus.APPROVED},
+            )
+
+    total_events = len(rows) + len(approved_ids)
     ticker = _Ticker(progress, _("audit events written"))
-    for i in range(0, len(events), BATCH_SIZE):
-        AuditEvent.objects.bulk_create(events[i : i + BATCH_SIZE])
-        ticker.tick(min(i + BATCH_SIZE, len(events)), len(events))
+    written = 0
+    for batch_events in _batches(events(), BATCH_SIZE):
+        AuditEvent.objects.bulk_create(batch_events)
+        written += len(batch_events)
+        ticker.tick(written, total_events)
     result.brand_ids = [ids[r.fields["slug"]] for r in rows]

@@ -108,9 +108,10 @@ def test_generated_brands_cover_every_leaf_and_each_status_is_present():
     assert set(Category.objects.filter(is_leaf=True).values_list("code", flat=True)) <= present
     for status in BrandStatus.values:
         assert Brand.objects.filter(status=status).exists(), status
-    assert Brand.objects.filter(status=BrandStatus.REJECTED).exclude(status_reason="").count() == Brand.objects.filter(
-        status=BrandStatus.REJECTED
-    ).count()
+    assert (
+        Brand.objects.filter(status=BrandStatus.REJECTED).exclude(status_reason="").count()
+        == Brand.objects.filter(status=BrandStatus.REJECTED).count()
+    )
     assert AuditEvent.objects.filter(action="brand.suspend").exists()
 
 

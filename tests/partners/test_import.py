@@ -23,15 +23,25 @@ from tests.factories import BrandFactory, UserFactory, category, valid_credit_co
 pytestmark = pytest.mark.django_db
 
 LUCKIN = {
-    "slug": "luckin-coffee", "name": "瑞幸咖啡", "name_en": "Luckin Coffee",
-    "category": "beverage.coffee", "price_tier": 2, "tone": ["Young", "都市", "value"],
-    "description": "…", "credit_code": valid_credit_code(1), "stores": 10000,
-    "audience": {"gender": {"female": 0.58, "male": 0.42},
-                 "age": {"18-24": 0.32, "25-34": 0.41, "35-44": 0.18, "45+": 0.09},
-                 "city_tier": {"tier1": 0.35, "new_tier1": 0.30, "tier2": 0.20, "tier3_plus": 0.15},
-                 "regions": ["CN-SH", "CN-BJ"]},
-    "channels": [{"type": "wecom", "size": 1200000, "active_rate": 0.35},
-                 {"type": "miniprogram", "size": 20000000, "active_rate": 0.1}],
+    "slug": "luckin-coffee",
+    "name": "瑞幸咖啡",
+    "name_en": "Luckin Coffee",
+    "category": "beverage.coffee",
+    "price_tier": 2,
+    "tone": ["Young", "都市", "value"],
+    "description": "…",
+    "credit_code": valid_credit_code(1),
+    "stores": 10000,
+    "audience": {
+        "gender": {"female": 0.58, "male": 0.42},
+        "age": {"18-24": 0.32, "25-34": 0.41, "35-44": 0.18, "45+": 0.09},
+        "city_tier": {"tier1": 0.35, "new_tier1": 0.30, "tier2": 0.20, "tier3_plus": 0.15},
+        "regions": ["CN-SH", "CN-BJ"],
+    },
+    "channels": [
+        {"type": "wecom", "size": 1200000, "active_rate": 0.35},
+        {"type": "miniprogram", "size": 20000000, "active_rate": 0.1},
+    ],
 }
 
 
@@ -82,28 +92,68 @@ BAD_LINES = [
     ("missing_category", brand_line(category=...), "line 2: category: category is required."),
     ("unknown_category", brand_line(category="beverage.water"), "line 2: category: unknown category beverage.water"),
     ("group_not_leaf", brand_line(category="beverage"), "line 2: category: beverage is a category group"),
-    ("bad_credit_code", brand_line(credit_code=valid_credit_code(1)[:17] + ("0" if valid_credit_code(1)[17] != "0" else "1")),
-     "line 2: credit_code: Unified social credit code check digit is wrong"),
-    ("distribution_sum", brand_line(audience={"gender": {"female": 0.5, "male": 0.3}}),
-     "line 2: audience.gender: gender shares must sum to 1 (±0.01); they sum to 0.800."),
-    ("age_distribution_sum", brand_line(audience={"age": {"18-24": 0.5, "25-34": 0.6}}),
-     "line 2: audience.age: age shares must sum to 1"),
-    ("negative_size", brand_line(channels=[{"type": "wecom", "size": -5, "active_rate": 0.1}]),
-     "line 2: channels[0].size: size must be ≥ 0 (got -5)."),
-    ("active_rate_above_1", brand_line(channels=[{"type": "wecom", "size": 5, "active_rate": 0.1},
-                                                 {"type": "sms", "size": 5, "active_rate": 1.2}]),
-     "line 2: channels[1].active_rate: active rate must be between 0 and 1 (got 1.2)."),
-    ("active_rate_below_0", brand_line(channels=[{"type": "wecom", "size": 5, "active_rate": -0.1}]),
-     "line 2: channels[0].active_rate: active rate must be between 0 and 1 (got -0.1)."),
-    ("unknown_region", brand_line(audience={"regions": ["CN-SH", "CN-XX"]}),
-     "line 2: audience.regions: CN-XX is not an ISO 3166-2:CN region code"),
-    ("price_tier_high", brand_line(price_tier=6), "line 2: price_tier: price tier must be from 1 (mass) to 5 (luxury), got 6."),
-    ("price_tier_zero", brand_line(price_tier=0), "line 2: price_tier: price tier must be from 1 (mass) to 5 (luxury), got 0."),
-    ("unknown_channel_type", brand_line(channels=[{"type": "tv", "size": 5, "active_rate": 0.1}]),
-     "line 2: channels[0].type: unknown channel type tv"),
-    ("blocked_unknown", brand_line(blocked=["ghost-brand"]),
-     "line 2: blocked[0]: no brand ghost-brand in this file or in the database."),
-    ("blocks_itself", brand_line(blocked=["pop-mart", "luckin-coffee"]), "line 2: blocked[1]: a brand cannot block itself."),
+    (
+        "bad_credit_code",
+        brand_line(credit_code=valid_credit_code(1)[:17] + ("0" if valid_credit_code(1)[17] != "0" else "1")),
+        "line 2: credit_code: Unified social credit code check digit is wrong",
+    ),
+    (
+        "distribution_sum",
+        brand_line(audience={"gender": {"female": 0.5, "male": 0.3}}),
+        "line 2: audience.gender: gender shares must sum to 1 (±0.01); they sum to 0.800.",
+    ),
+    (
+        "age_distribution_sum",
+        brand_line(audience={"age": {"18-24": 0.5, "25-34": 0.6}}),
+        "line 2: audience.age: age shares must sum to 1",
+    ),
+    (
+        "negative_size",
+        brand_line(channels=[{"type": "wecom", "size": -5, "active_rate": 0.1}]),
+        "line 2: channels[0].size: size must be ≥ 0 (got -5).",
+    ),
+    (
+        "active_rate_above_1",
+        brand_line(
+            channels=[{"type": "wecom", "size": 5, "active_rate": 0.1}, {"type": "sms", "size": 5, "active_rate": 1.2}]
+        ),
+        "line 2: channels[1].active_rate: active rate must be between 0 and 1 (got 1.2).",
+    ),
+    (
+        "active_rate_below_0",
+        brand_line(channels=[{"type": "wecom", "size": 5, "active_rate": -0.1}]),
+        "line 2: channels[0].active_rate: active rate must be between 0 and 1 (got -0.1).",
+    ),
+    (
+        "unknown_region",
+        brand_line(audience={"regions": ["CN-SH", "CN-XX"]}),
+        "line 2: audience.regions: CN-XX is not an ISO 3166-2:CN region code",
+    ),
+    (
+        "price_tier_high",
+        brand_line(price_tier=6),
+        "line 2: price_tier: price tier must be from 1 (mass) to 5 (luxury), got 6.",
+    ),
+    (
+        "price_tier_zero",
+        brand_line(price_tier=0),
+        "line 2: price_tier: price tier must be from 1 (mass) to 5 (luxury), got 0.",
+    ),
+    (
+        "unknown_channel_type",
+        brand_line(channels=[{"type": "tv", "size": 5, "active_rate": 0.1}]),
+        "line 2: channels[0].type: unknown channel type tv",
+    ),
+    (
+        "blocked_unknown",
+        brand_line(blocked=["ghost-brand"]),
+        "line 2: blocked[0]: no brand ghost-brand in this file or in the database.",
+    ),
+    (
+        "blocks_itself",
+        brand_line(blocked=["pop-mart", "luckin-coffee"]),
+        "line 2: blocked[1]: a brand cannot block itself.",
+    ),
 ]
 
 
@@ -154,8 +204,13 @@ def test_valid_file_creates_pending_brands_with_channels_scale_and_one_audit_eve
 def test_reimport_updates_profile_replaces_channels_and_keeps_id_status_and_credit_code():
     brands_import(path_or_lines=jsonl(brand_line()), approve=True)
     luckin = Brand.objects.get(slug="luckin-coffee")
-    changed = brand_line(name="瑞幸", price_tier=3, credit_code=..., audience={"regions": ["CN-GD"]},
-                         channels=[{"type": "app", "size": 1000, "active_rate": 0.5, "label": "App"}])
+    changed = brand_line(
+        name="瑞幸",
+        price_tier=3,
+        credit_code=...,
+        audience={"regions": ["CN-GD"]},
+        channels=[{"type": "app", "size": 1000, "active_rate": 0.5, "label": "App"}],
+    )
     result = brands_import(path_or_lines=jsonl(changed))
     assert (result.created, result.updated) == (0, 1)
     again = Brand.objects.get(slug="luckin-coffee")
@@ -171,8 +226,11 @@ def test_reimport_updates_profile_replaces_channels_and_keeps_id_status_and_cred
 def test_approve_flag_approves_new_and_pending_brands_and_audits_each(existing):
     pending = BrandFactory(slug="pending-one", status=BrandStatus.PENDING, category=category("pets"))
     rejected = BrandFactory(slug="rejected-one", status=BrandStatus.REJECTED, category=category("pets"))
-    rows = [brand_line(), {"slug": "pending-one", "name": "P", "category": "pets"},
-            {"slug": "rejected-one", "name": "R", "category": "pets"}]
+    rows = [
+        brand_line(),
+        {"slug": "pending-one", "name": "P", "category": "pets"},
+        {"slug": "rejected-one", "name": "R", "category": "pets"},
+    ]
     result = brands_import(path_or_lines=jsonl(*rows), approve=True)
     assert (result.created, result.updated, result.approved) == (1, 2, 2)
     assert Brand.objects.get(slug="luckin-coffee").status == BrandStatus.APPROVED
@@ -186,7 +244,10 @@ def test_approve_flag_approves_new_and_pending_brands_and_audits_each(existing):
 
 
 def test_blocked_resolves_to_a_later_line_and_to_an_existing_brand_and_is_replaced_on_reimport(existing):
-    rows = [brand_line(blocked=["pop-mart", "panda-bubuzou"]), {"slug": "panda-bubuzou", "name": "熊猫不走", "category": "food.bakery"}]
+    rows = [
+        brand_line(blocked=["pop-mart", "panda-bubuzou"]),
+        {"slug": "panda-bubuzou", "name": "熊猫不走", "category": "food.bakery"},
+    ]
     result = brands_import(path_or_lines=jsonl(*rows))
     assert result.blocks == 2
     luckin = Brand.objects.get(slug="luckin-coffee")
@@ -226,8 +287,15 @@ def test_import_by_a_non_admin_is_refused():
 
 def test_progress_is_reported_while_validating_and_writing(monkeypatch):
     monkeypatch.setattr(importer, "PROGRESS_EVERY", 5)
-    rows = [{"slug": f"brand-{i}", "name": f"品牌{i}", "category": "pets",
-             "channels": [{"type": "wecom", "size": 10, "active_rate": 0.5}]} for i in range(12)]
+    rows = [
+        {
+            "slug": f"brand-{i}",
+            "name": f"品牌{i}",
+            "category": "pets",
+            "channels": [{"type": "wecom", "size": 10, "active_rate": 0.5}],
+        }
+        for i in range(12)
+    ]
     messages: list[str] = []
     brands_import(path_or_lines=jsonl(*rows), progress=messages.append)
     assert any(m.startswith("validated: 10 ") for m in messages), messages
