@@ -77,7 +77,7 @@ def main() -> None:
     from django.db import connection
 
     from partners.actors import Actor
-    from partners.demo import generated_brands
+    from partners.demo_data.generator import generated_brands
     from partners.importer import brands_import
     from partners.models import AuditEvent, Brand, Channel
     from partners.services import brand_register

@@ -8,7 +8,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
 from partners import selectors
-from partners.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, GENERATED, demo_load, generated_brands
+from partners.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, GENERATED, demo_load
+from partners.demo_data.generator import generated_brands
 from partners.demo_data.seed_brands import SEED_BRANDS
 from partners.models import (
     AuditEvent,
