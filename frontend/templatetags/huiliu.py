@@ -167,6 +167,8 @@ def headcount(value) -> str:
     except (TypeError, ValueError):
         return ""
     if _lang().startswith("en"):
+        if n >= 1_000_000:
+            return f"{n / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
         return f"{n:,}"
     for unit, size in (("亿", 100_000_000), ("万", 10_000)):
         if n >= size:

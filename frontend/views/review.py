@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -72,5 +72,7 @@ def transition(request, pk: int, action: str):
         messages.success(
             request, _("%(brand)s is now %(status)s.") % {"brand": brand.name, "status": brand.get_status_display()}
         )
-    query = request.POST.get("back", "")
+    # Back to the same filter; only the known parameters are carried over.
+    back = QueryDict(request.POST.get("back", ""))
+    query = urlencode({k: back.get(k, "")[:100] for k in ("status", "q") if back.get(k)})
     return redirect(reverse("frontend:queue") + (f"?{query}" if query else ""))

@@ -81,3 +81,10 @@ def test_suspend_then_reinstate(admin_client_, brand):
 
 def test_unknown_brand_is_404(admin_client_):
     assert admin_client_.post(reverse("frontend:queue_transition", args=[999999, "approve"])).status_code == 404
+
+
+def test_after_an_action_the_queue_keeps_its_filter_and_nothing_else(admin_client_, pending):
+    response = admin_client_.post(
+        transition_url(pending, "approve"), {"back": "status=pending&q=tide&next=https://evil.example/"}
+    )
+    assert response["Location"] == reverse("frontend:queue") + "?status=pending&q=tide"
