@@ -121,7 +121,9 @@ def test_member_of_two_brands_must_name_the_brand(owner, brand, recs):
     MembershipFactory(user=owner, brand=BrandFactory(slug="second"), role=Role.VIEWER)
     errors = session(owner).errors(RECS, {"first": 10})
     assert _code(errors) == "brand_required"
-    assert "2" in errors[0]["message"]
+    assert "2 个品牌" in errors[0]["message"]  # Chinese by default
+    english = session(owner).raw(RECS, {"first": 10}, HTTP_ACCEPT_LANGUAGE="en").json()["errors"]
+    assert "You belong to 2 brands" in english[0]["message"]
     assert len(_slugs(session(owner)(RECS, {"b": gid("Brand", brand.pk), "first": 10}))) == 5
 
 
