@@ -362,6 +362,12 @@ EVERY_MUTATION = {
     "resubmitBrand": (transition("resubmitBrand", False), lambda b: {"b": gid("Brand", b.pk)}),
     "blockBrand": (BLOCK % "blockBrand", lambda b: {"b": gid("Brand", b.pk), "s": "pop-mart"}),
     "unblockBrand": (BLOCK % "unblockBrand", lambda b: {"b": gid("Brand", b.pk), "s": "pop-mart"}),
+    # matching (their own role tests: tests/api/test_matching_mutations.py, test_matching_admin.py)
+    "dismissRecommendation": (
+        "mutation($b: ID!, $p: ID!) { dismissRecommendation(brand: $b, partner: $p) { errors { field code } } }",
+        lambda b: {"b": gid("Brand", b.pk), "p": gid("Brand", Brand.objects.get(slug="pop-mart").pk)},
+    ),
+    "retrainMatcher": ("mutation { retrainMatcher(force: true) { errors { field code } } }", lambda b: {}),
 }
 
 
