@@ -32,100 +32,188 @@ STRONG = 0.5
 SCALE_COMPARABLE = 0.75  # within ≈ 2× of each other
 
 
-def _tier(v: float) -> tuple[str, str]:
-    return TIER_NAMES.get(int(round(float(v))), TIER_NAMES[3])
-
-
-def _scale_reason(m: Market, i: int, j: int, fit: float) -> tuple[float, str, str]:
-    a, b = m.scale[i], m.scale[j]
-    za, zb, ea, eb = scale_label(a, "zh"), scale_label(b, "zh"), scale_label(a, "en"), scale_label(b, "en")
-    if fit >= SCALE_COMPARABLE:
-        return fit, f"规模相当：活跃受众 {za} vs {zb}", f"Comparable scale: {ea} vs {eb} active audience"
-    return fit * 0.5, f"规模有差距：活跃受众 {za} vs {zb}", f"Different scale: {ea} vs {eb} active audience"
-
-
-def _positioning_reason(m: Market, i: int, j: int, fit: float) -> tuple[float, str, str] | None:
-    ti, tj = _tier(m.tier[i]), _tier(m.tier[j])
-    theirs = set(m.tones[j])
-    shared = [t for t in m.tones[i] if t in theirs][:3]
-    if ti == tj:
-        zh, en = f"同为{ti[0]}定位", f"Both {ti[1]}"
-    elif abs(m.tier[i] - m.tier[j]) <= 1:
-        zh, en = f"定位相邻（{ti[0]} / {tj[0]}）", f"Neighbouring price tiers ({ti[1]} / {tj[1]})"
-    elif not shared:
-        return None
-    else:
-        zh, en = "", ""
-    if shared:
-        zt = "、".join(tone_label(t, "zh-hans") for t in shared)
-        et = ", ".join(tone_label(t, "en") for t in shared)
-        zh = f"{zh}，调性相近（{zt}）" if zh else f"调性相近（{zt}）"
-        en = f"{en}, similar tone ({et})" if en else f"Similar tone ({et})"
-    return fit, zh, en
-
-
-def _audience_reason(m: Market, i: int, j: int, fit: float) -> tuple[float, str, str] | None:
-    age = AUDIENCE_DIMENSIONS["age"]
-    if m.dist_known[i, 1] and m.dist_known[j, 1]:
-        ai = int(np.argmax(m.dist[i, DIST_SLICES["age"]]))
-        aj = int(np.argmax(m.dist[j, DIST_SLICES["age"]]))
-        if ai == aj:
-            zh_age, en_age = AGE_NAMES[age[ai]]
-            gender_zh = gender_en = ""
-            if m.dist_known[i, 0] and m.dist_known[j, 0]:
-                fi, fj = m.dist[i, DIST_SLICES["gender"]][0], m.dist[j, DIST_SLICES["gender"]][0]
-                if fi >= 0.55 and fj >= 0.55:
-                    gender_zh, gender_en = "女性", "women"
-                elif fi <= 0.45 and fj <= 0.45:
-                    gender_zh, gender_en = "男性", "men"
-            en = (
-                f"Similar audience: mostly {gender_en} aged {en_age}"
-                if gender_en
-                else f"Similar audience: mostly aged {en_age}"
-            )
-            return fit, f"客群相近：{zh_age}{gender_zh}为主", en
-    shared = np.flatnonzero((m.regions[i] > 0) & (m.regions[j] > 0))[:3]
-    if len(shared):
-        names = [CN_REGIONS[REGIONS[r]] for r in shared]
-        return (
-            fit * 0.9,
-            "覆盖地区重合：" + "、".join(n[0] for n in names),
-            "Shared regions: " + ", ".join(n[1] for n in names),
-        )
-    return None
-
-
-def _category_reason(m: Market, i: int, j: int, fit: float, completion: float, count: float) -> tuple[float, str, str]:
-    (zi, ei), (zj, ej) = m.leaf_names[m.cat[i]], m.leaf_names[m.cat[j]]
-    if count >= 3:
-        pct = round(100 * completion)
-        if fit >= 0.6:
-            return (
-                fit,
-                f"品类互补：{zi} × {zj}，历史置换完成率 {pct}%",
-                f"Complementary categories: {ei} × {ej}, {pct}% of past swaps completed",
-            )
-        return (
-            fit * 0.5,
-            f"跨品类：{zi} × {zj}，历史置换完成率 {pct}%",
-            f"Cross-category: {ei} × {ej}, {pct}% of past swaps completed",
-        )
-    return 0.3, f"品类不冲突：{zi} × {zj}，无直接竞争", f"No direct competition: {ei} × {ej}"
-
-
 def reasons(
-    m: Market, i: int, j: int, comps: np.ndarray, completion: float, count: float
+    m: Market, i: int, j: int, comps: np.ndarray, completion: np.ndarray, count: np.ndarray
 ) -> tuple[list[str], list[str]]:
-    """(zh-Hans reasons, en reasons) for recommending row ``j`` to row ``i``; 2–4 each, the
-    strongest component first."""
-    scale, positioning, audience, category = (float(x) for x in comps)
-    always = [_scale_reason(m, i, j, scale), _category_reason(m, i, j, category, completion, count)]
-    optional = [r for r in (_positioning_reason(m, i, j, positioning), _audience_reason(m, i, j, audience)) if r]
-    ranked = sorted(always + optional, key=lambda r: -r[0])
-    chosen = [r for r in ranked if r[0] >= STRONG][:MAX_REASONS]
-    for r in ranked:
-        if len(chosen) >= MIN_REASONS:
-            break
-        if r not in chosen:
-            chosen.append(r)
-    return [r[1] for r in chosen], [r[2] for r in chosen]
+    """(zh-Hans reasons, en reasons) for recommending row ``j`` to row ``i``: 2–4 each, the
+    strongest component first. ``completion``/``count``: leaf × leaf tables."""
+    ids, zh, en = explain_batch(m, np.array([i]), np.array([j]), np.asarray(comps)[None, :], completion, count)
+    chosen = [x for x in ids[0] if x >= 0]
+    return [zh[x] for x in chosen], [en[x] for x in chosen]
+
+
+# --- Batch (vectorised) ---------------------------------------------------------------------
+# A full refresh explains a million pairs. The pairs are reduced to keys (numbers) with NumPy;
+# each *distinct* key is rendered once into a table of (zh, en) sentences, and every pair gets
+# up to four ids into that table, in the same order ``reasons`` would choose.
+def _age_band(m: Market, rows: np.ndarray) -> np.ndarray:
+    band = np.argmax(m.dist[rows, DIST_SLICES["age"]], axis=1)
+    return np.where(m.dist_known[rows, 1], band, -1)
+
+
+def _gender(m: Market, rows: np.ndarray) -> np.ndarray:
+    female = m.dist[rows, DIST_SLICES["gender"].start]
+    g = np.where(female >= 0.55, 1, np.where(female <= 0.45, 2, 0))
+    return np.where(m.dist_known[rows, 0], g, 0)
+
+
+def _unique(*cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the given integer columns → (unique [u, k], inverse [n]).
+
+    Each column is first replaced by its rank among its own distinct values, so the row
+    becomes one mixed-radix int64 and a 1-D ``np.unique`` does the rest (much faster than
+    ``np.unique(axis=0)`` on a million rows)."""
+    values, codes, radix = [], [], []
+    for c in cols:
+        v, inv = np.unique(np.asarray(c), return_inverse=True)
+        values.append(v)
+        codes.append(inv.ravel().astype(np.int64))
+        radix.append(len(v))
+    key = np.zeros(len(codes[0]), np.int64)
+    for code, r in zip(codes, radix, strict=True):
+        key = key * r + code
+    uniq_key, inverse = np.unique(key, return_inverse=True)
+    parts = []
+    for r in reversed(radix):
+        parts.append(uniq_key % r)
+        uniq_key = uniq_key // r
+    uniq = np.column_stack([v[p].astype(object) for v, p in zip(values, reversed(parts), strict=True)])
+    return uniq, inverse.ravel()
+
+
+def explain_batch(
+    m: Market, src: np.ndarray, dst: np.ndarray, comps: np.ndarray, completion: np.ndarray, count: np.ndarray
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Reasons for many pairs at once: (ids [n, 4] into the tables, −1 = none; zh table; en table).
+
+    ``completion`` and ``count`` are the leaf × leaf tables of ``Artefact.category_tables``.
+    Gives the same sentences, in the same order, as ``reasons`` pair by pair.
+    """
+    src, dst = np.asarray(src, np.int64), np.asarray(dst, np.int64)
+    n = len(src)
+    zh_table: list[str] = []
+    en_table: list[str] = []
+    ids = np.full((n, 4), -1, np.int64)
+    strength = np.full((n, 4), -1.0, np.float32)
+    if n == 0:
+        return ids, zh_table, en_table
+
+    def add(render, uniq) -> int:
+        base = len(zh_table)
+        for key in uniq:
+            zh, en = render(key)
+            zh_table.append(zh)
+            en_table.append(en)
+        return base
+
+    scale, positioning, audience, category = (comps[:, k].astype(np.float32) for k in range(4))
+
+    # scale — always present
+    comparable = scale >= SCALE_COMPARABLE
+    labels = {}
+    for r in np.unique(np.concatenate([src, dst])):
+        labels[int(r)] = (scale_label(m.scale[r], "zh"), scale_label(m.scale[r], "en"))
+    uniq, inv = _unique(src, dst, comparable)
+
+    def render_scale(key):
+        (za, ea), (zb, eb) = labels[int(key[0])], labels[int(key[1])]
+        if key[2]:
+            return f"规模相当：活跃受众 {za} vs {zb}", f"Comparable scale: {ea} vs {eb} active audience"
+        return f"规模有差距：活跃受众 {za} vs {zb}", f"Different scale: {ea} vs {eb} active audience"
+
+    ids[:, 0] = add(render_scale, uniq) + inv
+    strength[:, 0] = np.where(comparable, scale, scale * 0.5)
+
+    # positioning — same or neighbouring tier, or shared tone tags
+    ti = np.rint(m.tier[src]).astype(np.int64)
+    tj = np.rint(m.tier[dst]).astype(np.int64)
+    shared = m.tone_bits[src] & m.tone_bits[dst]
+    has = (np.abs(ti - tj) <= 1) | (shared != 0)
+    if has.any():
+        uniq, inv = _unique(ti[has], tj[has], shared[has])
+
+        def render_pos(key):
+            a, b, bits = int(key[0]), int(key[1]), int(key[2])
+            tags = m.bit_tags(bits)[:3]
+            ta, tb = TIER_NAMES.get(a, TIER_NAMES[3]), TIER_NAMES.get(b, TIER_NAMES[3])
+            if a == b:
+                zh, en = f"同为{ta[0]}定位", f"Both {ta[1]}"
+            elif abs(a - b) <= 1:
+                zh, en = f"定位相邻（{ta[0]} / {tb[0]}）", f"Neighbouring price tiers ({ta[1]} / {tb[1]})"
+            else:
+                zh, en = "", ""
+            if tags:
+                zt = "、".join(tone_label(t, "zh-hans") for t in tags)
+                et = ", ".join(tone_label(t, "en") for t in tags)
+                zh = f"{zh}，调性相近（{zt}）" if zh else f"调性相近（{zt}）"
+                en = f"{en}, similar tone ({et})" if en else f"Similar tone ({et})"
+            return zh, en
+
+        ids[has, 1] = add(render_pos, uniq) + inv
+        strength[has, 1] = positioning[has]
+
+    # audience — same dominant age band (and gender), else shared regions
+    bi, bj = _age_band(m, src), _age_band(m, dst)
+    gi, gj = _gender(m, src), _gender(m, dst)
+    same_age = (bi >= 0) & (bi == bj)
+    if same_age.any():
+        g = np.where(gi == gj, gi, 0)[same_age]
+        uniq, inv = _unique(bi[same_age], g)
+        age_keys = AUDIENCE_DIMENSIONS["age"]
+
+        def render_age(key):
+            zh_age, en_age = AGE_NAMES[age_keys[int(key[0])]]
+            gz, ge = {1: ("女性", "women"), 2: ("男性", "men")}.get(int(key[1]), ("", ""))
+            en = f"Similar audience: mostly {ge} aged {en_age}" if ge else f"Similar audience: mostly aged {en_age}"
+            return f"客群相近：{zh_age}{gz}为主", en
+
+        ids[same_age, 2] = add(render_age, uniq) + inv
+        strength[same_age, 2] = audience[same_age]
+    shared_r = m.region_bits[src] & m.region_bits[dst]
+    by_region = ~same_age & (shared_r != 0)
+    if by_region.any():
+        uniq, inv = _unique(shared_r[by_region])
+
+        def render_region(key):
+            bits = int(key[0])
+            names = [CN_REGIONS[REGIONS[b]] for b in range(len(REGIONS)) if bits >> b & 1][:3]
+            return "覆盖地区重合：" + "、".join(x[0] for x in names), "Shared regions: " + ", ".join(
+                x[1] for x in names
+            )
+
+        ids[by_region, 2] = add(render_region, uniq) + inv
+        strength[by_region, 2] = audience[by_region] * 0.9
+
+    # category — always present
+    ci, cj = m.cat[src].astype(np.int64), m.cat[dst].astype(np.int64)
+    cnt = count[ci, cj]
+    kind = np.where(cnt >= 3, np.where(category >= 0.6, 2, 1), 0)
+    pct = np.where(cnt >= 3, np.rint(100 * completion[ci, cj]), 0).astype(np.int64)
+    uniq, inv = _unique(ci, cj, kind, pct)
+
+    def render_cat(key):
+        (zi, ei), (zj, ej) = m.leaf_names[int(key[0])], m.leaf_names[int(key[1])]
+        k, p = int(key[2]), int(key[3])
+        if k == 2:
+            return (
+                f"品类互补：{zi} × {zj}，历史置换完成率 {p}%",
+                f"Complementary categories: {ei} × {ej}, {p}% of past swaps completed",
+            )
+        if k == 1:
+            return (
+                f"跨品类：{zi} × {zj}，历史置换完成率 {p}%",
+                f"Cross-category: {ei} × {ej}, {p}% of past swaps completed",
+            )
+        return f"品类不冲突：{zi} × {zj}，无直接竞争", f"No direct competition: {ei} × {ej}"
+
+    ids[:, 3] = add(render_cat, uniq) + inv
+    strength[:, 3] = np.where(kind == 2, category, np.where(kind == 1, category * 0.5, 0.3))
+
+    # choose: every strong reason (≥ 0.5), strongest first, at most 4, at least 2
+    order = np.argsort(-strength, axis=1, kind="stable")
+    ids = np.take_along_axis(ids, order, axis=1)
+    ordered = np.take_along_axis(strength, order, axis=1)
+    n_valid = (ordered >= 0).sum(axis=1)
+    n_take = np.minimum(np.minimum(np.maximum((ordered >= STRONG).sum(axis=1), MIN_REASONS), n_valid), MAX_REASONS)
+    ids[np.arange(4)[None, :] >= n_take[:, None]] = -1
+    return ids, zh_table, en_table

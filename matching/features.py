@@ -18,6 +18,7 @@ interpretable scoring happens in ``matching.ranker`` on the raw features.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from partners.validation import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
+from partners.validation import AUDIENCE_DIMENSIONS, CN_REGIONS, TONE_LABELS, tone_label
 
 CHANNEL_TYPES: tuple[str, ...] = (
     "wecom",
@@ -86,12 +87,15 @@ class Market:
     log_scale: np.ndarray  # float32
     tier: np.ndarray  # float32
     tones: list[list[str]]
-    text: sparse.csr_matrix  # l2-normalised TF-IDF rows
     dist: np.ndarray  # float32 [N, 11] gender | age | city tier shares
     dist_known: np.ndarray  # bool [N, 3]
     regions: np.ndarray  # float32 [N, 34] 0/1
     chan: np.ndarray  # float32 [N, 14] shares
     emb: np.ndarray  # float32 [N, D] candidate-retrieval embedding
+    text_dense: np.ndarray = None  # float32 [N, 16] unit rows: LSA (SVD) of the TF-IDF rows
+    tone_bits: np.ndarray = None  # uint64 [N]: tone tags as bits (``tag_bits``), for fast overlap
+    region_bits: np.ndarray = None  # uint64 [N]: regions as bits (REGIONS order)
+    tag_bits: dict = field(default_factory=dict)
     excluded: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # sorted pair codes
     vectorizer: TfidfVectorizer | None = None
     svd: TruncatedSVD | None = None
@@ -101,6 +105,32 @@ class Market:
     def __post_init__(self) -> None:
         self.index = {int(b): i for i, b in enumerate(self.ids)}
         self.emb_sq = np.einsum("ij,ij->i", self.emb, self.emb)
+        if not self.tag_bits:
+            self.tag_bits = {tag: bit for bit, tag in enumerate(TONE_LABELS)}
+        if self.tone_bits is None or len(self.tone_bits) != len(self.ids):
+            self.tone_bits = self.tones_to_bits(self.tones)
+        if self.region_bits is None or len(self.region_bits) != len(self.ids):
+            self.region_bits = regions_to_bits(self.regions)
+
+    def tones_to_bits(self, tones: Sequence[Sequence[str]]) -> np.ndarray:
+        """Tone tags → uint64 bit sets; known tags have fixed bits, others get the next free
+        bit while any is left (a 65th distinct tag only loses its shared-tone reason)."""
+        out = np.zeros(len(tones), np.uint64)
+        for i, tags in enumerate(tones):
+            v = 0
+            for t in tags:
+                bit = self.tag_bits.get(t)
+                if bit is None and len(self.tag_bits) < 64:
+                    bit = self.tag_bits[t] = len(self.tag_bits)
+                if bit is not None:
+                    v |= 1 << bit
+            out[i] = v
+        return out
+
+    def bit_tags(self, bits: int) -> list[str]:
+        """The tags of a bit set, in bit order."""
+        by_bit = {b: t for t, b in self.tag_bits.items()}
+        return [by_bit[b] for b in range(64) if bits >> b & 1 and b in by_bit]
 
     @property
     def n(self) -> int:
@@ -120,14 +150,19 @@ class Market:
         self.excluded = np.unique(pair_code(arr[:, 0], arr[:, 1]))
 
 
+def regions_to_bits(regions: np.ndarray) -> np.ndarray:
+    weights = np.left_shift(np.uint64(1), np.arange(regions.shape[1], dtype=np.uint64))
+    return ((regions > 0).astype(np.uint64) * weights[None, :]).sum(axis=1, dtype=np.uint64)
+
+
 def pair_code(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (np.asarray(a, np.int64) << 32) | np.asarray(b, np.int64)
 
 
 def brand_document(tone_tags: Sequence[str], description: str) -> str:
-    """Text the TF-IDF sees: tone tags in both languages (twice, they matter most) + description."""
+    """Text the TF-IDF sees: tone tags in both languages + the description."""
     tones = " ".join(f"{tone_label(t, 'zh-hans')} {tone_label(t, 'en')}" for t in tone_tags)
-    return f"{tones} {tones} {description or ''}"
+    return f"{tones} {description or ''}"
 
 
 def _distributions(audience: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -209,9 +244,12 @@ def build_market(
         text = sparse.csr_matrix((n, 1), dtype=np.float32)
     svd = None
     text_dense = np.zeros((n, TEXT_DIMS), np.float32)
-    if vectorizer is not None and text.shape[1] > TEXT_DIMS and n > TEXT_DIMS:
-        svd = TruncatedSVD(n_components=TEXT_DIMS, random_state=seed, n_iter=3)
-        text_dense = _unit_rows(svd.fit_transform(text).astype(np.float32))
+    dims = min(TEXT_DIMS, n - 1, text.shape[1] - 1)
+    if vectorizer is not None and dims >= 2:
+        svd = TruncatedSVD(n_components=dims, random_state=seed, n_iter=3)
+        with warnings.catch_warnings():  # identical documents → zero variance; harmless
+            warnings.simplefilter("ignore", RuntimeWarning)
+            text_dense[:, :dims] = _unit_rows(svd.fit_transform(text).astype(np.float32))
 
     known_mask = np.repeat(dist_known, [len(AUDIENCE_DIMENSIONS[d]) for d in DIST_DIMS], axis=1)
     dist_mean = _dist_mean(dist, known_mask)
@@ -226,12 +264,12 @@ def build_market(
         log_scale=log_scale,
         tier=tier,
         tones=[list(b.tone_tags or []) for b in brands],
-        text=text,
         dist=dist,
         dist_known=dist_known,
         regions=regions,
         chan=chan,
         emb=embed(log_scale, tier, text_dense, dist, known_mask, regions, chan, dist_mean),
+        text_dense=text_dense,
         vectorizer=vectorizer,
         svd=svd,
         dist_mean=dist_mean,
@@ -270,26 +308,26 @@ def embed(log_scale, tier, text_dense, dist, known_mask, regions, chan, dist_mea
 
 def replace_rows(market: Market, brands: Sequence[BrandInput], *, remove_ids: Iterable[int] = ()) -> Market:
     """Update the market in place for changed/new brands and drop removed ones (incremental,
-    used by the per-process cache so one brand's edit does not rebuild 100,000 rows)."""
+    used by the per-process cache so one brand's edit does not rebuild 100,000 rows). The
+    text of changed brands goes through the vectorizer and SVD fitted at build time."""
     remove = {int(x) for x in remove_ids}
     if remove:
         keep = np.array([int(b) not in remove for b in market.ids])
-        _take_rows(market, keep)
+        idx = np.flatnonzero(keep)
+        for name in ARRAY_FIELDS:
+            setattr(market, name, getattr(market, name)[keep])
+        market.slugs = [market.slugs[i] for i in idx]
+        market.tones = [market.tones[i] for i in idx]
+        market.__post_init__()  # row numbers moved: rebuild the id → row index
     if not brands:
-        market.__post_init__()
         return market
     n_new = len(brands)
     leaf_pos = {int(lid): i for i, lid in enumerate(market.leaf_ids)}
-    docs = [brand_document(b.tone_tags, b.description) for b in brands]
-    if market.vectorizer is not None:
-        text = market.vectorizer.transform(docs).astype(np.float32).tocsr()
-    else:
-        text = sparse.csr_matrix((n_new, market.text.shape[1]), dtype=np.float32)
-    text_dense = (
-        _unit_rows(market.svd.transform(text).astype(np.float32))
-        if market.svd is not None
-        else np.zeros((n_new, TEXT_DIMS), np.float32)
-    )
+    text_dense = np.zeros((n_new, TEXT_DIMS), np.float32)
+    if market.vectorizer is not None and market.svd is not None:
+        docs = [brand_document(b.tone_tags, b.description) for b in brands]
+        dims = market.svd.n_components
+        text_dense[:, :dims] = _unit_rows(market.svd.transform(market.vectorizer.transform(docs)).astype(np.float32))
     dist = np.zeros((n_new, DIST_WIDTH), np.float32)
     known = np.zeros((n_new, len(DIST_DIMS)), bool)
     regions = np.zeros((n_new, len(REGIONS)), np.float32)
@@ -302,10 +340,22 @@ def replace_rows(market: Market, brands: Sequence[BrandInput], *, remove_ids: It
                 chan[k, CHANNEL_TYPES.index(ctype)] = v / total
     scale = np.array([max(0.0, float(b.active_audience)) for b in brands])
     log_scale = np.log10(1.0 + scale).astype(np.float32)
-    tier = np.array([float(b.price_tier or 3) for b in brands], np.float32)
     known_mask = np.repeat(known, [len(AUDIENCE_DIMENSIONS[d]) for d in DIST_DIMS], axis=1)
-    emb = embed(log_scale, tier, text_dense, dist, known_mask, regions, chan, market.dist_mean)
-    cat = np.array([leaf_pos.get(b.category_id, 0) for b in brands], np.int32)
+    new_rows = {
+        "ids": np.array([b.id for b in brands], np.int64),
+        "cat": np.array([leaf_pos.get(b.category_id, 0) for b in brands], np.int32),
+        "scale": scale,
+        "log_scale": log_scale,
+        "tier": np.array([float(b.price_tier or 3) for b in brands], np.float32),
+        "dist": dist,
+        "dist_known": known,
+        "regions": regions,
+        "chan": chan,
+        "text_dense": text_dense,
+        "tone_bits": market.tones_to_bits([b.tone_tags or [] for b in brands]),
+        "region_bits": regions_to_bits(regions),
+    }
+    new_rows["emb"] = embed(log_scale, new_rows["tier"], text_dense, dist, known_mask, regions, chan, market.dist_mean)
 
     existing = [market.index.get(b.id) for b in brands]
     upd = [(k, r) for k, r in enumerate(existing) if r is not None]
@@ -313,49 +363,38 @@ def replace_rows(market: Market, brands: Sequence[BrandInput], *, remove_ids: It
     if upd:
         ks = np.array([k for k, _ in upd])
         rs = np.array([r for _, r in upd])
-        market.cat[rs], market.scale[rs], market.log_scale[rs], market.tier[rs] = (
-            cat[ks],
-            scale[ks],
-            log_scale[ks],
-            tier[ks],
-        )
-        market.dist[rs], market.dist_known[rs], market.regions[rs] = dist[ks], known[ks], regions[ks]
-        market.chan[rs], market.emb[rs] = chan[ks], emb[ks]
+        for name in ARRAY_FIELDS:
+            getattr(market, name)[rs] = new_rows[name][ks]
+        market.emb_sq[rs] = np.einsum("ij,ij->i", market.emb[rs], market.emb[rs])
         for k, r in upd:
             market.tones[r] = list(brands[k].tone_tags or [])
             market.slugs[r] = brands[k].slug
-        lil = market.text.tolil()
-        lil[rs] = text[ks]
-        market.text = lil.tocsr()
     if new:
         ks = np.array(new)
-        market.ids = np.concatenate([market.ids, np.array([brands[k].id for k in new], np.int64)])
+        for name in ARRAY_FIELDS:
+            setattr(market, name, np.concatenate([getattr(market, name), new_rows[name][ks]]))
         market.slugs += [brands[k].slug for k in new]
         market.tones += [list(brands[k].tone_tags or []) for k in new]
-        for name, arr in (
-            ("cat", cat),
-            ("scale", scale),
-            ("log_scale", log_scale),
-            ("tier", tier),
-            ("dist", dist),
-            ("dist_known", known),
-            ("regions", regions),
-            ("chan", chan),
-            ("emb", emb),
-        ):
-            setattr(market, name, np.concatenate([getattr(market, name), arr[ks]]))
-        market.text = sparse.vstack([market.text, text[ks]]).tocsr()
-    market.__post_init__()
+    if new or remove:
+        market.__post_init__()
     return market
 
 
-def _take_rows(market: Market, keep: np.ndarray) -> None:
-    for name in ("ids", "cat", "scale", "log_scale", "tier", "dist", "dist_known", "regions", "chan", "emb"):
-        setattr(market, name, getattr(market, name)[keep])
-    idx = np.flatnonzero(keep)
-    market.slugs = [market.slugs[i] for i in idx]
-    market.tones = [market.tones[i] for i in idx]
-    market.text = market.text[idx]
+ARRAY_FIELDS = (
+    "ids",
+    "cat",
+    "scale",
+    "log_scale",
+    "tier",
+    "dist",
+    "dist_known",
+    "regions",
+    "chan",
+    "emb",
+    "text_dense",
+    "tone_bits",
+    "region_bits",
+)
 
 
 def scale_label(value: float, language: str) -> str:

@@ -4,7 +4,8 @@ Building features for 100,000 brands takes seconds, refreshing one brand must ta
 milliseconds, so each process keeps the last ``Market`` and a version stamp:
 
 * ``matching:market_version`` (Django cache) is bumped by every ``brand_changed`` /
-  ``brands_imported`` signal. When it moved, only brands whose ``updated_at`` is newer than
+  ``brands_imported`` signal; the number of approved brands is part of the stamp too.
+  When the stamp moved, only brands whose ``updated_at`` is newer than
   the newest one already loaded are re-read and their rows replaced (or removed, if no
   longer approved) — an incremental update, not a rebuild.
 * The taxonomy and competition rules (count, newest id) are part of the stamp; a change
@@ -105,7 +106,9 @@ def build_from_db() -> Market:
 def get_market() -> Market:
     """The current market (cached per process, updated incrementally)."""
     with _lock:
-        version = _version()
+        # The count of approved brands is in the stamp too (an index-only count), so writes
+        # that bypass the partners services and their signals are still picked up.
+        version = (_version(), Brand.objects.filter(status=BrandStatus.APPROVED).count())
         rules = _rules_stamp()
         market = _cache["market"]
         if market is None or _cache["rules"] != rules:

@@ -2,7 +2,8 @@
 
 Components, each in [0, 1]:
   * scale        — comparable active audience: exp(-½ (Δ log10 / 0.5)²); 2× apart → 0.84, 10× → 0.14
-  * positioning  — ½ price-tier closeness + ½ tone/description similarity (TF-IDF cosine)
+  * positioning  — ½ price-tier closeness + ½ tone: tag overlap (Jaccard) and description
+                   similarity (cosine of the char-n-gram TF-IDF rows' 16-d LSA projection)
   * audience     — overlap of gender / age / city-tier shares, region Jaccard, channel-mix
                    overlap; only dimensions both brands filled in count (none → 0.5)
   * category     — the category pair's smoothed success rate learned from outcomes
@@ -121,6 +122,14 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.minimum(a, b).sum(axis=1)
 
 
+def _jaccard_bits(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(|A ∩ B| / |A ∪ B|, both non-empty) for uint64 bit sets."""
+    inter = np.bitwise_count(a & b).astype(np.float32)
+    union = np.bitwise_count(a | b).astype(np.float32)
+    both = (a != 0) & (b != 0)
+    return np.where(both, inter / np.maximum(union, 1.0), 0.0), both
+
+
 def pair_features(market: Market, rows: np.ndarray, cols: np.ndarray, artefact: Artefact) -> dict[str, np.ndarray]:
     """Raw pair features for brand rows ``rows`` × partner rows ``cols`` (same length)."""
     rows = np.asarray(rows)
@@ -129,24 +138,25 @@ def pair_features(market: Market, rows: np.ndarray, cols: np.ndarray, artefact: 
     scale_fit = np.exp(-0.5 * (gap / SCALE_SIGMA) ** 2)
     tier_gap = np.abs(market.tier[rows] - market.tier[cols])
     tier_fit = np.clip(1.0 - tier_gap / 4.0, 0.0, 1.0)
-    tone_sim = np.asarray(market.text[rows].multiply(market.text[cols]).sum(axis=1), np.float32).ravel()
+    # tone: ½ exact tag overlap + ½ similarity of the TF-IDF (char n-gram) text, via its LSA rows
+    tag_overlap, _ = _jaccard_bits(market.tone_bits[rows], market.tone_bits[cols])
+    text_sim = np.clip(np.einsum("ij,ij->i", market.text_dense[rows], market.text_dense[cols]), 0.0, 1.0)
+    tone_sim = 0.5 * tag_overlap + 0.5 * text_sim
 
     # audience: mean over the dimensions both sides filled in
+    da, db = market.dist[rows], market.dist[cols]
+    ka, kb = market.dist_known[rows], market.dist_known[cols]
     total = np.zeros(len(rows), np.float32)
     weight = np.zeros(len(rows), np.float32)
     for k, dim in enumerate(DIST_DIMS):
-        both = market.dist_known[rows, k] & market.dist_known[cols, k]
+        both = ka[:, k] & kb[:, k]
         sl = DIST_SLICES[dim]
-        ov = _overlap(market.dist[rows, sl], market.dist[cols, sl])
         w = 1.5 if dim == "age" else 1.0
-        total += np.where(both, w * ov, 0.0)
+        total += np.where(both, w * _overlap(da[:, sl], db[:, sl]), 0.0)
         weight += np.where(both, w, 0.0)
-    ra, rb = market.regions[rows], market.regions[cols]
-    inter = np.einsum("ij,ij->i", ra, rb)
-    union = ra.sum(axis=1) + rb.sum(axis=1) - inter
-    has_r = (ra.sum(axis=1) > 0) & (rb.sum(axis=1) > 0)
-    total += np.where(has_r, inter / np.maximum(union, 1.0), 0.0)
-    weight += has_r.astype(np.float32)
+    region_overlap, has_r = _jaccard_bits(market.region_bits[rows], market.region_bits[cols])
+    total += region_overlap
+    weight += has_r
     ca, cb = market.chan[rows], market.chan[cols]
     has_c = (ca.sum(axis=1) > 0) & (cb.sum(axis=1) > 0)
     channel_fit = np.where(has_c, _overlap(ca, cb), 0.5)
@@ -159,7 +169,7 @@ def pair_features(market: Market, rows: np.ndarray, cols: np.ndarray, artefact: 
     return {
         "scale_fit": scale_fit.astype(np.float32),
         "tier_fit": tier_fit.astype(np.float32),
-        "tone_sim": tone_sim,
+        "tone_sim": tone_sim.astype(np.float32),
         "audience_fit": audience_fit.astype(np.float32),
         "channel_fit": channel_fit.astype(np.float32),
         "category_rate": rate[qa, qb],
@@ -171,7 +181,7 @@ def pair_features(market: Market, rows: np.ndarray, cols: np.ndarray, artefact: 
 
 def components(feats: dict[str, np.ndarray]) -> np.ndarray:
     """[n, 4] matrix of scale, positioning, audience, category — each in [0, 1]."""
-    positioning = 0.5 * feats["tier_fit"] + 0.5 * np.minimum(1.0, 1.5 * feats["tone_sim"])
+    positioning = 0.5 * feats["tier_fit"] + 0.5 * feats["tone_sim"]
     return np.clip(
         np.column_stack([feats["scale_fit"], positioning, feats["audience_fit"], feats["category_rate"]]), 0.0, 1.0
     ).astype(np.float32)

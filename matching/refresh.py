@@ -98,6 +98,16 @@ def compute(
     return ranker.rank_candidates(market, rows, cand, artefact, k)
 
 
+def _explained(market, rows, partners, scores, comps, learned, artefact):
+    """Flatten the valid (row, partner) pairs and explain them in one vectorised batch."""
+    _, count, completion = artefact.category_tables(market)
+    valid = partners >= 0
+    q_idx, r_idx = np.nonzero(valid)
+    src, dst = np.asarray(rows)[q_idx], partners[valid]
+    ids, zh, en = explain.explain_batch(market, src, dst, comps[valid], completion, count)
+    return q_idx, r_idx, dst, ids, zh, en, scores[valid], comps[valid], learned[valid]
+
+
 def explain_rows(
     market: Market,
     rows: np.ndarray,
@@ -107,28 +117,71 @@ def explain_rows(
     learned: np.ndarray,
     artefact: ranker.Artefact,
 ) -> list[list[Match]]:
-    """Matches with reasons for each query row (the Python part of a refresh)."""
-    _, count, completion = artefact.category_tables(market)
-    out: list[list[Match]] = []
-    for qi, i in enumerate(rows):
-        matches = []
-        for r, j in enumerate(partners[qi]):
-            if j < 0:
-                break
-            ci, cj = market.cat[i], market.cat[j]
-            zh, en = explain.reasons(market, int(i), int(j), comps[qi, r], completion[ci, cj], count[ci, cj])
-            matches.append(
-                Match(
-                    partner_id=int(market.ids[j]),
-                    partner_slug=market.slugs[j],
-                    rank=r + 1,
-                    score=round(float(scores[qi, r]), 4),
-                    components=_components_dict(comps[qi, r], learned[qi, r]),
-                    reasons_zh=zh,
-                    reasons_en=en,
-                )
+    """Matches with reasons for each query row."""
+    q_idx, r_idx, dst, ids, zh, en, sc, cp, lr = _explained(market, rows, partners, scores, comps, learned, artefact)
+    out: list[list[Match]] = [[] for _ in range(len(rows))]
+    for k, (q, r, j) in enumerate(zip(q_idx.tolist(), r_idx.tolist(), dst.tolist(), strict=True)):
+        chosen = [x for x in ids[k].tolist() if x >= 0]
+        out[q].append(
+            Match(
+                partner_id=int(market.ids[j]),
+                partner_slug=market.slugs[j],
+                rank=r + 1,
+                score=round(float(sc[k]), 4),
+                components=_components_dict(cp[k], lr[k]),
+                reasons_zh=[zh[x] for x in chosen],
+                reasons_en=[en[x] for x in chosen],
             )
-        out.append(matches)
+        )
+    return out
+
+
+def _json_str(s: str) -> str:
+    # Most sentences need no escaping; json.dumps only for the ones that do.
+    if s.isprintable() and '"' not in s and "\\" not in s:
+        return f'"{s}"'
+    return json.dumps(s, ensure_ascii=False)
+
+
+def row_tuples(
+    market: Market,
+    rows: np.ndarray,
+    partners: np.ndarray,
+    scores: np.ndarray,
+    comps: np.ndarray,
+    learned: np.ndarray,
+    artefact: ranker.Artefact,
+    version: int,
+    now,
+) -> list[tuple]:
+    """The Recommendation rows of a refresh, ready for COPY (JSON columns pre-encoded: each
+    distinct sentence is JSON-encoded once, not once per row)."""
+    q_idx, r_idx, dst, ids, zh, en, sc, cp, lr = _explained(market, rows, partners, scores, comps, learned, artefact)
+    zh_json = [_json_str(x) for x in zh]
+    en_json = [_json_str(x) for x in en]
+    brand_ids = market.ids[np.asarray(rows)[q_idx]].tolist()
+    partner_ids = market.ids[dst].tolist()
+    cp = np.round(cp.astype(np.float64), 4).tolist()
+    lr = [None if np.isnan(x) else round(float(x), 4) for x in lr.tolist()]
+    sc = np.round(sc.astype(np.float64), 4).tolist()
+    out = []
+    for k, chosen in enumerate(ids.tolist()):
+        chosen = [x for x in chosen if x >= 0]
+        c = cp[k]
+        learned_k = "null" if lr[k] is None else repr(lr[k])
+        out.append(
+            (
+                brand_ids[k],
+                partner_ids[k],
+                int(r_idx[k]) + 1,
+                sc[k],
+                f'{{"scale": {c[0]!r}, "positioning": {c[1]!r}, "audience": {c[2]!r}, "category": {c[3]!r}, "learned": {learned_k}}}',
+                "[" + ", ".join(zh_json[x] for x in chosen) + "]",
+                "[" + ", ".join(en_json[x] for x in chosen) + "]",
+                version,
+                now,
+            )
+        )
     return out
 
 
@@ -181,13 +234,8 @@ def write_brand(brand_id: int, matches: list[Match], version: int) -> int:
     return len(matches)
 
 
-def write_all(market: Market, rows: np.ndarray, results: list[list[Match]], version: int) -> int:
-    now = timezone.now()
-    tuples = [
-        _row_tuple(int(market.ids[i]), m, version, now)
-        for i, matches in zip(rows, results, strict=False)
-        for m in matches
-    ]
+def write_all(tuples: list[tuple]) -> int:
+    """Replace every stored recommendation with ``tuples`` in one transaction."""
     with transaction.atomic():
         with connection.cursor() as cur:
             cur.execute(f"DELETE FROM {Recommendation._meta.db_table}")
@@ -236,15 +284,16 @@ def refresh_all(*, k: int | None = None, progress: Callable[[str], None] | None 
     stats.timings["rank"] = time.perf_counter() - t1
     say(f"ranked top-{k} for {market.n:,} brands in {stats.timings['rank']:.1f}s")
     t2 = time.perf_counter()
-    results: list[list[Match]] = []
-    step = max(1, market.n // 10)
+    now = timezone.now()
+    tuples: list[tuple] = []
+    step = max(10_000, market.n // 10)
     for start in range(0, market.n, step):
         sl = slice(start, start + step)
-        results += explain_rows(market, rows[sl], partners[sl], scores[sl], comps[sl], learned[sl], artefact)
+        tuples += row_tuples(market, rows[sl], partners[sl], scores[sl], comps[sl], learned[sl], artefact, version, now)
         say(f"reasons: {min(start + step, market.n):,}/{market.n:,} brands")
     stats.timings["reasons"] = time.perf_counter() - t2
     t3 = time.perf_counter()
-    stats.rows = write_all(market, rows, results, version)
+    stats.rows = write_all(tuples)
     stats.timings["write"] = time.perf_counter() - t3
     say(f"wrote {stats.rows:,} recommendations in {stats.timings['write']:.1f}s")
     stats.brands, stats.model_version = market.n, version

@@ -1,0 +1,153 @@
+"""Hard constraints: never itself, never a competitor (same leaf, admin rule, a block either
+way), never a brand that is not approved — at refresh and, for later changes, at read time."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching import services
+from matching.models import Recommendation
+from matching.selectors import recommendation_list
+from partners.actors import Actor
+from partners.models import Brand, BrandBlock, BrandStatus, CompetitionRule
+from partners.selectors import brands_compete, competing_category_map
+from tests.factories import category
+from tests.matching.conftest import make_brand
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def market():
+    me = make_brand("me-coffee", "beverage.coffee")
+    CompetitionRule.objects.create(category_a=category("beverage.coffee"), category_b=category("beverage.tea_drinks"))
+    forbidden = {
+        "same-leaf": make_brand("other-coffee", "beverage.coffee"),
+        "admin-rule": make_brand("tea-drinks", "beverage.tea_drinks"),
+        "i-blocked": make_brand("blocked-by-me", "food.snacks"),
+        "blocked-me": make_brand("blocker-of-me", "food.dairy"),
+        "suspended": make_brand("suspended-one", "food.frozen", status=BrandStatus.SUSPENDED),
+        "pending": make_brand("pending-one", "toys.kids", status=BrandStatus.PENDING),
+        "rejected": make_brand("rejected-one", "pets", status=BrandStatus.REJECTED),
+    }
+    BrandBlock.objects.create(brand=me, blocked=forbidden["i-blocked"])
+    BrandBlock.objects.create(brand=forbidden["blocked-me"], blocked=me)
+    allowed = [
+        make_brand(f"partner-{i}", code) for i, code in enumerate(["food.bakery", "toys.collectibles", "fitness"])
+    ]
+    return me, forbidden, allowed
+
+
+def test_refresh_recommends_only_allowed_partners(market):
+    me, forbidden, allowed = market
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    slugs = set(Recommendation.objects.filter(brand=me).values_list("partner__slug", flat=True))
+    assert slugs == {b.slug for b in allowed}
+    assert me.slug not in slugs
+    for reason, brand in forbidden.items():
+        assert brand.slug not in slugs, reason
+
+
+def test_full_refresh_stores_no_competitor_or_unapproved_pair(market):
+    me, forbidden, allowed = market
+    stats = services.recommendations_refresh_all()
+    assert stats.rows > 0
+    cmap = competing_category_map()
+    brands = {b.pk: b for b in Brand.objects.all()}
+    for brand_id, partner_id in Recommendation.objects.values_list("brand_id", "partner_id"):
+        a, b = brands[brand_id], brands[partner_id]
+        assert a.pk != b.pk
+        assert a.status == b.status == BrandStatus.APPROVED
+        assert not brands_compete(a, b, category_map=cmap), (a.slug, b.slug)
+    # the unapproved brands get no list of their own either
+    for key in ("suspended", "pending", "rejected"):
+        assert not Recommendation.objects.filter(brand=forbidden[key]).exists()
+
+
+def test_blocked_brand_is_excluded_from_the_blockers_list_too(market):
+    me, forbidden, allowed = market
+    services.recommendations_refresh_brand(brand_id=forbidden["blocked-me"].pk)
+    services.recommendations_refresh_brand(brand_id=forbidden["i-blocked"].pk)
+    assert not Recommendation.objects.filter(brand=forbidden["blocked-me"], partner=me).exists()
+    assert not Recommendation.objects.filter(brand=forbidden["i-blocked"], partner=me).exists()
+    assert Recommendation.objects.filter(brand=forbidden["blocked-me"]).exists()
+
+
+def test_partner_suspended_after_refresh_disappears_at_read_time(market, admin_actor):
+    me, _, allowed = market
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    victim = allowed[0]
+    assert victim in [r.partner for r in recommendation_list(actor=admin_actor, brand=me)]
+    Brand.objects.filter(pk=victim.pk).update(status=BrandStatus.SUSPENDED)  # no signal, no refresh
+    assert Recommendation.objects.filter(brand=me, partner=victim).exists()
+    assert victim not in [r.partner for r in recommendation_list(actor=admin_actor, brand=me)]
+
+
+def test_block_and_new_competition_rule_after_refresh_apply_at_read_time(market, admin_actor):
+    me, _, allowed = market
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    BrandBlock.objects.create(brand=allowed[0], blocked=me)
+    CompetitionRule.objects.create(category_a=category("beverage.coffee"), category_b=category("toys.collectibles"))
+    shown = {r.partner.slug for r in recommendation_list(actor=admin_actor, brand=me)}
+    assert shown == {allowed[2].slug}
+
+
+def test_suspending_a_brand_through_the_service_removes_it_from_every_list(
+    market, admin_actor, django_capture_on_commit_callbacks
+):
+    from partners.services import brand_suspend
+
+    me, _, allowed = market
+    services.recommendations_refresh_all()
+    victim = allowed[1]
+    assert Recommendation.objects.filter(partner=victim).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        brand_suspend(actor=admin_actor, brand=victim, reason="fraud")
+    assert not Recommendation.objects.filter(partner=victim).exists()
+    assert not Recommendation.objects.filter(brand=victim).exists()
+
+
+def test_list_is_scoped_to_the_brands_members_and_admins(market, admin_actor, other_actor):
+    me, _, _ = market
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    assert recommendation_list(actor=admin_actor, brand=me).count() == 4  # 3 partners + other_actor's pop-mart
+    assert recommendation_list(actor=other_actor, brand=me).count() == 0
+    assert recommendation_list(actor=Actor(), brand=me).count() == 0
+
+
+def test_list_filters_by_score_category_scale_and_region(market, admin_actor):
+    me, _, allowed = market
+    Brand.objects.filter(pk=allowed[2].pk).update(active_audience=5_000_000, audience={"regions": ["CN-GD"]})
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    qs = recommendation_list(actor=admin_actor, brand=me, category="toys")
+    assert [r.partner.slug for r in qs] == [allowed[1].slug]
+    assert [r.partner.slug for r in recommendation_list(actor=admin_actor, brand=me, region="cn-gd")] == [
+        allowed[2].slug
+    ]
+    assert allowed[2].slug not in {
+        r.partner.slug for r in recommendation_list(actor=admin_actor, brand=me, scale_max=1_000_000)
+    }
+    assert recommendation_list(actor=admin_actor, brand=me, min_score=1.01).count() == 0
+
+
+def test_list_query_count_is_constant_as_it_grows(market, admin_actor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    me, _, _ = market
+
+    def read() -> tuple[int, int]:
+        services.recommendations_refresh_brand(brand_id=me.pk)
+        with CaptureQueriesContext(connection) as ctx:
+            rows = [
+                (r.partner.name, r.partner.category.name_en, r.reasons("en"))
+                for r in recommendation_list(actor=admin_actor, brand=me)
+            ]
+        return len(rows), len(ctx.captured_queries)
+
+    few, queries_few = read()
+    for i in range(12):
+        make_brand(f"more-{i}", "home.furniture")
+    many, queries_many = read()
+    assert many == few + 12
+    assert queries_many == queries_few <= 3
