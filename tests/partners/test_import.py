@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
+from django.db import connections
 from django.utils import translation
 
 from partners import importer
@@ -319,10 +320,12 @@ def test_command_imports_and_reports_counts(tmp_path, capsys):
     assert "validated 2 brands" in err  # progress goes to stderr
 
 
-def test_command_lists_every_bad_line_on_stderr_and_exits_non_zero(tmp_path, capsys, existing):
+def test_command_lists_every_bad_line_on_stderr_and_exits_non_zero(tmp_path, capsys, existing, monkeypatch):
     path = write(tmp_path, OTHER, brand_line(price_tier=9, audience={"regions": ["CN-XX"]}))
     before = counts()
     command = load_command_class(get_commands()["import_brands"], "import_brands")
+    # run_from_argv (what manage.py calls) closes DB connections when done; keep the test's open.
+    monkeypatch.setattr(connections, "close_all", lambda: None)
     with pytest.raises(SystemExit) as exc:
         command.run_from_argv(["manage.py", "import_brands", path, "--approve"])
     assert exc.value.code == 1
