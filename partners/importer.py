@@ -292,7 +292,8 @@ def _import(
         ids = result.brand_ids
         # One summary signal, not one brand_changed per brand: 100,000 per-brand refreshes
         # would swamp the workers, and the matcher rebuilds everything after an import anyway.
-        transaction.on_commit(lambda: brands_imported.send(sender=Brand, brand_ids=ids))
+        if ids:
+            transaction.on_commit(lambda: brands_imported.send(sender=Brand, brand_ids=ids))
     result.write_seconds = time.perf_counter() - write_started
     return result
 

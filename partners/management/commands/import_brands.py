@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
 from partners.importer import BrandImportError, brands_import
@@ -45,6 +46,8 @@ class Command(BaseCommand):
             ) from None
         except ValidationError as exc:
             raise CommandError("; ".join(f"{f}: {m}" for f, _c, m in error_items(exc))) from None
+        except DatabaseError as exc:  # e.g. a slug created concurrently; the transaction rolled back
+            raise CommandError(_("the database refused the import; nothing was written: %(e)s") % {"e": exc}) from None
         except UnicodeDecodeError as exc:
             raise CommandError(_("the file is not UTF-8 text: %(e)s") % {"e": exc}) from None
         self.stdout.write(

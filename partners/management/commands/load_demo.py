@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from partners.demo import GENERATED, demo_load
 from partners.importer import BrandImportError
+from partners.models import BrandStatus
 
 
 class Command(BaseCommand):
@@ -25,7 +26,7 @@ class Command(BaseCommand):
             for problem in exc.problems:
                 self.stderr.write(str(problem))
             raise CommandError(_("the demo data did not validate; nothing was loaded.")) from None
-        statuses = ", ".join(f"{status} {count}" for status, count in result.by_status.items())
+        statuses = ", ".join(f"{BrandStatus(status).label} {count}" for status, count in result.by_status.items())
         self.stdout.write(_("Demo market: %(n)d brands (%(statuses)s).") % {"n": result.brands, "statuses": statuses})
         self.stdout.write("")
         self.stdout.write(_("Demo accounts (password for all: %(pw)s)") % {"pw": result.password})
