@@ -17,6 +17,8 @@ redis_ready() { command -v redis-cli >/dev/null && [ "$(redis-cli -h 127.0.0.1 -
 if ! pg_ready && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then pkgs+=(postgresql); fi
 if ! redis_ready && ! command -v redis-server >/dev/null; then pkgs+=(redis-server); fi
 if [ ! -x /usr/bin/chromium ]; then pkgs+=(chromium); fi
+# CJK fonts so Chinese pages render (and screenshot) as text, not boxes.
+if ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then pkgs+=(fonts-noto-cjk); fi
 if [ "${#pkgs[@]}" -gt 0 ]; then
   log "installing Debian packages: ${pkgs[*]}"
   $SUDO apt-get update -qq

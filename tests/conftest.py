@@ -10,12 +10,22 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from partners.actors import Actor
 from partners.models import Role
 from tests.factories import AdminFactory, BrandFactory, MembershipFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Service and validator messages default to the site language (zh-hans); tests that
+    read them outside a request compare English text. Requests still pick their own language
+    through LocaleMiddleware."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
