@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -298,6 +298,45 @@ def _import(
     return result
 
 
+class _RowWriter:
+    """Inserts plain rows (``{attname: value}``) of one model, fast.
+
+    On PostgreSQL through ``COPY … FROM STDIN`` (several times faster than INSERT for the
+    channels and audit events, which are most of an import's rows); elsewhere through
+    ``bulk_create``. A column a row leaves out gets the field's default, as ``Model()`` would,
+    so a field added to the model later does not break the import.
+    """
+
+    def __init__(self, model: type[models.Model]):
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        self.copy = connection.vendor == "postgresql"
+
+    def insert(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if not self.copy:
+            self.model.objects.bulk_create([self.model(**row) for row in rows], batch_size=BATCH_SIZE)
+            return
+        supplied = rows[0].keys()
+        defaults = {f.attname: f.get_default() for f in self.fields if f.attname not in supplied}
+        # JSON values need the backend's adapter; everything else psycopg dumps as is.
+        json_fields = {f.attname: f for f in self.fields if isinstance(f, models.JSONField)}
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(f.column) for f in self.fields)
+        attnames = [f.attname for f in self.fields]
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {qn(self.model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    values = []
+                    for name in attnames:
+                        value = row[name] if name in row else defaults[name]
+                        if name in json_fields:
+                            value = json_fields[name].get_db_prep_save(value, connection)
+                        values.append(value)
+                    copy.write_row(values)
+
+
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     batch: list[Any] = []
     for item in items:
@@ -415,55 +454,68 @@ def _write(
         BrandBlock.objects.filter(brand_id__in=old_ids[i : i + LOOKUP_CHUNK]).delete()
 
     ticker = _Ticker(progress, _("channels written"))
-    batch: list[Channel] = []
+    channel_writer = _RowWriter(Channel)
+    batch: list[dict[str, Any]] = []
     for row in rows:
         brand_id = ids[row.fields["slug"]]
-        batch.extend(Channel(brand_id=brand_id, created_at=now, **c) for c in row.channels)
+        batch.extend({"brand_id": brand_id, "created_at": now, **c} for c in row.channels)
         if len(batch) >= BATCH_SIZE:
-            Channel.objects.bulk_create(batch)
+            channel_writer.insert(batch)
             result.channels += len(batch)
             batch = []
             ticker.tick(result.channels)
-    Channel.objects.bulk_create(batch)
+    channel_writer.insert(batch)
     result.channels += len(batch)
 
     blocks = [
-        BrandBlock(brand_id=ids[row.fields["slug"]], blocked_id=ids[slug], created_at=now)
+        {"brand_id": ids[row.fields["slug"]], "blocked_id": ids[slug], "created_at": now}
         for row in rows
         for slug in row.blocked
     ]
-    BrandBlock.objects.bulk_create(blocks, batch_size=BATCH_SIZE)
+    _RowWriter(BrandBlock).insert(blocks)
     result.blocks = len(blocks)
 
     # --- audit: one event per brand imported, one per approval (built per batch: 200,000
-    # model instances at once would double the import's memory) --------------------------------
-    audit_base = {**actor.audit_fields(), "object_type": "brand", "created_at": now}
+    # rows at once would double the import's memory) -------------------------------------------
+    audit_base = {
+        "actor_id": actor.user.pk if actor.user else None,
+        "actor_api_key_id": actor.api_key.pk if actor.api_key else None,
+        "object_type": "brand",
+        "created_at": now,
+    }
+    approve_reason = _("approved by bulk import")
 
-    def events() -> Iterator[AuditEvent]:
+    def events() -> Iterator[dict[str, Any]]:
         for row in rows:
             pk = ids[row.fields["slug"]]
-            yield AuditEvent(
+            yield {
                 **audit_base,
-                action="brand.imported",
-                brand_id=pk,
-                object_id=str(pk),
-                data={"created": row.fields["slug"] not in existing, "line": row.line, "channels": len(row.channels)},
-            )
+                "action": "brand.imported",
+                "brand_id": pk,
+                "object_id": str(pk),
+                "reason": "",
+                "data": {
+                    "created": row.fields["slug"] not in existing,
+                    "line": row.line,
+                    "channels": len(row.channels),
+                },
+            }
         for pk, previous in approved_ids:
-            yield AuditEvent(
+            yield {
                 **audit_base,
-                action="brand.approve",
-                brand_id=pk,
-                object_id=str(pk),
-                reason=_("approved by bulk import"),
-                data={"from": previous, "to": BrandStatus.APPROVED},
-            )
+                "action": "brand.approve",
+                "brand_id": pk,
+                "object_id": str(pk),
+                "reason": approve_reason,
+                "data": {"from": previous, "to": str(BrandStatus.APPROVED)},
+            }
 
     total_events = len(rows) + len(approved_ids)
     ticker = _Ticker(progress, _("audit events written"))
+    audit_writer = _RowWriter(AuditEvent)
     written = 0
     for batch_events in _batches(events(), BATCH_SIZE):
-        AuditEvent.objects.bulk_create(batch_events)
+        audit_writer.insert(batch_events)
         written += len(batch_events)
         ticker.tick(written, total_events)
     result.brand_ids = [ids[r.fields["slug"]] for r in rows]
