@@ -318,8 +318,7 @@ class _RowWriter:
         if not self.copy:
             self.model.objects.bulk_create([self.model(**row) for row in rows], batch_size=BATCH_SIZE)
             return
-        supplied = rows[0].keys()
-        defaults = {f.attname: f.get_default() for f in self.fields if f.attname not in supplied}
+        defaults = {f.attname: f.get_default() for f in self.fields}
         # JSON values need the backend's adapter; everything else psycopg dumps as is.
         json_fields = {f.attname: f for f in self.fields if isinstance(f, models.JSONField)}
         qn = connection.ops.quote_name
@@ -382,6 +381,21 @@ def _update_rows(objs: list[Brand], field_names: list[str]) -> None:
         cursor.execute(sql, params)
 
 
+def _new_brand_row(row: _Row, *, status: str, approve: bool, now) -> dict[str, Any]:
+    """A new brand's column values (attnames), from a validated line."""
+    values = {k: v for k, v in row.fields.items() if k != "category"}
+    values.update(
+        category_id=row.fields["category"].pk,
+        status=status,
+        status_changed_at=now if approve else None,
+        submitted_at=now,
+        created_at=now,
+        updated_at=now,
+        active_audience=validation.active_audience(row.channels),
+    )
+    return values
+
+
 def _write(
     rows: list[_Row],
     existing: dict[str, tuple[int, str]],
@@ -401,26 +415,27 @@ def _write(
 
     # --- new brands ------------------------------------------------------------------------
     status = BrandStatus.APPROVED if approve else BrandStatus.PENDING
-    for i in range(0, len(new_rows), BATCH_SIZE):
-        chunk = new_rows[i : i + BATCH_SIZE]
-        objs = [
-            Brand(
-                **row.fields,
-                status=status,
-                status_changed_at=now if approve else None,
-                submitted_at=now,
-                created_at=now,
-                active_audience=validation.active_audience(row.channels),
-            )
-            for row in chunk
-        ]
-        Brand.objects.bulk_create(objs)
-        for obj in objs:
-            ids[obj.slug] = obj.pk
-            if approve:
-                approved_ids.append((obj.pk, BrandStatus.PENDING))
-        result.created += len(objs)
-        ticker.tick(result.created, total)
+    if connection.vendor == "postgresql":
+        # COPY, then read the new ids back by slug (COPY returns none).
+        writer = _RowWriter(Brand)
+        for i in range(0, len(new_rows), LOOKUP_CHUNK):
+            chunk = new_rows[i : i + LOOKUP_CHUNK]
+            writer.insert([_new_brand_row(row, status=status, approve=approve, now=now) for row in chunk])
+            for slug, (pk, _status) in _existing(r.fields["slug"] for r in chunk).items():
+                ids[slug] = pk
+            result.created += len(chunk)
+            ticker.tick(result.created, total)
+    else:
+        for i in range(0, len(new_rows), BATCH_SIZE):
+            chunk = new_rows[i : i + BATCH_SIZE]
+            objs = [Brand(**_new_brand_row(row, status=status, approve=approve, now=now)) for row in chunk]
+            Brand.objects.bulk_create(objs)
+            for obj in objs:
+                ids[obj.slug] = obj.pk
+            result.created += len(objs)
+            ticker.tick(result.created, total)
+    if approve:
+        approved_ids.extend((ids[row.fields["slug"]], BrandStatus.PENDING) for row in new_rows)
 
     # --- existing brands: profile, scale, maybe approval ------------------------------------
     for i in range(0, len(old_rows), UPDATE_BATCH_SIZE):
