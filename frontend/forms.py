@@ -359,3 +359,37 @@ class ApiKeyForm(forms.Form):
         label=gettext_lazy("Scopes"), choices=ApiKeyScope.choices, required=False, widget=forms.CheckboxSelectMultiple,
         initial=[ApiKeyScope.READ],
     )
+
+
+class RecommendationFilterForm(forms.Form):
+    """GET filters of the recommended-partners page, cleaned into the arguments of
+    ``matching.selectors.recommendation_list``."""
+
+    category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
+    scale_min = forms.IntegerField(label=gettext_lazy("Active audience from"), min_value=0, required=False)
+    scale_max = forms.IntegerField(label=gettext_lazy("Active audience up to"), min_value=0, required=False)
+    region = forms.ChoiceField(label=gettext_lazy("Region"), required=False)
+
+    def __init__(self, *args, categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        lang = get_language() or "zh-hans"
+        self.fields["category"].choices = [("", _("All categories"))] + [
+            (c.code, ("　" if c.parent_id else "") + c.name(lang)) for c in categories
+        ]
+        pick = 1 if lang.startswith("en") else 0
+        regions = sorted(CN_REGIONS.items(), key=lambda item: item[1][1])
+        self.fields["region"].choices = [("", _("All regions"))] + [(code, names[pick]) for code, names in regions]
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("scale_min"), data.get("scale_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("scale_max", _("The upper bound must not be below the lower bound."))
+        return data
+
+    def filters(self) -> dict:
+        """Selector arguments; empty when the form is invalid (the page then shows the errors)."""
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {k: data[k] for k in ("category", "scale_min", "scale_max", "region") if data.get(k) not in (None, "")}

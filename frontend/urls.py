@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend.views import accounts, brands, public, review, wizard
+from frontend.views import accounts, brands, matcher, public, recommendations, review, wizard
 
 app_name = "frontend"
 
@@ -27,7 +27,18 @@ urlpatterns = [
     path("dashboard/brands/<slug:slug>/resubmit/", brands.brand_resubmit, name="brand_resubmit"),
     path("dashboard/brands/<slug:slug>/keys/", brands.api_keys, name="api_keys"),
     path("dashboard/brands/<slug:slug>/keys/<int:key_id>/revoke/", brands.api_key_revoke, name="api_key_revoke"),
+    # Recommended partners (matching)
+    path("dashboard/partners/", recommendations.pick_brand, name="recommendations_pick"),
+    path("dashboard/brands/<slug:slug>/partners/", recommendations.partner_list, name="recommendations"),
+    path(
+        "dashboard/brands/<slug:slug>/partners/<int:partner_id>/dismiss/",
+        recommendations.dismiss,
+        name="recommendation_dismiss",
+    ),
     # Platform admins
     path("review/", review.queue, name="queue"),
     path("review/<int:pk>/<slug:action>/", review.transition, name="queue_transition"),
+    path("review/matcher/", matcher.matcher, name="matcher"),
+    path("review/matcher/retrain/", matcher.retrain, name="matcher_retrain"),
+    path("review/matcher/runs/<int:run_id>/", matcher.run_status, name="matcher_run_status"),
 ]

@@ -44,4 +44,32 @@
     inputs.forEach(function (i) { i.addEventListener("input", update); });
     update();
   });
+
+  // Matcher page: follow a training run until it finishes, then reload to show the result.
+  var run = document.getElementById("training-run");
+  if (run && run.getAttribute("data-finished") !== "true" && window.fetch) {
+    var bar = run.querySelector(".progress");
+    var fill = bar.querySelector("span");
+    var stateBadge = run.querySelector("[data-run-state]");
+    var progressText = run.querySelector("[data-run-progress]");
+    var messageText = run.querySelector("[data-run-message]");
+    var poll = function () {
+      fetch(run.getAttribute("data-status-url"), { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store" })
+        .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+        .then(function (data) {
+          var pct = Math.round(Math.max(0, Math.min(1, data.progress || 0)) * 100);
+          fill.style.width = pct + "%";
+          bar.setAttribute("aria-valuenow", String(pct));
+          progressText.textContent = pct + "%";
+          messageText.textContent = data.message || "—";
+          stateBadge.textContent = data.state_label;
+          stateBadge.className = "badge badge-run-" + data.state;
+          run.setAttribute("data-state", data.state);
+          if (data.finished) { window.location.replace(run.getAttribute("data-result-url")); }
+          else { window.setTimeout(poll, 1000); }
+        })
+        .catch(function () { window.setTimeout(poll, 3000); });
+    };
+    window.setTimeout(poll, 500);
+  }
 })();

@@ -1,0 +1,151 @@
+"""The platform admins' matcher page: the active model and its offline metrics, the history
+of models and training runs, and "retrain now" with live progress.
+
+Staff only: anonymous callers are sent to sign in, signed-in non-staff get 403 (the
+matching selectors and ``training_run_start`` refuse them). Retraining queues the Celery
+task ``matcher_train_task``; the page polls ``run_status`` (JSON) until the run finishes.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from frontend.views.common import actor_of
+from matching import selectors, services
+from matching.models import TrainingRun, TrainingState
+from partners.validation import error_items
+
+HISTORY_SIZE = 20
+FINISHED = {TrainingState.SUCCEEDED, TrainingState.FAILED}
+
+# The training task reports its steps in fixed English phrases (matching/services.py and
+# matching/training.py); shown translated. Anything else (a validation message, already in
+# the language of whoever ran the task) is shown as it is.
+RUN_MESSAGES = {
+    "starting": gettext_lazy("Starting"),
+    "loading the market": gettext_lazy("Loading the market"),
+    "training on the training split": gettext_lazy("Training on the training split"),
+    "evaluating on the hold-out": gettext_lazy("Evaluating on the hold-out set"),
+    "refitting on all outcomes": gettext_lazy("Refitting on all outcomes"),
+    "trained": gettext_lazy("Trained"),
+    "done": gettext_lazy("Done"),
+    "activated": gettext_lazy("The new model was activated."),
+    "kept the active model (new one scored lower)": gettext_lazy(
+        "The active model was kept: the new one scored lower."
+    ),
+}
+# Offline metrics stored with each model, in display order (keys written by matching.training).
+METRICS = (
+    ("auc", gettext_lazy("Hold-out AUC (served score)"), "ratio"),
+    ("auc_learned", gettext_lazy("Hold-out AUC (learned ranker alone)"), "ratio"),
+    ("auc_heuristic", gettext_lazy("Hold-out AUC (heuristic)"), "ratio"),
+    ("auc_active", gettext_lazy("Hold-out AUC of the model it replaced"), "ratio"),
+    ("blend_weight", gettext_lazy("Weight of the learned score"), "ratio"),
+    ("outcomes", gettext_lazy("Outcomes"), "count"),
+    ("positives", gettext_lazy("Successful swaps"), "count"),
+    ("train_size", gettext_lazy("Training split"), "count"),
+    ("holdout_size", gettext_lazy("Hold-out split"), "count"),
+)
+
+
+def run_message(run: TrainingRun) -> str:
+    text = run.message or ""
+    if text.startswith("internal error"):
+        return _("Internal error; see the worker log.")
+    return str(RUN_MESSAGES.get(text, text))
+
+
+def metric_rows(metrics: dict) -> list[tuple[str, str]]:
+    rows = []
+    for key, label, kind in METRICS:
+        value = (metrics or {}).get(key)
+        if value is None:
+            continue
+        rows.append((str(label), f"{value:.3f}" if kind == "ratio" else f"{int(value):,}"))
+    return rows
+
+
+def _require_admin(request):
+    actor = actor_of(request)
+    if not actor.is_admin:
+        raise PermissionDenied
+    return actor
+
+
+@login_required
+def matcher(request):
+    actor = _require_admin(request)
+    runs = list(selectors.training_run_list(actor=actor).select_related("requested_by")[:HISTORY_SIZE])
+    models = list(selectors.model_history(actor=actor)[:HISTORY_SIZE])
+    active = selectors.model_active()
+    for run in runs:
+        run.shown_message = run_message(run)
+    # The run to follow: the one just started (?run=), else the newest unfinished one.
+    followed = None
+    if request.GET.get("run", "").isdigit():
+        followed = selectors.training_run_get(actor=actor, run_id=int(request.GET["run"]))
+        if followed is not None:
+            followed.shown_message = run_message(followed)
+    if followed is None:
+        followed = next((r for r in runs if r.state not in FINISHED), None)
+    if followed is not None:
+        followed.metric_rows = metric_rows(followed.metrics)
+    return render(
+        request,
+        "frontend/matcher/admin.html",
+        {
+            "active": active,
+            "active_metrics": metric_rows(active.metrics) if active else [],
+            "models": models,
+            "runs": runs,
+            "followed": followed,
+            "followed_finished": followed is not None and followed.state in FINISHED,
+        },
+    )
+
+
+@require_POST
+@login_required
+def retrain(request):
+    actor = _require_admin(request)
+    try:
+        run = services.training_run_start(actor=actor, force=request.POST.get("force") == "1")
+    except ValidationError as exc:
+        for _field, _code, message in error_items(exc):
+            messages.error(request, message)
+        return redirect("frontend:matcher")
+    return redirect(reverse("frontend:matcher") + f"?run={run.pk}")
+
+
+@login_required
+def run_status(request, run_id: int):
+    """One training run's state for the page's poller."""
+    actor = actor_of(request)
+    if not actor.is_admin:
+        return JsonResponse({"error": "forbidden"}, status=403)
+    run = selectors.training_run_get(actor=actor, run_id=run_id)
+    if run is None:
+        raise Http404
+    response = JsonResponse(
+        {
+            "id": run.pk,
+            "state": run.state,
+            "state_label": str(run.get_state_display()),
+            "progress": run.progress,
+            "message": run_message(run),
+            "finished": run.state in FINISHED,
+            "model_version": run.model.version if run.model_id else None,
+            "activated": run.activated,
+            "metrics": run.metrics,
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,138 @@
+"""The admins' matcher page: active model, training history, "retrain now" and its JSON status."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from matching import market, ranker, refresh
+from matching.models import MatcherModel, Outcome, OutcomeKind, TrainingRun, TrainingState
+from tests.matching.conftest import make_brand
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "frontend:matcher"
+
+
+@pytest.fixture(autouse=True)
+def fresh_matching_state(db):
+    cache.clear()
+    market.reset_cache()
+    refresh._artefact_cache.update(key=None, artefact=ranker.HEURISTIC, version=0)
+    yield
+    market.reset_cache()
+    refresh._artefact_cache.update(key=None, artefact=ranker.HEURISTIC, version=0)
+
+
+@pytest.fixture
+def outcomes(db):
+    """36 past swaps: coffee × bakery completed, coffee × snacks declined."""
+    coffees = [make_brand(f"coffee-{i}", "beverage.coffee") for i in range(4)]
+    bakeries = [make_brand(f"bakery-{i}", "food.bakery") for i in range(5)]
+    snacks = [make_brand(f"snacks-{i}", "food.snacks") for i in range(4)]
+    for c in coffees:
+        for b in bakeries:
+            Outcome.objects.create(
+                brand_a=c, brand_b=b, outcome=OutcomeKind.COMPLETED, a_new_members=300, b_new_members=200
+            )
+        for s in snacks:
+            Outcome.objects.create(brand_a=c, brand_b=s, outcome=OutcomeKind.DECLINED)
+
+
+def status_url(run) -> str:
+    return reverse("frontend:matcher_run_status", args=[run.pk])
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    for response in (client.get(reverse(PAGE)), client.post(reverse("frontend:matcher_retrain"))):
+        assert response["Location"].startswith(reverse("frontend:login"))
+    assert not TrainingRun.objects.exists()
+
+
+def test_non_staff_get_403_and_cannot_start_or_poll_training(owner_client, admin_user):
+    run = TrainingRun.objects.create(requested_by=admin_user)
+    assert owner_client.get(reverse(PAGE)).status_code == 403
+    assert owner_client.post(reverse("frontend:matcher_retrain")).status_code == 403
+    assert owner_client.get(status_url(run)).status_code == 403
+    assert TrainingRun.objects.count() == 1
+
+
+def test_cold_start_page_says_the_heuristic_serves(admin_client_):
+    html = admin_client_.get(reverse(PAGE)).content.decode()
+    assert "还没有训练过的模型。" in html
+    assert "立即重新训练" in html
+    assert "还没有训练记录。" in html
+
+
+def test_staff_navigation_and_review_queue_link_to_the_matcher(admin_client_):
+    html = admin_client_.get(reverse("frontend:queue")).content.decode()
+    assert html.count(f'href="{reverse(PAGE)}"') == 2  # the top bar and the queue's header
+
+
+def test_retrain_runs_the_task_and_the_page_shows_the_new_active_model(
+    admin_client_, admin_user, outcomes, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the task runs on commit
+        response = admin_client_.post(reverse("frontend:matcher_retrain"))
+    run = TrainingRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse(PAGE) + f"?run={run.pk}"
+    assert run.requested_by == admin_user and run.state == TrainingState.SUCCEEDED
+    model = MatcherModel.objects.get(is_active=True)
+    assert run.model == model and run.activated
+
+    status = admin_client_.get(status_url(run)).json()
+    assert status["state"] == "succeeded" and status["finished"] is True and status["progress"] == 1.0
+    assert status["model_version"] == model.version and status["activated"] is True
+    assert status["metrics"]["outcomes"] == 36
+
+    html = admin_client_.get(response["Location"]).content.decode()
+    assert 'data-finished="true"' in html
+    assert f"模型 v{model.version} 已用 36 条置换结果训练完成。" in html
+    assert "它已成为当前模型" in html
+    assert "新模型已启用。" in html  # the run's result, translated
+    assert "留出集 AUC（最终得分）" in html and f"{model.metrics['auc']:.3f}" in html
+    assert "scale_fit" in html  # features used
+    assert 'id="training-runs"' in html and f'data-run="{run.pk}"' in html
+
+
+def test_training_without_enough_outcomes_fails_visibly_and_keeps_the_heuristic(
+    admin_client_, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_.post(reverse("frontend:matcher_retrain"))
+    run = TrainingRun.objects.get()
+    assert run.state == TrainingState.FAILED
+    assert not MatcherModel.objects.exists()
+    status = admin_client_.get(status_url(run)).json()
+    assert status["state"] == "failed" and status["finished"] is True and status["model_version"] is None
+    html = admin_client_.get(response["Location"]).content.decode()
+    assert "训练失败，当前模型未改变。" in html
+
+
+def test_a_queued_run_is_followed_until_it_finishes(admin_client_, admin_user):
+    run = TrainingRun.objects.create(
+        requested_by=admin_user, state=TrainingState.RUNNING, progress=0.5, message="evaluating on the hold-out"
+    )
+    html = admin_client_.get(reverse(PAGE)).content.decode()
+    assert f'data-status-url="{status_url(run)}"' in html and 'data-finished="false"' in html
+    assert "正在用留出集评估" in html
+    assert '<button class="btn btn-primary" type="submit" disabled>立即重新训练</button>' in html  # one run at a time
+    status = admin_client_.get(status_url(run), HTTP_ACCEPT_LANGUAGE="en").json()
+    assert status == {
+        **status,
+        "state": "running",
+        "finished": False,
+        "progress": 0.5,
+        "message": "Evaluating on the hold-out set",
+        "state_label": "Running",
+    }
+
+
+def test_force_flag_is_passed_to_the_run(admin_client_):
+    admin_client_.post(reverse("frontend:matcher_retrain"), {"force": "1"})
+    assert TrainingRun.objects.get().force is True
+
+
+def test_unknown_run_is_404(admin_client_):
+    assert admin_client_.get(reverse("frontend:matcher_run_status", args=[424242])).status_code == 404
