@@ -27,17 +27,24 @@ NEG = np.float32(-np.inf)
 
 
 def _mask_and_select(
-    market: Market, q: np.ndarray, cand: np.ndarray, sims: np.ndarray, k: int
+    market: Market, q: np.ndarray, cand: np.ndarray, sims: np.ndarray, k: int, self_cols: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Apply the hard constraints to a [len(q), len(cand)] similarity block; top-k per row."""
-    sims[market.compete[market.cat[q]][:, market.cat[cand]]] = NEG
-    sims[q[:, None] == cand[None, :]] = NEG
-    extra = min(sims.shape[1], k + 16)
-    top = (
-        np.argpartition(-sims, extra - 1, axis=1)[:, :extra]
-        if extra < sims.shape[1]
-        else np.tile(np.arange(sims.shape[1]), (len(q), 1))
-    )
+    """Apply the hard constraints to a [len(q), len(cand)] similarity block; top-k per row.
+
+    ``self_cols``: the column of each query itself in ``cand`` (−1: absent), when the caller
+    knows it; otherwise it is found by comparison."""
+    sims[market.compete[np.ix_(market.cat[q], market.cat[cand])]] = NEG
+    if self_cols is None:
+        sims[q[:, None] == cand[None, :]] = NEG
+    else:
+        present = self_cols >= 0
+        sims[np.flatnonzero(present), self_cols[present]] = NEG
+    width = sims.shape[1]
+    extra = min(width, k + 16)  # head-room for excluded pairs, dropped below
+    if extra < width:
+        top = np.argpartition(sims, width - extra, axis=1)[:, width - extra :]
+    else:
+        top = np.broadcast_to(np.arange(width), (len(q), width))
     top_sims = np.take_along_axis(sims, top, axis=1)
     top_rows = cand[top]
     if len(market.excluded):
@@ -55,8 +62,11 @@ def _mask_and_select(
 
 
 def _similarity(market: Market, q: np.ndarray, cand: np.ndarray) -> np.ndarray:
-    # −‖q − x‖² up to the per-row constant ‖q‖²: 2 q·x − ‖x‖²
-    return 2.0 * (market.emb[q] @ market.emb[cand].T) - market.emb_sq[cand][None, :]
+    # −‖q − x‖² up to the per-row constant ‖q‖²: 2 q·x − ‖x‖² (in place, float32)
+    sims = market.emb[q] @ market.emb[cand].T
+    sims *= 2.0
+    sims -= market.emb_sq[cand][None, :]
+    return sims
 
 
 def exact_candidates(market: Market, rows: np.ndarray, k: int, *, block: int = 512) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +77,7 @@ def exact_candidates(market: Market, rows: np.ndarray, k: int, *, block: int = 5
     out_s = np.full((len(rows), k), NEG, np.float32)
     for start in range(0, len(rows), block):
         q = rows[start : start + block]
-        r, s = _mask_and_select(market, q, allrows, _similarity(market, q, allrows), k)
+        r, s = _mask_and_select(market, q, allrows, _similarity(market, q, allrows), k, self_cols=q)
         out_r[start : start + len(q)], out_s[start : start + len(q)] = r, s
     return out_r, out_s
 
@@ -103,7 +113,11 @@ def ivf_candidates(
         if len(q) == 0:
             continue
         cand = np.concatenate([members[p] for p in probe[c]])
-        r, s = _mask_and_select(market, q, cand, _similarity(market, q, cand), k)
+        # the list itself is (almost always) among its probes: its queries' own columns
+        offsets = np.cumsum([0] + [len(members[p]) for p in probe[c]])
+        where = np.flatnonzero(probe[c] == c)
+        self_cols = offsets[where[0]] + np.arange(len(q)) if len(where) else np.full(len(q), -1)
+        r, s = _mask_and_select(market, q, cand, _similarity(market, q, cand), k, self_cols=self_cols)
         out_r[q], out_s[q] = r, s
     # a query whose probed lists held too few allowed partners falls back to exact search
     short = np.flatnonzero((out_r < 0).any(axis=1))

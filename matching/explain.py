@@ -108,20 +108,29 @@ def explain_batch(
 
     scale, positioning, audience, category = (comps[:, k].astype(np.float32) for k in range(4))
 
-    # scale — always present
+    # scale — always present; pair-specific text, so built column-wise (object arrays: the
+    # string concatenation runs in NumPy's loop, not the interpreter's)
     comparable = scale >= SCALE_COMPARABLE
-    labels = {}
-    for r in np.unique(np.concatenate([src, dst])):
-        labels[int(r)] = (scale_label(m.scale[r], "zh"), scale_label(m.scale[r], "en"))
-    uniq, inv = _unique(src, dst, comparable)
-
-    def render_scale(key):
-        (za, ea), (zb, eb) = labels[int(key[0])], labels[int(key[1])]
-        if key[2]:
-            return f"规模相当：活跃受众 {za} vs {zb}", f"Comparable scale: {ea} vs {eb} active audience"
-        return f"规模有差距：活跃受众 {za} vs {zb}", f"Different scale: {ea} vs {eb} active audience"
-
-    ids[:, 0] = add(render_scale, uniq) + inv
+    lab_zh = np.empty(m.n, object)
+    lab_en = np.empty(m.n, object)
+    for r in np.unique(np.concatenate([src, dst])).tolist():
+        lab_zh[r], lab_en[r] = scale_label(m.scale[r], "zh"), scale_label(m.scale[r], "en")
+    zh_col = (
+        np.where(comparable, "规模相当：活跃受众 ", "规模有差距：活跃受众 ").astype(object)
+        + lab_zh[src]
+        + " vs "
+        + lab_zh[dst]
+    )
+    en_col = (
+        np.where(comparable, "Comparable scale: ", "Different scale: ").astype(object)
+        + lab_en[src]
+        + " vs "
+        + lab_en[dst]
+        + " active audience"
+    )
+    ids[:, 0] = len(zh_table) + np.arange(n)
+    zh_table.extend(zh_col.tolist())
+    en_table.extend(en_col.tolist())
     strength[:, 0] = np.where(comparable, scale, scale * 0.5)
 
     # positioning — same or neighbouring tier, or shared tone tags

@@ -76,8 +76,14 @@ class Recommendation(models.Model):
     partner = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
-    # {"scale": 0.91, "positioning": 0.7, "audience": 0.8, "category": 0.55, "learned": 0.62|null}
-    components = models.JSONField(default=dict)
+    # The interpretable components, each in [0, 1] (columns, not JSON: a full refresh COPYs
+    # a million rows, and lists can sort or filter on them). ``learned_score`` is the trained
+    # model's probability, null while the heuristic serves alone.
+    scale_fit = models.FloatField(default=0.0)
+    positioning_fit = models.FloatField(default=0.0)
+    audience_fit = models.FloatField(default=0.0)
+    category_fit = models.FloatField(default=0.0)
+    learned_score = models.FloatField(null=True, blank=True)
     reasons_zh = models.JSONField(default=list)
     reasons_en = models.JSONField(default=list)
     model_version = models.PositiveIntegerField(default=0)  # 0 = heuristic (no trained model)
@@ -90,6 +96,17 @@ class Recommendation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.brand_id} → {self.partner_id} #{self.rank} ({self.score:.2f})"
+
+    @property
+    def components(self) -> dict[str, float | None]:
+        """{"scale", "positioning", "audience", "category", "learned"} — for APIs and pages."""
+        return {
+            "scale": self.scale_fit,
+            "positioning": self.positioning_fit,
+            "audience": self.audience_fit,
+            "category": self.category_fit,
+            "learned": self.learned_score,
+        }
 
     def reasons(self, language: str = "zh-hans") -> list[str]:
         return self.reasons_en if language.startswith("en") else self.reasons_zh

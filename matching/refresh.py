@@ -71,7 +71,7 @@ def active_artefact() -> tuple[ranker.Artefact, int]:
 
 
 def _components_dict(comps: np.ndarray, learned: float) -> dict:
-    out = {name: round(float(v), 4) for name, v in zip(ranker.COMPONENTS, comps, strict=False)}
+    out = {name: round(float(v), 4) for name, v in zip(ranker.COMPONENTS, comps, strict=True)}
     out["learned"] = None if np.isnan(learned) else round(float(learned), 4)
     return out
 
@@ -143,6 +143,21 @@ def _json_str(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 
 
+def _json_lists(ids: np.ndarray, table: list[str]) -> np.ndarray:
+    """Per row, the JSON array of ``table[ids[row]]`` (ids −1 = none, always trailing)."""
+    quoted = np.array([_json_str(x) for x in table] + [""], dtype=object)
+    following = np.array([", " + x for x in quoted[:-1].tolist()] + [""], dtype=object)
+    idx = np.where(ids >= 0, ids, len(table))
+    out = "[" + quoted[idx[:, 0]]
+    for k in range(1, ids.shape[1]):
+        out = out + following[idx[:, k]]
+    return out + "]"
+
+
+def _floats(x: np.ndarray) -> list:
+    return np.round(np.asarray(x, np.float64), 4).tolist()
+
+
 def row_tuples(
     market: Market,
     rows: np.ndarray,
@@ -154,45 +169,60 @@ def row_tuples(
     version: int,
     now,
 ) -> list[tuple]:
-    """The Recommendation rows of a refresh, ready for COPY (JSON columns pre-encoded: each
-    distinct sentence is JSON-encoded once, not once per row)."""
+    """The Recommendation rows of a refresh in ``COPY_COLUMNS`` order, built column by column."""
     q_idx, r_idx, dst, ids, zh, en, sc, cp, lr = _explained(market, rows, partners, scores, comps, learned, artefact)
-    zh_json = [_json_str(x) for x in zh]
-    en_json = [_json_str(x) for x in en]
-    brand_ids = market.ids[np.asarray(rows)[q_idx]].tolist()
-    partner_ids = market.ids[dst].tolist()
-    cp = np.round(cp.astype(np.float64), 4).tolist()
-    lr = [None if np.isnan(x) else round(float(x), 4) for x in lr.tolist()]
-    sc = np.round(sc.astype(np.float64), 4).tolist()
-    out = []
-    for k, chosen in enumerate(ids.tolist()):
-        chosen = [x for x in chosen if x >= 0]
-        c = cp[k]
-        learned_k = "null" if lr[k] is None else repr(lr[k])
-        out.append(
-            (
-                brand_ids[k],
-                partner_ids[k],
-                int(r_idx[k]) + 1,
-                sc[k],
-                f'{{"scale": {c[0]!r}, "positioning": {c[1]!r}, "audience": {c[2]!r}, "category": {c[3]!r}, "learned": {learned_k}}}',
-                "[" + ", ".join(zh_json[x] for x in chosen) + "]",
-                "[" + ", ".join(en_json[x] for x in chosen) + "]",
-                version,
-                now,
-            )
+    n = len(dst)
+    learned_col = [None] * n if np.isnan(lr).all() else [None if v != v else v for v in _floats(lr)]
+    return list(
+        zip(
+            market.ids[np.asarray(rows)[q_idx]].tolist(),
+            market.ids[dst].tolist(),
+            (r_idx + 1).tolist(),
+            _floats(sc),
+            _floats(cp[:, 0]),
+            _floats(cp[:, 1]),
+            _floats(cp[:, 2]),
+            _floats(cp[:, 3]),
+            learned_col,
+            _json_lists(ids, zh).tolist(),
+            _json_lists(ids, en).tolist(),
+            [version] * n,
+            [now] * n,
+            strict=True,
         )
-    return out
+    )
 
 
 # --- Writes -----------------------------------------------------------------------------------
+COPY_COLUMNS = (
+    "brand_id",
+    "partner_id",
+    "rank",
+    "score",
+    "scale_fit",
+    "positioning_fit",
+    "audience_fit",
+    "category_fit",
+    "learned_score",
+    "reasons_zh",
+    "reasons_en",
+    "model_version",
+    "created_at",
+)
+
+
 def _row_tuple(brand_id: int, m: Match, version: int, now) -> tuple:
+    c = m.components
     return (
         brand_id,
         m.partner_id,
         m.rank,
         m.score,
-        json.dumps(m.components),
+        c["scale"],
+        c["positioning"],
+        c["audience"],
+        c["category"],
+        c["learned"],
         json.dumps(m.reasons_zh, ensure_ascii=False),
         json.dumps(m.reasons_en, ensure_ascii=False),
         version,
@@ -204,25 +234,17 @@ def _insert(rows: list[tuple]) -> None:
     if not rows:
         return
     if connection.vendor == "postgresql":
-        cols = "brand_id, partner_id, rank, score, components, reasons_zh, reasons_en, model_version, created_at"
-        with connection.cursor() as cur, cur.copy(f"COPY {Recommendation._meta.db_table} ({cols}) FROM STDIN") as copy:
+        sql = f"COPY {Recommendation._meta.db_table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+        with connection.cursor() as cur, cur.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
         return
-    objs = [
-        Recommendation(
-            brand_id=b,
-            partner_id=p,
-            rank=r,
-            score=s,
-            components=json.loads(c),
-            reasons_zh=json.loads(z),
-            reasons_en=json.loads(e),
-            model_version=v,
-            created_at=t,
-        )
-        for b, p, r, s, c, z, e, v, t in rows
-    ]
+    objs = []
+    for row in rows:
+        values = dict(zip(COPY_COLUMNS, row, strict=True))
+        values["reasons_zh"] = json.loads(values["reasons_zh"])
+        values["reasons_en"] = json.loads(values["reasons_en"])
+        objs.append(Recommendation(**values))
     Recommendation.objects.bulk_create(objs, batch_size=2000)
 
 

@@ -28,8 +28,11 @@ from matching.ranker import (
     score_pairs,
 )
 
-FULL_TRUST_OUTCOMES = 1000  # at this many outcomes the learned score gets its full weight
-MAX_BLEND = 0.8
+FULL_TRUST_OUTCOMES = 2000  # at this many outcomes the learned score gets its full weight
+# The learned probability never gets more than half the weight: trained on proposals, it
+# ranks pairs the market already tried well, but the interpretable components (with the
+# learned category affinity) generalise better to pairs nobody tried (see docs/MATCHING.md).
+MAX_BLEND = 0.5
 
 
 def _stats_artefact(market: Market, a, b, y, completed) -> Artefact:

@@ -1,0 +1,158 @@
+"""The management commands: import_outcomes, train_matcher, recommend, evaluate_matcher."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from matching.models import MatcherModel, Outcome, Recommendation
+from partners.models import BrandStatus
+from tests.matching.conftest import make_brand
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def brands():
+    return {
+        "coffee": make_brand("coffee-a", "beverage.coffee"),
+        "bakery": make_brand("bakery-a", "food.bakery"),
+        "snacks": make_brand("snacks-a", "food.snacks"),
+        "fitness": make_brand("fitness-a", "fitness", scale=400_000),
+        "pending": make_brand("pending-a", "pets", status=BrandStatus.PENDING),
+    }
+
+
+def write_lines(tmp_path, lines: list) -> str:
+    path = tmp_path / "outcomes.jsonl"
+    path.write_text(
+        "\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False) for x in lines) + "\n", "utf-8"
+    )
+    return str(path)
+
+
+def test_import_outcomes_writes_every_valid_line(brands, tmp_path):
+    path = write_lines(
+        tmp_path,
+        [
+            {"a": "coffee-a", "b": "bakery-a", "outcome": "completed", "a_new_members": 120, "b_new_members": 95},
+            {"a": "coffee-a", "b": "snacks-a", "outcome": "declined"},
+            "",
+            {"a": "bakery-a", "b": "fitness-a", "outcome": "accepted"},
+        ],
+    )
+    out, _ = run("import_outcomes", path)
+    assert "3" in out
+    done = Outcome.objects.get(outcome="completed")
+    assert (done.brand_a, done.brand_b, done.a_new_members, done.b_new_members) == (
+        brands["coffee"],
+        brands["bakery"],
+        120,
+        95,
+    )
+    assert Outcome.objects.count() == 3
+
+
+def test_import_outcomes_with_bad_lines_reports_each_and_writes_nothing(brands, tmp_path):
+    path = write_lines(
+        tmp_path,
+        [
+            {"a": "coffee-a", "b": "bakery-a", "outcome": "completed", "a_new_members": 120},
+            {"a": "coffee-a", "b": "no-such-brand", "outcome": "declined"},
+            {"a": "coffee-a", "b": "snacks-a", "outcome": "won"},
+            "{not json",
+            {"a": "coffee-a", "b": "coffee-a", "outcome": "declined"},
+            {"a": "coffee-a", "b": "snacks-a", "outcome": "declined", "a_new_members": 3},
+            {"a": "coffee-a", "b": "snacks-a", "outcome": "completed", "a_new_members": -1, "colour": "red"},
+        ],
+    )
+    with pytest.raises(CommandError, match="6"):
+        call_command("import_outcomes", path, stdout=StringIO(), stderr=(err := StringIO()))
+    report = err.getvalue()
+    assert "line 2: b: no brand with slug no-such-brand." in report
+    assert "line 3: outcome: must be one of accepted, declined, completed" in report
+    assert "line 4: json: not valid JSON" in report
+    assert "line 5: b: a and b must be two different brands." in report
+    assert "line 6: a_new_members: new members are only reported for completed swaps." in report
+    assert "line 7: a_new_members: must be a whole number ≥ 0." in report
+    assert "line 7: colour: unknown field" in report
+    assert "line 1" not in report
+    assert not Outcome.objects.exists()
+
+
+def test_import_outcomes_missing_file_is_an_error(tmp_path):
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("import_outcomes", str(tmp_path / "nope.jsonl"))
+
+
+def test_recommend_prints_a_table_with_reasons(brands):
+    out, _ = run("recommend", "coffee-a", "--top", "2", "--language", "zh-hans")
+    assert out.splitlines()[0].startswith("coffee-a")
+    assert "规模" in out and "·" in out
+    assert len(Recommendation.objects.filter(brand=brands["coffee"])) == 3  # pending-a is never recommended
+    assert "pending-a" not in out
+
+
+def test_recommend_json(brands):
+    out, _ = run("recommend", "coffee-a", "--top", "2", "--json", "--language", "en")
+    data = json.loads(out)
+    assert data["brand"] == "coffee-a"
+    assert len(data["matches"]) == 2
+    for m in data["matches"]:
+        assert set(m) == {"brand", "score", "reasons"} and 0 <= m["score"] <= 1 and 2 <= len(m["reasons"]) <= 4
+        assert m["brand"] in {"bakery-a", "snacks-a", "fitness-a"}
+        assert any("active audience" in r for r in m["reasons"])
+
+
+def test_recommend_refuses_unknown_or_unapproved_brand(brands):
+    with pytest.raises(CommandError, match="no brand"):
+        run("recommend", "nope", "--top", "3")
+    with pytest.raises(CommandError, match="not approved"):
+        run("recommend", "pending-a", "--top", "3")
+
+
+def test_recommend_all_writes_one_json_line_per_approved_brand(brands, tmp_path):
+    out_path = tmp_path / "all.jsonl"
+    _, err = run("recommend", "--all", "--top", "2", "--out", str(out_path))
+    assert "ranked" in err  # progress on stderr
+    lines = [json.loads(x) for x in out_path.read_text("utf-8").splitlines()]
+    assert sorted(x["brand"] for x in lines) == ["bakery-a", "coffee-a", "fitness-a", "snacks-a"]
+    for line in lines:
+        assert 1 <= len(line["matches"]) <= 2
+        assert all(m["brand"] not in (line["brand"], "pending-a") for m in line["matches"])
+        assert all(2 <= len(m["reasons"]) <= 4 for m in line["matches"])
+
+
+def test_train_matcher_refuses_without_outcomes_then_trains_and_activates(brands, tmp_path):
+    with pytest.raises(CommandError, match="20"):
+        run("train_matcher")
+    assert not MatcherModel.objects.exists()
+    pairs = [
+        ("coffee-a", "bakery-a", "completed"),
+        ("coffee-a", "snacks-a", "declined"),
+        ("bakery-a", "fitness-a", "accepted"),
+        ("snacks-a", "fitness-a", "declined"),
+    ]
+    path = write_lines(tmp_path, [{"a": a, "b": b, "outcome": o} for a, b, o in pairs * 6])
+    run("import_outcomes", path)
+    out, _ = run("train_matcher")
+    assert "model v1" in out and "auc" in out and "activated" in out
+    out, _ = run("train_matcher", "--force")
+    assert "model v2" in out and "activated" in out
+    assert MatcherModel.objects.get(is_active=True).version == 2
+
+
+def test_evaluate_matcher_prints_ndcg_ranking_and_no_competitors():
+    out, _ = run("evaluate_matcher", "--brands", "1500", "--queries", "200")
+    values = {line.split()[1]: float(line.split()[2]) for line in out.splitlines() if line.startswith("NDCG@10")}
+    assert values["trained"] > values["heuristic"] > values["random"]
+    assert "competitor pairs recommended: 0 of" in out

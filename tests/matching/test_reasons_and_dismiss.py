@@ -1,0 +1,107 @@
+"""Reasons in both languages, and dismissals that stick."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from matching import services
+from matching.errors import MatchingError
+from matching.models import Dismissal, Recommendation
+from matching.selectors import recommendation_list
+from tests.matching.conftest import make_brand
+
+pytestmark = pytest.mark.django_db
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture
+def pair(owner):
+    me = owner.memberships.get().brand
+    me.active_audience = 120_000
+    me.price_tier = 3
+    me.tone_tags = ["young", "urban"]
+    me.save()
+    partner = make_brand("bakery-one", "food.bakery", scale=96_000, tones=["young", "urban", "quality"])
+    others = [make_brand(f"p-{i}", code) for i, code in enumerate(["food.snacks", "fitness", "pets", "home.furniture"])]
+    return me, partner, others
+
+
+def test_every_recommendation_has_two_to_four_reasons_in_both_languages(pair):
+    me, partner, others = pair
+    services.recommendations_refresh_all()
+    recs = list(Recommendation.objects.all())
+    assert recs
+    for rec in recs:
+        assert 2 <= len(rec.reasons_zh) <= 4
+        assert len(rec.reasons_en) == len(rec.reasons_zh)
+        assert all(CJK.search(r) for r in rec.reasons_zh)
+        assert not any(CJK.search(r) for r in rec.reasons_en)
+        assert set(rec.components) >= {"scale", "positioning", "audience", "category"}
+        assert all(0 <= rec.components[k] <= 1 for k in ("scale", "positioning", "audience", "category"))
+        assert 0 <= rec.score <= 1
+
+
+def test_reasons_quote_the_data_behind_the_components(pair):
+    me, partner, _ = pair
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    rec = Recommendation.objects.get(brand=me, partner=partner)
+    assert "规模相当：活跃受众 12.0万 vs 9.6万" in rec.reasons_zh
+    assert "Comparable scale: 120.0k vs 96.0k active audience" in rec.reasons_en
+    assert "同为中端定位，调性相近（年轻、都市）" in rec.reasons_zh
+    assert "Both mid-range, similar tone (young, urban)" in rec.reasons_en
+    assert "客群相近：25–34岁女性为主" in rec.reasons_zh
+    assert rec.reasons("en") == rec.reasons_en and rec.reasons("zh-hans") == rec.reasons_zh
+
+
+def test_missing_audience_dimensions_do_not_break_scoring_or_reasons(pair):
+    me, _, _ = pair
+    bare = make_brand("bare-profile", "pets", audience={})
+    make_brand("only-regions", "fitness", audience={"regions": ["CN-SH"]})
+    services.recommendations_refresh_brand(brand_id=bare.pk)
+    recs = Recommendation.objects.filter(brand=bare)
+    assert recs.exists()
+    assert all(2 <= len(r.reasons_zh) <= 4 for r in recs)
+
+
+def test_dismissed_partner_is_never_shown_again_even_after_refreshes(pair, owner_actor):
+    me, partner, _ = pair
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    assert Recommendation.objects.filter(brand=me, partner=partner).exists()
+    services.recommendation_dismiss(actor=owner_actor, brand=me, partner=partner)
+    assert Dismissal.objects.filter(brand=me, partner=partner).exists()
+    assert partner not in [r.partner for r in recommendation_list(actor=owner_actor, brand=me)]
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    assert not Recommendation.objects.filter(brand=me, partner=partner).exists()
+    services.recommendations_refresh_all()
+    assert not Recommendation.objects.filter(brand=me, partner=partner).exists()
+    # only for the brand that dismissed: the partner still sees ``me``
+    assert Recommendation.objects.filter(brand=partner, partner=me).exists()
+
+
+def test_dismiss_by_another_brands_user_is_refused_and_changes_nothing(pair, other_actor):
+    me, partner, _ = pair
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    with pytest.raises(ValidationError) as exc:
+        services.recommendation_dismiss(actor=other_actor, brand=me, partner=partner)
+    assert exc.value.error_dict["__all__"][0].code == MatchingError.PERMISSION_DENIED
+    assert not Dismissal.objects.exists()
+    assert Recommendation.objects.filter(brand=me, partner=partner).exists()
+
+
+def test_dismissing_itself_is_refused(pair, owner_actor):
+    me, _, _ = pair
+    with pytest.raises(ValidationError) as exc:
+        services.recommendation_dismiss(actor=owner_actor, brand=me, partner=me)
+    assert exc.value.error_dict["partner"][0].code == MatchingError.SELF_PAIR
+    assert not Dismissal.objects.exists()
+
+
+def test_dismiss_is_idempotent(pair, owner_actor):
+    me, partner, _ = pair
+    first = services.recommendation_dismiss(actor=owner_actor, brand=me, partner=partner)
+    second = services.recommendation_dismiss(actor=owner_actor, brand=me, partner=partner)
+    assert first.pk == second.pk and Dismissal.objects.count() == 1

@@ -1,0 +1,112 @@
+"""Training from outcomes: the model lifecycle, and outcomes changing the ranking."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from matching import services
+from matching.errors import MatchingError
+from matching.models import MatcherModel, Outcome, OutcomeKind, Recommendation
+from matching.selectors import model_active, model_history
+from tests.matching.conftest import make_brand
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history():
+    """Coffee brands' swaps with bakeries always completed, with snack brands always declined."""
+    me = make_brand("me-coffee", "beverage.coffee", scale=100_000)
+    bakery = make_brand("target-bakery", "food.bakery", scale=60_000)  # a little less alike in scale…
+    snacks = make_brand("target-snacks", "food.snacks", scale=100_000)  # …than the snack brand
+    coffees = [make_brand(f"coffee-{i}", "beverage.coffee") for i in range(6)]
+    bakeries = [make_brand(f"bakery-{i}", "food.bakery") for i in range(6)]
+    snack_brands = [make_brand(f"snacks-{i}", "food.snacks") for i in range(6)]
+    for c in coffees:
+        for b in bakeries:
+            Outcome.objects.create(
+                brand_a=c, brand_b=b, outcome=OutcomeKind.COMPLETED, a_new_members=300, b_new_members=250
+            )
+        for s in snack_brands:
+            Outcome.objects.create(brand_a=c, brand_b=s, outcome=OutcomeKind.DECLINED)
+    return me, bakery, snacks
+
+
+def _rank(me, partner) -> int:
+    return Recommendation.objects.get(brand=me, partner=partner).rank
+
+
+def test_category_pair_with_strong_completed_outcomes_rises_after_training(history):
+    me, bakery, snacks = history
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    assert _rank(me, snacks) < _rank(me, bakery)  # cold start: the heuristic prefers the closer scale
+
+    result = services.matcher_train()
+    assert result.activated and result.model.is_active
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    assert _rank(me, bakery) < _rank(me, snacks)
+    rec = Recommendation.objects.get(brand=me, partner=bakery)
+    assert rec.model_version == result.model.version
+    assert rec.components["category"] > Recommendation.objects.get(brand=me, partner=snacks).components["category"]
+    assert "品类互补：咖啡 × 烘焙，历史置换完成率 100%" in rec.reasons_zh
+    assert "Complementary categories: Coffee × Bakery, 100% of past swaps completed" in rec.reasons_en
+
+
+def test_trained_model_is_stored_with_its_metadata_and_only_one_is_active(history, admin_actor):
+    first = services.matcher_train().model
+    second = services.matcher_train(force=True).model
+    assert second.version == first.version + 1
+    assert MatcherModel.objects.filter(is_active=True).count() == 1
+    assert model_active().pk == second.pk
+    assert second.training_size == 72
+    assert "category_rate" in second.features
+    assert {"auc", "auc_heuristic", "holdout_size"} <= set(second.metrics)
+    assert [m.version for m in model_history(actor=admin_actor)] == [second.version, first.version]
+
+
+def test_dismissals_count_as_negative_outcomes(history, owner_actor):
+    from partners.models import Membership, Role
+
+    me, bakery, snacks = history
+    Membership.objects.create(user=owner_actor.user, brand=me, role=Role.OWNER)
+    services.recommendation_dismiss(actor=owner_actor, brand=me, partner=bakery)
+    assert services.matcher_train().model.training_size == 73
+
+
+def test_training_without_enough_outcomes_is_refused_and_heuristic_keeps_serving():
+    a, b = make_brand("a-coffee", "beverage.coffee"), make_brand("b-bakery")
+    Outcome.objects.create(brand_a=a, brand_b=b, outcome=OutcomeKind.COMPLETED)
+    with pytest.raises(ValidationError) as exc:
+        services.matcher_train()
+    assert exc.value.error_dict["outcomes"][0].code == MatchingError.NOT_ENOUGH_OUTCOMES
+    assert not MatcherModel.objects.exists()
+    services.recommendations_refresh_brand(brand_id=a.pk)
+    assert Recommendation.objects.get(brand=a).model_version == 0
+
+
+def test_model_history_is_for_admins_only(owner_actor):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        model_history(actor=owner_actor)
+
+
+def test_training_run_records_progress_and_result(history, admin_actor, django_capture_on_commit_callbacks):
+    from matching.models import TrainingState
+    from matching.selectors import training_run_get
+
+    with django_capture_on_commit_callbacks(execute=True):  # eager Celery runs the task inline
+        run = services.training_run_start(actor=admin_actor, force=False)
+    run = training_run_get(actor=admin_actor, run_id=run.pk)
+    assert run.state == TrainingState.SUCCEEDED and run.progress == 1.0
+    assert run.model.is_active and run.activated
+    assert run.metrics["outcomes"] == 72
+
+
+def test_training_run_by_a_non_admin_is_refused(owner_actor):
+    from matching.models import TrainingRun
+
+    with pytest.raises(ValidationError):
+        services.training_run_start(actor=owner_actor)
+    assert not TrainingRun.objects.exists()
