@@ -9,8 +9,10 @@ it finishes. Screenshots of each page go to test-output/<test name>/."""
 from __future__ import annotations
 
 import re
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -49,6 +51,8 @@ def marketplace():
 
     def build():
         _reset_matching_caches()
+        # An earlier transactional test's flush removes the taxonomy its data migration loaded.
+        import_module("partners.migrations.0002_taxonomy").load_taxonomy(django_apps, None)
         me = make_brand("tide-coffee", "beverage.coffee", scale=120_000, tones=["young", "urban"], audience=AUDIENCE)
         me.name, me.name_en = "潮汐咖啡", "Tide Coffee"
         me.save()
