@@ -51,9 +51,9 @@ def pick_brand(request):
     return render(request, "frontend/recommendations/pick.html", {"brands": brands})
 
 
-def _filter_query(params: QueryDict) -> str:
-    """The filters of ``params`` as a query string (no page number), for links and redirects."""
-    return urlencode({k: params.get(k, "")[:100] for k in FILTER_KEYS if params.get(k)})
+def _filter_query(params: QueryDict, keys: tuple[str, ...] = FILTER_KEYS) -> str:
+    """The filters of ``params`` as a query string, for links and redirects."""
+    return urlencode({k: params.get(k, "")[:100] for k in keys if params.get(k)})
 
 
 @login_required
@@ -85,6 +85,8 @@ def partner_list(request, slug: str):
             "filtered": bool(filter_query),
             "page": page,
             "filter_query": filter_query,
+            # Where a dismissal returns to: the same filters and page.
+            "back_query": _filter_query(request.GET, (*FILTER_KEYS, "page")),
             "page_extra": f"&{filter_query}" if filter_query else "",
         },
     )
@@ -115,6 +117,6 @@ def dismiss(request, slug: str, partner_id: int):
                 "brand": brand.display_name(get_language() or "zh-hans"),
             },
         )
-    # Back to the same filters; only the known parameters are carried over.
-    query = _filter_query(QueryDict(request.POST.get("back", "")))
+    # Back to the same filters and page; only the known parameters are carried over.
+    query = _filter_query(QueryDict(request.POST.get("back", "")), (*FILTER_KEYS, "page"))
     return redirect(reverse("frontend:recommendations", args=[brand.slug]) + (f"?{query}" if query else ""))

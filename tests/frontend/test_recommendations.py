@@ -6,6 +6,8 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from matching import market, ranker, refresh, services
@@ -122,9 +124,9 @@ def test_owner_dismisses_a_partner_and_it_stays_gone_after_refreshes(
 ):
     bakery = partners["bakery"]
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_client.post(dismiss_url(me, bakery), {"back": "region=CN-SH"})
+        response = owner_client.post(dismiss_url(me, bakery), {"back": "region=CN-SH&page=1&next=//evil.example"})
     assert response.status_code == 302
-    assert response["Location"] == page_url(me) + "?region=CN-SH"  # back to the same filters
+    assert response["Location"] == page_url(me) + "?region=CN-SH&page=1"  # back to the same filters and page
     assert Dismissal.objects.filter(brand=me, partner=bakery).exists()
     html = owner_client.get(page_url(me)).content.decode()
     assert "sunny-bakery" not in cards(html)
@@ -248,3 +250,20 @@ def test_nav_entry_lets_a_member_of_several_brands_choose(client, owner, me, oth
 def test_brand_dashboard_links_to_recommended_partners(owner_client, me):
     html = owner_client.get(reverse("frontend:brand_detail", args=[me.slug])).content.decode()
     assert page_url(me) in html
+
+
+def test_page_query_count_does_not_grow_with_the_list(owner_client, me):
+    def queries_for_page() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert owner_client.get(page_url(me)).status_code == 200
+        return len(ctx.captured_queries)
+
+    for i in range(2):
+        make_brand(f"few-{i}", "food.bakery")
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    few = queries_for_page()
+    for i in range(8):
+        make_brand(f"many-{i}", ("pets", "fitness", "food.snacks")[i % 3])
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    assert Recommendation.objects.filter(brand=me).count() == 10
+    assert queries_for_page() == few
