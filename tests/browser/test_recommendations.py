@@ -159,6 +159,10 @@ def test_owner_reads_and_dismisses_recommendations_then_admin_retrains(browser_p
     assert "crunch-snacks" not in card_slugs(page)
     shots.take("recommendations-en")
     page.locator("article.rec-card").first.screenshot(path=str(shots.folder / "card-en.png"))
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: cards stack, nothing overflows
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(shots.folder / "phone-en.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("button", name="Sign out").click()
 
     # --- An admin retrains the matcher (English) -----------------------------------------------------------
