@@ -8,12 +8,15 @@ task ``matcher_train_task``; the page polls ``run_status`` (JSON) until the run 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -25,6 +28,9 @@ from partners.validation import error_items
 
 HISTORY_SIZE = 20
 FINISHED = {TrainingState.SUCCEEDED, TrainingState.FAILED}
+# An unfinished run older than this probably lost its worker: "retrain now" is offered again
+# instead of staying disabled for ever.
+STALE_AFTER = timedelta(minutes=30)
 
 # The training task reports its steps in fixed English phrases (matching/services.py and
 # matching/training.py); shown translated. Anything else (a validation message, already in
@@ -96,6 +102,8 @@ def matcher(request):
             followed.shown_message = run_message(followed)
     if followed is None:
         followed = next((r for r in runs if r.state not in FINISHED), None)
+    finished = followed is not None and followed.state in FINISHED
+    stale = followed is not None and not finished and followed.created_at < timezone.now() - STALE_AFTER
     if followed is not None:
         followed.metric_rows = metric_rows(followed.metrics)
     return render(
@@ -107,7 +115,9 @@ def matcher(request):
             "models": models,
             "runs": runs,
             "followed": followed,
-            "followed_finished": followed is not None and followed.state in FINISHED,
+            "followed_finished": finished,
+            "followed_stale": stale,
+            "retrain_blocked": followed is not None and not finished and not stale,
         },
     )
 

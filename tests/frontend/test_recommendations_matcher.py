@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from matching import market, ranker, refresh
 from matching.models import MatcherModel, Outcome, OutcomeKind, TrainingRun, TrainingState
@@ -136,3 +139,12 @@ def test_force_flag_is_passed_to_the_run(admin_client_):
 
 def test_unknown_run_is_404(admin_client_):
     assert admin_client_.get(reverse("frontend:matcher_run_status", args=[424242])).status_code == 404
+
+
+def test_a_run_stuck_for_half_an_hour_no_longer_blocks_retraining(admin_client_, admin_user):
+    TrainingRun.objects.create(
+        requested_by=admin_user, state=TrainingState.QUEUED, created_at=timezone.now() - timedelta(minutes=31)
+    )
+    html = admin_client_.get(reverse(PAGE)).content.decode()
+    assert "匹配 worker 可能已停止" in html
+    assert '<button class="btn btn-primary" type="submit">立即重新训练</button>' in html
