@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
 from matching import market, ranker, refresh
 from matching.models import MatcherModel, Outcome, OutcomeKind, TrainingRun, TrainingState
+from tests.conftest import wait_for
+from tests.factories import AdminFactory
 from tests.matching.conftest import make_brand
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +35,10 @@ def fresh_matching_state(db):
 @pytest.fixture
 def outcomes(db):
     """36 past swaps: coffee × bakery completed, coffee × snacks declined."""
+    make_outcomes()
+
+
+def make_outcomes():
     coffees = [make_brand(f"coffee-{i}", "beverage.coffee") for i in range(4)]
     bakeries = [make_brand(f"bakery-{i}", "food.bakery") for i in range(5)]
     snacks = [make_brand(f"snacks-{i}", "food.snacks") for i in range(4)]
@@ -148,3 +156,29 @@ def test_a_run_stuck_for_half_an_hour_no_longer_blocks_retraining(admin_client_,
     html = admin_client_.get(reverse(PAGE)).content.decode()
     assert "匹配 worker 可能已停止" in html
     assert '<button class="btn btn-primary" type="submit">立即重新训练</button>' in html
+
+
+@pytest.mark.worker
+def test_retrain_on_a_real_worker_is_polled_from_queued_to_succeeded(celery_worker, client):
+    """The page's poller against a real Celery worker: the JSON endpoint reports the run
+    unfinished first, then finished with the new model."""
+    # An earlier transactional test's flush removes the taxonomy its data migration loaded.
+    import_module("partners.migrations.0002_taxonomy").load_taxonomy(apps, None)
+    make_outcomes()
+    client.force_login(AdminFactory())
+    response = client.post(reverse("frontend:matcher_retrain"))  # commits → Redis → the worker
+    run = TrainingRun.objects.get()
+    assert response["Location"] == reverse(PAGE) + f"?run={run.pk}"
+    seen = []
+
+    def finished():
+        data = client.get(status_url(run)).json()
+        seen.append(data["state"])
+        return data if data["finished"] else None
+
+    data = wait_for(finished, timeout=90, interval=0.05)
+    assert seen[0] in ("queued", "running")  # the page had something to poll
+    assert data["state"] == "succeeded" and data["model_version"] == 1 and data["activated"] is True
+    assert MatcherModel.objects.get(is_active=True).version == 1
+    html = client.get(reverse(PAGE) + f"?run={run.pk}").content.decode()
+    assert 'data-finished="true"' in html and "模型 v1 已用 36 条置换结果训练完成。" in html
