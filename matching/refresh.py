@@ -256,13 +256,22 @@ def write_brand(brand_id: int, matches: list[Match], version: int) -> int:
     return len(matches)
 
 
-def write_all(tuples: list[tuple]) -> int:
-    """Replace every stored recommendation with ``tuples`` in one transaction."""
+def write_all(chunks) -> tuple[int, float]:
+    """Replace every stored recommendation with the rows of ``chunks`` (an iterable of row-tuple
+    lists, produced lazily) in one transaction: readers see the old lists until the commit.
+    Streaming the chunks keeps memory flat. Returns (rows written, seconds spent writing)."""
+    written, seconds = 0, 0.0
     with transaction.atomic():
+        t = time.perf_counter()
         with connection.cursor() as cur:
             cur.execute(f"DELETE FROM {Recommendation._meta.db_table}")
-        _insert(tuples)
-    return len(tuples)
+        seconds += time.perf_counter() - t
+        for tuples in chunks:
+            t = time.perf_counter()
+            _insert(tuples)
+            seconds += time.perf_counter() - t
+            written += len(tuples)
+    return written, seconds
 
 
 # --- Orchestration --------------------------------------------------------------------------------
@@ -307,16 +316,16 @@ def refresh_all(*, k: int | None = None, progress: Callable[[str], None] | None 
     say(f"ranked top-{k} for {market.n:,} brands in {stats.timings['rank']:.1f}s")
     t2 = time.perf_counter()
     now = timezone.now()
-    tuples: list[tuple] = []
     step = max(10_000, market.n // 10)
-    for start in range(0, market.n, step):
-        sl = slice(start, start + step)
-        tuples += row_tuples(market, rows[sl], partners[sl], scores[sl], comps[sl], learned[sl], artefact, version, now)
-        say(f"reasons: {min(start + step, market.n):,}/{market.n:,} brands")
-    stats.timings["reasons"] = time.perf_counter() - t2
-    t3 = time.perf_counter()
-    stats.rows = write_all(tuples)
-    stats.timings["write"] = time.perf_counter() - t3
-    say(f"wrote {stats.rows:,} recommendations in {stats.timings['write']:.1f}s")
+
+    def chunks():
+        for start in range(0, market.n, step):
+            sl = slice(start, start + step)
+            yield row_tuples(market, rows[sl], partners[sl], scores[sl], comps[sl], learned[sl], artefact, version, now)
+            say(f"reasons and rows: {min(start + step, market.n):,}/{market.n:,} brands")
+
+    stats.rows, stats.timings["write"] = write_all(chunks())
+    stats.timings["reasons"] = time.perf_counter() - t2 - stats.timings["write"]
+    say(f"wrote {stats.rows:,} recommendations (writing {stats.timings['write']:.1f}s)")
     stats.brands, stats.model_version = market.n, version
     return stats
