@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from matching import market, ranker, refresh, services
 from matching.models import Dismissal, MatcherModel, Outcome, OutcomeKind, TrainingRun, TrainingState
-from partners.models import Role
+from partners.models import BrandStatus, Role
 from tests.browser import test_onboarding as onboarding
 from tests.factories import AdminFactory, MembershipFactory, UserFactory
 from tests.matching.conftest import make_brand
@@ -58,6 +58,11 @@ def marketplace():
         me.save()
         owner = UserFactory(username="mei@tide-coffee.cn", password=PASSWORD, display_name="林梅")
         MembershipFactory(brand=me, user=owner, role=Role.OWNER)
+        # A second brand of hers, still waiting for review: no recommendations, an explanation.
+        tea = make_brand("tide-tea", "beverage.tea_drinks", status=BrandStatus.PENDING)
+        tea.name, tea.name_en = "潮汐茶饮", "Tide Tea"
+        tea.save()
+        MembershipFactory(brand=tea, user=owner, role=Role.OWNER)
         partners = [
             ("sunny-bakery", "food.bakery", "日光烘焙", "Sunny Bakery", 96_000, ["young", "urban", "quality"]),
             ("crunch-snacks", "food.snacks", "脆脆零食", "Crunch Snacks", 150_000, ["young", "fun"]),
@@ -115,6 +120,9 @@ def test_owner_reads_and_dismisses_recommendations_then_admin_retrains(browser_p
     # --- The owner opens Recommended partners from the top bar (Chinese) ----------------------
     sign_in(page, url, "mei@tide-coffee.cn")
     page.get_by_role("link", name="推荐伙伴").first.click()
+    page.wait_for_url(re.compile(r"/dashboard/partners/$"))  # two brands: choose one
+    shots.take("pick-brand-zh")
+    page.get_by_role("link", name=re.compile("潮汐咖啡")).click()
     page.wait_for_url(re.compile(r"/dashboard/brands/tide-coffee/partners/$"))
     slugs = card_slugs(page)
     assert set(slugs) >= {"sunny-bakery", "crunch-snacks", "move-fitness", "paw-pets"}
@@ -163,6 +171,11 @@ def test_owner_reads_and_dismisses_recommendations_then_admin_retrains(browser_p
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(shots.folder / "phone-en.png"))
     page.set_viewport_size({"width": 1280, "height": 900})
+    # The pending brand explains why it has no recommendations yet.
+    page.goto(url + "/dashboard/brands/tide-tea/partners/")
+    assert "waiting for review" in page.locator("#not-approved").inner_text()
+    assert page.locator("article.rec-card").count() == 0
+    shots.take("pending-brand-en")
     page.get_by_role("button", name="Sign out").click()
 
     # --- An admin retrains the matcher (English) -----------------------------------------------------------
