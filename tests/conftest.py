@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -26,6 +27,19 @@ def _english_outside_requests():
     through LocaleMiddleware."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _taxonomy_after_flush(request):
+    """Tests on real transactions (a worker process, the live server) end with a flush of
+    every table, which also empties the taxonomy that migration 0002 loads. Reload it for
+    such tests so their order never matters."""
+    if not {"transactional_db", "live_server", "celery_worker"} & set(request.fixturenames):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+
+    importlib.import_module("partners.migrations.0002_taxonomy").load_taxonomy(apps, None)
 
 
 @pytest.fixture
