@@ -72,8 +72,15 @@ class TrainingRun(models.Model):
 class Recommendation(models.Model):
     """``partner`` recommended to ``brand``; rows for a brand are replaced on each refresh."""
 
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="recommendations")
-    partner = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    # Derived data, rebuilt nightly by a COPY of a million rows, so the table carries only what
+    # reads need: the unique (brand, partner) serves "a brand's list", partner_id serves "remove
+    # a brand from every list". No database-level foreign keys (two RI-trigger look-ups per
+    # copied row): Django's CASCADE still deletes a brand's rows in the ORM, and every read
+    # joins the partner (an orphan could not show). See docs/PERFORMANCE.md.
+    brand = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, related_name="recommendations", db_index=False, db_constraint=False
+    )
+    partner = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
     # The interpretable components, each in [0, 1] (columns, not JSON: a full refresh COPYs
@@ -92,7 +99,6 @@ class Recommendation(models.Model):
     class Meta:
         ordering = ["brand_id", "rank"]
         constraints = [models.UniqueConstraint(fields=["brand", "partner"], name="recommendation_unique_pair")]
-        indexes = [models.Index(fields=["brand", "rank"])]
 
     def __str__(self) -> str:
         return f"{self.brand_id} → {self.partner_id} #{self.rank} ({self.score:.2f})"

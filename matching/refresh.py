@@ -158,7 +158,7 @@ def _floats(x: np.ndarray) -> list:
     return np.round(np.asarray(x, np.float64), 4).tolist()
 
 
-def row_tuples(
+def row_columns(
     market: Market,
     rows: np.ndarray,
     partners: np.ndarray,
@@ -168,29 +168,55 @@ def row_tuples(
     artefact: ranker.Artefact,
     version: int,
     now,
-) -> list[tuple]:
-    """The Recommendation rows of a refresh in ``COPY_COLUMNS`` order, built column by column."""
+) -> list[list]:
+    """The Recommendation rows of a refresh as columns, in ``COPY_COLUMNS`` order."""
     q_idx, r_idx, dst, ids, zh, en, sc, cp, lr = _explained(market, rows, partners, scores, comps, learned, artefact)
     n = len(dst)
     learned_col = [None] * n if np.isnan(lr).all() else [None if v != v else v for v in _floats(lr)]
-    return list(
-        zip(
-            market.ids[np.asarray(rows)[q_idx]].tolist(),
-            market.ids[dst].tolist(),
-            (r_idx + 1).tolist(),
-            _floats(sc),
-            _floats(cp[:, 0]),
-            _floats(cp[:, 1]),
-            _floats(cp[:, 2]),
-            _floats(cp[:, 3]),
-            learned_col,
-            _json_lists(ids, zh).tolist(),
-            _json_lists(ids, en).tolist(),
-            [version] * n,
-            [now] * n,
-            strict=True,
-        )
-    )
+    return [
+        market.ids[np.asarray(rows)[q_idx]].tolist(),
+        market.ids[dst].tolist(),
+        (r_idx + 1).tolist(),
+        _floats(sc),
+        _floats(cp[:, 0]),
+        _floats(cp[:, 1]),
+        _floats(cp[:, 2]),
+        _floats(cp[:, 3]),
+        learned_col,
+        _json_lists(ids, zh).tolist(),
+        _json_lists(ids, en).tolist(),
+        [version] * n,
+        [now] * n,
+    ]
+
+
+def row_tuples(*args, **kwargs) -> list[tuple]:
+    """``row_columns`` as row tuples."""
+    return list(zip(*row_columns(*args, **kwargs), strict=True))
+
+
+def copy_text(cols: list[list]) -> str:
+    """Columns → PostgreSQL COPY text format (tab-separated, ``\\N`` for NULL, backslashes
+    doubled). Built column-wise with C-level joins: 3–4× cheaper than ``write_row`` per row."""
+    n = len(cols[0])
+    if n == 0:
+        return ""
+
+    def text(values: list) -> list[str]:
+        return ["\\N" if v is None else (v.replace("\\", "\\\\") if isinstance(v, str) else repr(v)) for v in values]
+
+    out = [
+        list(map(str, cols[0])),
+        list(map(str, cols[1])),
+        list(map(str, cols[2])),
+        *(list(map(repr, c)) for c in cols[3:8]),
+        text(cols[8]),
+        [v.replace("\\", "\\\\") if "\\" in v else v for v in cols[9]],
+        [v.replace("\\", "\\\\") if "\\" in v else v for v in cols[10]],
+        [str(cols[11][0])] * n,
+        [cols[12][0].isoformat()] * n,
+    ]
+    return "\n".join(map("\t".join, zip(*out, strict=True))) + "\n"
 
 
 # --- Writes -----------------------------------------------------------------------------------
@@ -257,20 +283,33 @@ def write_brand(brand_id: int, matches: list[Match], version: int) -> int:
 
 
 def write_all(chunks) -> tuple[int, float]:
-    """Replace every stored recommendation with the rows of ``chunks`` (an iterable of row-tuple
-    lists, produced lazily) in one transaction: readers see the old lists until the commit.
-    Streaming the chunks keeps memory flat. Returns (rows written, seconds spent writing)."""
+    """Replace every stored recommendation with the rows of ``chunks`` (an iterable of
+    ``row_columns`` results, produced lazily) in one transaction: readers see the old lists
+    until the commit. On PostgreSQL all chunks go through one ``COPY … FROM STDIN`` in text
+    format; streaming keeps memory flat. Returns (rows written, seconds spent writing)."""
     written, seconds = 0, 0.0
     with transaction.atomic():
         t = time.perf_counter()
         with connection.cursor() as cur:
             cur.execute(f"DELETE FROM {Recommendation._meta.db_table}")
         seconds += time.perf_counter() - t
-        for tuples in chunks:
-            t = time.perf_counter()
-            _insert(tuples)
-            seconds += time.perf_counter() - t
-            written += len(tuples)
+        if connection.vendor != "postgresql":
+            for cols in chunks:
+                t = time.perf_counter()
+                _insert(list(zip(*cols, strict=True)))
+                seconds += time.perf_counter() - t
+                written += len(cols[0])
+            return written, seconds
+        sql = f"COPY {Recommendation._meta.db_table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+        with connection.cursor() as cur:
+            with cur.copy(sql) as copy:
+                for cols in chunks:
+                    t = time.perf_counter()
+                    copy.write(copy_text(cols))
+                    seconds += time.perf_counter() - t
+                    written += len(cols[0])
+                t = time.perf_counter()
+            seconds += time.perf_counter() - t  # the server finishing the COPY
     return written, seconds
 
 
@@ -321,7 +360,9 @@ def refresh_all(*, k: int | None = None, progress: Callable[[str], None] | None 
     def chunks():
         for start in range(0, market.n, step):
             sl = slice(start, start + step)
-            yield row_tuples(market, rows[sl], partners[sl], scores[sl], comps[sl], learned[sl], artefact, version, now)
+            yield row_columns(
+                market, rows[sl], partners[sl], scores[sl], comps[sl], learned[sl], artefact, version, now
+            )
             say(f"reasons and rows: {min(start + step, market.n):,}/{market.n:,} brands")
 
     stats.rows, stats.timings["write"] = write_all(chunks())

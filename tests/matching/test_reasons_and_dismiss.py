@@ -105,3 +105,14 @@ def test_dismiss_is_idempotent(pair, owner_actor):
     first = services.recommendation_dismiss(actor=owner_actor, brand=me, partner=partner)
     second = services.recommendation_dismiss(actor=owner_actor, brand=me, partner=partner)
     assert first.pk == second.pk and Dismissal.objects.count() == 1
+
+
+def test_reasons_with_quotes_and_backslashes_survive_the_bulk_write(pair):
+    me, partner, _ = pair
+    odd = 'q"t\\x'
+    for brand in (me, partner):
+        brand.tone_tags = [odd, "young"]
+        brand.save()
+    services.recommendations_refresh_all()
+    rec = Recommendation.objects.get(brand=me, partner=partner)
+    assert any(odd in r for r in rec.reasons_zh), rec.reasons_zh
