@@ -114,6 +114,17 @@ class Recommendation(models.Model):
             "learned": self.learned_score,
         }
 
+    @components.setter
+    def components(self, value: dict) -> None:
+        # ``Recommendation(components={...})`` keeps working (Django passes property kwargs here)
+        value = value or {}
+        self.scale_fit = float(value.get("scale") or 0.0)
+        self.positioning_fit = float(value.get("positioning") or 0.0)
+        self.audience_fit = float(value.get("audience") or 0.0)
+        self.category_fit = float(value.get("category") or 0.0)
+        learned = value.get("learned")
+        self.learned_score = None if learned is None else float(learned)
+
     def reasons(self, language: str = "zh-hans") -> list[str]:
         return self.reasons_en if language.startswith("en") else self.reasons_zh
 

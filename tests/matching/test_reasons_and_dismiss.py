@@ -116,3 +116,17 @@ def test_reasons_with_quotes_and_backslashes_survive_the_bulk_write(pair):
     services.recommendations_refresh_all()
     rec = Recommendation.objects.get(brand=me, partner=partner)
     assert any(odd in r for r in rec.reasons_zh), rec.reasons_zh
+
+
+def test_components_are_readable_and_writable_as_one_dict(pair):
+    me, partner, _ = pair
+    rec = Recommendation.objects.create(
+        brand=me,
+        partner=partner,
+        rank=1,
+        score=0.5,
+        components={"scale": 0.9, "positioning": 0.8, "audience": 0.7, "category": 0.6, "learned": None},
+    )
+    rec.refresh_from_db()
+    assert rec.components == {"scale": 0.9, "positioning": 0.8, "audience": 0.7, "category": 0.6, "learned": None}
+    assert (rec.scale_fit, rec.learned_score) == (0.9, None)
