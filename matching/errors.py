@@ -10,6 +10,4 @@ class MatchingError(StrEnum):
     UNKNOWN_BRAND = "unknown_brand"
     SELF_PAIR = "self_pair"
     INVALID_OUTCOME = "invalid_outcome"
-    NOT_APPROVED = "not_approved"
     NOT_ENOUGH_OUTCOMES = "not_enough_outcomes"
-    NOT_RECOMMENDABLE = "not_recommendable"

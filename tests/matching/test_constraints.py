@@ -151,3 +151,37 @@ def test_list_query_count_is_constant_as_it_grows(market, admin_actor):
     many, queries_many = read()
     assert many == few + 12
     assert queries_many == queries_few <= 3
+
+
+@pytest.fixture
+def open_swap(monkeypatch):
+    """Stands in for the exchange's ``open_pairs`` hook (the exchange has no models yet)."""
+    import sys
+    import types
+
+    me = make_brand("me-coffee", "beverage.coffee")
+    in_talks = make_brand("in-talks", "food.bakery")
+    other = make_brand("other-partner", "food.snacks")
+    fake = types.ModuleType("exchange.selectors")
+    fake.open_pairs = lambda brand_ids: [(in_talks.pk, me.pk)]
+    monkeypatch.setitem(sys.modules, "exchange.selectors", fake)
+    import exchange
+
+    monkeypatch.setattr(exchange, "selectors", fake, raising=False)
+    return me, in_talks, other
+
+
+def test_pair_with_an_open_swap_is_excluded_when_the_setting_is_on(open_swap, settings):
+    settings.MATCHING_EXCLUDE_OPEN_PAIRS = True
+    me, in_talks, other = open_swap
+    services.recommendations_refresh_all()
+    assert not Recommendation.objects.filter(brand=me, partner=in_talks).exists()
+    assert not Recommendation.objects.filter(brand=in_talks, partner=me).exists()
+    assert Recommendation.objects.filter(brand=me, partner=other).exists()
+
+
+def test_pair_with_an_open_swap_stays_when_the_setting_is_off(open_swap, settings):
+    settings.MATCHING_EXCLUDE_OPEN_PAIRS = False
+    me, in_talks, _ = open_swap
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    assert Recommendation.objects.filter(brand=me, partner=in_talks).exists()
