@@ -123,6 +123,13 @@ def get_market() -> Market:
             gone = [i for i, s, _ in changed_rows if s != BrandStatus.APPROVED and i in market.index]
             inputs = brand_inputs(Q(pk__in=approved)) if approved else []
             replace_rows(market, inputs, remove_ids=gone)
+            if len(market.index) != version[1]:
+                # Rows deleted outright (e.g. from the Django admin) leave no updated_at
+                # behind; the approved count in the stamp notices them, drop them here.
+                live = set(Brand.objects.filter(status=BrandStatus.APPROVED).values_list("id", flat=True))
+                stale = [i for i in market.index if i not in live]
+                if stale:
+                    replace_rows(market, [], remove_ids=stale)
             if changed_rows:
                 _cache["last_updated"] = max(u for _, _, u in changed_rows)
             _cache["version"] = version

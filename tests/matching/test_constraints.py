@@ -185,3 +185,17 @@ def test_pair_with_an_open_swap_stays_when_the_setting_is_off(open_swap, setting
     me, in_talks, _ = open_swap
     services.recommendations_refresh_brand(brand_id=me.pk)
     assert Recommendation.objects.filter(brand=me, partner=in_talks).exists()
+
+
+def test_brand_deleted_outright_leaves_the_cached_market_and_refresh_still_works(market):
+    """Deleting a brand (e.g. from the Django admin) bumps no updated_at; the per-process
+    market cache must still drop it, or the next refresh would write a dangling partner."""
+    me, _forbidden, allowed = market
+    services.recommendations_refresh_brand(brand_id=me.pk)  # warms the per-process cache
+    gone = allowed[0]
+    gone_id = gone.pk
+    gone.delete()
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    partner_ids = set(Recommendation.objects.filter(brand=me).values_list("partner_id", flat=True))
+    assert gone_id not in partner_ids
+    assert partner_ids == {b.pk for b in allowed[1:]}
