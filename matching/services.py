@@ -7,7 +7,7 @@ Every public service takes keyword-only arguments and raises ``ValidationError``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huiliu.jsonl import LineError, LineImportError, iter_lines
 from matching import refresh, training
 from matching.errors import MatchingError as E
 from matching.models import (
@@ -76,23 +77,8 @@ def recommendation_dismiss(*, actor: Actor, brand: Brand, partner: Brand) -> Dis
 
 
 # --- Outcomes import --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LineError:
-    line: int
-    field: str
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
-
-
-class OutcomeImportError(ValidationError):
-    """Bad lines; nothing was written. ``problems`` lists each one."""
-
-    def __init__(self, problems: list[LineError]):
-        self.problems = problems
-        super().__init__([str(p) for p in problems], code=E.INVALID)
+class OutcomeImportError(LineImportError):
+    """The outcomes file had bad lines; nothing was written. ``problems`` lists each one."""
 
 
 @dataclass
@@ -103,14 +89,6 @@ class OutcomeImportResult:
 
 
 OUTCOME_FIELDS = ("a", "b", "outcome", "a_new_members", "b_new_members")
-
-
-def _iter_lines(source: str | Path | Iterable[str]) -> Iterator[tuple[int, str]]:
-    if isinstance(source, (str, Path)):
-        with open(source, encoding="utf-8-sig") as fh:
-            yield from enumerate(fh, start=1)
-    else:
-        yield from enumerate(source, start=1)
 
 
 def _check_line(n: int, raw: str) -> tuple[dict | None, list[LineError]]:
@@ -161,7 +139,7 @@ def outcomes_import(*, source: str | Path | Iterable[str]) -> OutcomeImportResul
     for every problem, and nothing is written."""
     problems: list[LineError] = []
     parsed: list[tuple[int, dict]] = []
-    for n, raw in _iter_lines(source):
+    for n, raw in iter_lines(source):
         if not raw.strip():
             continue
         data, line_problems = _check_line(n, raw)

@@ -25,6 +25,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huiliu.jsonl import LineError, LineImportError, iter_lines
 from partners import selectors, validation
 from partners.actors import Actor
 from partners.errors import PartnersError as E
@@ -55,23 +56,8 @@ UPDATABLE_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class LineError:
-    line: int
-    field: str
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
-
-
-class BrandImportError(ValidationError):
-    """The file had bad lines; nothing was written. ``problems`` lists each one."""
-
-    def __init__(self, problems: list[LineError]):
-        self.problems = problems
-        super().__init__([str(p) for p in problems], code=E.INVALID)
+class BrandImportError(LineImportError):
+    """The brands file had bad lines; nothing was written. ``problems`` lists each one."""
 
 
 @dataclass
@@ -100,14 +86,6 @@ class _Row:
 
 
 Progress = Callable[[str], None]
-
-
-def _iter_lines(path_or_lines: str | Path | Iterable[str]) -> Iterator[tuple[int, str]]:
-    if isinstance(path_or_lines, (str, Path)):
-        with open(path_or_lines, encoding="utf-8-sig") as fh:  # tolerate a BOM from Windows editors
-            yield from enumerate(fh, start=1)
-    else:
-        yield from enumerate(path_or_lines, start=1)
 
 
 class _Ticker:
@@ -167,7 +145,7 @@ def _validate(
     first_line: dict[str, int] = {}
     ticker = _Ticker(progress, _("validated"))
     count = 0
-    for number, raw in _iter_lines(path_or_lines):
+    for number, raw in iter_lines(path_or_lines):
         count = number
         ticker.tick(number)
         text = raw.strip()

@@ -7,12 +7,10 @@ is written.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from huiliu.jsonl import bad_lines_error, command_source
 from matching.services import OutcomeImportError, outcomes_import
 
 
@@ -23,20 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("path", help="JSON Lines file, UTF-8 ('-' for stdin)")
 
     def handle(self, *args, path: str, **options):
-        if path == "-":
-            source = sys.stdin
-        else:
-            source = Path(path)
-            if not source.is_file():
-                raise CommandError(_("%(path)s: no such file.") % {"path": path})
+        source = command_source(path)
         try:
             result = outcomes_import(source=source)
         except OutcomeImportError as exc:
-            for problem in exc.problems:
-                self.stderr.write(str(problem))
-            raise CommandError(
-                _("%(n)d bad line(s); nothing was imported.") % {"n": len({p.line for p in exc.problems})}
-            ) from None
+            raise bad_lines_error(self.stderr, exc) from None
         except UnicodeDecodeError as exc:
             raise CommandError(_("the file is not UTF-8 text: %(e)s") % {"e": exc}) from None
         detail = ", ".join(f"{k} {v:,}" for k, v in sorted(result.by_outcome.items()))

@@ -7,13 +7,12 @@ every bad line is listed on stderr as ``line N: field: reason`` and nothing is w
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
+from huiliu.jsonl import bad_lines_error, command_source
 from partners.importer import BrandImportError, brands_import
 from partners.validation import error_items
 
@@ -27,23 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     def handle(self, *args, path: str, approve: bool, quiet: bool, **options):
-        if path == "-":
-            import sys
-
-            source = sys.stdin
-        else:
-            source = Path(path)
-            if not source.is_file():
-                raise CommandError(_("%(path)s: no such file.") % {"path": path})
+        source = command_source(path)
         progress = None if quiet else (lambda message: self.stderr.write(message))
         try:
             result = brands_import(path_or_lines=source, approve=approve, progress=progress)
         except BrandImportError as exc:
-            for problem in exc.problems:
-                self.stderr.write(str(problem))
-            raise CommandError(
-                _("%(n)d bad line(s); nothing was imported.") % {"n": len({p.line for p in exc.problems})}
-            ) from None
+            raise bad_lines_error(self.stderr, exc) from None
         except ValidationError as exc:
             raise CommandError("; ".join(f"{f}: {m}" for f, _c, m in error_items(exc))) from None
         except DatabaseError as exc:  # e.g. a slug created concurrently; the transaction rolled back
