@@ -1,6 +1,8 @@
 """``manage.py load_demo`` — the demo market used by ``make demo`` (safe to run again).
 
-Thin: the work is ``partners.demo.demo_load``. Prints the demo accounts at the end.
+Thin: the work is ``partners.demo.demo_load`` (brands, rules, accounts) and
+``matching.demo.demo_history_load`` (a swap history, a trained matcher, fresh
+recommendations). Prints the demo accounts at the end.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from matching.demo import demo_history_load
 from partners.demo import GENERATED, demo_load
 from partners.importer import BrandImportError
 from partners.models import BrandStatus
@@ -26,6 +29,12 @@ class Command(BaseCommand):
             for problem in exc.problems:
                 self.stderr.write(str(problem))
             raise CommandError(_("the demo data did not validate; nothing was loaded.")) from None
+        history = demo_history_load()
+        if history.outcomes:
+            self.stdout.write(
+                _("Swap history: %(n)d past outcomes; matcher model v%(v)s trained; %(rows)d recommendations.")
+                % {"n": history.outcomes, "v": history.trained_version, "rows": history.refreshed_rows}
+            )
         statuses = ", ".join(f"{BrandStatus(status).label} {count}" for status, count in result.by_status.items())
         self.stdout.write(_("Demo market: %(n)d brands (%(statuses)s).") % {"n": result.brands, "statuses": statuses})
         self.stdout.write("")
