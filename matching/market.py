@@ -18,6 +18,7 @@ for every refresh (``load_exclusions``), so a new block or dismissal applies at 
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -30,7 +31,11 @@ from partners.models import Brand, BrandStatus, Category, Channel, CompetitionRu
 
 VERSION_KEY = "matching:market_version"
 _lock = threading.Lock()
-_cache: dict = {"market": None, "rules": None, "version": None, "last_updated": None}
+APPROVED_RECOUNT_SECONDS = 5.0
+_now = time.monotonic  # a seam for tests
+_cache: dict = {
+    "market": None, "rules": None, "version": None, "last_updated": None, "approved": None, "counted_at": None,
+}
 
 
 def bump_version() -> None:
@@ -106,9 +111,16 @@ def build_from_db() -> Market:
 def get_market() -> Market:
     """The current market (cached per process, updated incrementally)."""
     with _lock:
-        # The count of approved brands is in the stamp too (an index-only count), so writes
-        # that bypass the partners services and their signals are still picked up.
-        version = (_version(), Brand.objects.filter(status=BrandStatus.APPROVED).count())
+        # The count of approved brands is in the stamp too, so writes that bypass the
+        # partners services and their signals are still picked up. Counting 100,000 rows
+        # costs ~20 ms, most of a one-brand refresh, so it is re-taken at most every
+        # APPROVED_RECOUNT_SECONDS; service writes and deletions bump _version() at once.
+        now, bumped = _now(), _version()
+        stale_count = _cache["counted_at"] is None or now - _cache["counted_at"] > APPROVED_RECOUNT_SECONDS
+        if stale_count or (_cache["version"] is not None and _cache["version"][0] != bumped):
+            _cache["approved"] = Brand.objects.filter(status=BrandStatus.APPROVED).count()
+            _cache["counted_at"] = now
+        version = (bumped, _cache["approved"])
         rules = _rules_stamp()
         market = _cache["market"]
         if market is None or _cache["rules"] != rules:
@@ -138,7 +150,7 @@ def get_market() -> Market:
 
 def reset_cache() -> None:
     with _lock:
-        _cache.update(market=None, rules=None, version=None, last_updated=None)
+        _cache.update(market=None, rules=None, version=None, last_updated=None, approved=None, counted_at=None)
 
 
 def load_exclusions(brand_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:

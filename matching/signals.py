@@ -22,3 +22,13 @@ def on_brands_imported(sender, brand_ids: list[int], **kwargs) -> None:
     """A bulk import committed: one full refresh instead of one per brand."""
     bump_version()
     schedule_full_refresh()
+
+
+def on_brand_deleted(sender, instance, **kwargs) -> None:
+    """A brand row was deleted outright (e.g. in the Django admin): no service signal fires,
+    so mark the cached markets stale here — now (this process, inside the transaction) and
+    again after commit (for every other process, which must not re-read before it)."""
+    from django.db import transaction
+
+    bump_version()
+    transaction.on_commit(bump_version)

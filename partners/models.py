@@ -97,7 +97,8 @@ class Brand(models.Model):
     active_audience = models.BigIntegerField(default=0, db_index=True)
 
     created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Indexed: the matcher's per-process market cache re-reads "brands changed since".
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["name"]

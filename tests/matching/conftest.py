@@ -39,7 +39,8 @@ def make_brand(
     status: str = BrandStatus.APPROVED,
     channel: str = ChannelType.WECOM,
 ):
-    """An approved brand with one channel whose active audience is ``scale``."""
+    """An approved brand with one channel whose active audience is ``scale``. Like a write
+    through the partners services, it marks the cached markets stale."""
     brand = BrandFactory(
         slug=slug,
         category=category(code),
@@ -51,4 +52,5 @@ def make_brand(
         description="年轻都市人群喜爱的品牌",
     )
     ChannelFactory(brand=brand, type=channel, size=scale * 2, active_rate=0.5)
+    market.bump_version()
     return brand

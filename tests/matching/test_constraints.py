@@ -11,7 +11,7 @@ from matching.selectors import recommendation_list
 from partners.actors import Actor
 from partners.models import Brand, BrandBlock, BrandStatus, CompetitionRule
 from partners.selectors import brands_compete, competing_category_map
-from tests.factories import category
+from tests.factories import BrandFactory, category
 from tests.matching.conftest import make_brand
 
 pytestmark = pytest.mark.django_db
@@ -199,3 +199,18 @@ def test_brand_deleted_outright_leaves_the_cached_market_and_refresh_still_works
     partner_ids = set(Recommendation.objects.filter(brand=me).values_list("partner_id", flat=True))
     assert gone_id not in partner_ids
     assert partner_ids == {b.pk for b in allowed[1:]}
+
+
+def test_brand_written_around_the_services_is_picked_up_after_the_recount_interval(market, monkeypatch):
+    """A write that sends no signal (raw SQL, a script) is still noticed: the approved count
+    is re-taken every APPROVED_RECOUNT_SECONDS."""
+    from matching import market as market_cache
+
+    me, _, allowed = market
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    late = BrandFactory(slug="late-arrival", category=category("fitness"), active_audience=100_000)
+    later = market_cache._now() + market_cache.APPROVED_RECOUNT_SECONDS + 1
+    monkeypatch.setattr(market_cache, "_now", lambda: later)
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    slugs = set(Recommendation.objects.filter(brand=me).values_list("partner__slug", flat=True))
+    assert late.slug in slugs
