@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from huiliu.db import advisory_xact_lock
 from matching import candidates, explain, ranker
 from matching.features import Market
 from matching.models import MatcherModel, Recommendation
@@ -274,9 +275,16 @@ def _insert(rows: list[tuple]) -> None:
     Recommendation.objects.bulk_create(objs, batch_size=2000)
 
 
+# One brand's refresh and the full refresh both delete-then-insert rows; run concurrently, the
+# second writer would insert pairs the first just re-inserted (unique violation) and lose its
+# work. Both take this lock first, so they queue.
+WRITERS_LOCK = "matching.recommendation.writers"
+
+
 def write_brand(brand_id: int, matches: list[Match], version: int) -> int:
     now = timezone.now()
     with transaction.atomic():
+        advisory_xact_lock(WRITERS_LOCK)
         Recommendation.objects.filter(brand_id=brand_id).delete()
         _insert([_row_tuple(brand_id, m, version, now) for m in matches])
     return len(matches)
@@ -289,6 +297,7 @@ def write_all(chunks) -> tuple[int, float]:
     format; streaming keeps memory flat. Returns (rows written, seconds spent writing)."""
     written, seconds = 0, 0.0
     with transaction.atomic():
+        advisory_xact_lock(WRITERS_LOCK)
         t = time.perf_counter()
         with connection.cursor() as cur:
             cur.execute(f"DELETE FROM {Recommendation._meta.db_table}")
@@ -324,6 +333,7 @@ def refresh_brand(brand_id: int, *, k: int | None = None) -> int:
     i = market.index.get(int(brand_id))
     if i is None:
         with transaction.atomic():
+            advisory_xact_lock(WRITERS_LOCK)
             Recommendation.objects.filter(brand_id=brand_id).delete()
             Recommendation.objects.filter(partner_id=brand_id).delete()
         return 0

@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huiliu.db import advisory_xact_lock
 from huiliu.jsonl import LineError, LineImportError, iter_lines
 from matching import refresh, training
 from matching.errors import MatchingError as E
@@ -239,7 +240,10 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
         metrics["auc_active"] = old_auc
     activate = force or active_row is None or old_auc is None or (new_auc is not None and new_auc >= old_auc)
     with transaction.atomic():
-        version = (MatcherModel.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0) + 1
+        # Two trainings may finish together (retrain clicked twice): allocate versions one at
+        # a time. (select_for_update() on an aggregate locks nothing; Django drops it.)
+        advisory_xact_lock("matching.matchermodel.version")
+        version = (MatcherModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
         artefact.version = version
         model = MatcherModel.objects.create(
             version=version,
