@@ -6,10 +6,12 @@ Each validator returns the normalised value or raises ``ValidationError`` with a
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
 from partners.errors import PartnersError as E
@@ -216,8 +218,19 @@ def tone_label(tag: str, language: str = "zh-hans") -> str:
 
 
 # --- Numbers ----------------------------------------------------------------------------------
+# Bounds keep every number inside its column (and exactly representable): a channel's size is
+# a bigint but the JSON/GraphQL side may carry it as a float, so at most 2**53; a store count is
+# a PostgreSQL integer; the sum of sizes × active rates is stored in a bigint.
+MAX_CHANNEL_SIZE = 2**53
+MAX_STORES = 2**31 - 1
+MAX_ACTIVE_AUDIENCE = 2**63 - 1
+
+
 def validate_price_tier(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) and not (isinstance(value, str) and value.isdigit()):
+    # ``str.isdigit`` accepts "²" and other digits int() refuses; only ASCII 0-9 here.
+    if isinstance(value, bool) or not isinstance(value, int) and not (
+        isinstance(value, str) and value.isascii() and value.isdecimal()
+    ):
         raise ValidationError(_("price tier must be a whole number from 1 to 5."), code=E.OUT_OF_RANGE)
     tier = int(value)
     if not 1 <= tier <= 5:
@@ -227,22 +240,52 @@ def validate_price_tier(value: Any) -> int:
     return tier
 
 
-def validate_non_negative_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+def validate_non_negative_int(value: Any, name: str, maximum: int | None = None) -> int:
+    """A whole number in [0, maximum]; NaN, infinities and fractions are refused."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()))
+    ):
         raise ValidationError(_("%(name)s must be a whole number.") % {"name": name}, code=E.INVALID)
     if value < 0:
         raise ValidationError(_("%(name)s must be ≥ 0 (got %(v)s).") % {"name": name, "v": value}, code=E.OUT_OF_RANGE)
+    if maximum is not None and value > maximum:
+        raise ValidationError(
+            _("%(name)s must be at most %(max)s (got %(v)s).") % {"name": name, "max": f"{maximum:,}", "v": value},
+            code=E.OUT_OF_RANGE,
+        )
     return int(value)
 
 
 def validate_active_rate(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValidationError(_("active rate must be a number between 0 and 1."), code=E.INVALID)
     if not 0 <= value <= 1:
         raise ValidationError(
             _("active rate must be between 0 and 1 (got %(v)s).") % {"v": value}, code=E.OUT_OF_RANGE
         )
     return float(value)
+
+
+# --- Website ----------------------------------------------------------------------------------
+_WEBSITE_VALIDATOR = URLValidator(schemes=["http", "https"])
+
+
+def validate_website(value: Any) -> str:
+    """An http(s) URL, or "" for none. Other schemes (javascript:, data:, ftp: …) are refused:
+    the public brand page renders the website as a link."""
+    url = _text(value, "website", required=False)
+    if not url:
+        return ""
+    try:
+        _WEBSITE_VALIDATOR(url)
+    except ValidationError:
+        raise ValidationError(
+            _("website must be a full http:// or https:// address, e.g. https://www.example.com."),
+            code=E.INVALID,
+        ) from None
+    return url
 
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -327,9 +370,11 @@ def clean_brand_profile(
         attempt("slug", lambda: out.__setitem__("slug", validate_slug(data.get("slug"))))
     if present("name"):
         attempt("name", lambda: out.__setitem__("name", _text(data.get("name"), "name", required=True)))
-    for key in ("name_en", "legal_name", "description", "website"):
+    for key in ("name_en", "legal_name", "description"):
         if key in data:
             attempt(key, lambda key=key: out.__setitem__(key, _text(data.get(key), key, required=False)))
+    if "website" in data:
+        attempt("website", lambda: out.__setitem__("website", validate_website(data.get("website"))))
 
     def _credit() -> None:
         raw = data.get("credit_code") or ""
@@ -371,7 +416,7 @@ def clean_brand_profile(
     if "audience" in data:
         attempt("audience", lambda: out.__setitem__("audience", validate_audience(data.get("audience"))))
     if "stores" in data:
-        attempt("stores", lambda: out.__setitem__("store_count", validate_non_negative_int(data.get("stores") or 0, "stores")))
+        attempt("stores", lambda: out.__setitem__("store_count", validate_non_negative_int(data.get("stores") or 0, "stores", MAX_STORES)))
 
     if errors:
         raise ValidationError(errors)
@@ -403,7 +448,7 @@ def clean_channels(value: Any) -> list[dict[str, Any]]:
             continue
         item: dict[str, Any] = {"type": ctype, "label": str(raw.get("label") or "").strip()[:80]}
         try:
-            item["size"] = validate_non_negative_int(raw.get("size", 0), "size")
+            item["size"] = validate_non_negative_int(raw.get("size", 0), "size", MAX_CHANNEL_SIZE)
         except ValidationError as exc:
             errors[f"{prefix}.size"] = exc
         try:
@@ -423,6 +468,11 @@ def clean_channels(value: Any) -> list[dict[str, Any]]:
             )
         seen.add(key)
         out.append(item)
+    if not errors and active_audience(out) > MAX_ACTIVE_AUDIENCE:
+        errors["channels"] = ValidationError(
+            _("the channels' total active audience is larger than %(max)s.") % {"max": f"{MAX_ACTIVE_AUDIENCE:,}"},
+            code=E.OUT_OF_RANGE,
+        )
     if errors:
         raise ValidationError(errors)
     return out

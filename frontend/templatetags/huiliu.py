@@ -174,3 +174,17 @@ def headcount(value) -> str:
         if n >= size:
             return f"{n / size:.1f}".rstrip("0").rstrip(".") + unit
     return str(n)
+
+
+@register.filter
+def http_url(value) -> str:
+    """The value if it is an http(s) URL, else "" — so a stored ``javascript:``/``data:`` value
+    (from before the website was validated) is never rendered as a link."""
+    from urllib.parse import urlsplit
+
+    url = str(value or "").strip()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
+    return url if scheme in ("http", "https") else ""

@@ -229,3 +229,24 @@ def test_signed_in_user_without_brands_sees_the_invitation(client):
     html = client.get(reverse("frontend:dashboard")).content.decode()
     assert reverse("frontend:wizard_start") in html
     assert Brand.objects.count() == 0
+
+
+def test_public_profile_never_links_a_stored_non_http_website(client, brand):
+    # A value stored before the website was validated (or by a raw SQL fix) is not a link.
+    Brand.objects.filter(pk=brand.pk).update(website="javascript:alert(document.cookie)")
+    html = client.get(reverse("frontend:brand_public", args=[brand.slug])).content.decode()
+    assert "javascript:" not in html
+    Brand.objects.filter(pk=brand.pk).update(website="https://www.luckincoffee.com")
+    html = client.get(reverse("frontend:brand_public", args=[brand.slug])).content.decode()
+    assert 'href="https://www.luckincoffee.com"' in html
+
+
+def test_profile_editor_refuses_a_javascript_website(owner_client, brand):
+    owner_client.cookies.load({"django_language": "en"})
+    response = owner_client.post(
+        reverse("frontend:brand_edit", args=[brand.slug]), profile_post(brand, website="javascript:alert(1)")
+    )
+    assert response.status_code == 200
+    assert "website must be a full http:// or https:// address" in errors_in(response)
+    brand.refresh_from_db()
+    assert not brand.website.startswith("javascript")

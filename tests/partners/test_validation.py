@@ -5,10 +5,12 @@ from django.core.exceptions import ValidationError
 
 from partners.errors import PartnersError as E
 from partners.validation import (
+    clean_brand_profile,
     clean_channels,
     credit_code_check_char,
     validate_audience,
     validate_credit_code,
+    validate_non_negative_int,
     validate_price_tier,
     validate_tone,
 )
@@ -69,7 +71,7 @@ def test_regions_are_iso_codes_normalised_and_deduplicated():
     assert validate_audience({"regions": ["cn-sh", "CN-SH", "CN-BJ"]})["regions"] == ["CN-SH", "CN-BJ"]
 
 
-@pytest.mark.parametrize("tier", [0, 6, "x", 2.5, True])
+@pytest.mark.parametrize("tier", [0, 6, "x", 2.5, True, "²", "٣"])
 def test_price_tier_outside_1_to_5_is_refused(tier):
     with pytest.raises(ValidationError) as exc:
         validate_price_tier(tier)
@@ -100,3 +102,61 @@ def test_channel_listed_twice_without_distinct_label_is_refused():
     with pytest.raises(ValidationError) as exc:
         clean_channels([{"type": "wecom", "size": 1, "active_rate": 0.1}] * 2)
     assert exc.value.error_dict["channels[1].type"][0].code == E.DUPLICATE
+
+
+@pytest.mark.parametrize(
+    "website",
+    ["javascript:alert(1)", "JavaScript:alert(document.cookie)", "data:text/html,<script>x</script>",
+     "ftp://example.com/", "www.example.com", "https://"],
+)
+def test_website_that_is_not_an_http_url_is_refused(website):
+    with pytest.raises(ValidationError) as exc:
+        clean_brand_profile({"website": website}, categories={}, partial=True)
+    err = exc.value.error_dict["website"][0]
+    assert err.code == E.INVALID
+    assert "http://" in err.messages[0]
+
+
+@pytest.mark.parametrize("website", ["https://www.luckincoffee.com", "http://example.cn/about?x=1", ""])
+def test_http_and_https_websites_or_none_are_accepted(website):
+    assert clean_brand_profile({"website": website}, categories={}, partial=True) == {"website": website}
+
+
+@pytest.mark.parametrize(
+    "channel, field, code",
+    [
+        ({"type": "wecom", "size": float("nan"), "active_rate": 0.5}, "channels[0].size", E.INVALID),
+        ({"type": "wecom", "size": float("inf"), "active_rate": 0.5}, "channels[0].size", E.INVALID),
+        ({"type": "wecom", "size": 1e19, "active_rate": 0.5}, "channels[0].size", E.OUT_OF_RANGE),
+        ({"type": "wecom", "size": 2**63, "active_rate": 0.5}, "channels[0].size", E.OUT_OF_RANGE),
+        ({"type": "wecom", "size": 10, "active_rate": float("nan")}, "channels[0].active_rate", E.INVALID),
+        ({"type": "wecom", "size": 10, "active_rate": float("inf")}, "channels[0].active_rate", E.INVALID),
+    ],
+)
+def test_non_finite_or_too_large_channel_numbers_are_field_errors(channel, field, code):
+    with pytest.raises(ValidationError) as exc:
+        clean_channels([channel])
+    assert exc.value.error_dict[field][0].code == code
+
+
+def test_channel_size_up_to_2_pow_53_is_accepted():
+    assert clean_channels([{"type": "wecom", "size": 2**53, "active_rate": 1}])[0]["size"] == 2**53
+
+
+def test_total_active_audience_beyond_a_bigint_is_refused_on_channels():
+    many = [{"type": "wecom", "label": str(i), "size": 2**53, "active_rate": 1} for i in range(1100)]
+    with pytest.raises(ValidationError) as exc:
+        clean_channels(many)
+    assert exc.value.error_dict["channels"][0].code == E.OUT_OF_RANGE
+
+
+@pytest.mark.parametrize("stores, code", [(2**31, E.OUT_OF_RANGE), (3_000_000_000, E.OUT_OF_RANGE), (float("nan"), E.INVALID)])
+def test_store_count_must_fit_an_integer_column(stores, code):
+    with pytest.raises(ValidationError) as exc:
+        clean_brand_profile({"stores": stores}, categories={}, partial=True)
+    assert exc.value.error_dict["stores"][0].code == code
+
+
+def test_non_negative_int_accepts_whole_floats_and_big_ints_within_the_bound():
+    assert validate_non_negative_int(5.0, "size") == 5
+    assert validate_non_negative_int(2**31 - 1, "stores", 2**31 - 1) == 2**31 - 1
