@@ -163,6 +163,10 @@ def _validate(
         fields = channels = None
         try:
             fields = validation.clean_brand_profile(data, categories=categories)
+            if "price_tier" not in data:
+                # The validator fills in the default tier; only a new brand should get it
+                # (Brand.price_tier's default) — re-importing a line without one keeps the tier.
+                fields.pop("price_tier", None)
         except ValidationError as exc:
             line_errors += validation.error_items(exc)
         try:

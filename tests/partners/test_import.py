@@ -339,3 +339,11 @@ def test_command_lists_every_bad_line_on_stderr_and_exits_non_zero(tmp_path, cap
 def test_command_refuses_a_missing_file(tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_brands", str(tmp_path / "nope.jsonl"))
+
+
+def test_reimport_without_price_tier_keeps_the_tier_and_a_new_brand_gets_the_default():
+    brands_import(path_or_lines=jsonl(brand_line(price_tier=5)))
+    brands_import(path_or_lines=jsonl(brand_line(price_tier=..., name="瑞幸"), OTHER))
+    luckin = Brand.objects.get(slug="luckin-coffee")
+    assert (luckin.name, luckin.price_tier) == ("瑞幸", 5)
+    assert Brand.objects.get(slug=OTHER["slug"]).price_tier == 3
