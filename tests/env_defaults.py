@@ -10,6 +10,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 # Tasks run inline unless a test starts a real worker (tests/conftest.py: celery_worker).
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+# The test client and the live server speak plain http; production redirects to https.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 # Fast hashing in tests only; production keeps PBKDF2.
 os.environ.setdefault("PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher")

@@ -46,3 +46,19 @@ def test_debug_is_off_unless_set(env, debug):
     result = _boot(env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == debug
+
+
+def test_production_settings_pass_djangos_deployment_checks():
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECURE_SSL_REDIRECT", "SECRET_KEY")}
+    env.update(SECRET_KEY="k" * 20 + "Zq9!x" * 10, ALLOWED_HOSTS="huiliu.example.com", DJANGO_SETTINGS_MODULE="huiliu.settings")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_healthz_is_not_redirected_to_https(client, db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code in (200, 503)
+    assert client.get("/").status_code == 301
