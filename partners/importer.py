@@ -307,7 +307,9 @@ class _RowWriter:
         qn = connection.ops.quote_name
         columns = ", ".join(qn(f.column) for f in self.fields)
         attnames = [f.attname for f in self.fields]
-        with connection.cursor() as cursor:
+        # The raw psycopg cursor bypasses Django's error translation: wrap it so a refused row
+        # raises django.db.DatabaseError (which the command reports) rather than psycopg's own.
+        with connection.wrap_database_errors, connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {qn(self.model._meta.db_table)} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     values = []

@@ -347,3 +347,38 @@ def test_reimport_without_price_tier_keeps_the_tier_and_a_new_brand_gets_the_def
     luckin = Brand.objects.get(slug="luckin-coffee")
     assert (luckin.name, luckin.price_tier) == ("瑞幸", 5)
     assert Brand.objects.get(slug=OTHER["slug"]).price_tier == 3
+
+
+def test_command_reports_a_row_the_database_refuses_cleanly_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    # Validation is the first line of defence; if the database still refuses a row (here a
+    # negative size slipped past a stubbed validator) the command must exit 1, not crash.
+    real = importer.validation.clean_channels
+
+    def lenient(value):
+        rows = real([{**c, "size": 1} for c in value or []])
+        return [{**r, "size": -5} for r in rows]
+
+    monkeypatch.setattr(importer.validation, "clean_channels", lenient)
+    path = write(tmp_path, brand_line())
+    command = load_command_class(get_commands()["import_brands"], "import_brands")
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+    with pytest.raises(SystemExit) as exc:
+        command.run_from_argv(["manage.py", "import_brands", path, "--quiet"])
+    assert exc.value.code == 1
+    assert "the database refused the import; nothing was written" in capsys.readouterr().err
+    assert not Brand.objects.exists() and not Channel.objects.exists()
+
+
+def test_nan_infinite_or_too_large_numbers_are_line_errors_not_crashes():
+    lines = [
+        '{"slug": "nan-brand", "name": "N", "category": "food.snacks", "channels": [{"type": "wecom", "size": NaN, "active_rate": 0.3}]}',
+        '{"slug": "big-brand", "name": "B", "category": "food.snacks", "stores": 3000000000, '
+        '"channels": [{"type": "wecom", "size": 1e19, "active_rate": Infinity}]}',
+    ]
+    with pytest.raises(BrandImportError) as exc:
+        brands_import(path_or_lines=lines)
+    found = {(p.line, p.field, p.code) for p in exc.value.problems}
+    assert (1, "channels[0].size", "invalid") in found
+    assert {(2, "stores", "out_of_range"), (2, "channels[0].size", "out_of_range"),
+            (2, "channels[0].active_rate", "invalid")} <= found
+    assert not Brand.objects.exists()
