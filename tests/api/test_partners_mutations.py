@@ -184,6 +184,20 @@ def test_set_channels_bad_input_keeps_the_old_channels(as_owner, brand):
     assert brand.active_audience == 600
 
 
+def test_set_channels_by_a_write_key_cannot_self_declare_verification(as_write_key, brand):
+    audited = [{"type": "wecom", "size": 10**9, "activeRate": 1, "verification": "audited"}]
+    data = as_write_key(CHANNELS, {"b": gid("Brand", brand.pk), "c": audited})
+    assert payload_errors(data) == [("channels[0].verification", "permission_denied")]
+    assert brand.channels.count() == 0
+
+
+def test_set_channels_keeps_the_verification_of_an_unchanged_channel(as_owner, brand):
+    Channel.objects.create(brand=brand, type="wecom", size=1000, active_rate=0.5, verification="audited")
+    data = as_owner(CHANNELS, {"b": gid("Brand", brand.pk), "c": TWO})["setBrandChannels"]
+    assert data["errors"] == []
+    assert dict(brand.channels.values_list("type", "verification")) == {"wecom": "audited", "app": "self_reported"}
+
+
 # --- API keys -----------------------------------------------------------------------------------------
 CREATE_KEY = """mutation($b: ID!, $name: String!, $scopes: [String!]!) {
   createApiKey(brand: $b, name: $name, scopes: $scopes) { key apiKey { id name prefix scopes isActive } errors { field code } } }"""

@@ -250,3 +250,16 @@ def test_profile_editor_refuses_a_javascript_website(owner_client, brand):
     assert "website must be a full http:// or https:// address" in errors_in(response)
     brand.refresh_from_db()
     assert not brand.website.startswith("javascript")
+
+
+def test_channel_editor_keeps_the_platforms_verification_of_unchanged_channels(owner_client, brand):
+    ChannelFactory(brand=brand, type="wecom", label="", size=100000, active_rate=0.3, verification="audited")
+    ChannelFactory(brand=brand, type="douyin", label="", size=50000, active_rate=0.1, verification="screenshot")
+    response = owner_client.post(reverse("frontend:brand_channels", args=[brand.slug]), {
+        "channel_type": ["wecom", "douyin"], "channel_label": ["", ""],
+        "channel_size": ["100000", "60000"], "channel_active_rate": ["30", "10"],
+    })
+    assert response.status_code == 302
+    assert dict(brand.channels.values_list("type", "verification")) == {
+        "wecom": "audited", "douyin": "self_reported",
+    }

@@ -247,3 +247,62 @@ def test_signup_refuses_duplicate_email_and_weak_password(db):
     with pytest.raises(ValidationError) as exc:
         services.user_signup(email="a@example.com", password="123")
     assert set(error_codes(exc)) == {"email", "password"}
+
+
+# --- channel verification (only the platform vouches for a channel) ---------------------------
+def test_a_member_cannot_declare_a_channel_verified(brand, owner_actor):
+    ChannelFactory(brand=brand, type="sms", size=10, active_rate=1)
+    with pytest.raises(ValidationError) as exc:
+        services.brand_channels_set(
+            actor=owner_actor, brand=brand,
+            channels=[{"type": "wecom", "size": 10**9, "active_rate": 1, "verification": "audited"}],
+        )
+    assert error_codes(exc) == {"channels[0].verification": [E.PERMISSION_DENIED]}
+    assert list(brand.channels.values_list("type", "verification")) == [("sms", "self_reported")]
+
+
+def test_a_write_api_key_cannot_declare_a_channel_verified(brand, owner_actor):
+    key, _ = services.api_key_create(actor=owner_actor, brand=brand, name="W", scopes=["write"])
+    with pytest.raises(ValidationError) as exc:
+        services.brand_channels_set(
+            actor=Actor(api_key=key), brand=brand,
+            channels=[{"type": "wecom", "size": 10, "active_rate": 1, "verification": "api"}],
+        )
+    assert error_codes(exc) == {"channels[0].verification": [E.PERMISSION_DENIED]}
+    assert not brand.channels.exists()
+
+
+def test_registration_by_a_member_cannot_declare_verified_channels(signed_in):
+    channels = [{"type": "wecom", "size": 1000, "active_rate": 0.4, "verification": "audited"}]
+    with pytest.raises(ValidationError) as exc:
+        services.brand_register(actor=signed_in, data=payload(channels=channels))
+    assert error_codes(exc) == {"channels[0].verification": [E.PERMISSION_DENIED]}
+    assert not Brand.objects.exists()
+
+
+def test_editing_channels_keeps_verification_of_unchanged_ones_and_resets_changed_ones(brand, owner_actor):
+    from django.utils import timezone
+
+    verified_at = timezone.now() - timezone.timedelta(days=30)
+    ChannelFactory(brand=brand, type="wecom", size=1000, active_rate=0.5, verification="audited", verified_at=verified_at)
+    ChannelFactory(brand=brand, type="app", size=500, active_rate=0.2, verification="api", verified_at=verified_at)
+    services.brand_channels_set(actor=owner_actor, brand=brand, channels=[
+        {"type": "wecom", "size": 1000, "active_rate": 0.5, "verification": "audited"},  # echoed back: kept
+        {"type": "app", "size": 900, "active_rate": 0.2},  # size changed: back to self-reported
+        {"type": "sms", "size": 10, "active_rate": 1},
+    ])
+    got = {c.type: (c.verification, c.verified_at) for c in brand.channels.all()}
+    assert got == {
+        "wecom": ("audited", verified_at), "app": ("self_reported", None), "sms": ("self_reported", None),
+    }
+    event = AuditEvent.objects.get(brand=brand, action="brand.channels_set")
+    assert event.data["verification_reset"] == [{"type": "app", "label": "", "from": "api"}]
+
+
+def test_an_admin_sets_a_channels_verification_with_the_time(brand, admin_actor):
+    ChannelFactory(brand=brand, type="wecom", size=1000, active_rate=0.5)
+    services.brand_channels_set(actor=admin_actor, brand=brand, channels=[
+        {"type": "wecom", "size": 1000, "active_rate": 0.5, "verification": "audited"},
+    ])
+    channel = brand.channels.get()
+    assert channel.verification == "audited" and channel.verified_at is not None
