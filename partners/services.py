@@ -116,9 +116,24 @@ def brand_register(
     return brand
 
 
+# Fields the review checked (KYB): changing one on a reviewed brand needs a new review.
+KYB_FIELDS = ("credit_code", "legal_name")
+
+
 @transaction.atomic
 def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
-    """Update profile fields given in ``data`` (partial). The slug cannot change."""
+    """Update profile fields given in ``data`` (partial). The slug cannot change.
+
+    Re-review: the platform approved the brand's legal identity, so when a member or API key
+    changes ``credit_code`` or ``legal_name`` of an ``approved`` or ``suspended`` brand, the
+    brand goes back to ``pending`` (``status_reason`` says why), the change is audited as
+    ``brand.kyb_changed`` with each field's old and new value, and the members are e-mailed
+    as for any status change. Admin corrections never trigger a re-review.
+
+    A ``category`` change is allowed without re-review (a brand may re-classify itself; the
+    matcher recomputes who competes on the ``profile`` signal), but it is audited with its
+    old and new code in the ``brand.updated`` event, since it changes which brands compete.
+    """
     if not actor.can_edit(brand.pk):
         raise _denied()
     if "slug" in data and data["slug"] != brand.slug:
@@ -131,12 +146,40 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
         )
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
     changed = sorted(k for k, v in fields.items() if getattr(brand, k) != v)
+    before = {k: getattr(brand, k) for k in changed}
     for key, value in fields.items():
         setattr(brand, key, value)
+    kyb_changed = [k for k in KYB_FIELDS if k in changed]
+    rereview = (
+        bool(kyb_changed)
+        and not actor.is_admin
+        and brand.status in (BrandStatus.APPROVED, BrandStatus.SUSPENDED)
+    )
+    previous_status = brand.status
+    if rereview:
+        brand.status = BrandStatus.PENDING
+        brand.status_reason = _("The legal name or credit code changed; the brand is back in review.")
+        brand.status_changed_at = brand.submitted_at = timezone.now()
     brand.save()
     if changed:
-        audit(actor=actor, action="brand.updated", obj=brand, brand=brand, data={"fields": changed})
+        event_data: dict[str, Any] = {"fields": changed}
+        if "category" in changed:
+            event_data["category"] = {"from": before["category"].code, "to": brand.category.code}
+        audit(actor=actor, action="brand.updated", obj=brand, brand=brand, data=event_data)
         _notify_changed(brand.pk, "profile")
+    if rereview:
+        event = audit(
+            actor=actor, action="brand.kyb_changed", obj=brand, brand=brand, reason=brand.status_reason,
+            data={
+                "from": previous_status,
+                "to": BrandStatus.PENDING,
+                "changes": {k: {"from": before[k], "to": getattr(brand, k)} for k in kyb_changed},
+            },
+        )
+        from partners.tasks import brand_status_notify
+
+        transaction.on_commit(lambda: brand_status_notify.delay(event.pk))
+        _notify_changed(brand.pk, "status")
     return brand
 
 

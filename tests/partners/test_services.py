@@ -306,3 +306,39 @@ def test_an_admin_sets_a_channels_verification_with_the_time(brand, admin_actor)
     ])
     channel = brand.channels.get()
     assert channel.verification == "audited" and channel.verified_at is not None
+
+
+# --- re-review when the legal identity changes ---------------------------------------------------
+@pytest.mark.parametrize("status", [BrandStatus.APPROVED, BrandStatus.SUSPENDED])
+@pytest.mark.parametrize("field, value", [("credit_code", valid_credit_code(9001)), ("legal_name", "另一家公司")])
+def test_changing_the_legal_identity_of_a_reviewed_brand_sends_it_back_to_review(
+    brand, owner_actor, django_capture_on_commit_callbacks, status, field, value
+):
+    Brand.objects.filter(pk=brand.pk).update(status=status)
+    old = getattr(brand, field)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.brand_update(actor=owner_actor, brand=brand, data={field: value})
+    brand.refresh_from_db()
+    assert brand.status == BrandStatus.PENDING and getattr(brand, field) == value.upper()
+    assert "back in review" in brand.status_reason
+    event = AuditEvent.objects.get(brand=brand, action="brand.kyb_changed")
+    assert event.data == {"from": status, "to": "pending", "changes": {field: {"from": old, "to": value.upper()}}}
+    assert event.notified_at is not None and mail.outbox[0].to == ["owner@example.com"]
+
+
+def test_an_admin_correcting_the_legal_identity_does_not_trigger_a_review(brand, owner, admin_actor):
+    services.brand_update(actor=admin_actor, brand=brand, data={"legal_name": "瑞幸咖啡（中国）有限公司"})
+    brand.refresh_from_db()
+    assert brand.status == BrandStatus.APPROVED and brand.legal_name == "瑞幸咖啡（中国）有限公司"
+    assert not AuditEvent.objects.filter(action="brand.kyb_changed").exists()
+
+
+def test_other_profile_edits_and_category_changes_keep_an_approved_brand_approved_but_are_audited(
+    brand, owner_actor
+):
+    old_category = brand.category.code
+    services.brand_update(actor=owner_actor, brand=brand, data={"category": "food.bakery", "price_tier": 5})
+    brand.refresh_from_db()
+    assert brand.status == BrandStatus.APPROVED
+    event = AuditEvent.objects.get(brand=brand, action="brand.updated")
+    assert event.data["category"] == {"from": old_category, "to": "food.bakery"}
