@@ -342,7 +342,9 @@ def brand_block(*, actor: Actor, brand: Brand, blocked_slug: str) -> BrandBlock:
     """``brand`` will never be matched with the brand ``blocked_slug`` (either way)."""
     if not actor.can_edit(brand.pk):
         raise _denied()
-    blocked = Brand.objects.filter(slug=blocked_slug).first()
+    # Only brands the caller may see: a hidden (pending, rejected, suspended) brand is as
+    # unknown as a missing one, so blocking cannot probe for it (admins see all).
+    blocked = selectors.brand_get(actor=actor, slug=str(blocked_slug or ""))
     if blocked is None:
         raise ValidationError({"blocked": ValidationError(_("No brand with this slug."), code=E.UNKNOWN_BRAND)})
     if blocked.pk == brand.pk:
@@ -359,10 +361,15 @@ def brand_block(*, actor: Actor, brand: Brand, blocked_slug: str) -> BrandBlock:
 def brand_unblock(*, actor: Actor, brand: Brand, blocked_slug: str) -> None:
     if not actor.can_edit(brand.pk):
         raise _denied()
-    deleted, _ = BrandBlock.objects.filter(brand=brand, blocked__slug=blocked_slug).delete()
+    blocks = BrandBlock.objects.filter(brand=brand, blocked__slug=blocked_slug)
+    unblocked_ids = list(blocks.values_list("blocked_id", flat=True))
+    deleted, _ = blocks.delete()
     if deleted:
         audit(actor=actor, action="brand.unblocked", obj=brand, brand=brand, data={"blocked": blocked_slug})
+        # Both sides' recommendations change (as for brand_block).
         _notify_changed(brand.pk, "blocks")
+        for blocked_id in unblocked_ids:
+            _notify_changed(blocked_id, "blocks")
 
 
 # --- Competition rules ----------------------------------------------------------------------------

@@ -435,3 +435,10 @@ def test_a_refused_mutation_does_not_undo_an_earlier_one_in_the_same_request(as_
 def test_revoke_api_key_by_platform_admin(as_admin, read_key):
     data = as_admin(REVOKE_KEY, {"id": gid("ApiKey", read_key[0].pk)})["revokeApiKey"]
     assert data["errors"] == [] and data["apiKey"]["isActive"] is False
+
+
+def test_block_of_a_hidden_brand_is_unknown_brand(as_owner, brand):
+    BrandFactory(slug="still-pending", status=BrandStatus.PENDING)
+    data = as_owner(BLOCK % "blockBrand", {"b": gid("Brand", brand.pk), "s": "still-pending"})
+    assert payload_errors(data) == [("blocked", "unknown_brand")]
+    assert not BrandBlock.objects.exists()

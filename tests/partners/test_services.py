@@ -342,3 +342,38 @@ def test_other_profile_edits_and_category_changes_keep_an_approved_brand_approve
     assert brand.status == BrandStatus.APPROVED
     event = AuditEvent.objects.get(brand=brand, action="brand.updated")
     assert event.data["category"] == {"from": old_category, "to": "food.bakery"}
+
+
+# --- blocks: hidden brands, both sides notified ------------------------------------------------
+@pytest.mark.parametrize("status", [BrandStatus.PENDING, BrandStatus.REJECTED, BrandStatus.SUSPENDED])
+def test_blocking_a_hidden_brand_says_unknown_brand_like_a_missing_one(brand, owner_actor, status):
+    hidden = BrandFactory(slug="hidden-brand", status=status)
+    with pytest.raises(ValidationError) as exc:
+        services.brand_block(actor=owner_actor, brand=brand, blocked_slug=hidden.slug)
+    assert error_codes(exc)["blocked"] == [E.UNKNOWN_BRAND]
+    assert exc.value.error_dict["blocked"][0].messages == ["No brand with this slug."]
+    assert not BrandBlock.objects.exists()
+
+
+def test_an_admin_may_block_a_hidden_brand_on_a_members_behalf(brand, admin_actor):
+    hidden = BrandFactory(slug="hidden-brand", status=BrandStatus.SUSPENDED)
+    services.brand_block(actor=admin_actor, brand=brand, blocked_slug=hidden.slug)
+    assert BrandBlock.objects.filter(brand=brand, blocked=hidden).exists()
+
+
+def test_unblocking_refreshes_both_brands(brand, owner_actor, other_brand, django_capture_on_commit_callbacks):
+    from partners.signals import brand_changed
+
+    services.brand_block(actor=owner_actor, brand=brand, blocked_slug=other_brand.slug)
+    seen = []
+
+    def receiver(sender, brand_id, change, **kwargs):
+        seen.append((brand_id, change))
+
+    brand_changed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.brand_unblock(actor=owner_actor, brand=brand, blocked_slug=other_brand.slug)
+    finally:
+        brand_changed.disconnect(receiver)
+    assert sorted(seen) == sorted([(brand.pk, "blocks"), (other_brand.pk, "blocks")])
