@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,7 +37,7 @@ from partners.models import (
     User,
     Verification,
 )
-from partners.signals import brand_changed
+from partners.signals import brand_changed, brands_imported
 
 
 def _denied(message: str | None = None) -> ValidationError:
@@ -373,6 +374,7 @@ def brand_unblock(*, actor: Actor, brand: Brand, blocked_slug: str) -> None:
 
 
 # --- Competition rules ----------------------------------------------------------------------------
+COMPETITION_NOTIFY_EACH_MAX = 100  # above this many affected brands, one brands_imported signal
 @transaction.atomic
 def competition_rule_create(*, actor: Actor, category_a: str, category_b: str, note: str = "") -> CompetitionRule:
     """Admins declare that brands in two categories (or their subtrees) compete."""
@@ -391,8 +393,18 @@ def competition_rule_create(*, actor: Actor, category_a: str, category_b: str, n
     )
     if created:
         audit(actor=actor, action="competition_rule.created", obj=rule, data={"a": a.code, "b": b.code})
-        for brand_id in Brand.objects.filter(category__in=[a, b]).values_list("pk", flat=True)[:10000]:
-            _notify_changed(brand_id, "competition")
+        # Every brand whose leaf lies under either side (a rule on a group such as
+        # ``beverage`` covers all its leaves) may gain or lose competitors.
+        under = Q()
+        for cat in (a, b):
+            under |= Q(category__code=cat.code) | Q(category__code__startswith=cat.code + ".")
+        brand_ids = list(Brand.objects.filter(under).values_list("pk", flat=True))
+        if len(brand_ids) > COMPETITION_NOTIFY_EACH_MAX:
+            # One bulk signal (the matcher rebuilds in bulk) instead of thousands of refreshes.
+            transaction.on_commit(lambda: brands_imported.send(sender=Brand, brand_ids=brand_ids))
+        else:
+            for brand_id in brand_ids:
+                _notify_changed(brand_id, "competition")
     return rule
 
 

@@ -377,3 +377,52 @@ def test_unblocking_refreshes_both_brands(brand, owner_actor, other_brand, djang
     finally:
         brand_changed.disconnect(receiver)
     assert sorted(seen) == sorted([(brand.pk, "blocks"), (other_brand.pk, "blocks")])
+
+
+# --- competition rules notify every brand under either subtree ------------------------------------
+def _capture(signal):
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(kwargs)
+
+    signal.connect(receiver, weak=False)
+    return seen, lambda: signal.disconnect(receiver)
+
+
+def test_a_rule_on_category_groups_refreshes_every_brand_under_them(admin_actor, django_capture_on_commit_callbacks):
+    from partners.signals import brand_changed
+    from tests.factories import category
+
+    coffee = BrandFactory(category=category("beverage.coffee"))
+    tea = BrandFactory(category=category("beverage.tea_drinks"))
+    bakery = BrandFactory(category=category("food.bakery"))
+    unrelated = BrandFactory(category=category("pets"))
+    seen, stop = _capture(brand_changed)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.competition_rule_create(actor=admin_actor, category_a="beverage", category_b="food")
+    finally:
+        stop()
+    refreshed = {s["brand_id"] for s in seen if s["change"] == "competition"}
+    assert refreshed == {coffee.pk, tea.pk, bakery.pk}
+    assert unrelated.pk not in refreshed
+
+
+def test_a_rule_touching_many_brands_sends_one_bulk_signal(admin_actor, django_capture_on_commit_callbacks, monkeypatch):
+    from partners.signals import brand_changed, brands_imported
+    from tests.factories import category
+
+    monkeypatch.setattr(services, "COMPETITION_NOTIFY_EACH_MAX", 2)
+    ids = {BrandFactory(category=category("beverage.coffee")).pk for _ in range(3)}
+    BrandFactory(category=category("pets"))
+    each, stop_each = _capture(brand_changed)
+    bulk, stop_bulk = _capture(brands_imported)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.competition_rule_create(actor=admin_actor, category_a="beverage", category_b="toys")
+    finally:
+        stop_each()
+        stop_bulk()
+    assert [set(b["brand_ids"]) for b in bulk] == [ids]
+    assert not [s for s in each if s["change"] == "competition"]
