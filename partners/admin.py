@@ -12,6 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from partners import selectors, services, validation
 from partners.actors import Actor
 from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, CompetitionRule, Membership
+from partners.signals import brand_changed
 from partners.validation import error_items
 
 
@@ -164,6 +166,10 @@ class BrandAdmin(admin.ModelAdmin):
                 actor=_actor(request), action="brand.updated", obj=obj, brand=obj,
                 data={"fields": sorted(form.changed_data), "via": "admin"},
             )
+            # Like services.brand_update: the matcher refreshes this brand's recommendations
+            # once the admin's change has committed.
+            brand_id = obj.pk
+            transaction.on_commit(lambda: brand_changed.send(sender=Brand, brand_id=brand_id, change="profile"))
 
     def transition_view(self, request, queryset, action: str):
         """Intermediate page: ask for the reason, then move each brand through the service."""

@@ -152,3 +152,31 @@ def test_brands_cannot_be_added_in_admin(admin_client_):
 
 def test_non_staff_cannot_reach_the_admin(owner_client):
     assert owner_client.get(CHANGELIST).status_code == 302
+
+
+def test_a_change_in_the_admin_refreshes_the_brands_recommendations(
+    admin_client_, brand, django_capture_on_commit_callbacks
+):
+    from partners.signals import brand_changed
+
+    seen = []
+
+    def receiver(sender, brand_id, change, **kwargs):
+        seen.append((brand_id, change))
+
+    url = reverse("admin:partners_brand_change", args=[brand.pk])
+    data = {
+        "name": "瑞幸", "name_en": brand.name_en, "category": brand.category.pk, "legal_name": "",
+        "credit_code": brand.credit_code, "website": "", "price_tier": "4", "tone_tags": '["young"]',
+        "description": "", "audience": "{}", "store_count": "0",
+        **{f"{p}-{k}": v for p in ("channels", "memberships", "audit_events")
+           for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "0"))},
+    }
+    brand_changed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client_.post(url, data)
+    finally:
+        brand_changed.disconnect(receiver)
+    assert response.status_code == 302
+    assert (brand.pk, "profile") in seen
