@@ -436,14 +436,23 @@ def _hash_secret(secret: str) -> str:
 
 @transaction.atomic
 def api_key_create(*, actor: Actor, brand: Brand, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
-    """A new API key for ``brand``. Returns (key, full secret); the secret is never shown again."""
+    """A new API key for ``brand``. Returns (key, full secret); the secret is never shown again.
+
+    ``write`` implies ``read``: a key that may change a brand's data may also read it (every
+    write mutation returns the changed brand), so a key asked for with ``["write"]`` is stored
+    — and listed — with ``["read", "write"]`` rather than silently reading with a scope it
+    does not show.
+    """
     if not actor.can_manage_keys(brand.pk):
         raise _denied(_("Only the brand's owner can manage API keys."))
     name = (name or "").strip()
     errors = {}
     if not name:
         errors["name"] = ValidationError(_("Give the key a name."), code=E.REQUIRED)
-    scopes = sorted(set(scopes or []))
+    scopes = set(scopes or [])
+    if ApiKeyScope.WRITE in scopes:
+        scopes.add(ApiKeyScope.READ)
+    scopes = sorted(scopes)
     if not scopes or any(s not in ApiKeyScope.values for s in scopes):
         errors["scopes"] = ValidationError(
             _("Scopes must be one or more of: %(all)s.") % {"all": ", ".join(ApiKeyScope.values)}, code=E.INVALID_SCOPE

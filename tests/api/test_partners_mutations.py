@@ -442,3 +442,8 @@ def test_block_of_a_hidden_brand_is_unknown_brand(as_owner, brand):
     data = as_owner(BLOCK % "blockBrand", {"b": gid("Brand", brand.pk), "s": "still-pending"})
     assert payload_errors(data) == [("blocked", "unknown_brand")]
     assert not BrandBlock.objects.exists()
+
+
+def test_create_api_key_with_write_lists_read_too(as_owner, brand):
+    data = as_owner(CREATE_KEY, {"b": gid("Brand", brand.pk), "name": "CRM", "scopes": ["write"]})["createApiKey"]
+    assert data["errors"] == [] and data["apiKey"]["scopes"] == ["read", "write"]

@@ -426,3 +426,12 @@ def test_a_rule_touching_many_brands_sends_one_bulk_signal(admin_actor, django_c
         stop_bulk()
     assert [set(b["brand_ids"]) for b in bulk] == [ids]
     assert not [s for s in each if s["change"] == "competition"]
+
+
+def test_a_key_created_with_write_scope_is_stored_with_read_too(brand, owner_actor):
+    key, _ = services.api_key_create(actor=owner_actor, brand=brand, name="W", scopes=["write"])
+    assert ApiKey.objects.get(pk=key.pk).scopes == ["read", "write"]
+    event = AuditEvent.objects.get(action="api_key.created")
+    assert event.data["scopes"] == ["read", "write"]
+    reader, _ = services.api_key_create(actor=owner_actor, brand=brand, name="R", scopes=["read"])
+    assert ApiKey.objects.get(pk=reader.pk).scopes == ["read"]
