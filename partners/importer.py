@@ -171,6 +171,11 @@ def _validate(
             line_errors += validation.error_items(exc)
         try:
             channels = validation.clean_channels(data.get("channels"))
+            for raw, channel in zip(data.get("channels") or [], channels, strict=True):
+                if not raw.get("verification"):
+                    # Not given: a re-import keeps the platform's verification of an unchanged
+                    # channel (see _carry_verification); otherwise self_reported.
+                    channel.pop("verification", None)
         except ValidationError as exc:
             line_errors += validation.error_items(exc)
         slug = fields["slug"] if fields else data.get("slug")
@@ -381,6 +386,29 @@ def _new_brand_row(row: _Row, *, status: str, approve: bool, now) -> dict[str, A
     return values
 
 
+def _carry_verification(channel: dict[str, Any], old: tuple[int, float, str, Any] | None, now) -> dict[str, Any]:
+    """A channel row with its verification: as in ``brand_channels_set``, a channel whose
+    numbers are unchanged keeps the verification (and its time) on file unless the line sets
+    one; a changed channel without one in the line is self_reported."""
+    from partners.models import Verification
+
+    sent = channel.get("verification")
+    out = {**channel, "verification": sent or Verification.SELF_REPORTED, "verified_at": None}
+    if old is None:
+        if sent and sent != Verification.SELF_REPORTED:
+            out["verified_at"] = now
+        return out
+    size, rate, verification, verified_at = old
+    if sent:
+        if sent == verification:
+            out["verified_at"] = verified_at
+        elif sent != Verification.SELF_REPORTED:
+            out["verified_at"] = now
+    elif size == channel["size"] and abs(rate - channel["active_rate"]) < 1e-4:
+        out["verification"], out["verified_at"] = verification, verified_at
+    return out
+
+
 def _write(
     rows: list[_Row],
     existing: dict[str, tuple[int, str]],
@@ -449,8 +477,14 @@ def _write(
 
     # --- channels and blocks: replaced wholesale for updated brands ---------------------------
     old_ids = [ids[r.fields["slug"]] for r in old_rows]
+    stored: dict[tuple[int, str, str], tuple[int, float, str, Any]] = {}
     for i in range(0, len(old_ids), LOOKUP_CHUNK):
-        Channel.objects.filter(brand_id__in=old_ids[i : i + LOOKUP_CHUNK]).delete()
+        channels = Channel.objects.filter(brand_id__in=old_ids[i : i + LOOKUP_CHUNK])
+        for brand_id, ctype, label, *rest in channels.values_list(
+            "brand_id", "type", "label", "size", "active_rate", "verification", "verified_at"
+        ):
+            stored[(brand_id, ctype, label)] = tuple(rest)
+        channels.delete()
         BrandBlock.objects.filter(brand_id__in=old_ids[i : i + LOOKUP_CHUNK]).delete()
 
     ticker = _Ticker(progress, _("channels written"))
@@ -458,7 +492,10 @@ def _write(
     batch: list[dict[str, Any]] = []
     for row in rows:
         brand_id = ids[row.fields["slug"]]
-        batch.extend({"brand_id": brand_id, "created_at": now, **c} for c in row.channels)
+        batch.extend(
+            {"brand_id": brand_id, "created_at": now, **_carry_verification(c, stored.get((brand_id, c["type"], c["label"])), now)}
+            for c in row.channels
+        )
         if len(batch) >= BATCH_SIZE:
             channel_writer.insert(batch)
             result.channels += len(batch)
