@@ -25,7 +25,11 @@ class ChannelInput(graphene.InputObjectType):
     label = graphene.String()
     size = graphene.Float(required=True, description="People reached (a whole number ≥ 0).")
     active_rate = graphene.Float(required=True, description="Share of them active, 0–1.")
-    verification = graphene.String()
+    verification = graphene.String(
+        description="self_reported (default). Only platform admins may set screenshot / api / audited; "
+        "members keep the stored level by sending it back unchanged. Changing size or active rate "
+        "resets it to self_reported."
+    )
 
 
 class BrandProfileFields:
