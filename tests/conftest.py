@@ -34,7 +34,9 @@ def _taxonomy_after_flush(request):
     """Tests on real transactions (a worker process, the live server) end with a flush of
     every table, which also empties the taxonomy that migration 0002 loads. Reload it for
     such tests so their order never matters."""
-    if not {"transactional_db", "live_server", "celery_worker"} & set(request.fixturenames):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    if not transactional and not {"transactional_db", "live_server", "celery_worker"} & set(request.fixturenames):
         return
     request.getfixturevalue("transactional_db")
     from django.apps import apps

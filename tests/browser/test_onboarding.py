@@ -15,14 +15,15 @@ from playwright import sync_api
 from partners.models import AuditEvent, Brand, BrandStatus
 from tests.factories import AdminFactory, valid_credit_code
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM must be allowed here.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 PASSWORD = "Tide-Pool-Lantern-42"
 
@@ -55,7 +56,6 @@ def browser_page(live_server, http_settings, output_dir, request):
                 shots.take("FAILED")
             context.close()
             browser.close()
-
 
 
 def in_db(fn):
@@ -124,8 +124,16 @@ def test_sign_up_register_brand_and_admin_approves_it(browser_page, live_server)
     page.wait_for_url(re.compile(r"/register/audience/$"))
 
     # --- Step 2: audience (percentages) -------------------------------------------------------------
-    for name, value in {"gender_0": "62", "gender_1": "38", "age_1": "30", "age_2": "45", "age_3": "25",
-                        "city_tier_0": "50", "city_tier_1": "30", "city_tier_2": "20"}.items():
+    for name, value in {
+        "gender_0": "62",
+        "gender_1": "38",
+        "age_1": "30",
+        "age_2": "45",
+        "age_3": "25",
+        "city_tier_0": "50",
+        "city_tier_1": "30",
+        "city_tier_2": "20",
+    }.items():
         page.fill(f"input[name={name}]", value)
     for region in ("CN-SH", "CN-ZJ", "CN-JS"):
         page.check(f"input[name=regions][value={region}]")
