@@ -20,7 +20,13 @@ from partners.validation import AUDIENCE_DIMENSIONS, CN_REGIONS, error_items, to
 # Labels of the audience buckets (the keys are the validators' canonical keys).
 AUDIENCE_LABELS: dict[str, dict[str, Any]] = {
     "gender": {"female": gettext_lazy("Female"), "male": gettext_lazy("Male")},
-    "age": {"<18": gettext_lazy("Under 18"), "18-24": "18–24", "25-34": "25–34", "35-44": "35–44", "45+": gettext_lazy("45 and over")},
+    "age": {
+        "<18": gettext_lazy("Under 18"),
+        "18-24": "18–24",
+        "25-34": "25–34",
+        "35-44": "35–44",
+        "45+": gettext_lazy("45 and over"),
+    },
     "city_tier": {
         "tier1": gettext_lazy("Tier-1 cities"),
         "new_tier1": gettext_lazy("New tier-1 cities"),
@@ -28,7 +34,12 @@ AUDIENCE_LABELS: dict[str, dict[str, Any]] = {
         "tier3_plus": gettext_lazy("Tier-3 and below"),
     },
 }
-DIMENSION_LABELS = {"gender": gettext_lazy("Gender"), "age": gettext_lazy("Age"), "city_tier": gettext_lazy("City tier"), "regions": gettext_lazy("Regions")}
+DIMENSION_LABELS = {
+    "gender": gettext_lazy("Gender"),
+    "age": gettext_lazy("Age"),
+    "city_tier": gettext_lazy("City tier"),
+    "regions": gettext_lazy("Regions"),
+}
 PERCENT_TOLERANCE = 1.0  # the validators allow ±0.01 of a share, i.e. ±1 percentage point
 
 
@@ -49,7 +60,9 @@ class SignupForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("Work e-mail"), max_length=150)
     display_name = forms.CharField(label=gettext_lazy("Your name"), max_length=80, required=False)
     password = forms.CharField(
-        label=gettext_lazy("Password"), widget=forms.PasswordInput(render_value=False), strip=False,
+        label=gettext_lazy("Password"),
+        widget=forms.PasswordInput(render_value=False),
+        strip=False,
         help_text=gettext_lazy("At least 8 characters; not only digits, not a common password."),
     )
 
@@ -92,24 +105,31 @@ PRICE_TIERS = [
 
 class BrandProfileForm(forms.Form):
     slug = forms.CharField(
-        label=gettext_lazy("Brand ID (slug)"), max_length=60, required=False,
+        label=gettext_lazy("Brand ID (slug)"),
+        max_length=60,
+        required=False,
         help_text=gettext_lazy("Lowercase letters, digits and hyphens, e.g. luckin-coffee. Cannot be changed later."),
     )
     name = forms.CharField(label=gettext_lazy("Brand name (Chinese)"), max_length=120, required=False)
     name_en = forms.CharField(label=gettext_lazy("Brand name (English)"), max_length=120, required=False)
     legal_name = forms.CharField(label=gettext_lazy("Legal entity"), max_length=200, required=False)
     credit_code = forms.CharField(
-        label=gettext_lazy("Unified social credit code"), max_length=18, required=False,
+        label=gettext_lazy("Unified social credit code"),
+        max_length=18,
+        required=False,
         help_text=gettext_lazy("18 characters, as printed on the business licence."),
     )
     # Not a ChoiceField: the shared validator says why a code is refused (unknown, not a leaf).
     category = forms.CharField(label=gettext_lazy("Category"), required=False, widget=forms.Select)
     price_tier = forms.ChoiceField(label=gettext_lazy("Price tier"), choices=PRICE_TIERS, initial="3", required=False)
     tone = forms.CharField(
-        label=gettext_lazy("Tone tags"), required=False,
+        label=gettext_lazy("Tone tags"),
+        required=False,
         help_text=gettext_lazy("Separate with commas, e.g. young, urban, guochao."),
     )
-    description = forms.CharField(label=gettext_lazy("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    description = forms.CharField(
+        label=gettext_lazy("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
     stores = forms.IntegerField(label=gettext_lazy("Stores"), min_value=0, required=False)
     website = forms.CharField(label=gettext_lazy("Website"), max_length=200, required=False)
 
@@ -126,7 +146,17 @@ class BrandProfileForm(forms.Form):
         the form's own checks are left at their defaults (their error is already shown)."""
         data = self.cleaned_data
         out: dict[str, Any] = {}
-        for key in ("slug", "name", "name_en", "legal_name", "credit_code", "category", "tone", "description", "website"):
+        for key in (
+            "slug",
+            "name",
+            "name_en",
+            "legal_name",
+            "credit_code",
+            "category",
+            "tone",
+            "description",
+            "website",
+        ):
             if key in self.fields:
                 out[key] = data.get(key) or ""
         out["price_tier"] = data.get("price_tier") or "3"
@@ -139,10 +169,17 @@ class BrandProfileForm(forms.Form):
             return dict(payload_or_brand)
         b = payload_or_brand
         return {
-            "slug": b.slug, "name": b.name, "name_en": b.name_en, "legal_name": b.legal_name,
-            "credit_code": b.credit_code, "category": b.category.code, "price_tier": str(b.price_tier),
+            "slug": b.slug,
+            "name": b.name,
+            "name_en": b.name_en,
+            "legal_name": b.legal_name,
+            "credit_code": b.credit_code,
+            "category": b.category.code,
+            "price_tier": str(b.price_tier),
             "tone": ", ".join(tone_label(t, get_language() or "zh-hans") for t in b.tone_tags),
-            "description": b.description, "stores": b.store_count, "website": b.website,
+            "description": b.description,
+            "stores": b.store_count,
+            "website": b.website,
         }
 
 
@@ -155,7 +192,9 @@ class AudienceForm(forms.Form):
     """Gender, age and city-tier shares as percentages (each dimension sums to 100, or is left
     empty), plus the regions the audience lives in."""
 
-    regions = forms.MultipleChoiceField(label=gettext_lazy("Regions"), required=False, widget=forms.CheckboxSelectMultiple)
+    regions = forms.MultipleChoiceField(
+        label=gettext_lazy("Regions"), required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -163,8 +202,12 @@ class AudienceForm(forms.Form):
         for dim, keys in AUDIENCE_DIMENSIONS.items():
             for i, key in enumerate(keys):
                 self.fields[_share_field_name(dim, i)] = forms.DecimalField(
-                    label=AUDIENCE_LABELS[dim][key], required=False, min_value=0, max_value=100,
-                    decimal_places=1, widget=forms.NumberInput(attrs={"step": "0.1", "min": 0, "max": 100}),
+                    label=AUDIENCE_LABELS[dim][key],
+                    required=False,
+                    min_value=0,
+                    max_value=100,
+                    decimal_places=1,
+                    widget=forms.NumberInput(attrs={"step": "0.1", "min": 0, "max": 100}),
                 )
         self.fields["regions"].choices = sorted(
             ((code, en if lang.startswith("en") else zh) for code, (zh, en) in CN_REGIONS.items()),
@@ -286,7 +329,9 @@ class ChannelRows:
         return cls(
             [
                 {
-                    "type": c["type"], "label": c.get("label", ""), "size": str(c.get("size", "")),
+                    "type": c["type"],
+                    "label": c.get("label", ""),
+                    "size": str(c.get("size", "")),
                     "active_rate": f"{float(c.get('active_rate', 0)) * 100:g}",
                 }
                 for c in channels
@@ -356,7 +401,10 @@ class QueueFilterForm(forms.Form):
 class ApiKeyForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Key name"), max_length=80, required=False)
     scopes = forms.MultipleChoiceField(
-        label=gettext_lazy("Scopes"), choices=ApiKeyScope.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("Scopes"),
+        choices=ApiKeyScope.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         initial=[ApiKeyScope.READ],
     )
 

@@ -31,6 +31,4 @@ def _check_redis() -> str:
 def healthz(request):
     checks = {"database": _check_database(), "redis": _check_redis()}
     healthy = all(v in ("ok", "disabled") for v in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
-    )
+    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)

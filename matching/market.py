@@ -34,7 +34,12 @@ _lock = threading.Lock()
 APPROVED_RECOUNT_SECONDS = 5.0
 _now = time.monotonic  # a seam for tests
 _cache: dict = {
-    "market": None, "rules": None, "version": None, "last_updated": None, "approved": None, "counted_at": None,
+    "market": None,
+    "rules": None,
+    "version": None,
+    "last_updated": None,
+    "approved": None,
+    "counted_at": None,
 }
 
 

@@ -63,7 +63,9 @@ class AuditEventInline(ReadOnlyInline):
 
 
 class TransitionReasonForm(forms.Form):
-    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
+    )
 
 
 TRANSITION_TITLES = {
@@ -84,9 +86,17 @@ def _transition_action(action: str):
 
 # Admin form field → the shared validator's payload field.
 _PAYLOAD_FIELDS = {
-    "name": "name", "name_en": "name_en", "legal_name": "legal_name", "credit_code": "credit_code",
-    "category": "category", "price_tier": "price_tier", "tone_tags": "tone", "description": "description",
-    "audience": "audience", "store_count": "stores", "website": "website",
+    "name": "name",
+    "name_en": "name_en",
+    "legal_name": "legal_name",
+    "credit_code": "credit_code",
+    "category": "category",
+    "price_tier": "price_tier",
+    "tone_tags": "tone",
+    "description": "description",
+    "audience": "audience",
+    "store_count": "stores",
+    "website": "website",
 }
 
 
@@ -98,8 +108,17 @@ class BrandAdminForm(forms.ModelForm):
     class Meta:
         model = Brand
         fields = (
-            "name", "name_en", "category", "legal_name", "credit_code", "website", "price_tier", "tone_tags",
-            "description", "audience", "store_count",
+            "name",
+            "name_en",
+            "category",
+            "legal_name",
+            "credit_code",
+            "website",
+            "price_tier",
+            "tone_tags",
+            "description",
+            "audience",
+            "store_count",
         )
 
     def clean(self):
@@ -134,13 +153,22 @@ class BrandAdmin(admin.ModelAdmin):
     date_hierarchy = "submitted_at"
     list_select_related = ("category",)
     readonly_fields = (
-        "slug", "status", "status_reason", "status_changed_at", "submitted_at", "active_audience",
-        "created_at", "updated_at",
+        "slug",
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "submitted_at",
+        "active_audience",
+        "created_at",
+        "updated_at",
     )
     fieldsets = (
         (None, {"fields": ("slug", "name", "name_en", "category", "status", "status_reason", "status_changed_at")}),
         (gettext_lazy("Verification"), {"fields": ("legal_name", "credit_code", "website")}),
-        (gettext_lazy("Profile"), {"fields": ("price_tier", "tone_tags", "description", "audience", "store_count", "active_audience")}),
+        (
+            gettext_lazy("Profile"),
+            {"fields": ("price_tier", "tone_tags", "description", "audience", "store_count", "active_audience")},
+        ),
         (gettext_lazy("Dates"), {"fields": ("submitted_at", "created_at", "updated_at")}),
     )
     inlines = (ChannelInline, MembershipInline, AuditEventInline)
@@ -163,7 +191,10 @@ class BrandAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and form.changed_data:
             services.audit(
-                actor=_actor(request), action="brand.updated", obj=obj, brand=obj,
+                actor=_actor(request),
+                action="brand.updated",
+                obj=obj,
+                brand=obj,
                 data={"fields": sorted(form.changed_data), "via": "admin"},
             )
             # Like services.brand_update: the matcher refreshes this brand's recommendations
@@ -190,9 +221,7 @@ class BrandAdmin(admin.ModelAdmin):
                     else:
                         done += 1
                 if done:
-                    self.message_user(
-                        request, _("%(n)d brand(s) updated.") % {"n": done}, messages.SUCCESS
-                    )
+                    self.message_user(request, _("%(n)d brand(s) updated.") % {"n": done}, messages.SUCCESS)
                 return None  # back to the change list
         context = {
             **self.admin_site.each_context(request),
@@ -249,7 +278,9 @@ class CompetitionRuleAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         services.audit(
-            actor=_actor(request), action="competition_rule.deleted", obj=obj,
+            actor=_actor(request),
+            action="competition_rule.deleted",
+            obj=obj,
             data={"a": obj.category_a.code, "b": obj.category_b.code},
         )
         super().delete_model(request, obj)
@@ -267,7 +298,10 @@ class MembershipAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         services.audit(
-            actor=_actor(request), action="membership.set", obj=obj, brand=obj.brand,
+            actor=_actor(request),
+            action="membership.set",
+            obj=obj,
+            brand=obj.brand,
             data={"user": obj.user.username, "role": obj.role, "via": "admin"},
         )
 

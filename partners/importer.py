@@ -493,7 +493,11 @@ def _write(
     for row in rows:
         brand_id = ids[row.fields["slug"]]
         batch.extend(
-            {"brand_id": brand_id, "created_at": now, **_carry_verification(c, stored.get((brand_id, c["type"], c["label"])), now)}
+            {
+                "brand_id": brand_id,
+                "created_at": now,
+                **_carry_verification(c, stored.get((brand_id, c["type"], c["label"])), now),
+            }
             for c in row.channels
         )
         if len(batch) >= BATCH_SIZE:

@@ -243,7 +243,9 @@ class ApiKey(models.Model):
 class AuditEvent(models.Model):
     """Who did what to which object, when and why. Append-only."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     action = models.CharField(max_length=40, db_index=True)
     brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events")

@@ -70,9 +70,7 @@ def brands_compete(a: Brand, b: Brand, *, category_map: dict[int, set[int]] | No
     category_map = category_map if category_map is not None else competing_category_map()
     if b.category_id in category_map.get(a.category_id, {a.category_id}):
         return True
-    return BrandBlock.objects.filter(
-        Q(brand_id=a.pk, blocked_id=b.pk) | Q(brand_id=b.pk, blocked_id=a.pk)
-    ).exists()
+    return BrandBlock.objects.filter(Q(brand_id=a.pk, blocked_id=b.pk) | Q(brand_id=b.pk, blocked_id=a.pk)).exists()
 
 
 def competitor_exclusion(brand: Brand) -> Q:
@@ -149,8 +147,11 @@ def approval_queue(*, actor: Actor, status: str = BrandStatus.PENDING, search: s
         qs = qs.filter(status=status)
     if search := search.strip():
         qs = qs.filter(
-            Q(name__icontains=search) | Q(name_en__icontains=search) | Q(slug__icontains=search)
-            | Q(credit_code__icontains=search) | Q(legal_name__icontains=search)
+            Q(name__icontains=search)
+            | Q(name_en__icontains=search)
+            | Q(slug__icontains=search)
+            | Q(credit_code__icontains=search)
+            | Q(legal_name__icontains=search)
         )
     return qs
 

@@ -88,9 +88,7 @@ def user_signup(*, email: str, password: str, display_name: str = "") -> User:
 
 # --- Brands: registration and profile ----------------------------------------------------------
 @transaction.atomic
-def brand_register(
-    *, actor: Actor, data: dict[str, Any], require_credit_code: bool = True
-) -> Brand:
+def brand_register(*, actor: Actor, data: dict[str, Any], require_credit_code: bool = True) -> Brand:
     """Register a brand for review (status ``pending``); the registering user becomes its owner.
 
     ``data`` uses the bulk-import field names (slug, name, category, price_tier, tone,
@@ -152,9 +150,7 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
         setattr(brand, key, value)
     kyb_changed = [k for k in KYB_FIELDS if k in changed]
     rereview = (
-        bool(kyb_changed)
-        and not actor.is_admin
-        and brand.status in (BrandStatus.APPROVED, BrandStatus.SUSPENDED)
+        bool(kyb_changed) and not actor.is_admin and brand.status in (BrandStatus.APPROVED, BrandStatus.SUSPENDED)
     )
     previous_status = brand.status
     if rereview:
@@ -170,7 +166,11 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
         _notify_changed(brand.pk, "profile")
     if rereview:
         event = audit(
-            actor=actor, action="brand.kyb_changed", obj=brand, brand=brand, reason=brand.status_reason,
+            actor=actor,
+            action="brand.kyb_changed",
+            obj=brand,
+            brand=brand,
+            reason=brand.status_reason,
             data={
                 "from": previous_status,
                 "to": BrandStatus.PENDING,
@@ -249,7 +249,10 @@ def brand_channels_set(*, actor: Actor, brand: Brand, channels: list[dict[str, A
             reset.append({"type": old.type, "label": old.label, "from": old.verification})
         rows.append(
             Channel(
-                brand=brand, **item, verification=verification, verified_at=verified_at,
+                brand=brand,
+                **item,
+                verification=verification,
+                verified_at=verified_at,
                 created_at=old.created_at if old is not None else now,
             )
         )
@@ -307,7 +310,11 @@ def brand_transition(*, actor: Actor, brand: Brand, action: str, reason: str = "
         brand.submitted_at = brand.status_changed_at
     brand.save(update_fields=["status", "status_reason", "status_changed_at", "submitted_at", "updated_at"])
     event = audit(
-        actor=actor, action=f"brand.{action}", obj=brand, brand=brand, reason=reason,
+        actor=actor,
+        action=f"brand.{action}",
+        obj=brand,
+        brand=brand,
+        reason=reason,
         data={"from": previous, "to": target},
     )
     from partners.tasks import brand_status_notify
@@ -375,6 +382,8 @@ def brand_unblock(*, actor: Actor, brand: Brand, blocked_slug: str) -> None:
 
 # --- Competition rules ----------------------------------------------------------------------------
 COMPETITION_NOTIFY_EACH_MAX = 100  # above this many affected brands, one brands_imported signal
+
+
 @transaction.atomic
 def competition_rule_create(*, actor: Actor, category_a: str, category_b: str, note: str = "") -> CompetitionRule:
     """Admins declare that brands in two categories (or their subtrees) compete."""
@@ -494,5 +503,3 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
-
-

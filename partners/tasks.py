@@ -27,9 +27,7 @@ def brand_status_notify(audit_event_id: int) -> int:
     """E-mail the brand's members about a status change. Idempotent: the event row is
     claimed (``notified_at``) before sending, so a retry or a redelivery never mails twice.
     Returns the number of recipients (0 if already sent)."""
-    claimed = AuditEvent.objects.filter(pk=audit_event_id, notified_at__isnull=True).update(
-        notified_at=timezone.now()
-    )
+    claimed = AuditEvent.objects.filter(pk=audit_event_id, notified_at__isnull=True).update(notified_at=timezone.now())
     if not claimed:
         return 0
     event = AuditEvent.objects.select_related("brand").get(pk=audit_event_id)

@@ -37,8 +37,7 @@ def validate_credit_code(value: str) -> str:
     bad = sorted({c for c in code if c not in CREDIT_CODE_CHARSET})
     if bad:
         raise ValidationError(
-            _("Unified social credit code contains invalid characters: %(chars)s.")
-            % {"chars": "".join(bad)},
+            _("Unified social credit code contains invalid characters: %(chars)s.") % {"chars": "".join(bad)},
             code=E.INVALID_CREDIT_CODE,
         )
     expected = credit_code_check_char(code[:17])
@@ -60,17 +59,39 @@ DISTRIBUTION_TOLERANCE = 0.01
 
 # ISO 3166-2:CN province-level codes.
 CN_REGIONS: dict[str, tuple[str, str]] = {
-    "CN-AH": ("安徽", "Anhui"), "CN-BJ": ("北京", "Beijing"), "CN-CQ": ("重庆", "Chongqing"),
-    "CN-FJ": ("福建", "Fujian"), "CN-GD": ("广东", "Guangdong"), "CN-GS": ("甘肃", "Gansu"),
-    "CN-GX": ("广西", "Guangxi"), "CN-GZ": ("贵州", "Guizhou"), "CN-HA": ("河南", "Henan"),
-    "CN-HB": ("湖北", "Hubei"), "CN-HE": ("河北", "Hebei"), "CN-HI": ("海南", "Hainan"),
-    "CN-HK": ("香港", "Hong Kong"), "CN-HL": ("黑龙江", "Heilongjiang"), "CN-HN": ("湖南", "Hunan"),
-    "CN-JL": ("吉林", "Jilin"), "CN-JS": ("江苏", "Jiangsu"), "CN-JX": ("江西", "Jiangxi"),
-    "CN-LN": ("辽宁", "Liaoning"), "CN-MO": ("澳门", "Macao"), "CN-NM": ("内蒙古", "Inner Mongolia"),
-    "CN-NX": ("宁夏", "Ningxia"), "CN-QH": ("青海", "Qinghai"), "CN-SC": ("四川", "Sichuan"),
-    "CN-SD": ("山东", "Shandong"), "CN-SH": ("上海", "Shanghai"), "CN-SN": ("陕西", "Shaanxi"),
-    "CN-SX": ("山西", "Shanxi"), "CN-TJ": ("天津", "Tianjin"), "CN-TW": ("台湾", "Taiwan"),
-    "CN-XJ": ("新疆", "Xinjiang"), "CN-XZ": ("西藏", "Tibet"), "CN-YN": ("云南", "Yunnan"),
+    "CN-AH": ("安徽", "Anhui"),
+    "CN-BJ": ("北京", "Beijing"),
+    "CN-CQ": ("重庆", "Chongqing"),
+    "CN-FJ": ("福建", "Fujian"),
+    "CN-GD": ("广东", "Guangdong"),
+    "CN-GS": ("甘肃", "Gansu"),
+    "CN-GX": ("广西", "Guangxi"),
+    "CN-GZ": ("贵州", "Guizhou"),
+    "CN-HA": ("河南", "Henan"),
+    "CN-HB": ("湖北", "Hubei"),
+    "CN-HE": ("河北", "Hebei"),
+    "CN-HI": ("海南", "Hainan"),
+    "CN-HK": ("香港", "Hong Kong"),
+    "CN-HL": ("黑龙江", "Heilongjiang"),
+    "CN-HN": ("湖南", "Hunan"),
+    "CN-JL": ("吉林", "Jilin"),
+    "CN-JS": ("江苏", "Jiangsu"),
+    "CN-JX": ("江西", "Jiangxi"),
+    "CN-LN": ("辽宁", "Liaoning"),
+    "CN-MO": ("澳门", "Macao"),
+    "CN-NM": ("内蒙古", "Inner Mongolia"),
+    "CN-NX": ("宁夏", "Ningxia"),
+    "CN-QH": ("青海", "Qinghai"),
+    "CN-SC": ("四川", "Sichuan"),
+    "CN-SD": ("山东", "Shandong"),
+    "CN-SH": ("上海", "Shanghai"),
+    "CN-SN": ("陕西", "Shaanxi"),
+    "CN-SX": ("山西", "Shanxi"),
+    "CN-TJ": ("天津", "Tianjin"),
+    "CN-TW": ("台湾", "Taiwan"),
+    "CN-XJ": ("新疆", "Xinjiang"),
+    "CN-XZ": ("西藏", "Tibet"),
+    "CN-YN": ("云南", "Yunnan"),
     "CN-ZJ": ("浙江", "Zhejiang"),
 }
 
@@ -100,16 +121,14 @@ def validate_distribution(name: str, value: Any) -> dict[str, float]:
             )
         if not 0 <= v <= 1:
             raise ValidationError(
-                _("%(name)s.%(key)s must be between 0 and 1 (got %(v)s).")
-                % {"name": name, "key": k, "v": v},
+                _("%(name)s.%(key)s must be between 0 and 1 (got %(v)s).") % {"name": name, "key": k, "v": v},
                 code=E.INVALID_DISTRIBUTION,
             )
         out[k] = float(v)
     total = sum(out.values())
     if abs(total - 1) > DISTRIBUTION_TOLERANCE:
         raise ValidationError(
-            _("%(name)s shares must sum to 1 (±0.01); they sum to %(total).3f.")
-            % {"name": name, "total": total},
+            _("%(name)s shares must sum to 1 (±0.01); they sum to %(total).3f.") % {"name": name, "total": total},
             code=E.INVALID_DISTRIBUTION,
         )
     return out
@@ -123,8 +142,7 @@ def validate_regions(value: Any) -> list[str]:
         code = str(raw).strip().upper()
         if code not in CN_REGIONS:
             raise ValidationError(
-                _("%(code)s is not an ISO 3166-2:CN region code (e.g. CN-BJ, CN-SH, CN-GD).")
-                % {"code": raw},
+                _("%(code)s is not an ISO 3166-2:CN region code (e.g. CN-BJ, CN-SH, CN-GD).") % {"code": raw},
                 code=E.INVALID_REGION,
             )
         if code not in out:
@@ -153,8 +171,7 @@ def validate_audience(value: Any) -> dict[str, Any]:
                 out[key] = validate_regions(val)
             else:
                 raise ValidationError(
-                    _("unknown audience dimension %(key)s; allowed: gender, age, city_tier, regions.")
-                    % {"key": key},
+                    _("unknown audience dimension %(key)s; allowed: gender, age, city_tier, regions.") % {"key": key},
                     code=E.INVALID,
                 )
         except ValidationError as exc:
@@ -168,14 +185,30 @@ def validate_audience(value: Any) -> dict[str, Any]:
 # Known tags have a canonical English key and a Chinese label; common Chinese spellings map
 # onto the key so "年轻" and "Young " are the same tag. Unknown tags are kept, normalised.
 TONE_LABELS: dict[str, tuple[str, str]] = {
-    "young": ("年轻", "young"), "urban": ("都市", "urban"), "value": ("性价比", "value"),
-    "premium": ("高端", "premium"), "luxury": ("奢华", "luxury"), "trendy": ("潮流", "trendy"),
-    "cute": ("可爱", "cute"), "family": ("家庭", "family"), "healthy": ("健康", "healthy"),
-    "sporty": ("运动", "sporty"), "tech": ("科技", "tech"), "classic": ("经典", "classic"),
-    "national": ("国潮", "guochao"), "natural": ("自然", "natural"), "professional": ("专业", "professional"),
-    "artisan": ("匠心", "artisan"), "playful": ("有趣", "playful"), "elegant": ("优雅", "elegant"),
-    "outdoor": ("户外", "outdoor"), "warm": ("温暖", "warm"), "minimal": ("简约", "minimal"),
-    "social": ("社交", "social"), "mass": ("大众", "mass"), "quality": ("品质", "quality"),
+    "young": ("年轻", "young"),
+    "urban": ("都市", "urban"),
+    "value": ("性价比", "value"),
+    "premium": ("高端", "premium"),
+    "luxury": ("奢华", "luxury"),
+    "trendy": ("潮流", "trendy"),
+    "cute": ("可爱", "cute"),
+    "family": ("家庭", "family"),
+    "healthy": ("健康", "healthy"),
+    "sporty": ("运动", "sporty"),
+    "tech": ("科技", "tech"),
+    "classic": ("经典", "classic"),
+    "national": ("国潮", "guochao"),
+    "natural": ("自然", "natural"),
+    "professional": ("专业", "professional"),
+    "artisan": ("匠心", "artisan"),
+    "playful": ("有趣", "playful"),
+    "elegant": ("优雅", "elegant"),
+    "outdoor": ("户外", "outdoor"),
+    "warm": ("温暖", "warm"),
+    "minimal": ("简约", "minimal"),
+    "social": ("社交", "social"),
+    "mass": ("大众", "mass"),
+    "quality": ("品质", "quality"),
 }
 _TONE_ALIASES = {zh: key for key, (zh, _en) in TONE_LABELS.items()}
 _TONE_ALIASES.update({"guochao": "national", "国潮风": "national", "高端化": "premium", "平价": "value"})
@@ -228,8 +261,10 @@ MAX_ACTIVE_AUDIENCE = 2**63 - 1
 
 def validate_price_tier(value: Any) -> int:
     # ``str.isdigit`` accepts "²" and other digits int() refuses; only ASCII 0-9 here.
-    if isinstance(value, bool) or not isinstance(value, int) and not (
-        isinstance(value, str) and value.isascii() and value.isdecimal()
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        and not (isinstance(value, str) and value.isascii() and value.isdecimal())
     ):
         raise ValidationError(_("price tier must be a whole number from 1 to 5."), code=E.OUT_OF_RANGE)
     tier = int(value)
@@ -262,9 +297,7 @@ def validate_active_rate(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValidationError(_("active rate must be a number between 0 and 1."), code=E.INVALID)
     if not 0 <= value <= 1:
-        raise ValidationError(
-            _("active rate must be between 0 and 1 (got %(v)s).") % {"v": value}, code=E.OUT_OF_RANGE
-        )
+        raise ValidationError(_("active rate must be between 0 and 1 (got %(v)s).") % {"v": value}, code=E.OUT_OF_RANGE)
     return float(value)
 
 
@@ -306,8 +339,18 @@ def validate_slug(value: Any) -> str:
 # --- Whole payloads ---------------------------------------------------------------------------
 # Fields a brand payload may carry (the bulk-import format, the API and the web forms share it).
 PROFILE_FIELDS = (
-    "slug", "name", "name_en", "legal_name", "credit_code", "category", "price_tier", "tone",
-    "description", "audience", "stores", "website",
+    "slug",
+    "name",
+    "name_en",
+    "legal_name",
+    "credit_code",
+    "category",
+    "price_tier",
+    "tone",
+    "description",
+    "audience",
+    "stores",
+    "website",
 )
 TEXT_LIMITS = {"name": 120, "name_en": 120, "legal_name": 200, "description": 5000, "website": 200}
 
@@ -380,9 +423,7 @@ def clean_brand_profile(
         raw = data.get("credit_code") or ""
         if not str(raw).strip():
             if require_credit_code:
-                raise ValidationError(
-                    _("unified social credit code is required to register a brand."), code=E.REQUIRED
-                )
+                raise ValidationError(_("unified social credit code is required to register a brand."), code=E.REQUIRED)
             out["credit_code"] = ""
             return
         out["credit_code"] = validate_credit_code(str(raw))
@@ -416,7 +457,12 @@ def clean_brand_profile(
     if "audience" in data:
         attempt("audience", lambda: out.__setitem__("audience", validate_audience(data.get("audience"))))
     if "stores" in data:
-        attempt("stores", lambda: out.__setitem__("store_count", validate_non_negative_int(data.get("stores") or 0, "stores", MAX_STORES)))
+        attempt(
+            "stores",
+            lambda: out.__setitem__(
+                "store_count", validate_non_negative_int(data.get("stores") or 0, "stores", MAX_STORES)
+            ),
+        )
 
     if errors:
         raise ValidationError(errors)
@@ -442,7 +488,8 @@ def clean_channels(value: Any) -> list[dict[str, Any]]:
         ctype = str(raw.get("type") or "").strip()
         if ctype not in ChannelType.values:
             errors[f"{prefix}.type"] = ValidationError(
-                _("unknown channel type %(t)s; one of: %(all)s.") % {"t": ctype or "(empty)", "all": ", ".join(ChannelType.values)},
+                _("unknown channel type %(t)s; one of: %(all)s.")
+                % {"t": ctype or "(empty)", "all": ", ".join(ChannelType.values)},
                 code=E.UNKNOWN_CHANNEL_TYPE,
             )
             continue

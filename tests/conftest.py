@@ -125,9 +125,28 @@ def celery_worker(transactional_db):
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "huiliu", "worker", "-l", "info", "-P", "solo",
-         "-Q", "default,matching,events,payments", "--without-heartbeat", "--without-mingle", "--without-gossip"],
-        cwd=ROOT, env=_worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "huiliu",
+            "worker",
+            "-l",
+            "info",
+            "-P",
+            "solo",
+            "-Q",
+            "default,matching,events,payments",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=_worker_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.time() + 30
     ready = False

@@ -81,6 +81,12 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 __all__ = [
-    "AdminFactory", "ApiKey", "BrandFactory", "ChannelFactory", "MembershipFactory", "UserFactory",
-    "category", "valid_credit_code",
+    "AdminFactory",
+    "ApiKey",
+    "BrandFactory",
+    "ChannelFactory",
+    "MembershipFactory",
+    "UserFactory",
+    "category",
+    "valid_credit_code",
 ]

@@ -30,8 +30,15 @@ def _boot(env_overrides: dict) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"],
-        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "huiliu.settings"}, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "huiliu.settings"},
+        capture_output=True,
+        text=True,
     )
 
 
@@ -52,10 +59,15 @@ def test_production_settings_pass_djangos_deployment_checks():
     # (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment never does)
     dropped = ("DEBUG", "SECURE_SSL_REDIRECT", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env.update(SECRET_KEY="k" * 20 + "Zq9!x" * 10, ALLOWED_HOSTS="huiliu.example.com", DJANGO_SETTINGS_MODULE="huiliu.settings")
+    env.update(
+        SECRET_KEY="k" * 20 + "Zq9!x" * 10, ALLOWED_HOSTS="huiliu.example.com", DJANGO_SETTINGS_MODULE="huiliu.settings"
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -83,7 +83,8 @@ def brand_channels(request, slug: str):
     else:
         rows = ChannelRows.from_payload(list(selectors.channel_list(actor=actor, brand=brand).values()))
     return render(
-        request, "frontend/brands/channels.html",
+        request,
+        "frontend/brands/channels.html",
         {"brand": brand, "rows": rows, "channel_types": ChannelRows.type_choices()},
     )
 
@@ -120,7 +121,8 @@ def api_keys(request, slug: str):
             messages.success(request, _("API key “%(name)s” was created.") % {"name": key.name})
             form = ApiKeyForm()
     response = render(
-        request, "frontend/brands/api_keys.html",
+        request,
+        "frontend/brands/api_keys.html",
         {"brand": brand, "form": form, "raw_key": raw_key, "keys": selectors.api_key_list(actor=actor, brand=brand)},
     )
     if raw_key:

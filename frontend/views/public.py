@@ -13,7 +13,9 @@ MARKETPLACE_PAGE_SIZE = 12
 
 def home(request):
     brands = selectors.brand_marketplace(actor=actor_of(request))
-    stats = brands.aggregate(brands=Count("id"), audience=Sum("active_audience"), categories=Count("category", distinct=True))
+    stats = brands.aggregate(
+        brands=Count("id"), audience=Sum("active_audience"), categories=Count("category", distinct=True)
+    )
     return render(request, "frontend/home.html", {"stats": stats, "featured": brands[:8]})
 
 

@@ -46,9 +46,17 @@ def queue(request):
     all_brands = selectors.approval_queue(actor=actor_of(request), status="")
     counts.update(all_brands.order_by().values_list("status").annotate(n=Count("id")))
     return render(
-        request, "frontend/review/queue.html",
-        {"form": form, "page": page, "status": status, "search": search, "counts": counts,
-         "statuses": BrandStatus.choices, "filter_query": urlencode({"status": status, "q": search})},
+        request,
+        "frontend/review/queue.html",
+        {
+            "form": form,
+            "page": page,
+            "status": status,
+            "search": search,
+            "counts": counts,
+            "statuses": BrandStatus.choices,
+            "filter_query": urlencode({"status": status, "q": search}),
+        },
     )
 
 

@@ -58,7 +58,9 @@ def profile(request):
             )
             # brand_register checks this again on submit; saying it now saves a round trip.
             if Brand.objects.filter(slug=payload["slug"]).exists():
-                raise ValidationError({"slug": ValidationError(_("This slug is already taken."), code=PartnersError.SLUG_TAKEN)})
+                raise ValidationError(
+                    {"slug": ValidationError(_("This slug is already taken."), code=PartnersError.SLUG_TAKEN)}
+                )
         except ValidationError as exc:
             apply_errors(form, exc)
         if not form.errors:
@@ -103,7 +105,11 @@ def channels(request):
                 return redirect("frontend:wizard_review")
     else:
         rows = ChannelRows.from_payload(state.get("channels") or [])
-    return render(request, "frontend/wizard/channels.html", _context("channels", rows=rows, channel_types=ChannelRows.type_choices()))
+    return render(
+        request,
+        "frontend/wizard/channels.html",
+        _context("channels", rows=rows, channel_types=ChannelRows.type_choices()),
+    )
 
 
 @login_required

@@ -84,8 +84,11 @@ def test_signout_needs_post(owner_client):
 
 
 def test_member_pages_send_anonymous_visitors_to_sign_in(client, brand):
-    for url in (reverse("frontend:dashboard"), reverse("frontend:wizard_profile"),
-                reverse("frontend:brand_detail", args=[brand.slug])):
+    for url in (
+        reverse("frontend:dashboard"),
+        reverse("frontend:wizard_profile"),
+        reverse("frontend:brand_detail", args=[brand.slug]),
+    ):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("frontend:login"))

@@ -67,12 +67,24 @@ def test_status_cannot_be_edited_in_the_change_form(admin_client_, brand):
     form_html = admin_client_.get(url).content.decode()
     assert 'name="status"' not in form_html
     data = {
-        "name": "瑞幸", "name_en": brand.name_en, "category": brand.category.pk, "legal_name": "",
-        "credit_code": brand.credit_code, "website": "", "price_tier": "3", "tone_tags": '["young"]',
-        "description": "", "audience": "{}", "store_count": "0", "status": "rejected",
+        "name": "瑞幸",
+        "name_en": brand.name_en,
+        "category": brand.category.pk,
+        "legal_name": "",
+        "credit_code": brand.credit_code,
+        "website": "",
+        "price_tier": "3",
+        "tone_tags": '["young"]',
+        "description": "",
+        "audience": "{}",
+        "store_count": "0",
+        "status": "rejected",
         # empty inline management forms
-        **{f"{p}-{k}": v for p in ("channels", "memberships", "audit_events")
-           for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "0"))},
+        **{
+            f"{p}-{k}": v
+            for p in ("channels", "memberships", "audit_events")
+            for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "0"))
+        },
     }
     response = admin_client_.post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -85,11 +97,22 @@ def test_status_cannot_be_edited_in_the_change_form(admin_client_, brand):
 def test_change_form_runs_the_shared_validators(admin_client_, brand):
     url = reverse("admin:partners_brand_change", args=[brand.pk])
     data = {
-        "name": brand.name, "name_en": "", "category": category("beverage").pk, "legal_name": "",
-        "credit_code": "91310000000000000X", "website": "", "price_tier": "7", "tone_tags": "[]",
-        "description": "", "audience": '{"gender": {"female": 0.9}}', "store_count": "0",
-        **{f"{p}-{k}": v for p in ("channels", "memberships", "audit_events")
-           for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "0"))},
+        "name": brand.name,
+        "name_en": "",
+        "category": category("beverage").pk,
+        "legal_name": "",
+        "credit_code": "91310000000000000X",
+        "website": "",
+        "price_tier": "7",
+        "tone_tags": "[]",
+        "description": "",
+        "audience": '{"gender": {"female": 0.9}}',
+        "store_count": "0",
+        **{
+            f"{p}-{k}": v
+            for p in ("channels", "memberships", "audit_events")
+            for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "0"))
+        },
     }
     admin_client_.cookies.load({"django_language": "en"})
     response = admin_client_.post(url, data)
@@ -121,7 +144,9 @@ def test_api_key_admin_never_shows_the_hash(admin_client_, owner, brand):
 
 def test_api_key_revoke_action_goes_through_the_service(admin_client_, owner, brand):
     key, _raw = services.api_key_create(actor=Actor(user=owner), brand=brand, name="CRM", scopes=["read"])
-    admin_client_.post(reverse("admin:partners_apikey_changelist"), {"action": "revoke_selected", ACTION_CHECKBOX_NAME: [key.pk]})
+    admin_client_.post(
+        reverse("admin:partners_apikey_changelist"), {"action": "revoke_selected", ACTION_CHECKBOX_NAME: [key.pk]}
+    )
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert AuditEvent.objects.filter(action="api_key.revoked").count() == 1
@@ -129,7 +154,9 @@ def test_api_key_revoke_action_goes_through_the_service(admin_client_, owner, br
 
 def test_competition_rule_created_in_admin_is_ordered_and_audited(admin_client_):
     a, b = category("toys.collectibles"), category("beverage.coffee")
-    response = admin_client_.post(reverse("admin:partners_competitionrule_add"), {"category_a": a.pk, "category_b": b.pk, "note": "IP 联名冲突"})
+    response = admin_client_.post(
+        reverse("admin:partners_competitionrule_add"), {"category_a": a.pk, "category_b": b.pk, "note": "IP 联名冲突"}
+    )
     assert response.status_code == 302
     rule = CompetitionRule.objects.get()
     assert (rule.category_a.code, rule.category_b.code) == ("beverage.coffee", "toys.collectibles")
@@ -143,7 +170,10 @@ def test_audit_events_are_read_only(admin_client_, admin_user, brand):
     admin_client_.post(reverse("admin:partners_auditevent_change", args=[event.pk]), {"reason": "changed"})
     event.refresh_from_db()
     assert event.reason == "x"
-    assert admin_client_.post(reverse("admin:partners_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        admin_client_.post(reverse("admin:partners_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code
+        == 403
+    )
 
 
 def test_brands_cannot_be_added_in_admin(admin_client_):
@@ -166,11 +196,22 @@ def test_a_change_in_the_admin_refreshes_the_brands_recommendations(
 
     url = reverse("admin:partners_brand_change", args=[brand.pk])
     data = {
-        "name": "瑞幸", "name_en": brand.name_en, "category": brand.category.pk, "legal_name": "",
-        "credit_code": brand.credit_code, "website": "", "price_tier": "4", "tone_tags": '["young"]',
-        "description": "", "audience": "{}", "store_count": "0",
-        **{f"{p}-{k}": v for p in ("channels", "memberships", "audit_events")
-           for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "0"))},
+        "name": "瑞幸",
+        "name_en": brand.name_en,
+        "category": brand.category.pk,
+        "legal_name": "",
+        "credit_code": brand.credit_code,
+        "website": "",
+        "price_tier": "4",
+        "tone_tags": '["young"]',
+        "description": "",
+        "audience": "{}",
+        "store_count": "0",
+        **{
+            f"{p}-{k}": v
+            for p in ("channels", "memberships", "audit_events")
+            for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "0"))
+        },
     }
     brand_changed.connect(receiver)
     try:

@@ -17,10 +17,19 @@ PRIVATE_PAGES = ("brand_detail", "brand_edit", "brand_channels", "api_keys")
 
 def profile_post(brand, **changes):
     data = {
-        "name": brand.name, "name_en": brand.name_en, "category": brand.category.code,
-        "legal_name": brand.legal_name, "credit_code": brand.credit_code, "price_tier": str(brand.price_tier),
-        "stores": str(brand.store_count), "tone": "young, urban", "description": brand.description,
-        "website": brand.website, "gender_0": "60", "gender_1": "40", "regions": ["CN-SH"],
+        "name": brand.name,
+        "name_en": brand.name_en,
+        "category": brand.category.code,
+        "legal_name": brand.legal_name,
+        "credit_code": brand.credit_code,
+        "price_tier": str(brand.price_tier),
+        "stores": str(brand.store_count),
+        "tone": "young, urban",
+        "description": brand.description,
+        "website": brand.website,
+        "gender_0": "60",
+        "gender_1": "40",
+        "regions": ["CN-SH"],
     }
     data.update(changes)
     return data
@@ -49,11 +58,26 @@ def test_a_pending_brand_is_as_invisible_as_a_missing_one(client, other_owner, p
 def test_posting_to_another_brands_editors_changes_nothing(client, other_owner, brand):
     client.force_login(other_owner)
     before = (brand.name, brand.active_audience)
-    assert client.post(reverse("frontend:brand_edit", args=[brand.slug]), profile_post(brand, name="Hacked")).status_code == 404
-    assert client.post(reverse("frontend:brand_channels", args=[brand.slug]), {
-        "channel_type": ["wecom"], "channel_label": [""], "channel_size": ["9"], "channel_active_rate": ["9"],
-    }).status_code == 404
-    assert client.post(reverse("frontend:api_keys", args=[brand.slug]), {"name": "x", "scopes": ["read"]}).status_code == 404
+    assert (
+        client.post(reverse("frontend:brand_edit", args=[brand.slug]), profile_post(brand, name="Hacked")).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            reverse("frontend:brand_channels", args=[brand.slug]),
+            {
+                "channel_type": ["wecom"],
+                "channel_label": [""],
+                "channel_size": ["9"],
+                "channel_active_rate": ["9"],
+            },
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(reverse("frontend:api_keys", args=[brand.slug]), {"name": "x", "scopes": ["read"]}).status_code
+        == 404
+    )
     brand.refresh_from_db()
     assert (brand.name, brand.active_audience) == before
     assert not ApiKey.objects.exists()
@@ -66,7 +90,9 @@ def test_a_viewer_sees_the_dashboard_but_cannot_edit(client, viewer, brand):
     assert detail.status_code == 200
     assert reverse("frontend:brand_edit", args=[brand.slug]) not in detail.content.decode()
     assert client.get(reverse("frontend:brand_edit", args=[brand.slug])).status_code == 404
-    assert client.post(reverse("frontend:brand_edit", args=[brand.slug]), profile_post(brand, name="X")).status_code == 404
+    assert (
+        client.post(reverse("frontend:brand_edit", args=[brand.slug]), profile_post(brand, name="X")).status_code == 404
+    )
     brand.refresh_from_db()
     assert brand.name == "瑞幸咖啡"
 
@@ -107,10 +133,15 @@ def test_profile_editor_shows_each_fields_error_and_saves_nothing(owner_client, 
 
 def test_channel_editor_replaces_channels_and_recomputes_the_scale(owner_client, brand):
     ChannelFactory(brand=brand, size=5, active_rate=1)
-    response = owner_client.post(reverse("frontend:brand_channels", args=[brand.slug]), {
-        "channel_type": ["wecom", "douyin", ""], "channel_label": ["", "", ""],
-        "channel_size": ["100000", "50000", ""], "channel_active_rate": ["30", "10", ""],
-    })
+    response = owner_client.post(
+        reverse("frontend:brand_channels", args=[brand.slug]),
+        {
+            "channel_type": ["wecom", "douyin", ""],
+            "channel_label": ["", "", ""],
+            "channel_size": ["100000", "50000", ""],
+            "channel_active_rate": ["30", "10", ""],
+        },
+    )
     assert response.status_code == 302
     brand.refresh_from_db()
     assert brand.active_audience == 35000
@@ -120,10 +151,15 @@ def test_channel_editor_replaces_channels_and_recomputes_the_scale(owner_client,
 def test_channel_editor_errors_keep_the_old_channels(owner_client, brand):
     ChannelFactory(brand=brand, size=5, active_rate=1)
     owner_client.cookies.load({"django_language": "en"})
-    response = owner_client.post(reverse("frontend:brand_channels", args=[brand.slug]), {
-        "channel_type": ["wecom", "wecom"], "channel_label": ["", ""],
-        "channel_size": ["100", "-3"], "channel_active_rate": ["30", "10"],
-    })
+    response = owner_client.post(
+        reverse("frontend:brand_channels", args=[brand.slug]),
+        {
+            "channel_type": ["wecom", "wecom"],
+            "channel_label": ["", ""],
+            "channel_size": ["100", "-3"],
+            "channel_active_rate": ["30", "10"],
+        },
+    )
     assert response.status_code == 200
     errors = errors_in(response)
     assert "size must be ≥ 0 (got -3)." in errors
@@ -173,7 +209,9 @@ def test_api_key_without_name_or_scope_is_refused(owner_client, brand):
 
 
 def test_api_key_revoke_only_for_the_brands_own_keys(owner_client, brand, other_brand, other_owner):
-    mine, _ = services.api_key_create(actor=Actor(user=brand.memberships.get().user), brand=brand, name="a", scopes=["read"])
+    mine, _ = services.api_key_create(
+        actor=Actor(user=brand.memberships.get().user), brand=brand, name="a", scopes=["read"]
+    )
     theirs, _ = services.api_key_create(actor=Actor(user=other_owner), brand=other_brand, name="b", scopes=["read"])
     url = reverse("frontend:api_key_revoke", args=[brand.slug, theirs.pk])
     assert owner_client.post(url).status_code == 404
@@ -255,11 +293,17 @@ def test_profile_editor_refuses_a_javascript_website(owner_client, brand):
 def test_channel_editor_keeps_the_platforms_verification_of_unchanged_channels(owner_client, brand):
     ChannelFactory(brand=brand, type="wecom", label="", size=100000, active_rate=0.3, verification="audited")
     ChannelFactory(brand=brand, type="douyin", label="", size=50000, active_rate=0.1, verification="screenshot")
-    response = owner_client.post(reverse("frontend:brand_channels", args=[brand.slug]), {
-        "channel_type": ["wecom", "douyin"], "channel_label": ["", ""],
-        "channel_size": ["100000", "60000"], "channel_active_rate": ["30", "10"],
-    })
+    response = owner_client.post(
+        reverse("frontend:brand_channels", args=[brand.slug]),
+        {
+            "channel_type": ["wecom", "douyin"],
+            "channel_label": ["", ""],
+            "channel_size": ["100000", "60000"],
+            "channel_active_rate": ["30", "10"],
+        },
+    )
     assert response.status_code == 302
     assert dict(brand.channels.values_list("type", "verification")) == {
-        "wecom": "audited", "douyin": "self_reported",
+        "wecom": "audited",
+        "douyin": "self_reported",
     }

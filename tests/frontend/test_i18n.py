@@ -47,8 +47,13 @@ def test_validation_messages_are_shown_in_chinese_by_default(client):
 
 @pytest.mark.parametrize(
     ("language", "value", "shown"),
-    [("zh-hans", 58000, "5.8万"), ("zh-hans", 116_989_071, "1.2亿"), ("zh-hans", 9999, "9999"),
-     ("en", 58000, "58,000"), ("en", 2_570_000, "2.6M")],
+    [
+        ("zh-hans", 58000, "5.8万"),
+        ("zh-hans", 116_989_071, "1.2亿"),
+        ("zh-hans", 9999, "9999"),
+        ("en", 58000, "58,000"),
+        ("en", 2_570_000, "2.6M"),
+    ],
 )
 def test_audience_sizes_read_naturally_in_each_language(language, value, shown):
     from django.utils import translation

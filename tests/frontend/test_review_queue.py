@@ -75,7 +75,8 @@ def test_suspend_then_reinstate(admin_client_, brand):
     brand.refresh_from_db()
     assert brand.status == BrandStatus.APPROVED
     assert list(AuditEvent.objects.filter(brand=brand).values_list("action", flat=True)) == [
-        "brand.reinstate", "brand.suspend",
+        "brand.reinstate",
+        "brand.suspend",
     ]
 
 

@@ -11,9 +11,17 @@ from tests.frontend.conftest import errors_in
 pytestmark = pytest.mark.django_db
 
 PROFILE = {
-    "name": "潮汐咖啡", "name_en": "Tide Coffee", "slug": "tide-coffee", "category": "beverage.coffee",
-    "legal_name": "上海潮汐餐饮管理有限公司", "credit_code": valid_credit_code(4242), "price_tier": "3",
-    "stores": "42", "tone": "年轻, urban", "description": "精品咖啡", "website": "",
+    "name": "潮汐咖啡",
+    "name_en": "Tide Coffee",
+    "slug": "tide-coffee",
+    "category": "beverage.coffee",
+    "legal_name": "上海潮汐餐饮管理有限公司",
+    "credit_code": valid_credit_code(4242),
+    "price_tier": "3",
+    "stores": "42",
+    "tone": "年轻, urban",
+    "description": "精品咖啡",
+    "website": "",
 }
 AUDIENCE = {"gender_0": "60", "gender_1": "40", "age_1": "50", "age_2": "50", "regions": ["CN-SH", "CN-ZJ"]}
 CHANNELS = {
@@ -79,19 +87,31 @@ def test_audience_rejects_an_unknown_region_and_out_of_range_numbers(marketer_cl
 def test_channel_errors_are_shown_on_their_row(marketer_client):
     post(marketer_client, "profile", PROFILE)
     post(marketer_client, "audience", AUDIENCE)
-    response = post(marketer_client, "channels", {
-        "channel_type": ["wecom", "wecom", "pigeon"], "channel_label": ["", "", ""],
-        "channel_size": ["many", "10", "10"], "channel_active_rate": ["35", "130", "1"],
-    })
+    response = post(
+        marketer_client,
+        "channels",
+        {
+            "channel_type": ["wecom", "wecom", "pigeon"],
+            "channel_label": ["", "", ""],
+            "channel_size": ["many", "10", "10"],
+            "channel_active_rate": ["35", "130", "1"],
+        },
+    )
     errors = errors_in(response)
     assert "Enter a whole number of people" in errors
     assert "The active rate is a percentage between 0 and 100." in errors
     assert "channels" not in marketer_client.session["brand_wizard"]
     # Numbers fine, but a duplicate and an unknown type: the shared validator's messages.
-    response = post(marketer_client, "channels", {
-        "channel_type": ["wecom", "wecom", "pigeon"], "channel_label": ["", "", ""],
-        "channel_size": ["1", "10", "10"], "channel_active_rate": ["35", "30", "1"],
-    })
+    response = post(
+        marketer_client,
+        "channels",
+        {
+            "channel_type": ["wecom", "wecom", "pigeon"],
+            "channel_label": ["", "", ""],
+            "channel_size": ["1", "10", "10"],
+            "channel_active_rate": ["35", "30", "1"],
+        },
+    )
     errors = errors_in(response)
     assert "channel wecom is listed twice" in errors
     assert "unknown channel type pigeon" in errors

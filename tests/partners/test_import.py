@@ -379,8 +379,11 @@ def test_nan_infinite_or_too_large_numbers_are_line_errors_not_crashes():
         brands_import(path_or_lines=lines)
     found = {(p.line, p.field, p.code) for p in exc.value.problems}
     assert (1, "channels[0].size", "invalid") in found
-    assert {(2, "stores", "out_of_range"), (2, "channels[0].size", "out_of_range"),
-            (2, "channels[0].active_rate", "invalid")} <= found
+    assert {
+        (2, "stores", "out_of_range"),
+        (2, "channels[0].size", "out_of_range"),
+        (2, "channels[0].active_rate", "invalid"),
+    } <= found
     assert not Brand.objects.exists()
 
 
@@ -391,11 +394,13 @@ def test_reimport_keeps_the_verification_of_unchanged_channels_and_resets_change
     luckin = Brand.objects.get(slug="luckin-coffee")
     verified_at = timezone.now() - timezone.timedelta(days=7)
     luckin.channels.update(verification="audited", verified_at=verified_at)
-    changed = brand_line(channels=[
-        {"type": "wecom", "size": 1200000, "active_rate": 0.35},  # unchanged
-        {"type": "miniprogram", "size": 25000000, "active_rate": 0.1},  # size changed
-        {"type": "app", "size": 10, "active_rate": 0.5, "verification": "api"},  # new, set by the platform's file
-    ])
+    changed = brand_line(
+        channels=[
+            {"type": "wecom", "size": 1200000, "active_rate": 0.35},  # unchanged
+            {"type": "miniprogram", "size": 25000000, "active_rate": 0.1},  # size changed
+            {"type": "app", "size": 10, "active_rate": 0.5, "verification": "api"},  # new, set by the platform's file
+        ]
+    )
     brands_import(path_or_lines=jsonl(changed))
     got = {c.type: (c.verification, c.verified_at) for c in luckin.channels.all()}
     assert got["wecom"] == ("audited", verified_at)

@@ -41,9 +41,7 @@ def test_block_either_way_makes_brands_compete(coffee, admin_actor):
     bakery = BrandFactory(category=category("food.bakery"))
     services.brand_block(actor=admin_actor, brand=bakery, blocked_slug=coffee.slug)
     assert selectors.brands_compete(coffee, bakery) and selectors.brands_compete(bakery, coffee)
-    excluded = set(
-        type(coffee).objects.filter(selectors.competitor_exclusion(coffee)).values_list("slug", flat=True)
-    )
+    excluded = set(type(coffee).objects.filter(selectors.competitor_exclusion(coffee)).values_list("slug", flat=True))
     assert bakery.slug in excluded and coffee.slug in excluded
 
 

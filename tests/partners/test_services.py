@@ -172,16 +172,24 @@ def test_full_lifecycle_reject_resubmit_approve_suspend_reinstate(pending, admin
     assert pending.status == BrandStatus.APPROVED
     actions = list(AuditEvent.objects.filter(brand=pending).order_by("id").values_list("action", "reason"))
     assert actions == [
-        ("brand.reject", "证照模糊"), ("brand.updated", ""), ("brand.resubmit", ""),
-        ("brand.approve", ""), ("brand.suspend", "刷量"), ("brand.reinstate", ""),
+        ("brand.reject", "证照模糊"),
+        ("brand.updated", ""),
+        ("brand.resubmit", ""),
+        ("brand.approve", ""),
+        ("brand.suspend", "刷量"),
+        ("brand.reinstate", ""),
     ]
 
 
 @pytest.mark.parametrize(
     "status, action",
     [
-        (BrandStatus.APPROVED, "approve"), (BrandStatus.REJECTED, "approve"), (BrandStatus.PENDING, "suspend"),
-        (BrandStatus.APPROVED, "reinstate"), (BrandStatus.SUSPENDED, "reject"), (BrandStatus.PENDING, "resubmit"),
+        (BrandStatus.APPROVED, "approve"),
+        (BrandStatus.REJECTED, "approve"),
+        (BrandStatus.PENDING, "suspend"),
+        (BrandStatus.APPROVED, "reinstate"),
+        (BrandStatus.SUSPENDED, "reject"),
+        (BrandStatus.PENDING, "resubmit"),
     ],
 )
 def test_invalid_transitions_are_refused(admin_actor, status, action):
@@ -254,7 +262,8 @@ def test_a_member_cannot_declare_a_channel_verified(brand, owner_actor):
     ChannelFactory(brand=brand, type="sms", size=10, active_rate=1)
     with pytest.raises(ValidationError) as exc:
         services.brand_channels_set(
-            actor=owner_actor, brand=brand,
+            actor=owner_actor,
+            brand=brand,
             channels=[{"type": "wecom", "size": 10**9, "active_rate": 1, "verification": "audited"}],
         )
     assert error_codes(exc) == {"channels[0].verification": [E.PERMISSION_DENIED]}
@@ -265,7 +274,8 @@ def test_a_write_api_key_cannot_declare_a_channel_verified(brand, owner_actor):
     key, _ = services.api_key_create(actor=owner_actor, brand=brand, name="W", scopes=["write"])
     with pytest.raises(ValidationError) as exc:
         services.brand_channels_set(
-            actor=Actor(api_key=key), brand=brand,
+            actor=Actor(api_key=key),
+            brand=brand,
             channels=[{"type": "wecom", "size": 10, "active_rate": 1, "verification": "api"}],
         )
     assert error_codes(exc) == {"channels[0].verification": [E.PERMISSION_DENIED]}
@@ -284,16 +294,24 @@ def test_editing_channels_keeps_verification_of_unchanged_ones_and_resets_change
     from django.utils import timezone
 
     verified_at = timezone.now() - timezone.timedelta(days=30)
-    ChannelFactory(brand=brand, type="wecom", size=1000, active_rate=0.5, verification="audited", verified_at=verified_at)
+    ChannelFactory(
+        brand=brand, type="wecom", size=1000, active_rate=0.5, verification="audited", verified_at=verified_at
+    )
     ChannelFactory(brand=brand, type="app", size=500, active_rate=0.2, verification="api", verified_at=verified_at)
-    services.brand_channels_set(actor=owner_actor, brand=brand, channels=[
-        {"type": "wecom", "size": 1000, "active_rate": 0.5, "verification": "audited"},  # echoed back: kept
-        {"type": "app", "size": 900, "active_rate": 0.2},  # size changed: back to self-reported
-        {"type": "sms", "size": 10, "active_rate": 1},
-    ])
+    services.brand_channels_set(
+        actor=owner_actor,
+        brand=brand,
+        channels=[
+            {"type": "wecom", "size": 1000, "active_rate": 0.5, "verification": "audited"},  # echoed back: kept
+            {"type": "app", "size": 900, "active_rate": 0.2},  # size changed: back to self-reported
+            {"type": "sms", "size": 10, "active_rate": 1},
+        ],
+    )
     got = {c.type: (c.verification, c.verified_at) for c in brand.channels.all()}
     assert got == {
-        "wecom": ("audited", verified_at), "app": ("self_reported", None), "sms": ("self_reported", None),
+        "wecom": ("audited", verified_at),
+        "app": ("self_reported", None),
+        "sms": ("self_reported", None),
     }
     event = AuditEvent.objects.get(brand=brand, action="brand.channels_set")
     assert event.data["verification_reset"] == [{"type": "app", "label": "", "from": "api"}]
@@ -301,9 +319,13 @@ def test_editing_channels_keeps_verification_of_unchanged_ones_and_resets_change
 
 def test_an_admin_sets_a_channels_verification_with_the_time(brand, admin_actor):
     ChannelFactory(brand=brand, type="wecom", size=1000, active_rate=0.5)
-    services.brand_channels_set(actor=admin_actor, brand=brand, channels=[
-        {"type": "wecom", "size": 1000, "active_rate": 0.5, "verification": "audited"},
-    ])
+    services.brand_channels_set(
+        actor=admin_actor,
+        brand=brand,
+        channels=[
+            {"type": "wecom", "size": 1000, "active_rate": 0.5, "verification": "audited"},
+        ],
+    )
     channel = brand.channels.get()
     assert channel.verification == "audited" and channel.verified_at is not None
 
@@ -333,9 +355,7 @@ def test_an_admin_correcting_the_legal_identity_does_not_trigger_a_review(brand,
     assert not AuditEvent.objects.filter(action="brand.kyb_changed").exists()
 
 
-def test_other_profile_edits_and_category_changes_keep_an_approved_brand_approved_but_are_audited(
-    brand, owner_actor
-):
+def test_other_profile_edits_and_category_changes_keep_an_approved_brand_approved_but_are_audited(brand, owner_actor):
     old_category = brand.category.code
     services.brand_update(actor=owner_actor, brand=brand, data={"category": "food.bakery", "price_tier": 5})
     brand.refresh_from_db()
@@ -409,7 +429,9 @@ def test_a_rule_on_category_groups_refreshes_every_brand_under_them(admin_actor,
     assert unrelated.pk not in refreshed
 
 
-def test_a_rule_touching_many_brands_sends_one_bulk_signal(admin_actor, django_capture_on_commit_callbacks, monkeypatch):
+def test_a_rule_touching_many_brands_sends_one_bulk_signal(
+    admin_actor, django_capture_on_commit_callbacks, monkeypatch
+):
     from partners.signals import brand_changed, brands_imported
     from tests.factories import category
 

@@ -106,8 +106,14 @@ def test_channel_listed_twice_without_distinct_label_is_refused():
 
 @pytest.mark.parametrize(
     "website",
-    ["javascript:alert(1)", "JavaScript:alert(document.cookie)", "data:text/html,<script>x</script>",
-     "ftp://example.com/", "www.example.com", "https://"],
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(document.cookie)",
+        "data:text/html,<script>x</script>",
+        "ftp://example.com/",
+        "www.example.com",
+        "https://",
+    ],
 )
 def test_website_that_is_not_an_http_url_is_refused(website):
     with pytest.raises(ValidationError) as exc:
@@ -150,7 +156,9 @@ def test_total_active_audience_beyond_a_bigint_is_refused_on_channels():
     assert exc.value.error_dict["channels"][0].code == E.OUT_OF_RANGE
 
 
-@pytest.mark.parametrize("stores, code", [(2**31, E.OUT_OF_RANGE), (3_000_000_000, E.OUT_OF_RANGE), (float("nan"), E.INVALID)])
+@pytest.mark.parametrize(
+    "stores, code", [(2**31, E.OUT_OF_RANGE), (3_000_000_000, E.OUT_OF_RANGE), (float("nan"), E.INVALID)]
+)
 def test_store_count_must_fit_an_integer_column(stores, code):
     with pytest.raises(ValidationError) as exc:
         clean_brand_profile({"stores": stores}, categories={}, partial=True)
