@@ -240,6 +240,46 @@ class ApiKey(models.Model):
         return scope in self.scopes
 
 
+class AuditAction(models.TextChoices):
+    """Every audited action, in the past tense, with the label people see in histories.
+
+    One class for the whole platform (partners, matching and exchange actions alike): the
+    audit trail is one table and one vocabulary, so no code is ever matched as a literal.
+    """
+
+    # brands
+    BRAND_REGISTERED = "brand.registered", _("Registered and submitted for review")
+    BRAND_IMPORTED = "brand.imported", _("Imported by the platform")
+    BRAND_UPDATED = "brand.updated", _("Profile updated")
+    BRAND_KYB_CHANGED = "brand.kyb_changed", _("Legal identity changed, back to review")
+    BRAND_CHANNELS_SET = "brand.channels_set", _("Channels updated")
+    BRAND_APPROVED = "brand.approved", _("Approved")
+    BRAND_REJECTED = "brand.rejected", _("Rejected")
+    BRAND_SUSPENDED = "brand.suspended", _("Suspended")
+    BRAND_REINSTATED = "brand.reinstated", _("Reinstated")
+    BRAND_RESUBMITTED = "brand.resubmitted", _("Resubmitted for review")
+    BRAND_BLOCKED = "brand.blocked", _("Blocked a brand")
+    BRAND_UNBLOCKED = "brand.unblocked", _("Unblocked a brand")
+    # taxonomy, team, keys
+    COMPETITION_RULE_CREATED = "competition_rule.created", _("Competition rule added")
+    COMPETITION_RULE_DELETED = "competition_rule.deleted", _("Competition rule removed")
+    MEMBERSHIP_SET = "membership.set", _("Team member added")
+    API_KEY_CREATED = "api_key.created", _("API key created")
+    API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
+    # matching
+    RECOMMENDATION_DISMISSED = "recommendation.dismissed", _("Dismissed a recommended partner")
+    MATCHER_TRAINING_STARTED = "matcher.training_started", _("Matcher training started")
+    MATCHER_MODEL_ACTIVATED = "matcher.model_activated", _("Matcher model activated")
+    # exchange
+    CHANNEL_RATE_SET = "channel_rate.set", _("Channel rate changed")
+    PROPOSAL_CREATED = "proposal.created", _("Proposed a swap")
+    PROPOSAL_COUNTERED = "proposal.countered", _("Countered a swap proposal")
+    PROPOSAL_ACCEPTED = "proposal.accepted", _("Accepted a swap proposal")
+    PROPOSAL_DECLINED = "proposal.declined", _("Declined a swap proposal")
+    PROPOSAL_WITHDRAWN = "proposal.withdrawn", _("Withdrew a swap proposal")
+    PROPOSAL_EXPIRED = "proposal.expired", _("Swap proposal expired")
+
+
 class AuditEvent(models.Model):
     """Who did what to which object, when and why. Append-only."""
 
@@ -247,7 +287,7 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=40, db_index=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices, db_index=True)
     brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events")
     object_type = models.CharField(max_length=40)
     object_id = models.CharField(max_length=40)
