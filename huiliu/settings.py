@@ -219,6 +219,24 @@ CELERY_BEAT_SCHEDULE["matching-refresh-all"] = {
     "options": {"expires": 6 * 3600},
 }
 
+# --- Exchange -----------------------------------------------------------------------------------
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")  # links in e-mails
+EXCHANGE_PROPOSAL_EXPIRY_DAYS = env.int("EXCHANGE_PROPOSAL_EXPIRY_DAYS", default=7)  # unanswered → expired
+EXCHANGE_DAILY_PROPOSAL_LIMIT = env.int("EXCHANGE_DAILY_PROPOSAL_LIMIT", default=20)  # new proposals per brand per day
+EXCHANGE_MAX_PLACEMENTS_PER_SIDE = env.int("EXCHANGE_MAX_PLACEMENTS_PER_SIDE", default=10)
+EXCHANGE_MAX_WINDOW_DAYS = env.int("EXCHANGE_MAX_WINDOW_DAYS", default=90)
+EXCHANGE_EMAIL_LEASE_SECONDS = env.int("EXCHANGE_EMAIL_LEASE_SECONDS", default=120)  # a claimed e-mail is retried after
+CELERY_BEAT_SCHEDULE["exchange-outbox-sweep"] = {
+    "task": "exchange.tasks.outbox_sweep_task",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+CELERY_BEAT_SCHEDULE["exchange-proposals-expire"] = {
+    "task": "exchange.tasks.proposals_expire_task",
+    "schedule": crontab(minute=7),
+    "options": {"expires": 3000},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

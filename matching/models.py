@@ -147,9 +147,21 @@ class Dismissal(models.Model):
 
 
 class OutcomeKind(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
     ACCEPTED = "accepted", _("Accepted")
     DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
     COMPLETED = "completed", _("Completed")
+
+
+# What each kind teaches the ranker: 1 a good pair, 0 a bad one; absent = not a label (a
+# proposal only says the pair was tried — its answer comes as a later row).
+OUTCOME_LABELS: dict[str, int] = {
+    OutcomeKind.ACCEPTED: 1,
+    OutcomeKind.COMPLETED: 1,
+    OutcomeKind.DECLINED: 0,
+    OutcomeKind.EXPIRED: 0,
+}
 
 
 class Outcome(models.Model):
@@ -161,6 +173,10 @@ class Outcome(models.Model):
     a_new_members = models.PositiveIntegerField(null=True, blank=True)
     b_new_members = models.PositiveIntegerField(null=True, blank=True)
     source = models.CharField(max_length=20, default="import")  # import | exchange
+    # Why, for a declined proposal (the exchange's DeclineReason code).
+    reason = models.CharField(max_length=20, blank=True)
+    # A stable id of the fact this row records: a retried writer never records it twice.
+    key = models.CharField(max_length=80, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

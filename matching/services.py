@@ -25,6 +25,7 @@ from huiliu.jsonl import LineError, LineImportError, iter_lines
 from matching import refresh, training
 from matching.errors import MatchingError as E
 from matching.models import (
+    OUTCOME_LABELS,
     Dismissal,
     MatcherModel,
     Outcome,
@@ -187,11 +188,12 @@ def _training_pairs(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     approved are skipped — their features are gone from the market)."""
     a, b, y, completed = [], [], [], []
     index = market.index
-    for ia, ib, kind in Outcome.objects.values_list("brand_a_id", "brand_b_id", "outcome").iterator(chunk_size=5000):
+    labelled = Outcome.objects.filter(outcome__in=list(OUTCOME_LABELS))
+    for ia, ib, kind in labelled.values_list("brand_a_id", "brand_b_id", "outcome").iterator(chunk_size=5000):
         if ia in index and ib in index:
             a.append(index[ia])
             b.append(index[ib])
-            y.append(0 if kind == OutcomeKind.DECLINED else 1)
+            y.append(OUTCOME_LABELS[kind])
             completed.append(kind == OutcomeKind.COMPLETED)
     for ia, ib in Dismissal.objects.values_list("brand_id", "partner_id").iterator(chunk_size=5000):
         if ia in index and ib in index:
@@ -321,3 +323,20 @@ def brand_matches(*, brand: Brand, top: int) -> list[Recommendation]:
 
 def as_dict(rec: Recommendation, language: str = "zh-hans") -> dict[str, Any]:
     return {"brand": rec.partner.slug, "score": round(rec.score, 4), "reasons": rec.reasons(language)}
+
+
+def outcome_record(*, brand_a_id: int, brand_b_id: int, kind: str, reason: str = "", key: str) -> Outcome:
+    """Record one outcome produced by the exchange (a proposal made, accepted, declined with a
+    reason, expired). Idempotent on ``key``: recording the same fact again returns the first
+    row. Called inside the caller's transaction, so the outcome lands with the state change."""
+    outcome, _created = Outcome.objects.get_or_create(
+        key=key,
+        defaults={
+            "brand_a_id": brand_a_id,
+            "brand_b_id": brand_b_id,
+            "outcome": OutcomeKind(kind),
+            "reason": reason,
+            "source": "exchange",
+        },
+    )
+    return outcome

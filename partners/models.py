@@ -14,6 +14,9 @@ class User(AbstractUser):
     """A person. Platform admins are staff users; brand roles come from Membership."""
 
     display_name = models.CharField(_("display name"), max_length=80, blank=True)
+    # The language e-mails are written in: the one the person last chose in the web UI
+    # (empty → the site default, zh-hans).
+    language = models.CharField(_("language"), max_length=10, blank=True)
 
     def __str__(self) -> str:
         return self.display_name or self.email or self.username

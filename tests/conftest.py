@@ -42,6 +42,7 @@ def _taxonomy_after_flush(request):
     from django.apps import apps
 
     importlib.import_module("partners.migrations.0002_taxonomy").load_taxonomy(apps, None)
+    importlib.import_module("exchange.migrations.0002_default_rates").load_default_rates(apps, None)
 
 
 @pytest.fixture

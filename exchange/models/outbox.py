@@ -1,0 +1,82 @@
+"""The transactional outbox: every state change of the exchange writes one DomainEvent in the
+same transaction. The inbox, e-mail and (later) partner webhooks are delivered from these rows
+by Celery, at least once — the only way the exchange tells the outside world anything."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class EventType(models.TextChoices):
+    PROPOSAL_CREATED = "proposal.created", _("New swap proposal")
+    PROPOSAL_COUNTERED = "proposal.countered", _("Counter-offer")
+    PROPOSAL_ACCEPTED = "proposal.accepted", _("Proposal accepted")
+    PROPOSAL_DECLINED = "proposal.declined", _("Proposal declined")
+    PROPOSAL_WITHDRAWN = "proposal.withdrawn", _("Proposal withdrawn")
+    PROPOSAL_EXPIRED = "proposal.expired", _("Proposal expired")
+    PROPOSAL_MESSAGE = "proposal.message", _("New message")
+
+
+class DomainEvent(models.Model):
+    type = models.CharField(max_length=40, choices=EventType.choices, db_index=True)
+    proposal = models.ForeignKey(
+        "exchange.Proposal", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    # The brands concerned (both parties); the recipients are derived from them at dispatch.
+    brand_ids = models.JSONField(default=list)
+    # The brand whose action caused the event (None: the platform, e.g. expiry).
+    actor_brand_id = models.BigIntegerField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Claimed by the dispatcher once the inbox rows and e-mail jobs exist (same transaction).
+    dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("domain event")
+        verbose_name_plural = _("domain events")
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"
+
+
+class Notification(models.Model):
+    """One user's inbox entry for one event (unique: a re-dispatch never duplicates it)."""
+
+    user = models.ForeignKey("partners.User", on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="notifications")
+    brand = models.ForeignKey("partners.Brand", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "event"], name="notification_once_per_user")]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.event_id}"
+
+
+class EmailDelivery(models.Model):
+    """One e-mail for one event and recipient. Claimed (``claimed_at``, a lease) before the
+    message is sent and marked ``sent_at`` after: a worker killed mid-send leaves a claim that
+    expires and is retried; a sent row is never sent again."""
+
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="emails")
+    user = models.ForeignKey("partners.User", on_delete=models.CASCADE, related_name="+")
+    brand = models.ForeignKey("partners.Brand", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["event", "user"], name="email_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"email {self.event_id}→{self.user_id}"

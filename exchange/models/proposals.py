@@ -1,0 +1,159 @@
+"""Swap proposals (置换提案): revisions of placements negotiated in turns, and a message thread."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from exchange.models.rates import PlacementFormat, PricingUnit
+from exchange.states import OPEN_STATES, DeclineReason, ProposalState
+from partners.models import ApiKey, Brand, Channel, ChannelType
+
+
+class Proposal(models.Model):
+    """A negotiation between two brands. ``turn`` is the brand that must answer next.
+
+    ``pair_low``/``pair_high`` are the two brand ids in order, so the database itself
+    refuses a second *open* proposal for the same pair (whoever proposed it).
+    """
+
+    initiator = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="proposals_sent")
+    counterparty = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="proposals_received")
+    pair_low = models.BigIntegerField(editable=False)
+    pair_high = models.BigIntegerField(editable=False)
+    state = models.CharField(max_length=12, choices=ProposalState.choices, default=ProposalState.PROPOSED)
+    turn = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    revision_number = models.PositiveIntegerField(default=0)
+    decline_reason = models.CharField(max_length=20, choices=DeclineReason.choices, blank=True)
+    decline_note = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = _("swap proposal")
+        verbose_name_plural = _("swap proposals")
+        constraints = [
+            models.CheckConstraint(condition=~Q(initiator=F("counterparty")), name="proposal_not_self"),
+            models.CheckConstraint(condition=Q(pair_low__lt=F("pair_high")), name="proposal_pair_ordered"),
+            models.UniqueConstraint(
+                fields=["pair_low", "pair_high"],
+                condition=Q(state__in=[s.value for s in OPEN_STATES]),
+                name="proposal_one_open_per_pair",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["initiator", "state"]),
+            models.Index(fields=["counterparty", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.initiator_id}→{self.counterparty_id} ({self.state})"
+
+    def save(self, *args, **kwargs):
+        self.pair_low, self.pair_high = sorted((self.initiator_id, self.counterparty_id))
+        super().save(*args, **kwargs)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def other(self, brand_id: int) -> int:
+        return self.counterparty_id if brand_id == self.initiator_id else self.initiator_id
+
+    def side_of(self, brand_id: int) -> str:
+        return "initiator" if brand_id == self.initiator_id else "counterparty"
+
+
+class Revision(models.Model):
+    """One immutable offer: both sides' placements, an optional cash top-up, a message.
+
+    The values are computed when the revision is written (from the rates copied onto its
+    placements) and stored, so history never changes when rates do.
+    """
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    author = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.TextField(blank=True)
+    # Cash the lighter side adds to close the gap (CNY cents); ``topup_from`` is that side.
+    topup_cents = models.BigIntegerField(default=0)
+    topup_from = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # What the author would like from the other side when it has not placed it yet.
+    asks = models.JSONField(default=list, blank=True)
+    initiator_value_cents = models.BigIntegerField(default=0)
+    counterparty_value_cents = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["proposal_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "number"], name="revision_unique_number"),
+            models.CheckConstraint(condition=Q(topup_cents__gte=0), name="revision_topup_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"proposal {self.proposal_id} r{self.number}"
+
+
+class Placement(models.Model):
+    """What one side gives in a revision (资源位): a channel of its own, a format, a promised
+    quantity (reach, messages, parcels or store-days) in a date window, valued at the rate
+    copied from the channel-rate table when the revision was written."""
+
+    revision = models.ForeignKey(Revision, on_delete=models.CASCADE, related_name="placements")
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    # The channel may later be removed by its brand; the snapshot keeps the revision legible.
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel_type = models.CharField(max_length=20, choices=ChannelType.choices)
+    channel_label = models.CharField(max_length=80, blank=True)
+    format = models.CharField(max_length=24, choices=PlacementFormat.choices)
+    quantity = models.BigIntegerField()
+    unit = models.CharField(max_length=12, choices=PricingUnit.choices)
+    rate_cents = models.BigIntegerField()
+    value_cents = models.BigIntegerField()
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    notes = models.CharField(max_length=500, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["revision_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="placement_quantity_positive"),
+            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="placement_window_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand_id} {self.channel_type}/{self.format} × {self.quantity}"
+
+
+class ProposalMessage(models.Model):
+    """The thread of a proposal: both sides write; platform staff can read."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="messages")
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} on proposal {self.proposal_id}"

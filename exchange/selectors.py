@@ -1,0 +1,171 @@
+"""Reads of the exchange, each scoped to the caller (``actor``): a proposal is visible to the
+two brands' members and API keys and to platform admins — nobody else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from exchange import valuation
+from exchange.models import ChannelRate, DomainEvent, Notification, Placement, Proposal, ProposalMessage, Revision
+from exchange.states import CLOSED_STATES, OPEN_STATES
+from partners.actors import Actor
+from partners.models import Brand, Channel
+
+
+# --- visibility (one rule, used by every surface) ----------------------------------------------
+def proposal_visible(*, actor: Actor) -> QuerySet[Proposal]:
+    qs = Proposal.objects.select_related("initiator", "counterparty", "initiator__category", "counterparty__category")
+    if actor.is_admin:
+        return qs
+    ids = actor.brand_ids
+    if not ids:
+        return qs.none()
+    return qs.filter(Q(initiator_id__in=ids) | Q(counterparty_id__in=ids))
+
+
+def revision_visible(*, actor: Actor) -> QuerySet[Revision]:
+    return Revision.objects.filter(proposal__in=proposal_visible(actor=actor).values("pk"))
+
+
+def placement_visible(*, actor: Actor) -> QuerySet[Placement]:
+    return Placement.objects.filter(revision__proposal__in=proposal_visible(actor=actor).values("pk"))
+
+
+def proposal_message_visible(*, actor: Actor) -> QuerySet[ProposalMessage]:
+    return ProposalMessage.objects.filter(proposal__in=proposal_visible(actor=actor).values("pk"))
+
+
+def channel_rate_visible(*, actor: Actor) -> QuerySet[ChannelRate]:
+    """Benchmark rates are the platform's public reference for every signed-in caller."""
+    if not actor.is_authenticated:
+        return ChannelRate.objects.none()
+    return ChannelRate.objects.all()
+
+
+def notification_visible(*, actor: Actor) -> QuerySet[Notification]:
+    if actor.user is None:
+        return Notification.objects.none()
+    return Notification.objects.filter(user=actor.user)
+
+
+# --- lists --------------------------------------------------------------------------------------
+class Direction:
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+
+
+class Box:
+    """The inbox's three tabs."""
+
+    NEEDS_ACTION = "action"
+    WAITING = "waiting"
+    CLOSED = "closed"
+
+
+def proposal_list(
+    *,
+    actor: Actor,
+    brand: Brand | None = None,
+    state: str | None = None,
+    direction: str | None = None,
+    counterparty: Brand | None = None,
+    needs_my_action: bool | None = None,
+    box: str | None = None,
+) -> QuerySet[Proposal]:
+    """Proposals the caller may see, newest activity first, with the current revision's
+    placements prefetched (constant query count). ``brand`` narrows to one of the caller's
+    brands (the side the filters are relative to; default: all of them)."""
+    qs = proposal_visible(actor=actor)
+    mine = {brand.pk} if brand is not None else actor.brand_ids
+    if brand is not None:
+        qs = qs.filter(Q(initiator=brand) | Q(counterparty=brand))
+    if state:
+        qs = qs.filter(state=state)
+    if direction == Direction.INCOMING:
+        qs = qs.filter(counterparty_id__in=mine)
+    elif direction == Direction.OUTGOING:
+        qs = qs.filter(initiator_id__in=mine)
+    if counterparty is not None:
+        qs = qs.filter(Q(initiator=counterparty) | Q(counterparty=counterparty))
+    if needs_my_action is True or box == Box.NEEDS_ACTION:
+        qs = qs.filter(state__in=OPEN_STATES, turn_id__in=mine)
+    elif needs_my_action is False or box == Box.WAITING:
+        qs = qs.filter(state__in=OPEN_STATES).exclude(turn_id__in=mine)
+    elif box == Box.CLOSED:
+        qs = qs.filter(state__in=CLOSED_STATES)
+    return qs.order_by("-updated_at", "-id")
+
+
+def with_revisions(qs: QuerySet[Proposal]) -> QuerySet[Proposal]:
+    """Prefetch every revision with its placements (for a proposal page or an API list)."""
+    return qs.prefetch_related(
+        Prefetch("revisions", queryset=Revision.objects.order_by("number").prefetch_related("placements"))
+    )
+
+
+def proposal_get(*, actor: Actor, pk: int) -> Proposal | None:
+    return with_revisions(proposal_visible(actor=actor)).filter(pk=pk).first()
+
+
+def current_revision(proposal: Proposal) -> Revision | None:
+    """The latest revision (uses the prefetch when present)."""
+    revisions = list(proposal.revisions.all())
+    return revisions[-1] if revisions else None
+
+
+def message_list(*, actor: Actor, proposal: Proposal) -> QuerySet[ProposalMessage]:
+    return proposal_message_visible(actor=actor).filter(proposal=proposal).select_related("brand", "author")
+
+
+def channel_rate_list(*, actor: Actor) -> QuerySet[ChannelRate]:
+    return channel_rate_visible(actor=actor).order_by("channel_type", "format")
+
+
+def rate_table() -> dict[tuple[str, str], tuple[int, str]]:
+    return {(r.channel_type, r.format): (r.rate_cents, r.unit) for r in ChannelRate.objects.all()}
+
+
+def channel_options(*, brand: Brand) -> list[valuation.ChannelOption]:
+    """The brand's own channels, as the composer and the balance helper see them."""
+    return [
+        valuation.ChannelOption(c.pk, c.type, c.label, c.size, c.active_rate)
+        for c in Channel.objects.filter(brand=brand).order_by("type", "label")
+    ]
+
+
+def notification_list(*, actor: Actor, unread_only: bool = False) -> QuerySet[Notification]:
+    qs = notification_visible(actor=actor).select_related(
+        "event", "event__proposal", "event__proposal__initiator", "event__proposal__counterparty", "brand"
+    )
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs.order_by("-created_at", "-id")
+
+
+def unread_count(*, actor: Actor) -> int:
+    return notification_visible(actor=actor).filter(read_at__isnull=True).count()
+
+
+def action_count(*, actor: Actor) -> int:
+    """Open proposals waiting for one of the caller's brands."""
+    if not actor.brand_ids:
+        return 0
+    return Proposal.objects.filter(state__in=OPEN_STATES, turn_id__in=actor.brand_ids).count()
+
+
+# --- the matcher's seam -------------------------------------------------------------------------
+def open_pairs(brand_ids: list[int] | None) -> Iterable[tuple[int, int]]:
+    """Brand pairs with an open proposal (registered with matching's excluded-pair sources, so
+    they leave each other's recommendation lists while they negotiate)."""
+    qs = Proposal.objects.filter(state__in=OPEN_STATES)
+    if brand_ids is not None:
+        qs = qs.filter(Q(initiator_id__in=brand_ids) | Q(counterparty_id__in=brand_ids))
+    return qs.values_list("initiator_id", "counterparty_id")
+
+
+def event_list(*, actor: Actor, proposal: Proposal) -> QuerySet[DomainEvent]:
+    if not actor.is_admin and not ({proposal.initiator_id, proposal.counterparty_id} & actor.brand_ids):
+        return DomainEvent.objects.none()
+    return DomainEvent.objects.filter(proposal=proposal).order_by("created_at", "id")

@@ -1,0 +1,36 @@
+"""State changes of the exchange, one module per sub-domain; the public names are here."""
+
+from exchange.services.notifications import email_send, event_dispatch, notifications_mark_read, outbox_pending
+from exchange.services.proposals import (
+    PlacementSpec,
+    Preview,
+    proposal_accept,
+    proposal_counter,
+    proposal_create,
+    proposal_decline,
+    proposal_message_send,
+    proposal_preview,
+    proposal_withdraw,
+    proposals_expire,
+    revision_balance,
+)
+from exchange.services.rates import channel_rate_set
+
+__all__ = [
+    "PlacementSpec",
+    "Preview",
+    "channel_rate_set",
+    "email_send",
+    "event_dispatch",
+    "notifications_mark_read",
+    "outbox_pending",
+    "proposal_accept",
+    "proposal_counter",
+    "proposal_create",
+    "proposal_decline",
+    "proposal_message_send",
+    "proposal_preview",
+    "proposal_withdraw",
+    "proposals_expire",
+    "revision_balance",
+]

@@ -1,0 +1,56 @@
+"""Proposal states and the transitions between them, as named data (never read by position)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ProposalState(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    COUNTERED = "countered", _("Countered")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPIRED = "expired", _("Expired")
+
+
+OPEN_STATES = (ProposalState.PROPOSED, ProposalState.COUNTERED)
+CLOSED_STATES = (ProposalState.ACCEPTED, ProposalState.DECLINED, ProposalState.WITHDRAWN, ProposalState.EXPIRED)
+
+
+class Who(models.TextChoices):
+    """Which side of a proposal may take a transition."""
+
+    TURN = "turn", _("the side whose turn it is")
+    INITIATOR = "initiator", _("the initiator")
+    SYSTEM = "system", _("the platform")
+
+
+class Transition(NamedTuple):
+    sources: tuple[str, ...]
+    target: str
+    who: str
+    label: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "counter": Transition(OPEN_STATES, ProposalState.COUNTERED, Who.TURN, _("Counter")),
+    "accept": Transition(OPEN_STATES, ProposalState.ACCEPTED, Who.TURN, _("Accept")),
+    "decline": Transition(OPEN_STATES, ProposalState.DECLINED, Who.TURN, _("Decline")),
+    "withdraw": Transition(OPEN_STATES, ProposalState.WITHDRAWN, Who.INITIATOR, _("Withdraw")),
+    "expire": Transition(OPEN_STATES, ProposalState.EXPIRED, Who.SYSTEM, _("Expire")),
+}
+
+
+class DeclineReason(models.TextChoices):
+    """Why a proposal was declined — fed to the matcher as a graded negative outcome."""
+
+    POOR_FIT = "poor_fit", _("Audiences do not fit")
+    UNBALANCED = "unbalanced", _("The swap is not balanced")
+    TIMING = "timing", _("The timing does not work")
+    CAPACITY = "capacity", _("No capacity for this now")
+    BRAND_CONCERNS = "brand_concerns", _("Brand or positioning concerns")
+    OTHER = "other", _("Other")

@@ -1,0 +1,57 @@
+"""Celery tasks of the exchange (queue ``default``): thin wrappers that take ids and call a
+service. Delivery tasks are idempotent (rows claimed before the side effect), so they run
+with ``acks_late`` and are safe to redeliver."""
+
+from __future__ import annotations
+
+from smtplib import SMTPException
+
+from celery import shared_task
+from django.db import OperationalError
+
+from exchange.services import notifications, proposals
+
+
+@shared_task(
+    autoretry_for=(OperationalError, ConnectionError),
+    retry_backoff=True,
+    max_retries=8,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def outbox_dispatch_task(event_id: int) -> None:
+    pending = notifications.event_dispatch(event_id=event_id)
+    for delivery_id in pending:
+        email_send_task.delay(delivery_id)
+
+
+@shared_task(
+    autoretry_for=(OperationalError, ConnectionError, SMTPException, OSError),
+    retry_backoff=True,
+    max_retries=8,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def email_send_task(delivery_id: int) -> None:
+    notifications.email_send(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def outbox_sweep_task() -> None:
+    """Beat, every minute: restart whatever an enqueue lost or a dead worker left claimed."""
+    events, emails = notifications.outbox_pending()
+    for event_id in events:
+        outbox_dispatch_task.delay(event_id)
+    for delivery_id in emails:
+        email_send_task.delay(delivery_id)
+
+
+@shared_task(ignore_result=True)
+def proposals_expire_task() -> int:
+    """Beat, hourly: expire proposals nobody answered in time."""
+    return proposals.proposals_expire()
+
+
+__all__ = ["email_send_task", "outbox_dispatch_task", "outbox_sweep_task", "proposals_expire_task"]

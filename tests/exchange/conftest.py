@@ -1,0 +1,88 @@
+"""Two approved, non-competing brands with channels and an owner each — the parties of a swap."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from partners.actors import Actor
+from partners.models import ChannelType, Role
+from tests.factories import BrandFactory, ChannelFactory, MembershipFactory, UserFactory, category
+
+
+@pytest.fixture
+def coffee(db):
+    return BrandFactory(slug="bean-house", name="豆仓咖啡", name_en="Bean House", category=category("beverage.coffee"))
+
+
+@pytest.fixture
+def toys(db):
+    return BrandFactory(slug="tiny-toys", name="小小玩具", name_en="Tiny Toys", category=category("toys.collectibles"))
+
+
+@pytest.fixture
+def coffee_wecom(coffee):
+    return ChannelFactory(brand=coffee, type=ChannelType.WECOM, label="会员企微", size=100_000, active_rate=0.5)
+
+
+@pytest.fixture
+def coffee_group(coffee):
+    return ChannelFactory(brand=coffee, type=ChannelType.WECHAT_GROUP, label="福利群", size=40_000, active_rate=0.5)
+
+
+@pytest.fixture
+def toys_wecom(toys):
+    return ChannelFactory(brand=toys, type=ChannelType.WECOM, label="粉丝企微", size=60_000, active_rate=0.5)
+
+
+@pytest.fixture
+def toys_sms(toys):
+    return ChannelFactory(brand=toys, type=ChannelType.SMS, label="会员短信", size=200_000, active_rate=0.9)
+
+
+@pytest.fixture
+def coffee_owner(coffee):
+    return MembershipFactory(brand=coffee, role=Role.OWNER, user=UserFactory(username="amy@bean.example")).user
+
+
+@pytest.fixture
+def toys_owner(toys):
+    return MembershipFactory(brand=toys, role=Role.OWNER, user=UserFactory(username="bo@toys.example")).user
+
+
+@pytest.fixture
+def coffee_actor(coffee_owner):
+    return Actor(user=coffee_owner)
+
+
+@pytest.fixture
+def toys_actor(toys_owner):
+    return Actor(user=toys_owner)
+
+
+@pytest.fixture
+def window():
+    start = timezone.localdate() + timedelta(days=2)
+    return start, start + timedelta(days=6)
+
+
+@pytest.fixture
+def place(window):
+    """place(channel, quantity, fmt=...) → a placement spec dict for one of the author's channels."""
+
+    def make(channel, quantity, fmt="direct_message", based_on=None, starts_on=None, ends_on=None):
+        spec = {
+            "format": fmt,
+            "quantity": quantity,
+            "starts_on": starts_on or window[0],
+            "ends_on": ends_on or window[1],
+        }
+        if based_on is not None:
+            spec["based_on_id"] = based_on.pk
+        else:
+            spec["channel_id"] = channel.pk
+        return spec
+
+    return make
