@@ -23,3 +23,7 @@ def max_window_days() -> int:
 
 def email_lease_seconds() -> int:
     return settings.EXCHANGE_EMAIL_LEASE_SECONDS
+
+
+def sweep_grace_seconds() -> int:
+    return settings.EXCHANGE_OUTBOX_SWEEP_GRACE_SECONDS

@@ -226,6 +226,8 @@ EXCHANGE_DAILY_PROPOSAL_LIMIT = env.int("EXCHANGE_DAILY_PROPOSAL_LIMIT", default
 EXCHANGE_MAX_PLACEMENTS_PER_SIDE = env.int("EXCHANGE_MAX_PLACEMENTS_PER_SIDE", default=10)
 EXCHANGE_MAX_WINDOW_DAYS = env.int("EXCHANGE_MAX_WINDOW_DAYS", default=90)
 EXCHANGE_EMAIL_LEASE_SECONDS = env.int("EXCHANGE_EMAIL_LEASE_SECONDS", default=120)  # a claimed e-mail is retried after
+# The sweep leaves events and e-mails younger than this to their on-commit enqueue.
+EXCHANGE_OUTBOX_SWEEP_GRACE_SECONDS = env.int("EXCHANGE_OUTBOX_SWEEP_GRACE_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE["exchange-outbox-sweep"] = {
     "task": "exchange.tasks.outbox_sweep_task",
     "schedule": 60.0,

@@ -136,12 +136,13 @@ def email_send(*, delivery_id: int, now: datetime | None = None) -> bool:
     return True
 
 
-def outbox_pending(*, now: datetime | None = None, grace_seconds: int = 30) -> tuple[list[int], list[int]]:
+def outbox_pending(*, now: datetime | None = None, grace_seconds: int | None = None) -> tuple[list[int], list[int]]:
     """What the sweep must (re)start: events not dispatched and e-mail jobs not sent whose
     claim is absent or expired, older than ``grace_seconds`` (the on-commit enqueue normally
     handles them first)."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=grace_seconds)
+    grace = conf.sweep_grace_seconds() if grace_seconds is None else grace_seconds
+    cutoff = now - timedelta(seconds=grace)
     lease_expired = now - timedelta(seconds=conf.email_lease_seconds())
     events = list(
         DomainEvent.objects.filter(dispatched_at__isnull=True, created_at__lte=cutoff).values_list("pk", flat=True)[

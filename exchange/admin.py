@@ -1,0 +1,87 @@
+"""Django admin for the exchange: the channel-rate table (edited through ``channel_rate_set`` so
+every change is validated and audited) and read-only proposals (platform admins watch the
+negotiations but never negotiate for a brand)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+
+from exchange import services
+from exchange.models import ChannelRate, Placement, Proposal, ProposalMessage, Revision
+from partners.actors import Actor
+
+
+@admin.register(ChannelRate)
+class ChannelRateAdmin(admin.ModelAdmin):
+    list_display = ("channel_type", "format", "unit", "rate_cents", "source", "updated_at", "updated_by")
+    list_filter = ("channel_type", "format")
+    fields = ("channel_type", "format", "rate_cents", "source")
+    readonly_fields = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        # The pair identifies the rate; change the figure, or add a new pair.
+        return ("channel_type", "format") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        try:
+            services.channel_rate_set(
+                actor=Actor(user=request.user),
+                channel_type=obj.channel_type,
+                format=obj.format,
+                rate_cents=obj.rate_cents,
+                source=obj.source,
+            )
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), level=messages.ERROR)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a placement type without a rate cannot be offered: change it instead
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RevisionInline(admin.TabularInline):
+    model = Revision
+    extra = 0
+    can_delete = False
+    fields = ("number", "author", "initiator_value_cents", "counterparty_value_cents", "topup_cents", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class MessageInline(admin.TabularInline):
+    model = ProposalMessage
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "brand", "author", "body")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdmin):
+    list_display = ("id", "initiator", "counterparty", "state", "revision_number", "turn", "updated_at", "expires_at")
+    list_filter = ("state",)
+    search_fields = ("initiator__name", "counterparty__name", "initiator__slug", "counterparty__slug")
+    list_select_related = ("initiator", "counterparty", "turn")
+    inlines = (RevisionInline, MessageInline)
+
+
+@admin.register(Placement)
+class PlacementAdmin(ReadOnlyAdmin):
+    list_display = ("revision", "brand", "channel_type", "format", "quantity", "rate_cents", "value_cents", "starts_on")
+    list_select_related = ("revision", "brand")
