@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "exchange",
     "api",
     "frontend",
+    "demo",
 ]
 
 MIDDLEWARE = [
