@@ -40,7 +40,7 @@ migrate: $(VENV)/.stamp-runtime
 	$(PY) manage.py migrate
 
 worker: $(VENV)/.stamp-runtime
-	$(VENV)/bin/celery -A huiliu worker -l info -Q default,matching,events,payments
+	$(VENV)/bin/celery -A huiliu worker -l info -Q $$($(PY) -m huiliu.queues)
 
 beat: $(VENV)/.stamp-runtime
 	$(VENV)/bin/celery -A huiliu beat -l info

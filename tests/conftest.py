@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+from huiliu.queues import worker_queues
 from partners.actors import Actor
 from partners.models import Role
 from tests.factories import AdminFactory, BrandFactory, MembershipFactory, UserFactory
@@ -137,7 +138,7 @@ def celery_worker(transactional_db):
             "-P",
             "solo",
             "-Q",
-            "default,matching,events,payments",
+            worker_queues(),
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",
