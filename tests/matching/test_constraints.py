@@ -11,8 +11,7 @@ from matching.selectors import recommendation_list
 from partners.actors import Actor
 from partners.models import Brand, BrandBlock, BrandStatus, CompetitionRule
 from partners.selectors import brands_compete, competing_category_map
-from tests.factories import BrandFactory, category
-from tests.matching.conftest import make_brand
+from tests.factories import BrandFactory, category, make_brand
 
 pytestmark = pytest.mark.django_db
 
