@@ -30,8 +30,9 @@ demo: $(VENV)/.stamp-runtime
 	DEBUG=1 $(PY) manage.py load_demo
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
-## make test: the whole suite on PostgreSQL and Redis (installed and started if missing)
-test: $(VENV)/.stamp-dev
+## make test: lint (style, format, dependency direction), then the whole suite on PostgreSQL
+## and Redis (installed and started if missing). A lint failure fails the build.
+test: lint
 	bash scripts/ensure-services.sh
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
@@ -40,7 +41,7 @@ migrate: $(VENV)/.stamp-runtime
 	$(PY) manage.py migrate
 
 worker: $(VENV)/.stamp-runtime
-	$(VENV)/bin/celery -A huiliu worker -l info -Q default,matching,events,payments
+	$(VENV)/bin/celery -A huiliu worker -l info -Q $$($(PY) -m huiliu.queues)
 
 beat: $(VENV)/.stamp-runtime
 	$(VENV)/bin/celery -A huiliu beat -l info
@@ -48,6 +49,7 @@ beat: $(VENV)/.stamp-runtime
 lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 format: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff format .

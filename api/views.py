@@ -59,7 +59,7 @@ class HuiliuGraphQLView(GraphQLView):
         self.validation_rules = (
             *specified_rules,
             depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH),
-            max_aliases_rule(getattr(settings, "GRAPHQL_MAX_ALIASES", 30)),
+            max_aliases_rule(settings.GRAPHQL_MAX_ALIASES),
         )
 
         too_large = self._check_size(request)

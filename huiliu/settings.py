@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from huiliu.queues import QUEUES, ROUTES, QueueName
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
     "exchange",
     "api",
     "frontend",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -104,13 +107,9 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES_NAMES = ("default", "matching", "events", "payments")
-CELERY_TASK_ROUTES = {
-    "matching.*": {"queue": "matching"},
-    "exchange.tasks.events_*": {"queue": "events"},
-    "exchange.tasks.settlement_*": {"queue": "payments"},
-}
+CELERY_TASK_DEFAULT_QUEUE = QueueName.DEFAULT.value
+CELERY_TASK_QUEUES = QUEUES
+CELERY_TASK_ROUTES = ROUTES
 CELERY_TASK_ACKS_LATE = False  # opted into per idempotent task
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"

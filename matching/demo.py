@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from matching import services
 from matching.generator import CLASHING, COMPLEMENTARY
 from matching.models import Outcome
 from partners import selectors as partner_selectors
@@ -92,8 +93,6 @@ def demo_outcome_records(*, count: int = DEMO_OUTCOMES, seed: int = 2026) -> lis
 def demo_history_load(*, count: int = DEMO_OUTCOMES) -> DemoHistory:
     """Import the demo history (once: skipped if any outcome exists), train and activate a
     model from it, and refresh every brand's recommendations with that model."""
-    from matching import services
-
     if Outcome.objects.exists():
         return DemoHistory(outcomes=0, trained_version=None, refreshed_rows=0)
     records = demo_outcome_records(count=count)

@@ -25,7 +25,9 @@ from collections.abc import Iterable
 from django.core.cache import cache
 from django.db.models import Count, Max, Q
 
+from matching.exclusions import excluded_open_pairs
 from matching.features import BrandInput, Market, build_market, replace_rows
+from matching.models import Dismissal
 from partners import selectors as partner_selectors
 from partners.models import Brand, BrandStatus, Category, Channel, CompetitionRule
 
@@ -160,10 +162,8 @@ def reset_cache() -> None:
 
 def load_exclusions(brand_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
     """(brand id, partner id) pairs never to recommend: blocks (both ways), dismissals (by
-    the brand that dismissed), and — if ``MATCHING_EXCLUDE_OPEN_PAIRS`` — open swaps."""
-    from matching.models import Dismissal
-    from matching.selectors import excluded_open_pairs
-
+    the brand that dismissed), and — if ``MATCHING_EXCLUDE_OPEN_PAIRS`` — open swaps
+    (``matching.exclusions``)."""
     ids = list(brand_ids) if brand_ids is not None else None
     pairs = set(partner_selectors.blocked_pairs(ids))
     dismissals = Dismissal.objects.all() if ids is None else Dismissal.objects.filter(brand_id__in=ids)

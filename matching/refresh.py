@@ -31,6 +31,11 @@ from matching.models import MatcherModel, Recommendation
 _artefact_cache: dict = {"key": None, "artefact": ranker.HEURISTIC, "version": 0}
 
 
+def reset_artefact_cache() -> None:
+    """Forget the cached model artefact (the next refresh reloads the active one)."""
+    _artefact_cache.update(key=None, artefact=ranker.HEURISTIC, version=0)
+
+
 @dataclass
 class Match:
     partner_id: int

@@ -7,8 +7,6 @@ disappears from the list at once, before the refresh task has run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
@@ -87,31 +85,3 @@ def training_run_list(*, actor: Actor) -> QuerySet[TrainingRun]:
 def training_run_get(*, actor: Actor, run_id: int) -> TrainingRun | None:
     """One training run, to poll its ``state``/``progress``/``message`` (admins only)."""
     return training_run_list(actor=actor).filter(pk=run_id).first()
-
-
-def excluded_open_pairs(brand_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
-    """Pairs with an open proposal or a live campaign, to keep out of recommendations when
-    ``settings.MATCHING_EXCLUDE_OPEN_PAIRS`` is on. Both orders of each pair.
-
-    Hook for the exchange: when ``exchange.selectors`` defines
-    ``open_pairs(brand_ids: list[int] | None) -> Iterable[tuple[int, int]]`` (brand ids of
-    proposals in proposed/countered and campaigns scheduled/live), it is used; until then
-    the set is empty.
-    """
-    from django.conf import settings
-
-    if not getattr(settings, "MATCHING_EXCLUDE_OPEN_PAIRS", True):
-        return set()
-    try:
-        from exchange import selectors as exchange_selectors
-    except ImportError:
-        return set()
-    source = getattr(exchange_selectors, "open_pairs", None)
-    if source is None:
-        return set()
-    ids = list(brand_ids) if brand_ids is not None else None
-    out: set[tuple[int, int]] = set()
-    for a, b in source(ids):
-        out.add((a, b))
-        out.add((b, a))
-    return out

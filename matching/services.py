@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 
 from huiliu.db import advisory_xact_lock
 from huiliu.jsonl import LineError, LineImportError, iter_lines
-from matching import refresh, training
+from matching import refresh, scheduling, training
 from matching.errors import MatchingError as E
+from matching.market import get_market
 from matching.models import (
     OUTCOME_LABELS,
     Dismissal,
@@ -35,6 +36,7 @@ from matching.models import (
     TrainingState,
 )
 from matching.ranker import PAIR_FEATURES
+from matching.selectors import recommendation_list
 from partners.actors import Actor
 from partners.models import Brand, BrandStatus
 
@@ -72,9 +74,7 @@ def recommendation_dismiss(*, actor: Actor, brand: Brand, partner: Brand) -> Dis
         brand=brand, partner=partner, defaults={"dismissed_by": actor.user}
     )
     Recommendation.objects.filter(brand=brand, partner=partner).delete()
-    from matching.tasks import schedule_brand_refresh
-
-    transaction.on_commit(lambda: schedule_brand_refresh(brand.pk))
+    transaction.on_commit(lambda: scheduling.schedule_brand_refresh(brand.pk))
     return dismissal
 
 
@@ -212,7 +212,6 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
     ValidationError (``not_enough_outcomes``) below ``MATCHING_MIN_OUTCOMES`` outcomes or
     when the outcomes hold only one class; then the heuristic keeps serving.
     """
-    from matching.market import get_market
 
     def progress(fraction: float, message: str) -> None:
         if run is not None:
@@ -221,7 +220,7 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
     progress(0.05, "loading the market")
     market = get_market()
     a, b, y, completed = _training_pairs(market)
-    minimum = int(getattr(settings, "MATCHING_MIN_OUTCOMES", 20))
+    minimum = settings.MATCHING_MIN_OUTCOMES
     if len(a) < minimum or len(np.unique(y)) < 2:
         raise ValidationError(
             {
@@ -268,11 +267,9 @@ def training_run_start(*, actor: Actor, force: bool = False) -> TrainingRun:
     records ``state``/``progress``/``message`` on the returned row for polling."""
     if not actor.is_admin:
         raise _denied()
-    from matching.tasks import matcher_train_task
-
     with transaction.atomic():
         run = TrainingRun.objects.create(force=force, requested_by=actor.user)
-        transaction.on_commit(lambda: matcher_train_task.delay(run.pk))
+        transaction.on_commit(lambda: scheduling.schedule_training(run.pk))
     return run
 
 
@@ -314,8 +311,6 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
 def brand_matches(*, brand: Brand, top: int) -> list[Recommendation]:
     """Stored recommendations of ``brand`` for the command line (system view: the same
     read-time filters as ``selectors.recommendation_list``)."""
-    from matching.selectors import recommendation_list
-
     if brand.status != BrandStatus.APPROVED:
         return []
     return list(recommendation_list(actor=Actor.system_actor(), brand=brand)[:top])

@@ -5,8 +5,10 @@ Connected in ``MatchingConfig.ready()``. Both signals are sent after commit.
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from matching.market import bump_version
-from matching.tasks import schedule_brand_refresh, schedule_full_refresh
+from matching.scheduling import schedule_brand_refresh, schedule_full_refresh
 
 
 def on_brand_changed(sender, brand_id: int, change: str = "", **kwargs) -> None:
@@ -28,7 +30,5 @@ def on_brand_deleted(sender, instance, **kwargs) -> None:
     """A brand row was deleted outright (e.g. in the Django admin): no service signal fires,
     so mark the cached markets stale here — now (this process, inside the transaction) and
     again after commit (for every other process, which must not re-read before it)."""
-    from django.db import transaction
-
     bump_version()
     transaction.on_commit(bump_version)

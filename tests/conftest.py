@@ -1,4 +1,4 @@
-"""Shared fixtures: actors for each role, and a real Celery worker process."""
+"""Shared fixtures: actors for each role, fresh matching caches, and a real Celery worker process."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import translation
 
+from huiliu.queues import worker_queues
+from matching.caches import reset_caches
 from partners.actors import Actor
 from partners.models import Role
 from tests.factories import AdminFactory, BrandFactory, MembershipFactory, UserFactory
@@ -43,6 +46,17 @@ def _taxonomy_after_flush(request):
 
     importlib.import_module("partners.migrations.0002_taxonomy").load_taxonomy(apps, None)
     importlib.import_module("exchange.migrations.0002_default_rates").load_default_rates(apps, None)
+
+
+@pytest.fixture
+def fresh_matching_state(db):
+    """No market or model cached by an earlier test (the database under them was rolled back),
+    no debounce key or market version left in the cache; the same after the test."""
+    cache.clear()
+    reset_caches()
+    yield
+    cache.clear()
+    reset_caches()
 
 
 @pytest.fixture
@@ -138,7 +152,7 @@ def celery_worker(transactional_db):
             "-P",
             "solo",
             "-Q",
-            "default,matching,events,payments",
+            worker_queues(),
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",

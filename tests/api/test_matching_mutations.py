@@ -8,8 +8,7 @@ import pytest
 from matching.models import Dismissal, Recommendation
 from partners.models import BrandStatus, Role
 from tests.api.conftest import gid, session
-from tests.api.test_matching_queries import make_partners, recommend
-from tests.factories import BrandFactory, MembershipFactory, UserFactory
+from tests.factories import BrandFactory, MembershipFactory, UserFactory, make_partners, recommend
 
 DISMISS = """mutation($b: ID!, $p: ID!) {
   dismissRecommendation(brand: $b, partner: $p) {

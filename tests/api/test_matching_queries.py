@@ -16,9 +16,15 @@ from partners.actors import Actor
 from partners.models import BrandBlock, BrandStatus, Role
 from partners.services import competition_rule_create
 from tests.api.conftest import gid, session, with_key
-from tests.factories import BrandFactory, ChannelFactory, MembershipFactory, UserFactory, category
-
-PARTNER_CATEGORIES = ["food.bakery", "beauty.skincare", "apparel.sportswear", "home.furniture", "travel.hotels"]
+from tests.factories import (
+    BrandFactory,
+    ChannelFactory,
+    MembershipFactory,
+    UserFactory,
+    category,
+    make_partners,
+    recommend,
+)
 
 RECS = """query($b: ID, $first: Int, $after: String, $min: Float, $cat: String) {
   recommendations(brand: $b, first: $first, after: $after, minScore: $min, category: $cat) {
@@ -30,41 +36,6 @@ RECS = """query($b: ID, $first: Int, $after: String, $min: Float, $cat: String) 
     pageInfo { hasNextPage endCursor }
   }
 }"""
-
-
-def recommend(brand, partners, *, version: int = 0) -> list[Recommendation]:
-    """Stored recommendations of ``brand`` (as a refresh writes them), best first."""
-    rows = []
-    for rank, partner in enumerate(partners, start=1):
-        rows.append(
-            Recommendation.objects.create(
-                brand=brand,
-                partner=partner,
-                rank=rank,
-                score=round(0.95 - 0.01 * rank, 4),
-                components={"scale": 0.9, "positioning": 0.8, "audience": 0.7, "category": 0.6, "learned": None},
-                reasons_zh=[f"规模相当：{partner.name}", "品类不冲突，无直接竞争"],
-                reasons_en=[f"Comparable scale: {partner.name_en}", "No direct competition"],
-                model_version=version,
-            )
-        )
-    return rows
-
-
-def make_partners(n: int, *, prefix: str = "partner") -> list:
-    partners = []
-    for i in range(n):
-        p = BrandFactory(
-            slug=f"{prefix}-{i}",
-            name=f"伙伴{prefix}{i}",
-            name_en=f"Partner {prefix} {i}",
-            category=category(PARTNER_CATEGORIES[i % len(PARTNER_CATEGORIES)]),
-            legal_name=f"SECRET-LEGAL-{prefix}-{i}",
-            active_audience=1000 * (i + 1),
-        )
-        ChannelFactory(brand=p, type="wecom", label=f"SECRET-CHANNEL-{prefix}-{i}")
-        partners.append(p)
-    return partners
 
 
 @pytest.fixture

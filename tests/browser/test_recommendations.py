@@ -13,22 +13,16 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps as django_apps
-from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from matching import market, ranker, refresh, services
-from matching.models import Dismissal, MatcherModel, Outcome, OutcomeKind, TrainingRun, TrainingState
+from matching import services
+from matching.models import Dismissal, MatcherModel, TrainingRun, TrainingState
 from partners.models import BrandStatus, Role
-from tests.browser import test_onboarding as onboarding
-from tests.factories import AdminFactory, MembershipFactory, UserFactory
-from tests.matching.conftest import make_brand
+from tests.browser.conftest import PASSWORD, in_db
+from tests.factories import AdminFactory, MembershipFactory, UserFactory, make_brand, swap_history
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# The onboarding test's Chromium set-up (same launch arguments, http cookies, failure shots).
-browser_page, http_settings = onboarding.browser_page, onboarding.http_settings
-in_db, PASSWORD = onboarding.in_db, onboarding.PASSWORD
 
 AUDIENCE = {
     "gender": {"female": 0.65, "male": 0.35},
@@ -38,19 +32,12 @@ AUDIENCE = {
 }
 
 
-def _reset_matching_caches():
-    cache.clear()
-    market.reset_cache()
-    refresh._artefact_cache.update(key=None, artefact=ranker.HEURISTIC, version=0)
-
-
 @pytest.fixture
-def marketplace():
+def marketplace(fresh_matching_state):
     """Tide Coffee (approved, owned by mei@) and non-competing partners with recommendations,
     plus a history of past swaps to train from."""
 
     def build():
-        _reset_matching_caches()
         # An earlier transactional test's flush removes the taxonomy its data migration loaded.
         import_module("partners.migrations.0002_taxonomy").load_taxonomy(django_apps, None)
         me = make_brand("tide-coffee", "beverage.coffee", scale=120_000, tones=["young", "urban"], audience=AUDIENCE)
@@ -79,26 +66,12 @@ def marketplace():
 
         # Past swaps: coffee × bakery completed, coffee × snacks declined (for training).
         # Small luxury brands: a poor fit for Tide Coffee, so they rank below the partners above.
-        def past(slug, code):
-            return make_brand(slug, code, scale=2_000, tier=5, tones=["luxury"])
-
-        coffees = [past(f"coffee-{i}", "beverage.coffee") for i in range(4)]
-        bakeries = [past(f"bakery-{i}", "food.bakery") for i in range(4)]
-        snacks = [past(f"snacks-{i}", "food.snacks") for i in range(4)]
-        for c in coffees:
-            for b in bakeries:
-                Outcome.objects.create(
-                    brand_a=c, brand_b=b, outcome=OutcomeKind.COMPLETED, a_new_members=320, b_new_members=280
-                )
-            for s in snacks:
-                Outcome.objects.create(brand_a=c, brand_b=s, outcome=OutcomeKind.DECLINED)
+        swap_history(coffees=4, bakeries=4, snacks=4, new_members=(320, 280), scale=2_000, tier=5, tones=["luxury"])
         services.recommendations_refresh_brand(brand_id=me.pk)
         AdminFactory(username="ops@huiliu.cn", email="ops@huiliu.cn", password=PASSWORD)
         return me
 
-    brand = in_db(build)
-    yield brand
-    _reset_matching_caches()
+    return in_db(build)
 
 
 def sign_in(page, url, email, button="登录"):

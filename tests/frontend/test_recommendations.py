@@ -5,35 +5,23 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from matching import market, ranker, refresh, services
+from matching import services
 from matching.models import Dismissal, Recommendation
 from partners.models import BrandStatus, Role
-from tests.factories import BrandFactory, ChannelFactory, MembershipFactory, UserFactory
-from tests.matching.conftest import make_brand
+from tests.factories import BrandFactory, ChannelFactory, MembershipFactory, UserFactory, make_brand
 
-pytestmark = pytest.mark.django_db
+# The market and model are cached per process; the DB under them is rolled back.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_matching_state")]
 
 AUDIENCE = {
     "gender": {"female": 0.7, "male": 0.3},
     "age": {"18-24": 0.3, "25-34": 0.5, "35-44": 0.1, "45+": 0.1},
     "regions": ["CN-SH", "CN-BJ"],
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_matching_state(db):
-    """The market and model are cached per process; the DB under them is rolled back."""
-    cache.clear()
-    market.reset_cache()
-    refresh._artefact_cache.update(key=None, artefact=ranker.HEURISTIC, version=0)
-    yield
-    market.reset_cache()
-    refresh._artefact_cache.update(key=None, artefact=ranker.HEURISTIC, version=0)
 
 
 @pytest.fixture

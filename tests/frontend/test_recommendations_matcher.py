@@ -7,29 +7,16 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from matching import market, ranker, refresh
-from matching.models import MatcherModel, Outcome, OutcomeKind, TrainingRun, TrainingState
+from matching.models import MatcherModel, TrainingRun, TrainingState
 from tests.conftest import wait_for
-from tests.factories import AdminFactory
-from tests.matching.conftest import make_brand
+from tests.factories import AdminFactory, swap_history
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_matching_state")]
 
 PAGE = "frontend:matcher"
-
-
-@pytest.fixture(autouse=True)
-def fresh_matching_state(db):
-    cache.clear()
-    market.reset_cache()
-    refresh._artefact_cache.update(key=None, artefact=ranker.HEURISTIC, version=0)
-    yield
-    market.reset_cache()
-    refresh._artefact_cache.update(key=None, artefact=ranker.HEURISTIC, version=0)
 
 
 @pytest.fixture
@@ -39,16 +26,7 @@ def outcomes(db):
 
 
 def make_outcomes():
-    coffees = [make_brand(f"coffee-{i}", "beverage.coffee") for i in range(4)]
-    bakeries = [make_brand(f"bakery-{i}", "food.bakery") for i in range(5)]
-    snacks = [make_brand(f"snacks-{i}", "food.snacks") for i in range(4)]
-    for c in coffees:
-        for b in bakeries:
-            Outcome.objects.create(
-                brand_a=c, brand_b=b, outcome=OutcomeKind.COMPLETED, a_new_members=300, b_new_members=200
-            )
-        for s in snacks:
-            Outcome.objects.create(brand_a=c, brand_b=s, outcome=OutcomeKind.DECLINED)
+    swap_history(coffees=4, bakeries=5, snacks=4, new_members=(300, 200))
 
 
 def status_url(run) -> str:

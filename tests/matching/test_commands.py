@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from matching.models import MatcherModel, Outcome, Recommendation
 from partners.models import BrandStatus
-from tests.matching.conftest import make_brand
+from tests.factories import make_brand
 
 pytestmark = pytest.mark.django_db
 

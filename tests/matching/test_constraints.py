@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from matching import services
+from matching import exclusions, services
 from matching.models import Recommendation
 from matching.selectors import recommendation_list
 from partners.actors import Actor
 from partners.models import Brand, BrandBlock, BrandStatus, CompetitionRule
 from partners.selectors import brands_compete, competing_category_map
-from tests.factories import BrandFactory, category
-from tests.matching.conftest import make_brand
+from tests.factories import BrandFactory, category, make_brand
 
 pytestmark = pytest.mark.django_db
 
@@ -154,21 +153,51 @@ def test_list_query_count_is_constant_as_it_grows(market, admin_actor):
 
 
 @pytest.fixture
-def open_swap(monkeypatch):
-    """Stands in for the exchange's ``open_pairs`` hook (the exchange has no models yet)."""
-    import sys
-    import types
+def exclusion_sources():
+    """Only the excluded-pair sources a test registers (whatever was registered is put back after)."""
+    saved = exclusions.clear_excluded_pairs_sources()
+    yield exclusions.register_excluded_pairs_source
+    exclusions.clear_excluded_pairs_sources()
+    for source in saved:
+        exclusions.register_excluded_pairs_source(source)
 
+
+@pytest.fixture
+def open_swap(exclusion_sources):
+    """A registered source standing in for the exchange's open proposals (no exchange models yet)."""
     me = make_brand("me-coffee", "beverage.coffee")
     in_talks = make_brand("in-talks", "food.bakery")
     other = make_brand("other-partner", "food.snacks")
-    fake = types.ModuleType("exchange.selectors")
-    fake.open_pairs = lambda brand_ids: [(in_talks.pk, me.pk)]
-    monkeypatch.setitem(sys.modules, "exchange.selectors", fake)
-    import exchange
-
-    monkeypatch.setattr(exchange, "selectors", fake, raising=False)
+    exclusion_sources(lambda brand_ids: [(in_talks.pk, me.pk)])
     return me, in_talks, other
+
+
+def test_without_a_registered_source_no_pair_is_excluded(exclusion_sources, settings):
+    settings.MATCHING_EXCLUDE_OPEN_PAIRS = True
+    me = make_brand("me-coffee", "beverage.coffee")
+    partner = make_brand("a-bakery", "food.bakery")
+    assert exclusions.excluded_open_pairs() == set()
+    assert exclusions.excluded_open_pairs([me.pk]) == set()
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    assert Recommendation.objects.filter(brand=me, partner=partner).exists()
+
+
+def test_a_source_is_registered_once_gets_the_brand_ids_and_counts_both_ways(exclusion_sources, settings):
+    settings.MATCHING_EXCLUDE_OPEN_PAIRS = True
+    calls = []
+
+    def source(brand_ids):
+        calls.append(brand_ids)
+        return [(1, 2)]
+
+    exclusion_sources(source)
+    exclusion_sources(source)  # AppConfig.ready() may run twice: still one source
+    assert exclusions.excluded_open_pairs(iter([5, 6])) == {(1, 2), (2, 1)}
+    assert exclusions.excluded_open_pairs() == {(1, 2), (2, 1)}
+    assert calls == [[5, 6], None]
+    settings.MATCHING_EXCLUDE_OPEN_PAIRS = False
+    assert exclusions.excluded_open_pairs() == set()
+    assert len(calls) == 2  # not even asked
 
 
 def test_pair_with_an_open_swap_is_excluded_when_the_setting_is_on(open_swap, settings):

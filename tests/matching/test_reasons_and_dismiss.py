@@ -11,7 +11,7 @@ from matching import services
 from matching.errors import MatchingError
 from matching.models import Dismissal, Recommendation
 from matching.selectors import recommendation_list
-from tests.matching.conftest import make_brand
+from tests.factories import make_brand
 
 pytestmark = pytest.mark.django_db
 

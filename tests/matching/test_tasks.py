@@ -11,7 +11,7 @@ from matching.models import Recommendation
 from partners.models import Brand
 from partners.signals import brand_changed, brands_imported
 from tests.conftest import wait_for
-from tests.matching.conftest import make_brand
+from tests.factories import make_brand
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from matching import services
 from matching.errors import MatchingError
 from matching.models import MatcherModel, Outcome, OutcomeKind, Recommendation
 from matching.selectors import model_active, model_history
-from tests.matching.conftest import make_brand
+from tests.factories import make_brand, swap_history
 
 pytestmark = pytest.mark.django_db
 
@@ -20,16 +20,7 @@ def history():
     me = make_brand("me-coffee", "beverage.coffee", scale=100_000)
     bakery = make_brand("target-bakery", "food.bakery", scale=60_000)  # a little less alike in scale…
     snacks = make_brand("target-snacks", "food.snacks", scale=100_000)  # …than the snack brand
-    coffees = [make_brand(f"coffee-{i}", "beverage.coffee") for i in range(6)]
-    bakeries = [make_brand(f"bakery-{i}", "food.bakery") for i in range(6)]
-    snack_brands = [make_brand(f"snacks-{i}", "food.snacks") for i in range(6)]
-    for c in coffees:
-        for b in bakeries:
-            Outcome.objects.create(
-                brand_a=c, brand_b=b, outcome=OutcomeKind.COMPLETED, a_new_members=300, b_new_members=250
-            )
-        for s in snack_brands:
-            Outcome.objects.create(brand_a=c, brand_b=s, outcome=OutcomeKind.DECLINED)
+    swap_history(coffees=6, bakeries=6, snacks=6, new_members=(300, 250))
     return me, bakery, snacks
 
 

@@ -10,7 +10,7 @@ from django.db import connection
 from matching import market as market_cache
 from matching import refresh
 from matching.models import Recommendation
-from tests.matching.conftest import make_brand
+from tests.factories import make_brand
 
 
 @pytest.mark.django_db(transaction=True)

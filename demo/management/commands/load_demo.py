@@ -2,7 +2,8 @@
 
 Thin: the work is ``partners.demo.demo_load`` (brands, rules, accounts) and
 ``matching.demo.demo_history_load`` (a swap history, a trained matcher, fresh
-recommendations). Prints the demo accounts at the end.
+recommendations). Prints the demo accounts at the end. It lives in the project-level ``demo``
+app because it spans partners and matching (partners never imports matching).
 """
 
 from __future__ import annotations
