@@ -93,6 +93,10 @@ class OutcomeImportResult:
 OUTCOME_FIELDS = ("a", "b", "outcome", "a_new_members", "b_new_members")
 
 
+# A file records finished swaps; "proposed" and "expired" rows come from the exchange itself.
+IMPORTABLE_KINDS = (OutcomeKind.ACCEPTED.value, OutcomeKind.DECLINED.value, OutcomeKind.COMPLETED.value)
+
+
 def _check_line(n: int, raw: str) -> tuple[dict | None, list[LineError]]:
     problems: list[LineError] = []
     try:
@@ -114,14 +118,14 @@ def _check_line(n: int, raw: str) -> tuple[dict | None, list[LineError]]:
     if isinstance(data.get("a"), str) and data.get("a") == data.get("b"):
         problems.append(LineError(n, "b", E.SELF_PAIR, _("a and b must be two different brands.")))
     outcome = data.get("outcome")
-    if outcome not in OutcomeKind.values:
+    if outcome not in IMPORTABLE_KINDS:
         problems.append(
             LineError(
                 n,
                 "outcome",
                 E.INVALID_OUTCOME,
                 _("must be one of %(v)s (got %(got)s).")
-                % {"v": ", ".join(OutcomeKind.values), "got": json.dumps(outcome, ensure_ascii=False)},
+                % {"v": ", ".join(IMPORTABLE_KINDS), "got": json.dumps(outcome, ensure_ascii=False)},
             )
         )
     for key in ("a_new_members", "b_new_members"):
@@ -130,7 +134,7 @@ def _check_line(n: int, raw: str) -> tuple[dict | None, list[LineError]]:
         value = data[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             problems.append(LineError(n, key, E.INVALID, _("must be a whole number ≥ 0.")))
-        elif outcome in OutcomeKind.values and outcome != OutcomeKind.COMPLETED:
+        elif outcome in IMPORTABLE_KINDS and outcome != OutcomeKind.COMPLETED:
             problems.append(LineError(n, key, E.INVALID, _("new members are only reported for completed swaps.")))
     return data, problems
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,13 +11,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
 
-from huiliu.queues import worker_queues
 from matching.caches import reset_caches
 from partners.actors import Actor
 from partners.models import Role
 from tests.factories import AdminFactory, BrandFactory, MembershipFactory, UserFactory
+from tests.support.workers import start_worker, stop_worker
 
 ROOT = Path(__file__).resolve().parent.parent
+
+pytest_plugins = ["tests.fixtures_exchange"]
 
 
 @pytest.fixture(autouse=True)
@@ -109,20 +108,6 @@ def output_dir(request) -> Path:
     return path
 
 
-def _worker_env() -> dict[str, str]:
-    """The worker must see the test database pytest-django created, and the real broker."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    env = dict(os.environ)
-    if db["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
-    env["CELERY_TASK_ALWAYS_EAGER"] = "0"
-    return env
-
-
 @pytest.fixture
 def celery_worker(transactional_db):
     """A real `celery worker` process on Redis, for tests of task behaviour.
@@ -139,51 +124,13 @@ def celery_worker(transactional_db):
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "huiliu",
-            "worker",
-            "-l",
-            "info",
-            "-P",
-            "solo",
-            "-Q",
-            worker_queues(),
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=ROOT,
-        env=_worker_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.time() + 30
-    ready = False
-    lines: list[str] = []
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if "ready." in line:
-            ready = True
-            break
-    if not ready:
-        proc.kill()
-        pytest.fail("celery worker did not start:\n" + "".join(lines[-30:]))
+    try:
+        proc = start_worker()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield proc
     app.conf.task_always_eager = was_eager
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_worker(proc)
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+
 from huiliu.queues import worker_queues
 
 ROOT = Path(__file__).resolve().parents[2]

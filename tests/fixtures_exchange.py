@@ -1,4 +1,5 @@
-"""Two approved, non-competing brands with channels and an owner each — the parties of a swap."""
+"""Fixtures for the exchange, shared by every test folder: two approved, non-competing brands with
+channels and an owner each — the parties of a swap."""
 
 from __future__ import annotations
 
