@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import graphene
 from django.db.models import Prefetch, QuerySet
-from django.utils.translation import get_language
 from graphene.types.generic import GenericScalar
 
 from api.core.ids import encode_id
 from api.core.loaders import selects
-from api.core.types import ScopedObjectType
+from api.core.types import ScopedObjectType, request_language
 from api.partners.types import PREFETCHED_CHANNELS, BrandNode, CategoryNode
 from matching.models import MatcherModel, Recommendation, TrainingRun
 from partners import selectors as partner_selectors
@@ -28,10 +27,6 @@ from partners.actors import Actor
 from partners.models import Brand, BrandStatus, Channel
 
 COMPONENTS = ("scale", "positioning", "audience", "category")
-
-
-def _language() -> str:
-    return get_language() or "zh-hans"
 
 
 class PartnerProfile(ScopedObjectType):
@@ -129,7 +124,7 @@ class RecommendationNode(ScopedObjectType):
         return RecommendationComponents(**values)
 
     def resolve_reasons(self, info):
-        return list(self.reasons(_language()))
+        return list(self.reasons(request_language()))
 
     def resolve_partner(self, info):
         return self.partner  # select_related by the selector

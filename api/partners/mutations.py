@@ -11,12 +11,10 @@ from django.utils.translation import gettext as _
 from graphene.types.generic import GenericScalar
 
 from api.core.errors import ApiError
-from api.core.ids import decode_id
+from api.core.ids import brand_for, decode_id
 from api.core.mutations import BaseMutation, Permission
 from api.partners.types import ApiKeyNode, BrandNode, ChannelNode
-from partners import selectors, services
-from partners.actors import Actor
-from partners.models import Brand
+from partners import services
 
 
 # --- inputs (field names mirror the bulk-import JSON, in camelCase) -----------------------------
@@ -64,16 +62,6 @@ def _payload(data) -> dict:
             value = [dict(v) if isinstance(v, dict) else v for v in value]
         out[key] = value
     return out
-
-
-def brand_for(actor: Actor, global_id: str, field: str = "brand") -> Brand:
-    """The brand named by ``global_id`` if the caller may see it; otherwise not_found (the
-    same answer whether it does not exist or is hidden)."""
-    pk = decode_id(global_id, "Brand", field=field)
-    brand = selectors.brand_get(actor=actor, pk=pk)
-    if brand is None:
-        raise ValidationError({field: ValidationError(_("No such brand."), code=ApiError.NOT_FOUND)})
-    return brand
 
 
 # --- registration and profile -----------------------------------------------------------------

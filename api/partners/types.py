@@ -11,12 +11,11 @@ from __future__ import annotations
 import graphene
 from django.db.models import F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
-from django.utils.translation import get_language
 from graphene.types.generic import GenericScalar
 from graphene_django import DjangoListField
 
 from api.core.loaders import selects
-from api.core.types import ScopedObjectType, actor_of
+from api.core.types import ScopedObjectType, actor_of, request_language
 from partners import selectors
 from partners.actors import Actor
 from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Membership, Role, User
@@ -25,10 +24,6 @@ from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Member
 PREFETCHED_CHANNELS = "api_channels"
 PREFETCHED_AUDIT = "api_audit_events"
 AUDIT_EVENTS_MAX = 100
-
-
-def _language() -> str:
-    return get_language() or "zh-hans"
 
 
 class CategoryNode(ScopedObjectType):
@@ -44,7 +39,7 @@ class CategoryNode(ScopedObjectType):
         return selectors.category_list()  # the taxonomy is public
 
     def resolve_name(self, info):
-        return self.name(_language())
+        return self.name(request_language())
 
 
 class ChannelNode(ScopedObjectType):
@@ -169,7 +164,7 @@ class BrandNode(ScopedObjectType):
 
     # --- public ---------------------------------------------------------------------------
     def resolve_name(self, info):
-        return self.display_name(_language())
+        return self.display_name(request_language())
 
     def resolve_name_zh(self, info):
         return self.name
