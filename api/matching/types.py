@@ -21,10 +21,10 @@ from api.core.ids import encode_id
 from api.core.loaders import selects
 from api.core.types import ScopedObjectType, request_language
 from api.partners.types import PREFETCHED_CHANNELS, BrandNode, CategoryNode
+from matching import selectors
 from matching.models import MatcherModel, Recommendation, TrainingRun
-from partners import selectors as partner_selectors
 from partners.actors import Actor
-from partners.models import Brand, BrandStatus, Channel
+from partners.models import Brand, Channel
 
 COMPONENTS = ("scale", "positioning", "audience", "category")
 
@@ -66,8 +66,7 @@ class PartnerProfile(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        # Only approved brands are ever recommended; their public profile is for everyone.
-        return partner_selectors.brand_visible(actor=actor).filter(status=BrandStatus.APPROVED)
+        return selectors.partner_profile_visible(actor=actor)
 
     def resolve_id(self, info):
         return encode_id("Brand", self.pk)
@@ -112,10 +111,7 @@ class RecommendationNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        # A brand's recommendations are private to it (its members, its keys) and admins.
-        if actor.is_admin:
-            return Recommendation.objects.all()
-        return Recommendation.objects.filter(brand_id__in=actor.brand_ids)
+        return selectors.recommendation_visible(actor=actor)
 
     def resolve_components(self, info):
         stored = self.components or {}
@@ -171,9 +167,7 @@ class MatcherModelNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        if not actor.is_admin:
-            return MatcherModel.objects.none()
-        return MatcherModel.objects.defer("artefact")
+        return selectors.matcher_model_visible(actor=actor)
 
     def resolve_features(self, info):
         return list(self.features or [])
@@ -209,9 +203,7 @@ class TrainingRunNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        if not actor.is_admin:
-            return TrainingRun.objects.none()
-        return TrainingRun.objects.all()
+        return selectors.training_run_visible(actor=actor)
 
     def resolve_state(self, info):
         return self.state

@@ -14,7 +14,7 @@ from api.core.errors import ApiError
 from api.core.ids import brand_for, decode_id
 from api.core.mutations import BaseMutation, Permission
 from api.partners.types import ApiKeyNode, BrandNode, ChannelNode
-from partners import services
+from partners import selectors, services
 
 
 # --- inputs (field names mirror the bulk-import JSON, in camelCase) -----------------------------
@@ -142,7 +142,7 @@ class RevokeApiKey(BaseMutation):
     @classmethod
     def perform(cls, actor, info, id):
         pk = decode_id(id, "ApiKey")
-        api_key = ApiKeyNode.scope(actor).select_related("brand").filter(pk=pk).first()
+        api_key = selectors.api_key_visible(actor=actor).select_related("brand").filter(pk=pk).first()
         if api_key is None:
             raise ValidationError({"id": ValidationError(_("No such API key."), code=ApiError.NOT_FOUND)})
         return {"api_key": services.api_key_revoke(actor=actor, api_key=api_key)}

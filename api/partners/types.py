@@ -9,7 +9,7 @@ the caller is a member of that brand or a platform admin.
 from __future__ import annotations
 
 import graphene
-from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models import F, Prefetch, QuerySet, Window
 from django.db.models.functions import RowNumber
 from graphene.types.generic import GenericScalar
 from graphene_django import DjangoListField
@@ -18,7 +18,7 @@ from api.core.loaders import selects
 from api.core.types import ScopedObjectType, actor_of, request_language
 from partners import selectors
 from partners.actors import Actor
-from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Membership, Role, User
+from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Membership, User
 
 # Attribute the brand list resolvers prefetch channels into (see with_brand_prefetches).
 PREFETCHED_CHANNELS = "api_channels"
@@ -36,7 +36,7 @@ class CategoryNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        return selectors.category_list()  # the taxonomy is public
+        return selectors.category_visible(actor=actor)
 
     def resolve_name(self, info):
         return self.name(request_language())
@@ -76,13 +76,7 @@ class ApiKeyNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        # Keys are managed by the brand's owner (a person) and platform admins only.
-        if actor.is_admin:
-            return ApiKey.objects.all()
-        if actor.api_key is not None:
-            return ApiKey.objects.none()
-        owned = [bid for bid, role in actor.roles.items() if role == Role.OWNER]
-        return ApiKey.objects.filter(brand_id__in=owned)
+        return selectors.api_key_visible(actor=actor)
 
 
 class AuditEventNode(ScopedObjectType):
@@ -96,9 +90,7 @@ class AuditEventNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        if actor.is_admin:
-            return AuditEvent.objects.all()
-        return AuditEvent.objects.filter(brand_id__in=actor.brand_ids)
+        return selectors.audit_event_visible(actor=actor)
 
     def resolve_actor_name(self, info):
         if self.actor_id:
@@ -211,10 +203,7 @@ class BrandNode(ScopedObjectType):
         return selectors.channel_list(actor=actor, brand=self)
 
     def resolve_api_keys(self, info):
-        actor = actor_of(info)
-        if actor.api_key is not None:
-            return []  # keys never see keys
-        return selectors.api_key_list(actor=actor, brand=self)
+        return selectors.api_key_list(actor=actor_of(info), brand=self)
 
     def resolve_audit_events(self, info, limit=20):
         limit = max(1, min(limit or 20, AUDIT_EVENTS_MAX))
@@ -239,7 +228,7 @@ def with_brand_prefetches(qs: QuerySet, info, via: str = "") -> QuerySet:
     )
     if selects(info, "auditEvents"):
         latest = (
-            AuditEventNode.scope(actor_of(info))
+            selectors.audit_event_visible(actor=actor_of(info))
             .select_related("actor", "actor_api_key")
             .annotate(
                 rank=Window(
@@ -266,11 +255,7 @@ class MembershipNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        if actor.is_admin:
-            return Membership.objects.all()
-        if actor.user is None:
-            return Membership.objects.none()
-        return Membership.objects.filter(user=actor.user)
+        return selectors.membership_visible(actor=actor)
 
     def resolve_role(self, info):
         return self.role
@@ -291,11 +276,7 @@ class UserNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        if actor.is_admin:
-            return User.objects.all()
-        if actor.user is None:
-            return User.objects.none()
-        return User.objects.filter(Q(pk=actor.user.pk))
+        return selectors.user_visible(actor=actor)
 
     def resolve_display_name(self, info):
         return self.display_name or self.email
