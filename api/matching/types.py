@@ -19,6 +19,7 @@ from graphene.types.generic import GenericScalar
 
 from api.core.ids import encode_id
 from api.core.loaders import selects
+from api.core.scalars import BigInt
 from api.core.types import ScopedObjectType, request_language
 from api.partners.types import PREFETCHED_CHANNELS, BrandNode, CategoryNode
 from matching import selectors
@@ -40,7 +41,8 @@ class PartnerProfile(ScopedObjectType):
     category = graphene.Field(graphene.NonNull(CategoryNode))
     tone_tags = graphene.List(graphene.NonNull(graphene.String), required=True)
     audience = GenericScalar(description="{gender, age, city_tier: {key: share}, regions: [ISO 3166-2:CN]}")
-    active_audience = graphene.Float(required=True, description="Σ channel size × active rate.")
+    store_count = BigInt(required=True)
+    active_audience = BigInt(required=True, description="Σ channel size × active rate.")
     channel_types = graphene.List(graphene.NonNull(graphene.String), required=True)
 
     class Meta:
@@ -147,6 +149,7 @@ class MatcherModelNode(ScopedObjectType):
         description="Offline metrics: outcomes, positives, train/holdout sizes, auc, auc_heuristic, auc_learned, "
         "auc_active (the model it was compared with), blend_weight.",
     )
+    training_size = BigInt(required=True, description="Outcomes it was trained on.")
     blend_weight = graphene.Float(required=True, description="Share of the learned score in the final score.")
 
     class Meta:

@@ -13,6 +13,7 @@ from graphene.types.generic import GenericScalar
 from api.core.errors import ApiError
 from api.core.ids import brand_for, decode_id
 from api.core.mutations import BaseMutation, Permission
+from api.core.scalars import BigInt
 from api.partners.types import ApiKeyNode, BrandNode, ChannelNode
 from partners import selectors, services
 
@@ -21,7 +22,7 @@ from partners import selectors, services
 class ChannelInput(graphene.InputObjectType):
     type = graphene.String(required=True, description="wecom, wechat_group, miniprogram, app, …")
     label = graphene.String()
-    size = graphene.Float(required=True, description="People reached (a whole number ≥ 0).")
+    size = BigInt(required=True, description="People reached (≥ 0).")
     active_rate = graphene.Float(required=True, description="Share of them active, 0–1.")
     verification = graphene.String(
         description="self_reported (default). Only platform admins may set screenshot / api / audited; "
@@ -37,7 +38,7 @@ class BrandProfileFields:
     tone = graphene.List(graphene.NonNull(graphene.String), description="Free tags, normalised (年轻 = young).")
     description = graphene.String()
     credit_code = graphene.String(description="Unified social credit code (18 characters).")
-    stores = graphene.Int()
+    stores = BigInt(description="Number of stores (0 … 2,147,483,647).")
     website = graphene.String()
     audience = GenericScalar(description='{"gender": {...}, "age": {...}, "city_tier": {...}, "regions": [...]}')
 

@@ -15,6 +15,7 @@ from graphene.types.generic import GenericScalar
 from graphene_django import DjangoListField
 
 from api.core.loaders import selects
+from api.core.scalars import BigInt
 from api.core.types import ScopedObjectType, actor_of, request_language
 from partners import selectors
 from partners.actors import Actor
@@ -45,8 +46,8 @@ class CategoryNode(ScopedObjectType):
 class ChannelNode(ScopedObjectType):
     type = graphene.String(required=True)
     verification = graphene.String(required=True)
-    size = graphene.Float(required=True, description="People reached (a whole number).")
-    active_size = graphene.Float(required=True, description="size × activeRate.")
+    size = BigInt(required=True, description="People reached.")
+    active_size = BigInt(required=True, description="size × activeRate, rounded to a whole number of people.")
 
     class Meta:
         model = Channel
@@ -112,7 +113,8 @@ class BrandNode(ScopedObjectType):
     category = graphene.Field(graphene.NonNull(CategoryNode))
     tone_tags = graphene.List(graphene.NonNull(graphene.String), required=True)
     audience = GenericScalar(description="{gender, age, city_tier: {key: share}, regions: [ISO 3166-2:CN]}")
-    active_audience = graphene.Float(required=True, description="Σ channel size × active rate.")
+    store_count = BigInt(required=True)
+    active_audience = BigInt(required=True, description="Σ channel size × active rate.")
     channel_types = graphene.List(graphene.NonNull(graphene.String), required=True)
     # Private: null / empty unless the caller is a member of the brand or an admin.
     status = graphene.String()
