@@ -3,6 +3,9 @@
 ``recommendation_list`` re-applies every hard constraint at read time (belt and braces): a
 partner suspended, un-approved, blocked, newly competing or dismissed since the last refresh
 disappears from the list at once, before the refresh task has run.
+
+``<noun>_visible(*, actor)`` answers "which rows may this caller see at all?" once per
+type; the GraphQL types' ``scope()`` and the list selectors build on it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,33 @@ from matching.models import Dismissal, MatcherModel, Recommendation, TrainingRun
 from partners import selectors as partner_selectors
 from partners.actors import Actor
 from partners.models import Brand, BrandStatus
+
+
+def partner_profile_visible(*, actor: Actor) -> QuerySet[Brand]:
+    """Brands whose public profile may appear as a recommended partner: only approved ones
+    are ever recommended, and their public profile is for everyone."""
+    return partner_selectors.brand_visible(actor=actor).filter(status=BrandStatus.APPROVED)
+
+
+def recommendation_visible(*, actor: Actor) -> QuerySet[Recommendation]:
+    """A brand's recommendations are private to it (its members, its keys) and admins."""
+    if actor.is_admin:
+        return Recommendation.objects.all()
+    return Recommendation.objects.filter(brand_id__in=actor.brand_ids)
+
+
+def matcher_model_visible(*, actor: Actor) -> QuerySet[MatcherModel]:
+    """Trained models (without the artefact blob): platform admins only, others none."""
+    if not actor.is_admin:
+        return MatcherModel.objects.none()
+    return MatcherModel.objects.defer("artefact")
+
+
+def training_run_visible(*, actor: Actor) -> QuerySet[TrainingRun]:
+    """Training runs: platform admins only, others none."""
+    if not actor.is_admin:
+        return TrainingRun.objects.none()
+    return TrainingRun.objects.all()
 
 
 def recommendation_list(
@@ -34,10 +64,11 @@ def recommendation_list(
     for all its leaves), ``scale_min``/``scale_max`` (partner's active audience),
     ``region`` (ISO 3166-2:CN code the partner's audience covers).
     """
-    if not actor.can_view_private(brand.pk) or brand.status != BrandStatus.APPROVED:
+    if brand.status != BrandStatus.APPROVED:
         return Recommendation.objects.none()
     qs = (
-        Recommendation.objects.filter(brand=brand, partner__status=BrandStatus.APPROVED)
+        recommendation_visible(actor=actor)
+        .filter(brand=brand, partner__status=BrandStatus.APPROVED)
         .exclude(partner_id=brand.pk)
         .exclude(partner__in=Brand.objects.filter(partner_selectors.competitor_exclusion(brand)))
         .exclude(partner__in=Dismissal.objects.filter(brand=brand).values("partner_id"))
@@ -73,13 +104,13 @@ def model_history(*, actor: Actor) -> QuerySet[MatcherModel]:
     """Every trained model, newest first (without the artefact blob). Platform admins only."""
     if not actor.is_admin:
         raise PermissionDenied("platform admins only")
-    return MatcherModel.objects.defer("artefact").order_by("-version")
+    return matcher_model_visible(actor=actor).order_by("-version")
 
 
 def training_run_list(*, actor: Actor) -> QuerySet[TrainingRun]:
     if not actor.is_admin:
         raise PermissionDenied("platform admins only")
-    return TrainingRun.objects.select_related("model").defer("model__artefact")
+    return training_run_visible(actor=actor).select_related("model").defer("model__artefact")
 
 
 def training_run_get(*, actor: Actor, run_id: int) -> TrainingRun | None:

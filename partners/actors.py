@@ -73,9 +73,15 @@ class Actor:
         # Platform admins may correct any brand's data (support); members need an edit role.
         return self.is_admin or self.roles.get(brand_id) in EDIT_ROLES
 
+    @property
+    def can_see_api_keys(self) -> bool:
+        """API keys never see API keys (a leaked key can neither list nor mint others). The
+        one place this rule is written; ``can_manage_keys`` and ``api_key_visible`` read it."""
+        return self.api_key is None
+
     def can_manage_keys(self, brand_id: int) -> bool:
         # Only a brand's owner (a person, not a key) creates or revokes keys.
-        return self.system or (self.api_key is None and self.roles.get(brand_id) == Role.OWNER)
+        return self.can_see_api_keys and (self.system or self.roles.get(brand_id) == Role.OWNER)
 
     def audit_fields(self) -> dict:
         return {"actor": self.user, "actor_api_key": self.api_key}

@@ -1,5 +1,9 @@
 """Reads of the partners domain, each scoped to the caller (``actor``).
 
+``<noun>_visible(*, actor)`` answers "which rows may this caller see at all?" once per
+model; the GraphQL types' ``scope()``, the list selectors below and the web views build on
+it, so a visibility rule is written in one place.
+
 ``brands_compete`` is the one answer to "do A and B compete?" — the marketplace, the
 matcher and the exchange all ask it here.
 """
@@ -21,6 +25,8 @@ from partners.models import (
     Category,
     Channel,
     CompetitionRule,
+    Membership,
+    User,
 )
 
 
@@ -120,9 +126,7 @@ def brand_get(*, actor: Actor, slug: str | None = None, pk: int | None = None) -
 
 
 def channel_list(*, actor: Actor, brand: Brand) -> QuerySet[Channel]:
-    if not actor.can_view_private(brand.pk):
-        return Channel.objects.none()
-    return brand.channels.all().order_by("type", "label")
+    return channel_visible(actor=actor).filter(brand=brand).order_by("type", "label")
 
 
 def channel_visible(*, actor: Actor) -> QuerySet[Channel]:
@@ -133,10 +137,15 @@ def channel_visible(*, actor: Actor) -> QuerySet[Channel]:
     return qs.filter(brand_id__in=actor.brand_ids)
 
 
+def audit_event_visible(*, actor: Actor) -> QuerySet[AuditEvent]:
+    """Audit records are private to their brand (its members, its keys) and admins."""
+    if actor.is_admin:
+        return AuditEvent.objects.all()
+    return AuditEvent.objects.filter(brand_id__in=actor.brand_ids)
+
+
 def audit_history(*, actor: Actor, brand: Brand) -> QuerySet[AuditEvent]:
-    if not actor.can_view_private(brand.pk):
-        return AuditEvent.objects.none()
-    return AuditEvent.objects.filter(brand=brand).select_related("actor").order_by("-created_at", "-id")
+    return audit_event_visible(actor=actor).filter(brand=brand).select_related("actor").order_by("-created_at", "-id")
 
 
 def approval_queue(*, actor: Actor, status: str = BrandStatus.PENDING, search: str = "") -> QuerySet[Brand]:
@@ -156,10 +165,43 @@ def approval_queue(*, actor: Actor, status: str = BrandStatus.PENDING, search: s
     return qs
 
 
-def api_key_list(*, actor: Actor, brand: Brand) -> QuerySet[ApiKey]:
-    if not (actor.is_admin or actor.can_manage_keys(brand.pk)):
+def api_key_visible(*, actor: Actor) -> QuerySet[ApiKey]:
+    """Keys are seen by the people who manage them: the brand's owners and platform admins.
+    API keys see no keys at all (``Actor.can_see_api_keys``)."""
+    if not actor.can_see_api_keys:
         return ApiKey.objects.none()
-    return brand.api_keys.all()
+    if actor.is_admin:
+        return ApiKey.objects.all()
+    return ApiKey.objects.filter(brand_id__in=[pk for pk in actor.brand_ids if actor.can_manage_keys(pk)])
+
+
+def api_key_list(*, actor: Actor, brand: Brand) -> QuerySet[ApiKey]:
+    return api_key_visible(actor=actor).filter(brand=brand)
+
+
+# --- People ---------------------------------------------------------------------------------------
+def user_visible(*, actor: Actor) -> QuerySet[User]:
+    """A person sees only themselves; admins everyone; API keys and anonymous callers no one."""
+    if actor.is_admin:
+        return User.objects.all()
+    if actor.user is None:
+        return User.objects.none()
+    return User.objects.filter(pk=actor.user.pk)
+
+
+def membership_visible(*, actor: Actor) -> QuerySet[Membership]:
+    """A person's own memberships (admins: all); API keys and anonymous callers none."""
+    if actor.is_admin:
+        return Membership.objects.all()
+    if actor.user is None:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=actor.user)
+
+
+# --- Categories -----------------------------------------------------------------------------------
+def category_visible(*, actor: Actor) -> QuerySet[Category]:
+    """The taxonomy is public: everyone, signed in or not, sees every category."""
+    return category_list()
 
 
 def category_list(*, leaves_only: bool = False) -> QuerySet[Category]:

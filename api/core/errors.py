@@ -1,5 +1,6 @@
-"""The `Error` type every mutation payload carries, and the conversion from the domain's
-``ValidationError`` (field + code + message) into it."""
+"""The `Error` type every mutation payload carries, and the conversions from the domain's
+``ValidationError`` (field + code + message): into mutation ``errors``, or into a GraphQL
+error for queries (which have no payload to carry them)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from enum import StrEnum
 
 import graphene
 from django.core.exceptions import ValidationError
+from graphql import GraphQLError
 
 from partners.validation import error_items
 
@@ -51,3 +53,10 @@ def errors_from_validation(exc: ValidationError) -> list[Error]:
 
 def error(code: str, message: str, field: str | None = None) -> Error:
     return Error(field=field, code=str(code), message=str(message))
+
+
+def graphql_error_from(exc: ValidationError) -> GraphQLError:
+    """A query's bad input (a wrong ID type, a bad filter) as a GraphQL error carrying the
+    first problem's ``code`` and ``field`` in its extensions."""
+    field, code, message = error_items(exc)[0]
+    return GraphQLError(message, extensions={"code": code, "field": field})

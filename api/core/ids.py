@@ -1,5 +1,6 @@
 """Global IDs (relay ``base64("Type:pk")``) decoded with a type check, so a ``Brand`` id
-can never be used where a ``Channel`` or an ``ApiKey`` is expected."""
+can never be used where a ``Channel`` or an ``ApiKey`` is expected; and ``brand_for``, the
+brand an argument names, as every domain's mutations look it up."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from django.utils.translation import gettext as _
 from graphql_relay import from_global_id, to_global_id
 
 from api.core.errors import ApiError
+from partners import selectors as partner_selectors
+from partners.actors import Actor
+from partners.models import Brand
 
 
 def encode_id(type_name: str, pk: int) -> str:
@@ -36,3 +40,13 @@ def decode_id(global_id: str, expected: str, *, field: str = "id") -> int:
             message = _("%(value)s is not a valid %(expected)s ID.") % {"value": global_id, "expected": expected}
         raise ValidationError({field: ValidationError(message, code=ApiError.INVALID_ID)})
     return int(raw_pk)
+
+
+def brand_for(actor: Actor, global_id: str, field: str = "brand") -> Brand:
+    """The brand named by ``global_id`` if the caller may see it; otherwise not_found (the
+    same answer whether it does not exist or is hidden)."""
+    pk = decode_id(global_id, "Brand", field=field)
+    brand = partner_selectors.brand_get(actor=actor, pk=pk)
+    if brand is None:
+        raise ValidationError({field: ValidationError(_("No such brand."), code=ApiError.NOT_FOUND)})
+    return brand

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
 from graphql import GraphQLError
@@ -19,6 +20,11 @@ from partners.actors import Actor
 
 def actor_of(info) -> Actor:
     return Actor.from_request(info.context)
+
+
+def request_language() -> str:
+    """The language of the request being answered (Accept-Language; Chinese by default)."""
+    return get_language() or "zh-hans"
 
 
 class ScopedObjectType(DjangoObjectType):

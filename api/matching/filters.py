@@ -7,6 +7,7 @@ import graphene
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from api.core.scalars import BigInt
 from matching.errors import MatchingError
 from partners import selectors as partner_selectors
 from partners.errors import PartnersError
@@ -18,8 +19,8 @@ RECOMMENDATION_ARGS = {
     ),
     "min_score": graphene.Float(description="Only recommendations scoring at least this (0–1)."),
     "category": graphene.String(description="The partner's category code: a leaf, or a group to include its leaves."),
-    "scale_min": graphene.Float(description="The partner's active audience at least this."),
-    "scale_max": graphene.Float(description="The partner's active audience at most this."),
+    "scale_min": BigInt(description="The partner's active audience at least this."),
+    "scale_max": BigInt(description="The partner's active audience at most this."),
     "region": graphene.String(description="A region the partner's audience covers (ISO 3166-2:CN, e.g. CN-SH)."),
 }
 

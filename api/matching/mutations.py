@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import graphene
 
-from api.core.ids import encode_id
+from api.core.ids import brand_for, encode_id
 from api.core.mutations import BaseMutation, Permission
 from api.matching.types import PartnerProfile, TrainingRunNode
-from api.partners.mutations import brand_for
 from matching import services
 
 

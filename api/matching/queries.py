@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 from graphql import GraphQLError
 
-from api.core.errors import ApiError
+from api.core.errors import ApiError, graphql_error_from
 from api.core.ids import decode_id
 from api.core.types import ScopedConnectionField, actor_of
 from api.matching.filters import RECOMMENDATION_ARGS, recommendation_filters
@@ -23,7 +23,6 @@ from api.matching.types import (
     TrainingRunNode,
     with_recommendation_prefetches,
 )
-from api.partners.queries import graphql_error_from
 from matching import selectors
 from matching.models import MatcherModel, Recommendation, TrainingRun
 from partners import selectors as partner_selectors

@@ -15,23 +15,19 @@ from __future__ import annotations
 
 import graphene
 from django.db.models import Prefetch, QuerySet
-from django.utils.translation import get_language
 from graphene.types.generic import GenericScalar
 
 from api.core.ids import encode_id
 from api.core.loaders import selects
-from api.core.types import ScopedObjectType
+from api.core.scalars import BigInt
+from api.core.types import ScopedObjectType, request_language
 from api.partners.types import PREFETCHED_CHANNELS, BrandNode, CategoryNode
+from matching import selectors
 from matching.models import MatcherModel, Recommendation, TrainingRun
-from partners import selectors as partner_selectors
 from partners.actors import Actor
-from partners.models import Brand, BrandStatus, Channel
+from partners.models import Brand, Channel
 
 COMPONENTS = ("scale", "positioning", "audience", "category")
-
-
-def _language() -> str:
-    return get_language() or "zh-hans"
 
 
 class PartnerProfile(ScopedObjectType):
@@ -45,7 +41,8 @@ class PartnerProfile(ScopedObjectType):
     category = graphene.Field(graphene.NonNull(CategoryNode))
     tone_tags = graphene.List(graphene.NonNull(graphene.String), required=True)
     audience = GenericScalar(description="{gender, age, city_tier: {key: share}, regions: [ISO 3166-2:CN]}")
-    active_audience = graphene.Float(required=True, description="Σ channel size × active rate.")
+    store_count = BigInt(required=True)
+    active_audience = BigInt(required=True, description="Σ channel size × active rate.")
     channel_types = graphene.List(graphene.NonNull(graphene.String), required=True)
 
     class Meta:
@@ -71,8 +68,7 @@ class PartnerProfile(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        # Only approved brands are ever recommended; their public profile is for everyone.
-        return partner_selectors.brand_visible(actor=actor).filter(status=BrandStatus.APPROVED)
+        return selectors.partner_profile_visible(actor=actor)
 
     def resolve_id(self, info):
         return encode_id("Brand", self.pk)
@@ -117,10 +113,7 @@ class RecommendationNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        # A brand's recommendations are private to it (its members, its keys) and admins.
-        if actor.is_admin:
-            return Recommendation.objects.all()
-        return Recommendation.objects.filter(brand_id__in=actor.brand_ids)
+        return selectors.recommendation_visible(actor=actor)
 
     def resolve_components(self, info):
         stored = self.components or {}
@@ -129,7 +122,7 @@ class RecommendationNode(ScopedObjectType):
         return RecommendationComponents(**values)
 
     def resolve_reasons(self, info):
-        return list(self.reasons(_language()))
+        return list(self.reasons(request_language()))
 
     def resolve_partner(self, info):
         return self.partner  # select_related by the selector
@@ -156,6 +149,7 @@ class MatcherModelNode(ScopedObjectType):
         description="Offline metrics: outcomes, positives, train/holdout sizes, auc, auc_heuristic, auc_learned, "
         "auc_active (the model it was compared with), blend_weight.",
     )
+    training_size = BigInt(required=True, description="Outcomes it was trained on.")
     blend_weight = graphene.Float(required=True, description="Share of the learned score in the final score.")
 
     class Meta:
@@ -176,9 +170,7 @@ class MatcherModelNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        if not actor.is_admin:
-            return MatcherModel.objects.none()
-        return MatcherModel.objects.defer("artefact")
+        return selectors.matcher_model_visible(actor=actor)
 
     def resolve_features(self, info):
         return list(self.features or [])
@@ -214,9 +206,7 @@ class TrainingRunNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        if not actor.is_admin:
-            return TrainingRun.objects.none()
-        return TrainingRun.objects.all()
+        return selectors.training_run_visible(actor=actor)
 
     def resolve_state(self, info):
         return self.state

@@ -11,19 +11,18 @@ from django.utils.translation import gettext as _
 from graphene.types.generic import GenericScalar
 
 from api.core.errors import ApiError
-from api.core.ids import decode_id
+from api.core.ids import brand_for, decode_id
 from api.core.mutations import BaseMutation, Permission
+from api.core.scalars import BigInt
 from api.partners.types import ApiKeyNode, BrandNode, ChannelNode
 from partners import selectors, services
-from partners.actors import Actor
-from partners.models import Brand
 
 
 # --- inputs (field names mirror the bulk-import JSON, in camelCase) -----------------------------
 class ChannelInput(graphene.InputObjectType):
     type = graphene.String(required=True, description="wecom, wechat_group, miniprogram, app, …")
     label = graphene.String()
-    size = graphene.Float(required=True, description="People reached (a whole number ≥ 0).")
+    size = BigInt(required=True, description="People reached (≥ 0).")
     active_rate = graphene.Float(required=True, description="Share of them active, 0–1.")
     verification = graphene.String(
         description="self_reported (default). Only platform admins may set screenshot / api / audited; "
@@ -39,7 +38,7 @@ class BrandProfileFields:
     tone = graphene.List(graphene.NonNull(graphene.String), description="Free tags, normalised (年轻 = young).")
     description = graphene.String()
     credit_code = graphene.String(description="Unified social credit code (18 characters).")
-    stores = graphene.Int()
+    stores = BigInt(description="Number of stores (0 … 2,147,483,647).")
     website = graphene.String()
     audience = GenericScalar(description='{"gender": {...}, "age": {...}, "city_tier": {...}, "regions": [...]}')
 
@@ -64,16 +63,6 @@ def _payload(data) -> dict:
             value = [dict(v) if isinstance(v, dict) else v for v in value]
         out[key] = value
     return out
-
-
-def brand_for(actor: Actor, global_id: str, field: str = "brand") -> Brand:
-    """The brand named by ``global_id`` if the caller may see it; otherwise not_found (the
-    same answer whether it does not exist or is hidden)."""
-    pk = decode_id(global_id, "Brand", field=field)
-    brand = selectors.brand_get(actor=actor, pk=pk)
-    if brand is None:
-        raise ValidationError({field: ValidationError(_("No such brand."), code=ApiError.NOT_FOUND)})
-    return brand
 
 
 # --- registration and profile -----------------------------------------------------------------
@@ -154,7 +143,7 @@ class RevokeApiKey(BaseMutation):
     @classmethod
     def perform(cls, actor, info, id):
         pk = decode_id(id, "ApiKey")
-        api_key = ApiKeyNode.scope(actor).select_related("brand").filter(pk=pk).first()
+        api_key = selectors.api_key_visible(actor=actor).select_related("brand").filter(pk=pk).first()
         if api_key is None:
             raise ValidationError({"id": ValidationError(_("No such API key."), code=ApiError.NOT_FOUND)})
         return {"api_key": services.api_key_revoke(actor=actor, api_key=api_key)}

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from graphene_django import DjangoListField
 from graphql import GraphQLError
 
+from api.core.errors import graphql_error_from
 from api.core.ids import decode_id
 from api.core.types import ScopedConnectionField, actor_of
 from api.partners.filters import BRAND_LIST_ARGS, brand_list_filters
@@ -20,13 +21,6 @@ from api.partners.types import (
     with_brand_prefetches,
 )
 from partners import selectors
-
-
-def graphql_error_from(exc: ValidationError) -> GraphQLError:
-    from partners.validation import error_items
-
-    field, code, message = error_items(exc)[0]
-    return GraphQLError(message, extensions={"code": code, "field": field})
 
 
 class PartnersQuery(graphene.ObjectType):

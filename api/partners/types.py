@@ -9,26 +9,22 @@ the caller is a member of that brand or a platform admin.
 from __future__ import annotations
 
 import graphene
-from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models import F, Prefetch, QuerySet, Window
 from django.db.models.functions import RowNumber
-from django.utils.translation import get_language
 from graphene.types.generic import GenericScalar
 from graphene_django import DjangoListField
 
 from api.core.loaders import selects
-from api.core.types import ScopedObjectType, actor_of
+from api.core.scalars import BigInt
+from api.core.types import ScopedObjectType, actor_of, request_language
 from partners import selectors
 from partners.actors import Actor
-from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Membership, Role, User
+from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Membership, User
 
 # Attribute the brand list resolvers prefetch channels into (see with_brand_prefetches).
 PREFETCHED_CHANNELS = "api_channels"
 PREFETCHED_AUDIT = "api_audit_events"
 AUDIT_EVENTS_MAX = 100
-
-
-def _language() -> str:
-    return get_language() or "zh-hans"
 
 
 class CategoryNode(ScopedObjectType):
@@ -41,17 +37,17 @@ class CategoryNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        return selectors.category_list()  # the taxonomy is public
+        return selectors.category_visible(actor=actor)
 
     def resolve_name(self, info):
-        return self.name(_language())
+        return self.name(request_language())
 
 
 class ChannelNode(ScopedObjectType):
     type = graphene.String(required=True)
     verification = graphene.String(required=True)
-    size = graphene.Float(required=True, description="People reached (a whole number).")
-    active_size = graphene.Float(required=True, description="size × activeRate.")
+    size = BigInt(required=True, description="People reached.")
+    active_size = BigInt(required=True, description="size × activeRate, rounded to a whole number of people.")
 
     class Meta:
         model = Channel
@@ -81,13 +77,7 @@ class ApiKeyNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        # Keys are managed by the brand's owner (a person) and platform admins only.
-        if actor.is_admin:
-            return ApiKey.objects.all()
-        if actor.api_key is not None:
-            return ApiKey.objects.none()
-        owned = [bid for bid, role in actor.roles.items() if role == Role.OWNER]
-        return ApiKey.objects.filter(brand_id__in=owned)
+        return selectors.api_key_visible(actor=actor)
 
 
 class AuditEventNode(ScopedObjectType):
@@ -101,9 +91,7 @@ class AuditEventNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        if actor.is_admin:
-            return AuditEvent.objects.all()
-        return AuditEvent.objects.filter(brand_id__in=actor.brand_ids)
+        return selectors.audit_event_visible(actor=actor)
 
     def resolve_actor_name(self, info):
         if self.actor_id:
@@ -125,7 +113,8 @@ class BrandNode(ScopedObjectType):
     category = graphene.Field(graphene.NonNull(CategoryNode))
     tone_tags = graphene.List(graphene.NonNull(graphene.String), required=True)
     audience = GenericScalar(description="{gender, age, city_tier: {key: share}, regions: [ISO 3166-2:CN]}")
-    active_audience = graphene.Float(required=True, description="Σ channel size × active rate.")
+    store_count = BigInt(required=True)
+    active_audience = BigInt(required=True, description="Σ channel size × active rate.")
     channel_types = graphene.List(graphene.NonNull(graphene.String), required=True)
     # Private: null / empty unless the caller is a member of the brand or an admin.
     status = graphene.String()
@@ -169,7 +158,7 @@ class BrandNode(ScopedObjectType):
 
     # --- public ---------------------------------------------------------------------------
     def resolve_name(self, info):
-        return self.display_name(_language())
+        return self.display_name(request_language())
 
     def resolve_name_zh(self, info):
         return self.name
@@ -216,10 +205,7 @@ class BrandNode(ScopedObjectType):
         return selectors.channel_list(actor=actor, brand=self)
 
     def resolve_api_keys(self, info):
-        actor = actor_of(info)
-        if actor.api_key is not None:
-            return []  # keys never see keys
-        return selectors.api_key_list(actor=actor, brand=self)
+        return selectors.api_key_list(actor=actor_of(info), brand=self)
 
     def resolve_audit_events(self, info, limit=20):
         limit = max(1, min(limit or 20, AUDIT_EVENTS_MAX))
@@ -244,7 +230,7 @@ def with_brand_prefetches(qs: QuerySet, info, via: str = "") -> QuerySet:
     )
     if selects(info, "auditEvents"):
         latest = (
-            AuditEventNode.scope(actor_of(info))
+            selectors.audit_event_visible(actor=actor_of(info))
             .select_related("actor", "actor_api_key")
             .annotate(
                 rank=Window(
@@ -271,11 +257,7 @@ class MembershipNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        if actor.is_admin:
-            return Membership.objects.all()
-        if actor.user is None:
-            return Membership.objects.none()
-        return Membership.objects.filter(user=actor.user)
+        return selectors.membership_visible(actor=actor)
 
     def resolve_role(self, info):
         return self.role
@@ -296,11 +278,7 @@ class UserNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        if actor.is_admin:
-            return User.objects.all()
-        if actor.user is None:
-            return User.objects.none()
-        return User.objects.filter(Q(pk=actor.user.pk))
+        return selectors.user_visible(actor=actor)
 
     def resolve_display_name(self, info):
         return self.display_name or self.email

@@ -212,7 +212,7 @@ def test_unknown_category_is_refused(as_owner, recs):
 def test_scale_and_region_filters(as_owner, partners, recs):
     partners[3].audience = {**partners[3].audience, "regions": ["CN-GD"]}
     partners[3].save()
-    query = "query($min: Float, $max: Float, $r: String) { recommendations(first: 10, scaleMin: $min, scaleMax: $max, region: $r) { edges { node { partner { slug } } } } }"
+    query = "query($min: BigInt, $max: BigInt, $r: String) { recommendations(first: 10, scaleMin: $min, scaleMax: $max, region: $r) { edges { node { partner { slug } } } } }"
     assert _slugs(as_owner(query, {"min": 2000, "max": 3000})) == ["partner-1", "partner-2"]
     assert _slugs(as_owner(query, {"r": "cn-gd"})) == ["partner-3"]
     assert _code(as_owner.errors(query, {"r": "XX"})) == "invalid_region"

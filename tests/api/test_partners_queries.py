@@ -60,9 +60,10 @@ def test_my_brands_lists_mine_with_private_fields(as_owner, market):
             "slug": "luckin-coffee",
             "status": "approved",
             "legalName": "瑞幸咖啡（中国）有限公司",
-            "channels": [{"type": "miniprogram", "size": 4000.0}, {"type": "wecom", "size": 1000.0}],
+            "channels": [{"type": "miniprogram", "size": 4000}, {"type": "wecom", "size": 1000}],
         }
     ]
+    assert all(type(c["size"]) is int for c in data["myBrands"][0]["channels"])  # JSON integers, not 4000.0
 
 
 def test_my_brands_of_another_brand_excludes_mine(as_other, market):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+import sys
+import textwrap
+
 import pytest
 from graphene_django.registry import get_global_registry
 from graphql import GraphQLObjectType
@@ -19,6 +24,35 @@ def test_every_django_type_is_scoped_and_lists_its_fields():
         assert issubclass(t, ScopedObjectType), f"{t.__name__} is not scoped to the caller"
         assert "scope" in vars(t), f"{t.__name__} does not declare its scope"
         assert t._meta.fields, t.__name__
+
+
+def _scoped_types() -> list[type[ScopedObjectType]]:
+    found, todo = [], list(ScopedObjectType.__subclasses__())
+    while todo:
+        t = todo.pop()
+        todo.extend(t.__subclasses__())
+        if t.__module__.startswith("api."):
+            found.append(t)
+    return found
+
+
+def test_every_scope_is_one_visible_selector_of_the_owning_app():
+    """Scoping lives in selectors, once: ``scope`` is ``return selectors.<noun>_visible(actor=actor)``
+    with ``selectors`` the selectors module of the domain the type belongs to (api.matching.types
+    → matching.selectors)."""
+    types = _scoped_types()
+    assert len(types) >= 11, [t.__name__ for t in types]
+    for t in types:
+        name = f"{t.__name__}.scope"
+        tree = ast.parse(textwrap.dedent(inspect.getsource(t.scope.__func__)))
+        (body,) = tree.body[0].body
+        call = body.value if isinstance(body, ast.Return) else None
+        assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute), name
+        assert isinstance(call.func.value, ast.Name) and call.func.attr.endswith("_visible"), name
+        assert not call.args and [k.arg for k in call.keywords] == ["actor"], name
+        module = vars(sys.modules[t.__module__])[call.func.value.id]
+        domain = t.__module__.split(".")[1]
+        assert module.__name__ == f"{domain}.selectors", f"{name} calls {module.__name__}"
 
 
 def test_a_type_without_explicit_fields_is_refused():
