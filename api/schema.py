@@ -8,13 +8,15 @@ field instead.
 
 import graphene
 
+from api.exchange.mutations import ExchangeMutation
+from api.exchange.queries import ExchangeQuery
 from api.matching.mutations import MatchingMutation
 from api.matching.queries import MatchingQuery
 from api.partners.mutations import PartnersMutation
 from api.partners.queries import PartnersQuery
 
-QUERIES: list[type[graphene.ObjectType]] = [PartnersQuery, MatchingQuery]
-MUTATIONS: list[type[graphene.ObjectType]] = [PartnersMutation, MatchingMutation]
+QUERIES: list[type[graphene.ObjectType]] = [PartnersQuery, MatchingQuery, ExchangeQuery]
+MUTATIONS: list[type[graphene.ObjectType]] = [PartnersMutation, MatchingMutation, ExchangeMutation]
 
 
 class Query(*reversed(QUERIES), graphene.ObjectType):

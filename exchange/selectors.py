@@ -99,9 +99,14 @@ def proposal_list(
 
 
 def with_revisions(qs: QuerySet[Proposal]) -> QuerySet[Proposal]:
-    """Prefetch every revision with its placements (for a proposal page or an API list)."""
+    """Prefetch every revision with its placements, and the thread (for a proposal page or an
+    API list: a constant number of queries however many proposals)."""
     return qs.prefetch_related(
-        Prefetch("revisions", queryset=Revision.objects.order_by("number").prefetch_related("placements"))
+        Prefetch("revisions", queryset=Revision.objects.order_by("number").prefetch_related("placements")),
+        Prefetch(
+            "messages",
+            queryset=ProposalMessage.objects.select_related("author", "author_key").order_by("created_at", "id"),
+        ),
     )
 
 

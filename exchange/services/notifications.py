@@ -10,7 +10,6 @@ is never sent again. The e-mail carries a stable Message-ID for receivers that d
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -22,17 +21,11 @@ from django.utils.translation import gettext as _
 
 from exchange import conf
 from exchange.models import DomainEvent, EmailDelivery, EventType, Notification
+from exchange.notices import notice_line, one_line
 from partners.actors import EDIT_ROLES, Actor
 from partners.models import Brand, Membership
 
 log = logging.getLogger(__name__)
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-
-
-def _one_line(text: str) -> str:
-    """Names come from users: never let one break a header (newlines, control characters)."""
-    return _CONTROL.sub(" ", str(text or "")).strip()
 
 
 def language_of(user) -> str:
@@ -69,34 +62,14 @@ def event_dispatch(*, event_id: int) -> list[int]:
 
 
 def _subject_and_body(event: DomainEvent, brand: Brand, language: str) -> tuple[str, str]:
-    proposal = event.proposal
-    other_id = proposal.other(brand.pk) if proposal else None
-    other = (
-        proposal.initiator
-        if proposal and other_id == proposal.initiator_id
-        else (proposal.counterparty if proposal else None)
-    )
+    line = notice_line(event, brand, language)
     with translation.override(language):
-        other_name = _one_line(other.display_name(language)) if other else ""
-        texts = {
-            EventType.PROPOSAL_CREATED: _("%(other)s proposes a traffic swap to %(brand)s"),
-            EventType.PROPOSAL_COUNTERED: _("%(other)s sent a counter-offer to %(brand)s"),
-            EventType.PROPOSAL_ACCEPTED: _("%(other)s accepted the swap with %(brand)s"),
-            EventType.PROPOSAL_DECLINED: _("%(other)s declined the swap with %(brand)s"),
-            EventType.PROPOSAL_WITHDRAWN: _("%(other)s withdrew its proposal to %(brand)s"),
-            EventType.PROPOSAL_EXPIRED: _("The swap proposal between %(brand)s and %(other)s expired"),
-            EventType.PROPOSAL_MESSAGE: _("New message from %(other)s about your swap"),
-        }
-        line = texts.get(event.type, EventType(event.type).label) % {
-            "other": other_name,
-            "brand": _one_line(brand.display_name(language)),
-        }
-        subject = _one_line(_("Huiliu: %(line)s") % {"line": line})
+        subject = one_line(_("Huiliu: %(line)s") % {"line": line})
         body = line + "\n\n"
         if event.type == EventType.PROPOSAL_MESSAGE and event.payload.get("preview"):
             body += "“" + str(event.payload["preview"]) + "”\n\n"
-        if proposal is not None:
-            body += _("Open the proposal: %(url)s") % {"url": f"{settings.SITE_URL}/proposals/{proposal.pk}/"}
+        if event.proposal_id is not None:
+            body += _("Open the proposal: %(url)s") % {"url": f"{settings.SITE_URL}/proposals/{event.proposal_id}/"}
         body += "\n"
     return subject, body
 

@@ -382,6 +382,36 @@ EVERY_MUTATION = {
         lambda b: {"b": gid("Brand", b.pk), "p": gid("Brand", Brand.objects.get(slug="pop-mart").pk)},
     ),
     "retrainMatcher": ("mutation { retrainMatcher(force: true) { errors { field code } } }", lambda b: {}),
+    # exchange (their own role tests: tests/api/test_exchange_api.py)
+    "proposeSwap": (
+        "mutation($b: ID!, $c: ID!) { proposeSwap(brand: $b, counterparty: $c, placements: []) { errors { field code } } }",
+        lambda b: {"b": gid("Brand", b.pk), "c": gid("Brand", Brand.objects.get(slug="pop-mart").pk)},
+    ),
+    "counterProposal": (
+        "mutation($p: ID!) { counterProposal(proposal: $p, revision: 1, placements: []) { errors { field code } } }",
+        lambda b: {"p": gid("Proposal", 1)},
+    ),
+    "acceptProposal": (
+        "mutation($p: ID!) { acceptProposal(proposal: $p, revision: 1) { errors { field code } } }",
+        lambda b: {"p": gid("Proposal", 1)},
+    ),
+    "declineProposal": (
+        "mutation($p: ID!) { declineProposal(proposal: $p, revision: 1, reason: TIMING) { errors { field code } } }",
+        lambda b: {"p": gid("Proposal", 1)},
+    ),
+    "withdrawProposal": (
+        "mutation($p: ID!) { withdrawProposal(proposal: $p) { errors { field code } } }",
+        lambda b: {"p": gid("Proposal", 1)},
+    ),
+    "sendProposalMessage": (
+        'mutation($p: ID!) { sendProposalMessage(proposal: $p, body: "hi") { errors { field code } } }',
+        lambda b: {"p": gid("Proposal", 1)},
+    ),
+    "markNotificationsRead": ("mutation { markNotificationsRead { errors { field code } } }", lambda b: {}),
+    "setChannelRate": (
+        "mutation { setChannelRate(channelType: SMS, format: SMS, rateCents: 1) { errors { field code } } }",
+        lambda b: {},
+    ),
 }
 
 

@@ -38,6 +38,10 @@ SECRETS = {
     "model_metric": "SECRET-MODEL-METRIC",
     "model_feature": "SECRET-MODEL-FEATURE",
     "training_message": "SECRET-TRAINING-MESSAGE",
+    # exchange: the victim's proposal with a third brand, its thread and its inbox
+    "revision_message": "SECRET-REVISION-MESSAGE",
+    "placement_notes": "SECRET-PLACEMENT-NOTES",
+    "thread": "SECRET-THREAD-MESSAGE",
 }
 ADMIN_ONLY = ("model_metric", "model_feature", "training_message")
 CREDIT = valid_credit_code(424242)
@@ -89,7 +93,67 @@ def victim(db):
     run = TrainingRun.objects.create(
         state=TrainingState.SUCCEEDED, model=model, message=SECRETS["training_message"], progress=1.0
     )
-    return {"brand": brand, "owner": owner, "key": key, "raw": raw, "run": run}
+    proposal = _victim_proposal(actor, brand)
+    return {"brand": brand, "owner": owner, "key": key, "raw": raw, "run": run, "proposal": proposal}
+
+
+def _victim_proposal(actor, brand):
+    """A proposal from the victim to a third brand, answered (so both sides' placements, an
+    inbox entry for the victim and a thread exist) — none of it is the attacker's business."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exchange import services as exchange_services
+    from exchange.models import DomainEvent
+    from exchange.services.notifications import event_dispatch
+
+    third = BrandFactory(slug="victim-deal", category=category("toys.collectibles"))
+    third_owner = MembershipFactory(brand=third, role=Role.OWNER, user=UserFactory(username="third@example.com")).user
+    third_channel = third.channels.create(type="wecom", label="third wecom", size=10_000, active_rate=0.5)
+    start = timezone.localdate() + timedelta(days=2)
+    proposal = exchange_services.proposal_create(
+        actor=actor,
+        brand=brand,
+        counterparty=third,
+        placements=[
+            {
+                "channel_id": brand.channels.get().pk,
+                "format": "direct_message",
+                "quantity": 1000,
+                "starts_on": start,
+                "ends_on": start,
+                "notes": SECRETS["placement_notes"],
+            }
+        ],
+        message=SECRETS["revision_message"],
+    )
+    (placement,) = proposal.revisions.get().placements.all()
+    exchange_services.proposal_counter(
+        actor=Actor(user=third_owner),
+        proposal=proposal,
+        revision=1,
+        placements=[
+            {
+                "based_on_id": placement.pk,
+                "format": "direct_message",
+                "quantity": 1000,
+                "starts_on": start,
+                "ends_on": start,
+            },
+            {
+                "channel_id": third_channel.pk,
+                "format": "direct_message",
+                "quantity": 1000,
+                "starts_on": start,
+                "ends_on": start,
+            },
+        ],
+    )
+    exchange_services.proposal_message_send(actor=Actor(user=third_owner), proposal=proposal, body=SECRETS["thread"])
+    for event_id in DomainEvent.objects.values_list("pk", flat=True):
+        event_dispatch(event_id=event_id)
+    return proposal
 
 
 @pytest.fixture
@@ -100,10 +164,17 @@ def attacker(db):
     return {"brand": brand, "owner": owner, "raw": raw}
 
 
-def _root_args(victim_brand, run_pk: int = 1) -> dict[str, str]:
+def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1) -> dict[str, str]:
     """Arguments for root fields that need them: aim every lookup at the victim."""
     victim_id = gid("Brand", victim_brand.pk)
+    channel = victim_brand.channels.first()
+    channel_id = gid("Channel", channel.pk if channel else 1)
     return {
+        "proposals": "first: 100",
+        "proposal": f'id: "{gid("Proposal", proposal_pk)}"',
+        "notifications": "first: 100",
+        "previewSwap": f'brand: "{victim_id}", counterparty: "{victim_id}", placements: [{{channel: "{channel_id}", '
+        f'format: DIRECT_MESSAGE, quantity: 10, startsOn: "2030-01-01", endsOn: "2030-01-02"}}]',
         "brands": "first: 100",
         "recommendations": f'brand: "{victim_id}", first: 100',
         "matcherModels": "first: 100",
@@ -153,7 +224,7 @@ def _secrets_of(victim) -> list[str]:
 
 @pytest.mark.parametrize("caller", ["other_brand_owner", "other_brand_key", "anonymous"])
 def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attacker, caller):
-    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk))
+    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk))
     client = {
         "other_brand_owner": lambda: session(attacker["owner"]),
         "other_brand_key": lambda: with_key(attacker["raw"]),
@@ -168,6 +239,8 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
     assert data["recommendations"]["edges"] == []
     assert data["matcherModels"]["edges"] == [] and data["trainingRuns"]["edges"] == []
     assert data["activeMatcherModel"] is None and data["trainingRun"] is None
+    # … its proposal was asked for by ID, its draft valued in its name: nothing came back.
+    assert data["proposal"] is None and data["proposals"]["edges"] == [] and data["previewSwap"] is None
     # … and none of its private values appear anywhere.
     leaked = [s for s in _secrets_of(victim) if s in text]
     assert leaked == [], f"{caller} saw {leaked}"
@@ -176,11 +249,13 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
 def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, attacker):
     # The positive control: the same walk as the victim's owner does return its private data
     # (so the test above would catch a leak), yet never the key's hash or secret.
-    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk))
+    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk))
     text = json.dumps(session(victim["owner"])(query), ensure_ascii=False)
     for visible in (SECRETS["legal"], SECRETS["channel"], SECRETS["key"], CREDIT, victim["key"].prefix):
         assert visible in text
     assert SECRETS["reason_zh"] in text  # its own recommendations …
+    for name in ("revision_message", "placement_notes", "thread"):  # … its own proposal and thread …
+        assert SECRETS[name] in text, name
     for name in ADMIN_ONLY:  # … but not the platform's models and training runs
         assert SECRETS[name] not in text, name
     victim["key"].refresh_from_db()
@@ -191,7 +266,7 @@ def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, atta
 def test_walk_as_an_admin_reaches_the_admin_only_matcher_data(victim, admin_user):
     # Positive control for the admin-only types: the walk selects their fields, so the
     # refusals above are real.
-    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk))
+    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk))
     data = session(admin_user)(query)
     text = json.dumps(data, ensure_ascii=False)
     for name in (*ADMIN_ONLY, "reason_zh"):
@@ -228,9 +303,11 @@ def _mutation_payload_types() -> set[str]:
 def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
     # Guards the walk itself: nested lists (channels, apiKeys, auditEvents, memberships)
     # carry rows for the owner, so an empty answer for others is a real refusal.
-    query, _ = build_walk(_root_args(victim["brand"], victim["run"].pk))
+    query, _ = build_walk(_root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk))
     data = session(victim["owner"])(query)
     brand = data["brand"]
     assert brand["channels"] and brand["apiKeys"] and brand["auditEvents"]
     assert data["me"]["memberships"]
     assert data["recommendations"]["edges"]
+    assert data["proposals"]["edges"] and data["notifications"]["edges"]
+    assert data["proposal"]["revisions"][1]["placements"]

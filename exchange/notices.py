@@ -1,0 +1,44 @@
+"""How an exchange event reads to one brand's people, in their language — one sentence used by
+the inbox, the e-mail subject and the API, so the three never disagree."""
+
+from __future__ import annotations
+
+import re
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from exchange.models import DomainEvent, EventType
+from partners.models import Brand
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """Names come from users: never let one break a header or a line (control characters)."""
+    return _CONTROL.sub(" ", str(text or "")).strip()
+
+
+def notice_line(event: DomainEvent, brand: Brand, language: str) -> str:
+    """The event as ``brand``'s members read it, e.g. "Bean House sent a counter-offer to Tiny Toys"."""
+    proposal = event.proposal
+    other = None
+    if proposal is not None:
+        other = proposal.initiator if proposal.other(brand.pk) == proposal.initiator_id else proposal.counterparty
+    with translation.override(language):
+        texts = {
+            EventType.PROPOSAL_CREATED: _("%(other)s proposes a traffic swap to %(brand)s"),
+            EventType.PROPOSAL_COUNTERED: _("%(other)s sent a counter-offer to %(brand)s"),
+            EventType.PROPOSAL_ACCEPTED: _("%(other)s accepted the swap with %(brand)s"),
+            EventType.PROPOSAL_DECLINED: _("%(other)s declined the swap with %(brand)s"),
+            EventType.PROPOSAL_WITHDRAWN: _("%(other)s withdrew its proposal to %(brand)s"),
+            EventType.PROPOSAL_EXPIRED: _("The swap proposal between %(brand)s and %(other)s expired"),
+            EventType.PROPOSAL_MESSAGE: _("New message from %(other)s about your swap"),
+        }
+        template = texts.get(event.type)
+        if template is None:
+            return str(EventType(event.type).label)
+        return template % {
+            "other": one_line(other.display_name(language)) if other else "",
+            "brand": one_line(brand.display_name(language)),
+        }

@@ -1,0 +1,289 @@
+"""The exchange through GraphQL alone: two brands go from nothing to an accepted swap (one with
+an API key, one signed in), every refusal is a typed error, outsiders see nothing, and the
+proposals list costs the same number of queries for 1 or many proposals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from exchange import services
+from exchange.models import Proposal
+from partners.actors import Actor
+from partners.models import ApiKeyScope, ChannelType, Role
+from partners.services import api_key_create
+from tests.api.conftest import gid, session, with_key
+from tests.factories import BrandFactory, ChannelFactory, MembershipFactory, UserFactory, category
+
+PROPOSAL_FIELDS = """
+  id state revisionNumber turn mySide needsMyAction
+  initiator { slug name } counterparty { slug name }
+  balance { initiatorValue { amountCents currency formatted } counterpartyValue { amountCents }
+            gap { amountCents } gapPercent lighter balanced }
+  revisions { number authorSide message
+    placements { id side format channelType channelLabel quantity unit
+                 rate { amountCents } value { amountCents } startsOn endsOn } }
+  messages { side body }
+"""
+
+PROPOSE = (
+    "mutation($brand: ID!, $counterparty: ID!, $placements: [PlacementInput!]!, $message: String) {"
+    " proposeSwap(brand: $brand, counterparty: $counterparty, placements: $placements, message: $message) {"
+    f" proposal {{ {PROPOSAL_FIELDS} }} errors {{ field code message }} }} }}"
+)
+COUNTER = (
+    "mutation($proposal: ID!, $revision: Int!, $placements: [PlacementInput!]!) {"
+    " counterProposal(proposal: $proposal, revision: $revision, placements: $placements) {"
+    f" proposal {{ {PROPOSAL_FIELDS} }} errors {{ field code message }} }} }}"
+)
+ACCEPT = """
+mutation($proposal: ID!, $revision: Int!) {
+  acceptProposal(proposal: $proposal, revision: $revision) { proposal { id state } errors { field code message } } }"""
+
+
+def _dates():
+    start = timezone.localdate() + timedelta(days=3)
+    return start.isoformat(), (start + timedelta(days=6)).isoformat()
+
+
+@pytest.fixture
+def coffee_key(coffee, coffee_owner):
+    _key, raw = api_key_create(
+        actor=Actor(user=coffee_owner), brand=coffee, name="CRM", scopes=[ApiKeyScope.READ, ApiKeyScope.WRITE]
+    )
+    return with_key(raw)
+
+
+def _propose(gql, coffee, toys, channel, quantity=20_000):
+    start, end = _dates()
+    return gql(
+        PROPOSE,
+        {
+            "brand": gid("Brand", coffee.pk),
+            "counterparty": gid("Brand", toys.pk),
+            "placements": [
+                {
+                    "channel": gid("Channel", channel.pk),
+                    "format": "DIRECT_MESSAGE",
+                    "quantity": quantity,
+                    "startsOn": start,
+                    "endsOn": end,
+                }
+            ],
+            "message": "会员互推？",
+        },
+    )["proposeSwap"]
+
+
+def test_two_brands_reach_an_accepted_swap_through_graphql(
+    coffee, toys, coffee_key, toys_owner, coffee_wecom, toys_wecom
+):
+    result = _propose(coffee_key, coffee, toys, coffee_wecom)
+    assert result["errors"] == []
+    proposal = result["proposal"]
+    assert proposal["state"] == "PROPOSED" and proposal["turn"] == "COUNTERPARTY" and proposal["mySide"] == "INITIATOR"
+    value = proposal["balance"]["initiatorValue"]
+    assert value == {"amountCents": 240_000, "currency": "CNY", "formatted": "¥2,400.00"}
+    assert isinstance(proposal["revisions"][0]["placements"][0]["quantity"], int)
+
+    toys_gql = session(toys_owner)
+    inbox = toys_gql("{ proposals(first: 10, needsMyAction: true) { edges { node { id } } } unreadNotificationCount }")
+    assert [e["node"]["id"] for e in inbox["proposals"]["edges"]] == [proposal["id"]]
+
+    start, end = _dates()
+    theirs = proposal["revisions"][0]["placements"][0]["id"]
+    countered = toys_gql(
+        COUNTER,
+        {
+            "proposal": proposal["id"],
+            "revision": 1,
+            "placements": [
+                {"basedOn": theirs, "format": "DIRECT_MESSAGE", "quantity": 15_000, "startsOn": start, "endsOn": end},
+                {
+                    "channel": gid("Channel", toys_wecom.pk),
+                    "format": "DIRECT_MESSAGE",
+                    "quantity": 15_000,
+                    "startsOn": start,
+                    "endsOn": end,
+                },
+            ],
+        },
+    )["counterProposal"]
+    assert countered["errors"] == []
+    assert countered["proposal"]["revisionNumber"] == 2 and countered["proposal"]["balance"]["balanced"] is True
+    assert countered["proposal"]["turn"] == "INITIATOR"
+
+    accepted = coffee_key(ACCEPT, {"proposal": proposal["id"], "revision": 2})["acceptProposal"]
+    assert accepted == {"proposal": {"id": proposal["id"], "state": "ACCEPTED"}, "errors": []}
+
+
+def test_guard_errors_are_typed_and_change_nothing(coffee, toys, coffee_key, coffee_wecom, toys_wecom):
+    result = _propose(coffee_key, coffee, toys, toys_wecom)  # not our channel
+    assert result["proposal"] is None
+    assert [(e["field"], e["code"]) for e in result["errors"]] == [("placements[0].channel", "not_your_channel")]
+    rival = BrandFactory(category=category("beverage.coffee"))
+    result = _propose(coffee_key, coffee, rival, coffee_wecom)
+    assert [e["code"] for e in result["errors"]] == ["competitor"]
+    assert Proposal.objects.count() == 0
+
+
+def test_stale_revision_and_out_of_turn(coffee, toys, coffee_key, toys_owner, coffee_wecom):
+    proposal = _propose(coffee_key, coffee, toys, coffee_wecom)["proposal"]
+    out_of_turn = coffee_key(ACCEPT, {"proposal": proposal["id"], "revision": 1})["acceptProposal"]
+    assert [e["code"] for e in out_of_turn["errors"]] == ["not_your_turn"]
+    stale = session(toys_owner)(ACCEPT, {"proposal": proposal["id"], "revision": 7})["acceptProposal"]
+    assert [e["code"] for e in stale["errors"]] == ["stale_revision"]
+
+
+def test_read_only_key_cannot_propose(coffee, toys, coffee_owner, coffee_wecom):
+    _key, raw = api_key_create(actor=Actor(user=coffee_owner), brand=coffee, name="ro", scopes=[ApiKeyScope.READ])
+    result = _propose(with_key(raw), coffee, toys, coffee_wecom)
+    assert [e["code"] for e in result["errors"]] == ["read_only_key"]
+
+
+def test_outsiders_and_anonymous_see_nothing(coffee, toys, coffee_key, coffee_wecom, anon):
+    proposal = _propose(coffee_key, coffee, toys, coffee_wecom)["proposal"]
+    outsider = MembershipFactory(brand=BrandFactory(), role=Role.OWNER, user=UserFactory()).user
+    for gql in (session(outsider), anon):
+        data = gql(
+            "query($id: ID!) { proposal(id: $id) { id } proposals(first: 5) { edges { node { id } } } }",
+            {"id": proposal["id"]},
+        )
+        assert data == {"proposal": None, "proposals": {"edges": []}}
+    refused = session(outsider)(ACCEPT, {"proposal": proposal["id"], "revision": 1})["acceptProposal"]
+    assert [e["code"] for e in refused["errors"]] == ["not_found"]
+
+
+def test_admin_reads_every_proposal_but_cannot_negotiate(coffee, toys, coffee_key, coffee_wecom, as_admin):
+    proposal = _propose(coffee_key, coffee, toys, coffee_wecom)["proposal"]
+    data = as_admin("query($id: ID!) { proposal(id: $id) { id mySide needsMyAction } }", {"id": proposal["id"]})
+    assert data["proposal"] == {"id": proposal["id"], "mySide": None, "needsMyAction": False}
+    refused = as_admin(ACCEPT, {"proposal": proposal["id"], "revision": 1})["acceptProposal"]
+    assert [e["code"] for e in refused["errors"]] == ["permission_denied"]
+
+
+def test_wrong_id_types_are_refused(coffee_key):
+    errors = coffee_key.errors(f'{{ proposal(id: "{gid("Brand", 1)}") {{ id }} }}')
+    assert errors[0]["extensions"]["code"] == "invalid_id"
+
+
+def test_proposals_list_query_count_is_constant(coffee, coffee_owner, coffee_wecom):
+    def make_partner_proposal():
+        partner = BrandFactory(category=category("toys.collectibles"))
+        owner = MembershipFactory(brand=partner, role=Role.OWNER, user=UserFactory()).user
+        channel = ChannelFactory(brand=partner, type=ChannelType.WECOM, size=10_000, active_rate=0.5)
+        start = timezone.localdate() + timedelta(days=2)
+        p = services.proposal_create(
+            actor=Actor(user=coffee_owner),
+            brand=coffee,
+            counterparty=partner,
+            placements=[
+                {
+                    "channel_id": coffee_wecom.pk,
+                    "format": "direct_message",
+                    "quantity": 100,
+                    "starts_on": start,
+                    "ends_on": start,
+                }
+            ],
+        )
+        (theirs,) = p.revisions.get().placements.all()
+        services.proposal_counter(
+            actor=Actor(user=owner),
+            proposal=p,
+            revision=1,
+            placements=[
+                {
+                    "based_on_id": theirs.pk,
+                    "format": "direct_message",
+                    "quantity": 100,
+                    "starts_on": start,
+                    "ends_on": start,
+                },
+                {
+                    "channel_id": channel.pk,
+                    "format": "direct_message",
+                    "quantity": 100,
+                    "starts_on": start,
+                    "ends_on": start,
+                },
+            ],
+        )
+        services.proposal_message_send(actor=Actor(user=owner), proposal=p, body="hi")
+
+    gql = session(coffee_owner)
+    query = f"{{ proposals(first: 50) {{ edges {{ node {{ {PROPOSAL_FIELDS} }} }} }} }}"
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            gql(query)
+        return len(ctx.captured_queries)
+
+    make_partner_proposal()
+    one = count()
+    for _ in range(4):
+        make_partner_proposal()
+    assert count() == one
+
+
+def test_channel_rates_and_admin_rate_change(coffee_key, as_admin):
+    rates = coffee_key("{ channelRates { channelType format unit basis rate { amountCents } } }")["channelRates"]
+    sms = next(r for r in rates if r["format"] == "SMS")
+    assert sms == {
+        "channelType": "SMS",
+        "format": "SMS",
+        "unit": "MESSAGE",
+        "basis": 1000,
+        "rate": {"amountCents": 5000},
+    }
+    mutation = """mutation { setChannelRate(channelType: SMS, format: SMS, rateCents: 6000, source: "gateway quote 2026") {
+        channelRate { rate { amountCents } } errors { code } } }"""
+    assert coffee_key(mutation)["setChannelRate"]["errors"] == [{"code": "permission_denied"}]
+    assert as_admin(mutation)["setChannelRate"] == {"channelRate": {"rate": {"amountCents": 6000}}, "errors": []}
+
+
+def test_preview_values_a_draft_and_suggests_from_own_channels(coffee, toys, coffee_owner, coffee_wecom, coffee_group):
+    start, end = _dates()
+    data = session(coffee_owner)(
+        """query($b: ID!, $c: ID!, $p: [PlacementInput!]!) { previewSwap(brand: $b, counterparty: $c, placements: $p) {
+            lines { value { amountCents } errors { field message } } balance { lighter gap { amountCents } } } }""",
+        {
+            "b": gid("Brand", coffee.pk),
+            "c": gid("Brand", toys.pk),
+            "p": [
+                {
+                    "channel": gid("Channel", coffee_wecom.pk),
+                    "format": "DIRECT_MESSAGE",
+                    "quantity": 1000,
+                    "startsOn": start,
+                    "endsOn": end,
+                },
+                {
+                    "channel": gid("Channel", coffee_wecom.pk),
+                    "format": "DIRECT_MESSAGE",
+                    "quantity": 10**8,
+                    "startsOn": start,
+                    "endsOn": end,
+                },
+            ],
+        },
+    )["previewSwap"]
+    assert data["lines"][0] == {"value": {"amountCents": 12_000}, "errors": []}
+    assert data["lines"][1]["value"] is None and data["lines"][1]["errors"][0]["field"] == "quantity"
+    assert data["balance"] == {"lighter": "COUNTERPARTY", "gap": {"amountCents": 12_000}}
+
+
+def test_inbox_through_the_api(coffee, toys, coffee_key, coffee_wecom, toys_owner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _propose(coffee_key, coffee, toys, coffee_wecom)
+    gql = session(toys_owner)
+    data = gql("{ unreadNotificationCount notifications(first: 5) { edges { node { id type title read } } } }")
+    assert data["unreadNotificationCount"] == 1
+    (edge,) = data["notifications"]["edges"]
+    assert edge["node"]["type"] == "PROPOSAL_CREATED" and edge["node"]["read"] is False
+    marked = gql("mutation { markNotificationsRead { count errors { code } } }")["markNotificationsRead"]
+    assert marked == {"count": 1, "errors": []}
