@@ -204,7 +204,7 @@ class BrandAdmin(admin.ModelAdmin):
 
     def transition_view(self, request, queryset, action: str):
         """Intermediate page: ask for the reason, then move each brand through the service."""
-        reason_required = services.TRANSITIONS[action][2]
+        reason_required = services.TRANSITIONS[action].reason_required
         form = TransitionReasonForm(request.POST if "confirm" in request.POST else None)
         if form.is_bound and form.is_valid():
             reason = form.cleaned_data["reason"].strip()

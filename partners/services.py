@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -269,13 +269,21 @@ def brand_channels_set(*, actor: Actor, brand: Brand, channels: list[dict[str, A
 
 
 # --- Brands: approval workflow -------------------------------------------------------------------
-# action → (allowed from, to, reason required, who: "admin" | "member")
-TRANSITIONS: dict[str, tuple[frozenset[str], str, bool, str]] = {
-    "approve": (frozenset({BrandStatus.PENDING}), BrandStatus.APPROVED, False, "admin"),
-    "reject": (frozenset({BrandStatus.PENDING}), BrandStatus.REJECTED, True, "admin"),
-    "suspend": (frozenset({BrandStatus.APPROVED}), BrandStatus.SUSPENDED, True, "admin"),
-    "reinstate": (frozenset({BrandStatus.SUSPENDED}), BrandStatus.APPROVED, False, "admin"),
-    "resubmit": (frozenset({BrandStatus.REJECTED}), BrandStatus.PENDING, False, "member"),
+class Transition(NamedTuple):
+    """One step of the brand status workflow (``TRANSITIONS[action]``)."""
+
+    sources: frozenset[str]  # the statuses it may start from
+    target: str  # the status it leads to
+    reason_required: bool
+    admin_only: bool  # platform admins only; otherwise a member with an edit role (or an admin)
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "approve": Transition(frozenset({BrandStatus.PENDING}), BrandStatus.APPROVED, False, True),
+    "reject": Transition(frozenset({BrandStatus.PENDING}), BrandStatus.REJECTED, True, True),
+    "suspend": Transition(frozenset({BrandStatus.APPROVED}), BrandStatus.SUSPENDED, True, True),
+    "reinstate": Transition(frozenset({BrandStatus.SUSPENDED}), BrandStatus.APPROVED, False, True),
+    "resubmit": Transition(frozenset({BrandStatus.REJECTED}), BrandStatus.PENDING, False, False),
 }
 
 
@@ -284,15 +292,15 @@ def brand_transition(*, actor: Actor, brand: Brand, action: str, reason: str = "
     """Move a brand through its status workflow; writes an AuditEvent and e-mails members."""
     if action not in TRANSITIONS:
         raise ValidationError({"action": ValidationError(_("Unknown action."), code=E.INVALID)})
-    sources, target, reason_required, who = TRANSITIONS[action]
-    allowed = actor.is_admin if who == "admin" else actor.can_edit(brand.pk)
+    spec = TRANSITIONS[action]
+    allowed = actor.is_admin if spec.admin_only else actor.can_edit(brand.pk)
     if not allowed:
-        raise _denied(_("Only platform admins can do this.") if who == "admin" else None)
+        raise _denied(_("Only platform admins can do this.") if spec.admin_only else None)
     reason = (reason or "").strip()
-    if reason_required and not reason:
+    if spec.reason_required and not reason:
         raise ValidationError({"reason": ValidationError(_("A reason is required."), code=E.REASON_REQUIRED)})
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
-    if brand.status not in sources:
+    if brand.status not in spec.sources:
         raise ValidationError(
             {
                 "status": ValidationError(
@@ -303,7 +311,7 @@ def brand_transition(*, actor: Actor, brand: Brand, action: str, reason: str = "
             }
         )
     previous = brand.status
-    brand.status = target
+    brand.status = spec.target
     brand.status_reason = reason
     brand.status_changed_at = timezone.now()
     if action == "resubmit":
@@ -315,7 +323,7 @@ def brand_transition(*, actor: Actor, brand: Brand, action: str, reason: str = "
         obj=brand,
         brand=brand,
         reason=reason,
-        data={"from": previous, "to": target},
+        data={"from": previous, "to": spec.target},
     )
     from partners.tasks import brand_status_notify
 
