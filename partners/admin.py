@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from partners import selectors, services, validation
 from partners.actors import Actor
-from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, CompetitionRule, Membership
+from partners.models import ApiKey, AuditAction, AuditEvent, Brand, Category, Channel, CompetitionRule, Membership
 from partners.signals import brand_changed
 from partners.validation import error_items
 
@@ -192,7 +192,7 @@ class BrandAdmin(admin.ModelAdmin):
         if change and form.changed_data:
             services.audit(
                 actor=_actor(request),
-                action="brand.updated",
+                action=AuditAction.BRAND_UPDATED,
                 obj=obj,
                 brand=obj,
                 data={"fields": sorted(form.changed_data), "via": "admin"},
@@ -279,7 +279,7 @@ class CompetitionRuleAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         services.audit(
             actor=_actor(request),
-            action="competition_rule.deleted",
+            action=AuditAction.COMPETITION_RULE_DELETED,
             obj=obj,
             data={"a": obj.category_a.code, "b": obj.category_b.code},
         )
@@ -299,7 +299,7 @@ class MembershipAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         services.audit(
             actor=_actor(request),
-            action="membership.set",
+            action=AuditAction.MEMBERSHIP_SET,
             obj=obj,
             brand=obj.brand,
             data={"user": obj.user.username, "role": obj.role, "via": "admin"},

@@ -25,6 +25,7 @@ from partners.errors import PartnersError as E
 from partners.models import (
     ApiKey,
     ApiKeyScope,
+    AuditAction,
     AuditEvent,
     Brand,
     BrandBlock,
@@ -47,7 +48,13 @@ def _denied(message: str | None = None) -> ValidationError:
 
 
 def audit(
-    *, actor: Actor, action: str, obj: Any, brand: Brand | None = None, reason: str = "", data: dict | None = None
+    *,
+    actor: Actor,
+    action: AuditAction,
+    obj: Any,
+    brand: Brand | None = None,
+    reason: str = "",
+    data: dict | None = None,
 ) -> AuditEvent:
     return AuditEvent.objects.create(
         **actor.audit_fields(),
@@ -110,7 +117,7 @@ def brand_register(*, actor: Actor, data: dict[str, Any], require_credit_code: b
     Channel.objects.bulk_create([Channel(brand=brand, **c) for c in channels])
     if actor.user is not None:
         Membership.objects.create(user=actor.user, brand=brand, role=Role.OWNER)
-    audit(actor=actor, action="brand.registered", obj=brand, brand=brand)
+    audit(actor=actor, action=AuditAction.BRAND_REGISTERED, obj=brand, brand=brand)
     _notify_changed(brand.pk, "registered")
     return brand
 
@@ -126,12 +133,12 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
     Re-review: the platform approved the brand's legal identity, so when a member or API key
     changes ``credit_code`` or ``legal_name`` of an ``approved`` or ``suspended`` brand, the
     brand goes back to ``pending`` (``status_reason`` says why), the change is audited as
-    ``brand.kyb_changed`` with each field's old and new value, and the members are e-mailed
-    as for any status change. Admin corrections never trigger a re-review.
+    ``AuditAction.BRAND_KYB_CHANGED`` with each field's old and new value, and the members
+    are e-mailed as for any status change. Admin corrections never trigger a re-review.
 
     A ``category`` change is allowed without re-review (a brand may re-classify itself; the
     matcher recomputes who competes on the ``profile`` signal), but it is audited with its
-    old and new code in the ``brand.updated`` event, since it changes which brands compete.
+    old and new code in the ``BRAND_UPDATED`` event, since it changes which brands compete.
     """
     if not actor.can_edit(brand.pk):
         raise _denied()
@@ -162,12 +169,12 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
         event_data: dict[str, Any] = {"fields": changed}
         if "category" in changed:
             event_data["category"] = {"from": before["category"].code, "to": brand.category.code}
-        audit(actor=actor, action="brand.updated", obj=brand, brand=brand, data=event_data)
+        audit(actor=actor, action=AuditAction.BRAND_UPDATED, obj=brand, brand=brand, data=event_data)
         _notify_changed(brand.pk, "profile")
     if rereview:
         event = audit(
             actor=actor,
-            action="brand.kyb_changed",
+            action=AuditAction.BRAND_KYB_CHANGED,
             obj=brand,
             brand=brand,
             reason=brand.status_reason,
@@ -263,7 +270,7 @@ def brand_channels_set(*, actor: Actor, brand: Brand, channels: list[dict[str, A
     data: dict[str, Any] = {"channels": len(cleaned), "active_audience": brand.active_audience}
     if reset:
         data["verification_reset"] = reset
-    audit(actor=actor, action="brand.channels_set", obj=brand, brand=brand, data=data)
+    audit(actor=actor, action=AuditAction.BRAND_CHANNELS_SET, obj=brand, brand=brand, data=data)
     _notify_changed(brand.pk, "channels")
     return created
 
@@ -276,14 +283,45 @@ class Transition(NamedTuple):
     target: str  # the status it leads to
     reason_required: bool
     admin_only: bool  # platform admins only; otherwise a member with an edit role (or an admin)
+    audit_action: AuditAction  # what the history records
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "approve": Transition(frozenset({BrandStatus.PENDING}), BrandStatus.APPROVED, False, True),
-    "reject": Transition(frozenset({BrandStatus.PENDING}), BrandStatus.REJECTED, True, True),
-    "suspend": Transition(frozenset({BrandStatus.APPROVED}), BrandStatus.SUSPENDED, True, True),
-    "reinstate": Transition(frozenset({BrandStatus.SUSPENDED}), BrandStatus.APPROVED, False, True),
-    "resubmit": Transition(frozenset({BrandStatus.REJECTED}), BrandStatus.PENDING, False, False),
+    "approve": Transition(
+        sources=frozenset({BrandStatus.PENDING}),
+        target=BrandStatus.APPROVED,
+        reason_required=False,
+        admin_only=True,
+        audit_action=AuditAction.BRAND_APPROVED,
+    ),
+    "reject": Transition(
+        sources=frozenset({BrandStatus.PENDING}),
+        target=BrandStatus.REJECTED,
+        reason_required=True,
+        admin_only=True,
+        audit_action=AuditAction.BRAND_REJECTED,
+    ),
+    "suspend": Transition(
+        sources=frozenset({BrandStatus.APPROVED}),
+        target=BrandStatus.SUSPENDED,
+        reason_required=True,
+        admin_only=True,
+        audit_action=AuditAction.BRAND_SUSPENDED,
+    ),
+    "reinstate": Transition(
+        sources=frozenset({BrandStatus.SUSPENDED}),
+        target=BrandStatus.APPROVED,
+        reason_required=False,
+        admin_only=True,
+        audit_action=AuditAction.BRAND_REINSTATED,
+    ),
+    "resubmit": Transition(
+        sources=frozenset({BrandStatus.REJECTED}),
+        target=BrandStatus.PENDING,
+        reason_required=False,
+        admin_only=False,
+        audit_action=AuditAction.BRAND_RESUBMITTED,
+    ),
 }
 
 
@@ -319,7 +357,7 @@ def brand_transition(*, actor: Actor, brand: Brand, action: str, reason: str = "
     brand.save(update_fields=["status", "status_reason", "status_changed_at", "submitted_at", "updated_at"])
     event = audit(
         actor=actor,
-        action=f"brand.{action}",
+        action=spec.audit_action,
         obj=brand,
         brand=brand,
         reason=reason,
@@ -367,7 +405,7 @@ def brand_block(*, actor: Actor, brand: Brand, blocked_slug: str) -> BrandBlock:
         raise ValidationError({"blocked": ValidationError(_("A brand cannot block itself."), code=E.SELF_BLOCK)})
     block, created = BrandBlock.objects.get_or_create(brand=brand, blocked=blocked)
     if created:
-        audit(actor=actor, action="brand.blocked", obj=brand, brand=brand, data={"blocked": blocked.slug})
+        audit(actor=actor, action=AuditAction.BRAND_BLOCKED, obj=brand, brand=brand, data={"blocked": blocked.slug})
         _notify_changed(brand.pk, "blocks")
         _notify_changed(blocked.pk, "blocks")
     return block
@@ -381,7 +419,7 @@ def brand_unblock(*, actor: Actor, brand: Brand, blocked_slug: str) -> None:
     unblocked_ids = list(blocks.values_list("blocked_id", flat=True))
     deleted, _ = blocks.delete()
     if deleted:
-        audit(actor=actor, action="brand.unblocked", obj=brand, brand=brand, data={"blocked": blocked_slug})
+        audit(actor=actor, action=AuditAction.BRAND_UNBLOCKED, obj=brand, brand=brand, data={"blocked": blocked_slug})
         # Both sides' recommendations change (as for brand_block).
         _notify_changed(brand.pk, "blocks")
         for blocked_id in unblocked_ids:
@@ -409,7 +447,7 @@ def competition_rule_create(*, actor: Actor, category_a: str, category_b: str, n
         category_a=a, category_b=b, defaults={"note": note, "created_by": actor.user}
     )
     if created:
-        audit(actor=actor, action="competition_rule.created", obj=rule, data={"a": a.code, "b": b.code})
+        audit(actor=actor, action=AuditAction.COMPETITION_RULE_CREATED, obj=rule, data={"a": a.code, "b": b.code})
         # Every brand whose leaf lies under either side (a rule on a group such as
         # ``beverage`` covers all its leaves) may gain or lose competitors.
         under = Q()
@@ -437,7 +475,13 @@ def membership_add(*, actor: Actor, brand: Brand, email: str, role: str) -> Memb
     if user is None:
         raise ValidationError({"email": ValidationError(_("No account with this e-mail."), code=E.INVALID)})
     membership, _created = Membership.objects.update_or_create(user=user, brand=brand, defaults={"role": role})
-    audit(actor=actor, action="membership.set", obj=membership, brand=brand, data={"user": user.username, "role": role})
+    audit(
+        actor=actor,
+        action=AuditAction.MEMBERSHIP_SET,
+        obj=membership,
+        brand=brand,
+        data={"user": user.username, "role": role},
+    )
     return membership
 
 
@@ -481,7 +525,9 @@ def api_key_create(*, actor: Actor, brand: Brand, name: str, scopes: list[str]) 
     key = ApiKey.objects.create(
         brand=brand, name=name[:80], prefix=prefix, key_hash=_hash_secret(secret), scopes=scopes, created_by=actor.user
     )
-    audit(actor=actor, action="api_key.created", obj=key, brand=brand, data={"name": key.name, "scopes": scopes})
+    audit(
+        actor=actor, action=AuditAction.API_KEY_CREATED, obj=key, brand=brand, data={"name": key.name, "scopes": scopes}
+    )
     return key, f"hl_{prefix}_{secret}"
 
 
@@ -494,7 +540,7 @@ def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
         raise ValidationError({"id": ValidationError(_("This key is already revoked."), code=E.ALREADY_REVOKED)})
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["revoked_at"])
-    audit(actor=actor, action="api_key.revoked", obj=api_key, brand=api_key.brand)
+    audit(actor=actor, action=AuditAction.API_KEY_REVOKED, obj=api_key, brand=api_key.brand)
     return api_key
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from partners import services
 from partners.actors import Actor
-from partners.models import AuditEvent, Brand, BrandStatus, CompetitionRule
+from partners.models import AuditAction, AuditEvent, Brand, BrandStatus, CompetitionRule
 from tests.factories import BrandFactory, category
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def test_approve_action_asks_first_then_goes_through_the_service(admin_client_, 
     done = run_action(admin_client_, "approve", pending_brands, confirm="1", reason="")
     assert done.status_code == 302
     assert set(Brand.objects.values_list("status", flat=True)) == {BrandStatus.APPROVED}
-    events = AuditEvent.objects.filter(action="brand.approve")
+    events = AuditEvent.objects.filter(action=AuditAction.BRAND_APPROVED)
     assert events.count() == 2 and {e.actor for e in events} == {admin_user}
 
 
@@ -49,7 +49,7 @@ def test_reject_action_with_a_reason_records_it(admin_client_, pending_brands):
     run_action(admin_client_, "reject", pending_brands[:1], confirm="1", reason="营业执照不清晰")
     brand = Brand.objects.get(pk=pending_brands[0].pk)
     assert (brand.status, brand.status_reason) == (BrandStatus.REJECTED, "营业执照不清晰")
-    assert AuditEvent.objects.get(action="brand.reject").reason == "营业执照不清晰"
+    assert AuditEvent.objects.get(action=AuditAction.BRAND_REJECTED).reason == "营业执照不清晰"
     assert Brand.objects.get(pk=pending_brands[1].pk).status == BrandStatus.PENDING
 
 

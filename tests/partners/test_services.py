@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from partners import services
 from partners.actors import Actor
 from partners.errors import PartnersError as E
-from partners.models import ApiKey, AuditEvent, Brand, BrandBlock, BrandStatus, Channel, Membership, Role
+from partners.models import ApiKey, AuditAction, AuditEvent, Brand, BrandBlock, BrandStatus, Channel, Membership, Role
 from tests.factories import BrandFactory, ChannelFactory, MembershipFactory, UserFactory, valid_credit_code
 
 
@@ -139,7 +139,7 @@ def test_admin_approves_pending_brand_with_audit_and_email(pending, admin_actor,
         services.brand_approve(actor=admin_actor, brand=pending)
     pending.refresh_from_db()
     assert pending.status == BrandStatus.APPROVED
-    event = AuditEvent.objects.get(brand=pending, action="brand.approve")
+    event = AuditEvent.objects.get(brand=pending, action=AuditAction.BRAND_APPROVED)
     assert (event.actor, event.data) == (admin_actor.user, {"from": "pending", "to": "approved"})
     assert event.notified_at is not None
     assert mail.outbox[0].to == ["pending-owner@example.com"]
@@ -172,12 +172,12 @@ def test_full_lifecycle_reject_resubmit_approve_suspend_reinstate(pending, admin
     assert pending.status == BrandStatus.APPROVED
     actions = list(AuditEvent.objects.filter(brand=pending).order_by("id").values_list("action", "reason"))
     assert actions == [
-        ("brand.reject", "证照模糊"),
+        (AuditAction.BRAND_REJECTED, "证照模糊"),
         ("brand.updated", ""),
-        ("brand.resubmit", ""),
-        ("brand.approve", ""),
-        ("brand.suspend", "刷量"),
-        ("brand.reinstate", ""),
+        (AuditAction.BRAND_RESUBMITTED, ""),
+        (AuditAction.BRAND_APPROVED, ""),
+        (AuditAction.BRAND_SUSPENDED, "刷量"),
+        (AuditAction.BRAND_REINSTATED, ""),
     ]
 
 
