@@ -109,7 +109,7 @@ def brand_register(*, actor: Actor, data: dict[str, Any], require_credit_code: b
     )
     channels = validation.clean_channels(data.get("channels"))
     _check_verification(actor, data.get("channels"), stored={})
-    if Brand.objects.filter(slug=fields["slug"]).exists():
+    if selectors.brand_slug_taken(slug=fields["slug"]):
         raise ValidationError({"slug": ValidationError(_("This slug is already taken."), code=E.SLUG_TAKEN)})
     brand = Brand(**fields, status=BrandStatus.PENDING, submitted_at=timezone.now())
     brand.active_audience = validation.active_audience(channels)
