@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from partners import selectors, validation
 from partners.actors import Actor
+from partners.channels import same_channel_numbers
 from partners.errors import PartnersError as E
 from partners.models import (
     ApiKey,
@@ -215,11 +216,6 @@ def _check_verification(actor: Actor, raw_channels: Any, *, stored: dict[tuple[s
         raise ValidationError(errors)
 
 
-def _same_numbers(old: Channel, new: dict[str, Any]) -> bool:
-    # The web editor shows the rate as a percentage with 4 decimals; allow that rounding.
-    return old.size == new["size"] and abs(old.active_rate - new["active_rate"]) < 1e-4
-
-
 @transaction.atomic
 def brand_channels_set(*, actor: Actor, brand: Brand, channels: list[dict[str, Any]]) -> list[Channel]:
     """Replace the brand's channels with ``channels`` and recompute its scale.
@@ -250,7 +246,7 @@ def brand_channels_set(*, actor: Actor, brand: Brand, channels: list[dict[str, A
                 verified_at = old.verified_at
             elif sent != Verification.SELF_REPORTED:
                 verified_at = now
-        elif old is not None and _same_numbers(old, item):
+        elif old is not None and same_channel_numbers(old.size, old.active_rate, item["size"], item["active_rate"]):
             verification, verified_at = old.verification, old.verified_at
         elif old is not None and old.verification != Verification.SELF_REPORTED:
             reset.append({"type": old.type, "label": old.label, "from": old.verification})
