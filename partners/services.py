@@ -123,6 +123,21 @@ def brand_register(*, actor: Actor, data: dict[str, Any], require_credit_code: b
     return brand
 
 
+def brand_update_clean(*, brand: Brand, data: dict[str, Any]) -> dict[str, Any]:
+    """The validated model fields ``brand_update`` would write for ``data`` (partial), or the
+    ValidationError it would raise. Writes nothing: a form (the Django admin's) calls it to
+    show the service's errors on its fields before it saves through ``brand_update``."""
+    if "slug" in data and data["slug"] != brand.slug:
+        raise ValidationError({"slug": ValidationError(_("The slug cannot be changed."), code=E.INVALID)})
+    payload = {k: v for k, v in data.items() if k not in ("slug", "channels", "blocked")}
+    fields = validation.clean_brand_profile(payload, categories=selectors.category_lookup(), partial=True)
+    if brand.credit_code and fields.get("credit_code") == "":
+        raise ValidationError(
+            {"credit_code": ValidationError(_("The credit code cannot be removed."), code=E.REQUIRED)}
+        )
+    return fields
+
+
 # Fields the review checked (KYB): changing one on a reviewed brand needs a new review.
 KYB_FIELDS = ("credit_code", "legal_name")
 
@@ -143,15 +158,8 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
     """
     if not actor.can_edit(brand.pk):
         raise _denied()
-    if "slug" in data and data["slug"] != brand.slug:
-        raise ValidationError({"slug": ValidationError(_("The slug cannot be changed."), code=E.INVALID)})
-    payload = {k: v for k, v in data.items() if k not in ("slug", "channels", "blocked")}
-    fields = validation.clean_brand_profile(payload, categories=selectors.category_lookup(), partial=True)
-    if brand.credit_code and fields.get("credit_code") == "":
-        raise ValidationError(
-            {"credit_code": ValidationError(_("The credit code cannot be removed."), code=E.REQUIRED)}
-        )
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
+    fields = brand_update_clean(brand=brand, data=data)
     changed = sorted(k for k, v in fields.items() if getattr(brand, k) != v)
     before = {k: getattr(brand, k) for k in changed}
     for key, value in fields.items():
@@ -444,32 +452,61 @@ def competition_rule_create(*, actor: Actor, category_a: str, category_b: str, n
     )
     if created:
         audit(actor=actor, action=AuditAction.COMPETITION_RULE_CREATED, obj=rule, data={"a": a.code, "b": b.code})
-        # Every brand whose leaf lies under either side (a rule on a group such as
-        # ``beverage`` covers all its leaves) may gain or lose competitors.
-        under = Q()
-        for cat in (a, b):
-            under |= Q(category__code=cat.code) | Q(category__code__startswith=cat.code + ".")
-        brand_ids = list(Brand.objects.filter(under).values_list("pk", flat=True))
-        if len(brand_ids) > COMPETITION_NOTIFY_EACH_MAX:
-            # One bulk signal (the matcher rebuilds in bulk) instead of thousands of refreshes.
-            transaction.on_commit(lambda: brands_imported.send(sender=Brand, brand_ids=brand_ids))
-        else:
-            for brand_id in brand_ids:
-                _notify_changed(brand_id, "competition")
+        _notify_competition(a, b)
     return rule
 
 
+@transaction.atomic
+def competition_rule_delete(*, actor: Actor, rule: CompetitionRule) -> None:
+    """Admins remove a competition rule; the brands on either side may gain partners."""
+    if not actor.is_admin:
+        raise _denied(_("Only platform admins can do this."))
+    a, b = rule.category_a, rule.category_b
+    audit(actor=actor, action=AuditAction.COMPETITION_RULE_DELETED, obj=rule, data={"a": a.code, "b": b.code})
+    rule.delete()
+    _notify_competition(a, b)
+
+
+def _notify_competition(a: Category, b: Category) -> None:
+    # Every brand whose leaf lies under either side (a rule on a group such as ``beverage``
+    # covers all its leaves) may gain or lose competitors.
+    under = Q()
+    for cat in (a, b):
+        under |= Q(category__code=cat.code) | Q(category__code__startswith=cat.code + ".")
+    brand_ids = list(Brand.objects.filter(under).values_list("pk", flat=True))
+    if len(brand_ids) > COMPETITION_NOTIFY_EACH_MAX:
+        # One bulk signal (the matcher rebuilds in bulk) instead of thousands of refreshes.
+        transaction.on_commit(lambda: brands_imported.send(sender=Brand, brand_ids=brand_ids))
+    else:
+        for brand_id in brand_ids:
+            _notify_changed(brand_id, "competition")
+
+
 # --- Memberships ---------------------------------------------------------------------------------
+def _check_role(role: str) -> None:
+    if role not in Role.values:
+        raise ValidationError({"role": ValidationError(_("Unknown role."), code=E.INVALID)})
+
+
 @transaction.atomic
 def membership_add(*, actor: Actor, brand: Brand, email: str, role: str) -> Membership:
     """The owner adds an existing user to the brand with a role."""
     if not actor.can_manage_keys(brand.pk):  # same rule as keys: owners manage access
         raise _denied(_("Only the brand's owner can manage its team."))
-    if role not in Role.values:
-        raise ValidationError({"role": ValidationError(_("Unknown role."), code=E.INVALID)})
+    _check_role(role)
     user = get_user_model().objects.filter(username=(email or "").strip().lower()).first()
     if user is None:
         raise ValidationError({"email": ValidationError(_("No account with this e-mail."), code=E.INVALID)})
+    return membership_set(actor=actor, brand=brand, user=user, role=role)
+
+
+@transaction.atomic
+def membership_set(*, actor: Actor, brand: Brand, user: User, role: str) -> Membership:
+    """``user`` gets ``role`` in ``brand``: added, or their role changed. The brand's owner
+    or a platform admin (support, through the Django admin)."""
+    if not (actor.is_admin or actor.can_manage_keys(brand.pk)):
+        raise _denied(_("Only the brand's owner can manage its team."))
+    _check_role(role)
     membership, _created = Membership.objects.update_or_create(user=user, brand=brand, defaults={"role": role})
     audit(
         actor=actor,

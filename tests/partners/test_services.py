@@ -7,7 +7,18 @@ from django.core.exceptions import ValidationError
 from partners import services
 from partners.actors import Actor
 from partners.errors import PartnersError as E
-from partners.models import ApiKey, AuditAction, AuditEvent, Brand, BrandBlock, BrandStatus, Channel, Membership, Role
+from partners.models import (
+    ApiKey,
+    AuditAction,
+    AuditEvent,
+    Brand,
+    BrandBlock,
+    BrandStatus,
+    Channel,
+    CompetitionRule,
+    Membership,
+    Role,
+)
 from tests.factories import BrandFactory, ChannelFactory, MembershipFactory, UserFactory, valid_credit_code
 
 
@@ -448,6 +459,60 @@ def test_a_rule_touching_many_brands_sends_one_bulk_signal(
         stop_bulk()
     assert [set(b["brand_ids"]) for b in bulk] == [ids]
     assert not [s for s in each if s["change"] == "competition"]
+
+
+def test_deleting_a_rule_is_audited_and_refreshes_the_brands_on_either_side(
+    admin_actor, django_capture_on_commit_callbacks
+):
+    from partners.signals import brand_changed
+    from tests.factories import category
+
+    coffee = BrandFactory(category=category("beverage.coffee"))
+    toy = BrandFactory(category=category("toys.collectibles"))
+    BrandFactory(category=category("pets"))
+    rule = services.competition_rule_create(actor=admin_actor, category_a="beverage", category_b="toys")
+    seen, stop = _capture(brand_changed)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.competition_rule_delete(actor=admin_actor, rule=rule)
+    finally:
+        stop()
+    assert not CompetitionRule.objects.exists()
+    event = AuditEvent.objects.get(action=AuditAction.COMPETITION_RULE_DELETED)
+    assert event.data == {"a": "beverage", "b": "toys"} and event.actor == admin_actor.user
+    assert {s["brand_id"] for s in seen if s["change"] == "competition"} == {coffee.pk, toy.pk}
+
+
+def test_only_admins_delete_a_rule(admin_actor, owner_actor):
+    rule = services.competition_rule_create(actor=admin_actor, category_a="beverage", category_b="toys")
+    with pytest.raises(ValidationError) as exc:
+        services.competition_rule_delete(actor=owner_actor, rule=rule)
+    assert error_codes(exc)["__all__"] == [E.PERMISSION_DENIED]
+    assert CompetitionRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_membership_set_by_an_admin_or_the_owner_is_audited(brand, owner_actor, admin_actor):
+    person = UserFactory()
+    membership = services.membership_set(actor=admin_actor, brand=brand, user=person, role=Role.VIEWER)
+    services.membership_set(actor=owner_actor, brand=brand, user=person, role=Role.MARKETER)
+    membership.refresh_from_db()
+    assert membership.role == Role.MARKETER
+    events = AuditEvent.objects.filter(brand=brand, action=AuditAction.MEMBERSHIP_SET).order_by("id")
+    assert [(e.actor, e.data) for e in events] == [
+        (admin_actor.user, {"user": person.username, "role": Role.VIEWER}),
+        (owner_actor.user, {"user": person.username, "role": Role.MARKETER}),
+    ]
+
+
+def test_membership_set_is_refused_to_others_and_for_an_unknown_role(brand, owner_actor, other_actor):
+    person = UserFactory()
+    with pytest.raises(ValidationError) as exc:
+        services.membership_set(actor=other_actor, brand=brand, user=person, role=Role.VIEWER)
+    assert error_codes(exc)["__all__"] == [E.PERMISSION_DENIED]
+    with pytest.raises(ValidationError) as exc:
+        services.membership_set(actor=owner_actor, brand=brand, user=person, role="boss")
+    assert error_codes(exc)["role"] == [E.INVALID]
+    assert not Membership.objects.filter(user=person).exists()
 
 
 def test_a_key_created_with_write_scope_is_stored_with_read_too(brand, owner_actor):
