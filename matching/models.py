@@ -46,11 +46,36 @@ class TrainingState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class TrainingMessage(models.TextChoices):
+    """What a training run is doing, or how it ended. The worker stores the code (and its
+    params); pages and the API render the label in the reader's language."""
+
+    STARTING = "starting", _("Starting")
+    LOADING_MARKET = "loading_market", _("Loading the market")
+    TRAINING = "training", _("Training on the training split")
+    EVALUATING = "evaluating", _("Evaluating on the hold-out set")
+    REFITTING = "refitting", _("Refitting on all outcomes")
+    TRAINED = "trained", _("Trained")
+    DONE = "done", _("Done")
+    ACTIVATED = "activated", _("The new model was activated.")
+    KEPT_ACTIVE = "kept_active", _("The active model was kept: the new one scored lower.")
+    # Failures. A validation failure's code is the MatchingError code it was raised with.
+    NOT_ENOUGH_OUTCOMES = (
+        "not_enough_outcomes",
+        _("Training needs at least %(min)d outcomes with both successes and failures (have %(n)d)."),
+    )
+    INTERNAL_ERROR = "internal_error", _("Internal error; see the worker log.")
+
+
 class TrainingRun(models.Model):
     """One request to train; the Celery task writes its progress here so pages can poll it."""
 
     state = models.CharField(max_length=12, choices=TrainingState.choices, default=TrainingState.QUEUED)
     progress = models.FloatField(default=0.0)  # 0..1
+    message_code = models.CharField(max_length=32, choices=TrainingMessage.choices, blank=True)
+    message_params = models.JSONField(default=dict, blank=True)  # the label's %(name)s values
+    # Free text, shown only when there is no code: a failure without a TrainingMessage (its
+    # messages as raised), or the exception class behind an internal error (for operators).
     message = models.CharField(max_length=200, blank=True)
     force = models.BooleanField(default=False)
     model = models.ForeignKey(MatcherModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
@@ -67,6 +92,14 @@ class TrainingRun(models.Model):
 
     def __str__(self) -> str:
         return f"training run {self.pk} ({self.state})"
+
+    def message_text(self) -> str:
+        """The run's message in the active language."""
+        try:
+            label = str(TrainingMessage(self.message_code).label)
+        except ValueError:  # no code (or one this version does not know): the free text
+            return self.message
+        return label % self.message_params if self.message_params else label
 
 
 class Recommendation(models.Model):

@@ -30,6 +30,7 @@ from matching.models import (
     Outcome,
     OutcomeKind,
     Recommendation,
+    TrainingMessage,
     TrainingRun,
     TrainingState,
 )
@@ -212,11 +213,11 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
     """
     from matching.market import get_market
 
-    def progress(fraction: float, message: str) -> None:
+    def progress(fraction: float, step: TrainingMessage) -> None:
         if run is not None:
-            TrainingRun.objects.filter(pk=run.pk).update(progress=round(fraction, 3), message=message[:200])
+            TrainingRun.objects.filter(pk=run.pk).update(progress=round(fraction, 3), message_code=step)
 
-    progress(0.05, "loading the market")
+    progress(0.05, TrainingMessage.LOADING_MARKET)
     market = get_market()
     a, b, y, completed = _training_pairs(market)
     minimum = int(getattr(settings, "MATCHING_MIN_OUTCOMES", 20))
@@ -224,9 +225,9 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
         raise ValidationError(
             {
                 "outcomes": ValidationError(
-                    _("Training needs at least %(min)d outcomes with both successes and failures (have %(n)d).")
-                    % {"min": minimum, "n": len(a)},
+                    TrainingMessage.NOT_ENOUGH_OUTCOMES.label,
                     code=E.NOT_ENOUGH_OUTCOMES,
+                    params={"min": minimum, "n": len(a)},
                 )
             }
         )
@@ -257,7 +258,7 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
             MatcherModel.objects.filter(is_active=True).update(is_active=False)
             MatcherModel.objects.filter(pk=model.pk).update(is_active=True, activated_at=timezone.now())
             model.is_active = True
-    progress(1.0, "done")
+    progress(1.0, TrainingMessage.DONE)
     return TrainResult(model=model, activated=activate, metrics=metrics)
 
 
@@ -274,11 +275,21 @@ def training_run_start(*, actor: Actor, force: bool = False) -> TrainingRun:
     return run
 
 
+def _failure_message(exc: ValidationError) -> dict[str, Any]:
+    """A failed run's message fields: the TrainingMessage of the (first) error's code with its
+    params, so it is shown in each reader's language; else the messages as raised."""
+    errors = [e for errs in exc.error_dict.values() for e in errs] if hasattr(exc, "error_dict") else exc.error_list
+    first = errors[0] if errors else None
+    if first is not None and first.code in TrainingMessage.values:
+        return {"message_code": first.code, "message_params": first.params or {}, "message": ""}
+    return {"message_code": "", "message_params": {}, "message": "; ".join(exc.messages)[:200]}
+
+
 def training_run_execute(*, run_id: int) -> TrainingRun:
     """Run a queued training run (called by the task). Claims the row first so a redelivered
     task does not train twice."""
     claimed = TrainingRun.objects.filter(pk=run_id, state=TrainingState.QUEUED).update(
-        state=TrainingState.RUNNING, progress=0.01, message="starting"
+        state=TrainingState.RUNNING, progress=0.01, message_code=TrainingMessage.STARTING
     )
     run = TrainingRun.objects.get(pk=run_id)
     if not claimed:
@@ -287,12 +298,13 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
         result = matcher_train(force=run.force, run=run)
     except ValidationError as exc:
         TrainingRun.objects.filter(pk=run_id).update(
-            state=TrainingState.FAILED, message="; ".join(exc.messages)[:200], finished_at=timezone.now()
+            state=TrainingState.FAILED, finished_at=timezone.now(), **_failure_message(exc)
         )
     except Exception as exc:
         TrainingRun.objects.filter(pk=run_id).update(
             state=TrainingState.FAILED,
-            message=f"internal error: {type(exc).__name__}"[:200],
+            message_code=TrainingMessage.INTERNAL_ERROR,
+            message=type(exc).__name__[:200],
             finished_at=timezone.now(),
         )
         raise
@@ -304,7 +316,7 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
             activated=result.activated,
             metrics=result.metrics,
             finished_at=timezone.now(),
-            message=("activated" if result.activated else "kept the active model (new one scored lower)"),
+            message_code=TrainingMessage.ACTIVATED if result.activated else TrainingMessage.KEPT_ACTIVE,
         )
     return TrainingRun.objects.get(pk=run_id)
 

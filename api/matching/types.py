@@ -193,6 +193,10 @@ class TrainingRunNode(ScopedObjectType):
     model = graphene.Field(MatcherModelNode, description="The model it trained (once succeeded).")
     metrics = GenericScalar(required=True)
     requested_by = graphene.String(description="The admin who asked for it (e-mail).")
+    message = graphene.String(required=True, description="What the run is doing, or how it ended, in your language.")
+    message_code = graphene.String(
+        description="The message as a code (starting, training, …, activated, not_enough_outcomes, internal_error)."
+    )
 
     class Meta:
         model = TrainingRun
@@ -203,6 +207,7 @@ class TrainingRunNode(ScopedObjectType):
             "state",
             "progress",
             "message",
+            "message_code",
             "force",
             "model",
             "activated",
@@ -229,3 +234,9 @@ class TrainingRunNode(ScopedObjectType):
 
     def resolve_requested_by(self, info):
         return self.requested_by.email if self.requested_by_id else None
+
+    def resolve_message(self, info):
+        return self.message_text()
+
+    def resolve_message_code(self, info):
+        return self.message_code or None

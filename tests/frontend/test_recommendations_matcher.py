@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from matching import market, ranker, refresh
-from matching.models import MatcherModel, Outcome, OutcomeKind, TrainingRun, TrainingState
+from matching.models import MatcherModel, Outcome, OutcomeKind, TrainingMessage, TrainingRun, TrainingState
 from tests.conftest import wait_for
 from tests.factories import AdminFactory
 from tests.matching.conftest import make_brand
@@ -123,7 +123,7 @@ def test_training_without_enough_outcomes_fails_visibly_and_keeps_the_heuristic(
 
 def test_a_queued_run_is_followed_until_it_finishes(admin_client_, admin_user):
     run = TrainingRun.objects.create(
-        requested_by=admin_user, state=TrainingState.RUNNING, progress=0.5, message="evaluating on the hold-out"
+        requested_by=admin_user, state=TrainingState.RUNNING, progress=0.5, message_code=TrainingMessage.EVALUATING
     )
     html = admin_client_.get(reverse(PAGE)).content.decode()
     assert f'data-status-url="{status_url(run)}"' in html and 'data-finished="false"' in html

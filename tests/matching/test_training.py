@@ -102,6 +102,7 @@ def test_training_run_records_progress_and_result(history, admin_actor, django_c
     assert run.state == TrainingState.SUCCEEDED and run.progress == 1.0
     assert run.model.is_active and run.activated
     assert run.metrics["outcomes"] == 72
+    assert run.message_code == "activated"  # TrainingMessage.ACTIVATED: pages render it per language
 
 
 def test_training_run_by_a_non_admin_is_refused(owner_actor):
