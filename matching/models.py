@@ -7,6 +7,8 @@ worker loads the active model from the database of record; there is no shared di
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -67,8 +69,24 @@ class TrainingMessage(models.TextChoices):
     INTERNAL_ERROR = "internal_error", _("Internal error; see the worker log.")
 
 
+# An unfinished run older than this probably lost its worker: it no longer blocks a new one.
+TRAINING_STALE_AFTER = timedelta(minutes=30)
+TRAINING_FINISHED = (TrainingState.SUCCEEDED, TrainingState.FAILED)
+
+
+class TrainingRunQuerySet(models.QuerySet):
+    def in_progress(self) -> TrainingRunQuerySet:
+        """Unfinished runs that are not stale: while one exists no new run starts."""
+        since = timezone.now() - TRAINING_STALE_AFTER
+        return self.exclude(state__in=TRAINING_FINISHED).filter(created_at__gte=since)
+
+
 class TrainingRun(models.Model):
-    """One request to train; the Celery task writes its progress here so pages can poll it."""
+    """One request to train; the Celery task writes its progress here so pages can poll it.
+
+    One at a time: ``training_run_start`` refuses a new run while one is in progress
+    (``in_progress``: unfinished, and younger than ``TRAINING_STALE_AFTER``).
+    """
 
     state = models.CharField(max_length=12, choices=TrainingState.choices, default=TrainingState.QUEUED)
     progress = models.FloatField(default=0.0)  # 0..1
@@ -87,11 +105,22 @@ class TrainingRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = TrainingRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"training run {self.pk} ({self.state})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in TRAINING_FINISHED
+
+    @property
+    def is_stale(self) -> bool:
+        """Unfinished after ``TRAINING_STALE_AFTER``: its worker is probably gone."""
+        return not self.is_finished and self.created_at < timezone.now() - TRAINING_STALE_AFTER
 
     def message_text(self) -> str:
         """The run's message in the active language."""

@@ -264,12 +264,28 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
 
 def training_run_start(*, actor: Actor, force: bool = False) -> TrainingRun:
     """Queue a training run (admins only); the Celery task ``matcher_train_task`` runs it and
-    records ``state``/``progress``/``message`` on the returned row for polling."""
+    records ``state``/``progress``/``message_code`` on the returned row for polling.
+
+    One at a time: while another run is in progress (unfinished and younger than
+    ``TRAINING_STALE_AFTER``, 30 minutes) it raises ``training_in_progress``.
+    """
     if not actor.is_admin:
         raise _denied()
     from matching.tasks import matcher_train_task
 
     with transaction.atomic():
+        # Two admins (or a double click) starting at once: the second waits here, then sees
+        # the first one's run.
+        advisory_xact_lock("matching.trainingrun.start")
+        if TrainingRun.objects.in_progress().exists():
+            raise ValidationError(
+                {
+                    "__all__": ValidationError(
+                        _("A training run is already in progress; wait until it finishes."),
+                        code=E.TRAINING_IN_PROGRESS,
+                    )
+                }
+            )
         run = TrainingRun.objects.create(force=force, requested_by=actor.user)
         transaction.on_commit(lambda: matcher_train_task.delay(run.pk))
     return run

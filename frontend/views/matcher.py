@@ -8,28 +8,20 @@ task ``matcher_train_task``; the page polls ``run_status`` (JSON) until the run 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from frontend.views.common import actor_of
 from matching import selectors, services
-from matching.models import TrainingState
 from partners.validation import error_items
 
 HISTORY_SIZE = 20
-FINISHED = {TrainingState.SUCCEEDED, TrainingState.FAILED}
-# An unfinished run older than this probably lost its worker: "retrain now" is offered again
-# instead of staying disabled for ever.
-STALE_AFTER = timedelta(minutes=30)
 
 # Offline metrics stored with each model, in display order (keys written by matching.training).
 METRICS = (
@@ -73,9 +65,11 @@ def matcher(request):
     if request.GET.get("run", "").isdigit():
         followed = selectors.training_run_get(actor=actor, run_id=int(request.GET["run"]))
     if followed is None:
-        followed = next((r for r in runs if r.state not in FINISHED), None)
-    finished = followed is not None and followed.state in FINISHED
-    stale = followed is not None and not finished and followed.created_at < timezone.now() - STALE_AFTER
+        followed = next((r for r in runs if not r.is_finished), None)
+    finished = followed is not None and followed.is_finished
+    # A run unfinished for too long probably lost its worker: "retrain now" is offered again
+    # (training_run_start allows it) instead of staying disabled for ever.
+    stale = followed is not None and followed.is_stale
     if followed is not None:
         followed.metric_rows = metric_rows(followed.metrics)
     return render(
@@ -124,7 +118,7 @@ def run_status(request, run_id: int):
             "progress": run.progress,
             "message": run.message_text(),
             "message_code": run.message_code,
-            "finished": run.state in FINISHED,
+            "finished": run.is_finished,
             "model_version": run.model.version if run.model_id else None,
             "activated": run.activated,
             "metrics": run.metrics,

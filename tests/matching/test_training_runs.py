@@ -4,12 +4,15 @@ every surface renders the text in its reader's language."""
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
-from django.utils import translation
+from django.core.exceptions import ValidationError
+from django.utils import timezone, translation
 
 from matching import services
+from matching.errors import MatchingError
 from matching.models import TrainingMessage, TrainingRun, TrainingState
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +81,23 @@ def test_runs_stored_as_english_phrases_are_migrated_to_codes():
     assert kept.message_code == TrainingMessage.KEPT_ACTIVE
     assert (broken.message_code, broken.message) == (TrainingMessage.INTERNAL_ERROR, "KeyError")
     assert (other.message_code, other.message) == ("", "需要至少 20 条结果")
+
+
+# --- one run at a time -----------------------------------------------------------------------------
+def test_no_new_run_while_one_is_in_progress(admin_actor, django_capture_on_commit_callbacks):
+    TrainingRun.objects.create(state=TrainingState.SUCCEEDED)  # finished runs never block
+    TrainingRun.objects.create(state=TrainingState.FAILED)
+    with django_capture_on_commit_callbacks(execute=False):
+        first = services.training_run_start(actor=admin_actor)
+    with pytest.raises(ValidationError) as exc:
+        services.training_run_start(actor=admin_actor, force=True)
+    assert [e.code for e in exc.value.error_dict["__all__"]] == [MatchingError.TRAINING_IN_PROGRESS]
+    assert TrainingRun.objects.count() == 3
+
+    # A run unfinished for 30 minutes probably lost its worker: it no longer blocks.
+    TrainingRun.objects.filter(pk=first.pk).update(
+        state=TrainingState.RUNNING, created_at=timezone.now() - timedelta(minutes=31)
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        services.training_run_start(actor=admin_actor)
+    assert TrainingRun.objects.count() == 4
