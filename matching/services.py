@@ -36,7 +36,8 @@ from matching.models import (
 )
 from matching.ranker import PAIR_FEATURES
 from partners.actors import Actor
-from partners.models import Brand, BrandStatus
+from partners.models import AuditAction, Brand, BrandStatus
+from partners.services import audit
 
 Progress = Callable[[str], None]
 
@@ -61,16 +62,25 @@ def recommendations_refresh_all(*, top: int | None = None, progress: Progress | 
 def recommendation_dismiss(*, actor: Actor, brand: Brand, partner: Brand) -> Dismissal:
     """``brand`` never sees ``partner`` recommended again (survives every refresh).
 
-    Needs an edit role on ``brand`` (owner, marketer, write key) or admin. Idempotent.
-    The brand's list is refilled by a refresh after commit.
+    Needs an edit role on ``brand`` (owner, marketer, write key) or admin. Idempotent (the
+    first dismissal is audited in ``brand``'s history). The brand's list is refilled by a
+    refresh after commit.
     """
     if not actor.can_edit(brand.pk):
         raise _denied()
     if partner.pk == brand.pk:
         raise ValidationError({"partner": ValidationError(_("A brand cannot dismiss itself."), code=E.SELF_PAIR)})
-    dismissal, _created = Dismissal.objects.get_or_create(
+    dismissal, created = Dismissal.objects.get_or_create(
         brand=brand, partner=partner, defaults={"dismissed_by": actor.user}
     )
+    if created:
+        audit(
+            actor=actor,
+            action=AuditAction.RECOMMENDATION_DISMISSED,
+            obj=dismissal,
+            brand=brand,
+            data={"partner": partner.slug},
+        )
     Recommendation.objects.filter(brand=brand, partner=partner).delete()
     from matching.tasks import schedule_brand_refresh
 
@@ -258,6 +268,20 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
             MatcherModel.objects.filter(is_active=True).update(is_active=False)
             MatcherModel.objects.filter(pk=model.pk).update(is_active=True, activated_at=timezone.now())
             model.is_active = True
+            # The admin who asked for the run, else the platform (command line, demo).
+            requested_by = run.requested_by if run is not None and run.requested_by_id else None
+            audit(
+                actor=Actor(user=requested_by) if requested_by is not None else Actor.system_actor(),
+                action=AuditAction.MATCHER_MODEL_ACTIVATED,
+                obj=model,
+                data={
+                    "version": version,
+                    "forced": force,
+                    "auc": new_auc,
+                    "auc_active": old_auc,
+                    "replaced": active_row.version if active_row is not None else None,
+                },
+            )
     progress(1.0, TrainingMessage.DONE)
     return TrainResult(model=model, activated=activate, metrics=metrics)
 
@@ -287,6 +311,7 @@ def training_run_start(*, actor: Actor, force: bool = False) -> TrainingRun:
                 }
             )
         run = TrainingRun.objects.create(force=force, requested_by=actor.user)
+        audit(actor=actor, action=AuditAction.MATCHER_TRAINING_STARTED, obj=run, data={"force": force})
         transaction.on_commit(lambda: matcher_train_task.delay(run.pk))
     return run
 
