@@ -443,10 +443,11 @@ def test_a_rule_on_category_groups_refreshes_every_brand_under_them(admin_actor,
 def test_a_rule_touching_many_brands_sends_one_bulk_signal(
     admin_actor, django_capture_on_commit_callbacks, monkeypatch
 ):
+    from partners.services import competition
     from partners.signals import brand_changed, brands_imported
     from tests.factories import category
 
-    monkeypatch.setattr(services, "COMPETITION_NOTIFY_EACH_MAX", 2)
+    monkeypatch.setattr(competition, "COMPETITION_NOTIFY_EACH_MAX", 2)
     ids = {BrandFactory(category=category("beverage.coffee")).pk for _ in range(3)}
     BrandFactory(category=category("pets"))
     each, stop_each = _capture(brand_changed)
