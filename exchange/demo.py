@@ -76,7 +76,11 @@ def _offer(slug: str, share: float, days=(3, 9), prefer=None) -> dict:
     start = timezone.localdate() + timedelta(days=days[0])
     end = timezone.localdate() + timedelta(days=days[1])
     cap = channel_capacity(
-        channel_type=channel.type, size=channel.size, active_rate=channel.active_rate, fmt=fmt, days=(end - start).days + 1
+        channel_type=channel.type,
+        size=channel.size,
+        active_rate=channel.active_rate,
+        fmt=fmt,
+        days=(end - start).days + 1,
     )
     quantity = max(100, int(cap * share) // 100 * 100)
     return {"channel_id": channel.pk, "format": fmt, "quantity": quantity, "starts_on": start, "ends_on": end}
@@ -108,8 +112,10 @@ def demo_swaps_load() -> DemoSwaps:
         return DemoSwaps()
     luckin, popmart = _person("luckin-coffee"), _person("pop-mart")
     panda, bosideng = _person("panda-bubuzou"), _person("bosideng")
-    squirrels, keep, watsons = _person("three-squirrels"), _person("keep"), _person("watsons")
-    b = {s: Brand.objects.get(slug=s) for s in ("luckin-coffee", "pop-mart", "panda-bubuzou", "bosideng", "three-squirrels", "keep", "watsons")}
+    keep, watsons = _person("keep"), _person("watsons")
+    _person("three-squirrels")  # the partner's people, so its inbox has someone to read it
+    slugs = ("luckin-coffee", "pop-mart", "panda-bubuzou", "bosideng", "three-squirrels", "keep", "watsons")
+    b = {slug: Brand.objects.get(slug=slug) for slug in slugs}
     # The demo's past e-mails are not worth printing to the console again on every load.
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
         # 1. Luckin × Pop Mart — accepted after one counter.
@@ -142,13 +148,20 @@ def demo_swaps_load() -> DemoSwaps:
             message="生日蛋糕 + 咖啡券的组合，我们在企微里给 25-34 岁的会员推瑞幸的咖啡券，想换你们企微的一轮触达。",
         )
         _age(p2, 1)
-        # 3. Luckin → 波司登 — countered by Luckin's side? No: proposed by Luckin, countered by Bosideng, waiting for Luckin.
+        # 3. Luckin → 波司登 — Bosideng countered with less; waiting for Luckin again.
         p3 = services.proposal_create(
             actor=luckin,
             brand=b["luckin-coffee"],
             counterparty=b["bosideng"],
             placements=[_offer("luckin-coffee", 0.04, prefer="wechat_group")],
             message="入冬热饮季，想和波司登做一次会员社群互推。",
+        )
+        services.proposal_counter(
+            actor=bosideng,
+            proposal=p3,
+            revision=1,
+            placements=[*_carry(p3), _offer("bosideng", 0.02)],
+            message="我们企微这边先给 2% 的活跃会员试一轮，效果好再加量。",
         )
         _age(p3, 2)
         # 4. Pop Mart → 三只松鼠 — waiting for the partner.
@@ -163,7 +176,10 @@ def demo_swaps_load() -> DemoSwaps:
         _age(p4, 0.5)
         # 5. Keep → Pop Mart — declined with a reason.
         p5 = services.proposal_create(
-            actor=keep, brand=b["keep"], counterparty=b["pop-mart"], placements=[_offer("keep", 0.01)],
+            actor=keep,
+            brand=b["keep"],
+            counterparty=b["pop-mart"],
+            placements=[_offer("keep", 0.01)],
             message="运动打卡送盲盒？",
         )
         services.proposal_decline(
@@ -176,5 +192,4 @@ def demo_swaps_load() -> DemoSwaps:
         )
         services.proposals_expire(now=p6.expires_at + timedelta(seconds=1))
         _age(p6, 12)
-        del p3
     return DemoSwaps(proposals=Proposal.objects.count())

@@ -11,3 +11,4 @@ class MatchingError(StrEnum):
     SELF_PAIR = "self_pair"
     INVALID_OUTCOME = "invalid_outcome"
     NOT_ENOUGH_OUTCOMES = "not_enough_outcomes"
+    TRAINING_IN_PROGRESS = "training_in_progress"

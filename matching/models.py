@@ -7,6 +7,8 @@ worker loads the active model from the database of record; there is no shared di
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -46,11 +48,52 @@ class TrainingState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class TrainingMessage(models.TextChoices):
+    """What a training run is doing, or how it ended. The worker stores the code (and its
+    params); pages and the API render the label in the reader's language."""
+
+    STARTING = "starting", _("Starting")
+    LOADING_MARKET = "loading_market", _("Loading the market")
+    TRAINING = "training", _("Training on the training split")
+    EVALUATING = "evaluating", _("Evaluating on the hold-out set")
+    REFITTING = "refitting", _("Refitting on all outcomes")
+    TRAINED = "trained", _("Trained")
+    DONE = "done", _("Done")
+    ACTIVATED = "activated", _("The new model was activated.")
+    KEPT_ACTIVE = "kept_active", _("The active model was kept: the new one scored lower.")
+    # Failures. A validation failure's code is the MatchingError code it was raised with.
+    NOT_ENOUGH_OUTCOMES = (
+        "not_enough_outcomes",
+        _("Training needs at least %(min)d outcomes with both successes and failures (have %(n)d)."),
+    )
+    INTERNAL_ERROR = "internal_error", _("Internal error; see the worker log.")
+
+
+# An unfinished run older than this probably lost its worker: it no longer blocks a new one.
+TRAINING_STALE_AFTER = timedelta(minutes=30)
+TRAINING_FINISHED = (TrainingState.SUCCEEDED, TrainingState.FAILED)
+
+
+class TrainingRunQuerySet(models.QuerySet):
+    def in_progress(self) -> TrainingRunQuerySet:
+        """Unfinished runs that are not stale: while one exists no new run starts."""
+        since = timezone.now() - TRAINING_STALE_AFTER
+        return self.exclude(state__in=TRAINING_FINISHED).filter(created_at__gte=since)
+
+
 class TrainingRun(models.Model):
-    """One request to train; the Celery task writes its progress here so pages can poll it."""
+    """One request to train; the Celery task writes its progress here so pages can poll it.
+
+    One at a time: ``training_run_start`` refuses a new run while one is in progress
+    (``in_progress``: unfinished, and younger than ``TRAINING_STALE_AFTER``).
+    """
 
     state = models.CharField(max_length=12, choices=TrainingState.choices, default=TrainingState.QUEUED)
     progress = models.FloatField(default=0.0)  # 0..1
+    message_code = models.CharField(max_length=32, choices=TrainingMessage.choices, blank=True)
+    message_params = models.JSONField(default=dict, blank=True)  # the label's %(name)s values
+    # Free text, shown only when there is no code: a failure without a TrainingMessage (its
+    # messages as raised), or the exception class behind an internal error (for operators).
     message = models.CharField(max_length=200, blank=True)
     force = models.BooleanField(default=False)
     model = models.ForeignKey(MatcherModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
@@ -62,11 +105,30 @@ class TrainingRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = TrainingRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"training run {self.pk} ({self.state})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in TRAINING_FINISHED
+
+    @property
+    def is_stale(self) -> bool:
+        """Unfinished after ``TRAINING_STALE_AFTER``: its worker is probably gone."""
+        return not self.is_finished and self.created_at < timezone.now() - TRAINING_STALE_AFTER
+
+    def message_text(self) -> str:
+        """The run's message in the active language."""
+        try:
+            label = str(TrainingMessage(self.message_code).label)
+        except ValueError:  # no code (or one this version does not know): the free text
+            return self.message
+        return label % self.message_params if self.message_params else label
 
 
 class Recommendation(models.Model):

@@ -32,13 +32,15 @@ from matching.models import (
     Outcome,
     OutcomeKind,
     Recommendation,
+    TrainingMessage,
     TrainingRun,
     TrainingState,
 )
 from matching.ranker import PAIR_FEATURES
 from matching.selectors import recommendation_list
 from partners.actors import Actor
-from partners.models import Brand, BrandStatus
+from partners.models import AuditAction, Brand, BrandStatus
+from partners.services import audit
 
 Progress = Callable[[str], None]
 
@@ -63,16 +65,25 @@ def recommendations_refresh_all(*, top: int | None = None, progress: Progress | 
 def recommendation_dismiss(*, actor: Actor, brand: Brand, partner: Brand) -> Dismissal:
     """``brand`` never sees ``partner`` recommended again (survives every refresh).
 
-    Needs an edit role on ``brand`` (owner, marketer, write key) or admin. Idempotent.
-    The brand's list is refilled by a refresh after commit.
+    Needs an edit role on ``brand`` (owner, marketer, write key) or admin. Idempotent (the
+    first dismissal is audited in ``brand``'s history). The brand's list is refilled by a
+    refresh after commit.
     """
     if not actor.can_edit(brand.pk):
         raise _denied()
     if partner.pk == brand.pk:
         raise ValidationError({"partner": ValidationError(_("A brand cannot dismiss itself."), code=E.SELF_PAIR)})
-    dismissal, _created = Dismissal.objects.get_or_create(
+    dismissal, created = Dismissal.objects.get_or_create(
         brand=brand, partner=partner, defaults={"dismissed_by": actor.user}
     )
+    if created:
+        audit(
+            actor=actor,
+            action=AuditAction.RECOMMENDATION_DISMISSED,
+            obj=dismissal,
+            brand=brand,
+            data={"partner": partner.slug},
+        )
     Recommendation.objects.filter(brand=brand, partner=partner).delete()
     transaction.on_commit(lambda: scheduling.schedule_brand_refresh(brand.pk))
     return dismissal
@@ -217,11 +228,11 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
     when the outcomes hold only one class; then the heuristic keeps serving.
     """
 
-    def progress(fraction: float, message: str) -> None:
+    def progress(fraction: float, step: TrainingMessage) -> None:
         if run is not None:
-            TrainingRun.objects.filter(pk=run.pk).update(progress=round(fraction, 3), message=message[:200])
+            TrainingRun.objects.filter(pk=run.pk).update(progress=round(fraction, 3), message_code=step)
 
-    progress(0.05, "loading the market")
+    progress(0.05, TrainingMessage.LOADING_MARKET)
     market = get_market()
     a, b, y, completed = _training_pairs(market)
     minimum = settings.MATCHING_MIN_OUTCOMES
@@ -229,9 +240,9 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
         raise ValidationError(
             {
                 "outcomes": ValidationError(
-                    _("Training needs at least %(min)d outcomes with both successes and failures (have %(n)d).")
-                    % {"min": minimum, "n": len(a)},
+                    TrainingMessage.NOT_ENOUGH_OUTCOMES.label,
                     code=E.NOT_ENOUGH_OUTCOMES,
+                    params={"min": minimum, "n": len(a)},
                 )
             }
         )
@@ -262,26 +273,67 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
             MatcherModel.objects.filter(is_active=True).update(is_active=False)
             MatcherModel.objects.filter(pk=model.pk).update(is_active=True, activated_at=timezone.now())
             model.is_active = True
-    progress(1.0, "done")
+            # The admin who asked for the run, else the platform (command line, demo).
+            requested_by = run.requested_by if run is not None and run.requested_by_id else None
+            audit(
+                actor=Actor(user=requested_by) if requested_by is not None else Actor.system_actor(),
+                action=AuditAction.MATCHER_MODEL_ACTIVATED,
+                obj=model,
+                data={
+                    "version": version,
+                    "forced": force,
+                    "auc": new_auc,
+                    "auc_active": old_auc,
+                    "replaced": active_row.version if active_row is not None else None,
+                },
+            )
+    progress(1.0, TrainingMessage.DONE)
     return TrainResult(model=model, activated=activate, metrics=metrics)
 
 
 def training_run_start(*, actor: Actor, force: bool = False) -> TrainingRun:
     """Queue a training run (admins only); the Celery task ``matcher_train_task`` runs it and
-    records ``state``/``progress``/``message`` on the returned row for polling."""
+    records ``state``/``progress``/``message_code`` on the returned row for polling.
+
+    One at a time: while another run is in progress (unfinished and younger than
+    ``TRAINING_STALE_AFTER``, 30 minutes) it raises ``training_in_progress``.
+    """
     if not actor.is_admin:
         raise _denied()
     with transaction.atomic():
+        # Two admins (or a double click) starting at once: the second waits here, then sees
+        # the first one's run.
+        advisory_xact_lock("matching.trainingrun.start")
+        if TrainingRun.objects.in_progress().exists():
+            raise ValidationError(
+                {
+                    "__all__": ValidationError(
+                        _("A training run is already in progress; wait until it finishes."),
+                        code=E.TRAINING_IN_PROGRESS,
+                    )
+                }
+            )
         run = TrainingRun.objects.create(force=force, requested_by=actor.user)
+        audit(actor=actor, action=AuditAction.MATCHER_TRAINING_STARTED, obj=run, data={"force": force})
         transaction.on_commit(lambda: scheduling.schedule_training(run.pk))
     return run
+
+
+def _failure_message(exc: ValidationError) -> dict[str, Any]:
+    """A failed run's message fields: the TrainingMessage of the (first) error's code with its
+    params, so it is shown in each reader's language; else the messages as raised."""
+    errors = [e for errs in exc.error_dict.values() for e in errs] if hasattr(exc, "error_dict") else exc.error_list
+    first = errors[0] if errors else None
+    if first is not None and first.code in TrainingMessage.values:
+        return {"message_code": first.code, "message_params": first.params or {}, "message": ""}
+    return {"message_code": "", "message_params": {}, "message": "; ".join(exc.messages)[:200]}
 
 
 def training_run_execute(*, run_id: int) -> TrainingRun:
     """Run a queued training run (called by the task). Claims the row first so a redelivered
     task does not train twice."""
     claimed = TrainingRun.objects.filter(pk=run_id, state=TrainingState.QUEUED).update(
-        state=TrainingState.RUNNING, progress=0.01, message="starting"
+        state=TrainingState.RUNNING, progress=0.01, message_code=TrainingMessage.STARTING
     )
     run = TrainingRun.objects.get(pk=run_id)
     if not claimed:
@@ -290,12 +342,13 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
         result = matcher_train(force=run.force, run=run)
     except ValidationError as exc:
         TrainingRun.objects.filter(pk=run_id).update(
-            state=TrainingState.FAILED, message="; ".join(exc.messages)[:200], finished_at=timezone.now()
+            state=TrainingState.FAILED, finished_at=timezone.now(), **_failure_message(exc)
         )
     except Exception as exc:
         TrainingRun.objects.filter(pk=run_id).update(
             state=TrainingState.FAILED,
-            message=f"internal error: {type(exc).__name__}"[:200],
+            message_code=TrainingMessage.INTERNAL_ERROR,
+            message=type(exc).__name__[:200],
             finished_at=timezone.now(),
         )
         raise
@@ -307,7 +360,7 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
             activated=result.activated,
             metrics=result.metrics,
             finished_at=timezone.now(),
-            message=("activated" if result.activated else "kept the active model (new one scored lower)"),
+            message_code=TrainingMessage.ACTIVATED if result.activated else TrainingMessage.KEPT_ACTIVE,
         )
     return TrainingRun.objects.get(pk=run_id)
 

@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from matching.features import Market
+from matching.models import TrainingMessage
 from matching.ranker import (
     HEURISTIC_WEIGHTS,
     PAIR_FEATURES,
@@ -72,9 +73,11 @@ def fit(
     *,
     seed: int = 0,
     active: Artefact | None = None,
-    progress=lambda fraction, message: None,
+    progress=lambda fraction, step: None,
 ) -> tuple[Artefact, dict]:
-    """Train on outcome pairs (market rows ``a`` × ``b``). Returns the artefact and metrics."""
+    """Train on outcome pairs (market rows ``a`` × ``b``). Returns the artefact and metrics.
+
+    ``progress(fraction, step)`` is called with a ``TrainingMessage`` at each step."""
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     y, completed = np.asarray(y, np.int64), np.asarray(completed, bool)
     weights = np.where(completed, 1.5, 1.0)
@@ -90,11 +93,11 @@ def fit(
         clf.fit(X, y[rows], sample_weight=weights[rows])
         return clf
 
-    progress(0.2, "training on the training split")
+    progress(0.2, TrainingMessage.TRAINING)
     blend = MAX_BLEND * min(1.0, len(a) / FULL_TRUST_OUTCOMES)
     held = _stats_artefact(market, a[tr], b[tr], y[tr], completed[tr])
     held.model, held.blend_weight = model_for(tr), blend
-    progress(0.5, "evaluating on the hold-out")
+    progress(0.5, TrainingMessage.EVALUATING)
     heur_art = _stats_artefact(market, a[tr], b[tr], y[tr], completed[tr])
     heur_score, _, _ = score_pairs(market, a[ho], b[ho], heur_art)
     blended, _, learned = score_pairs(market, a[ho], b[ho], held)
@@ -111,8 +114,8 @@ def fit(
     if active is not None:
         active_score, _, _ = score_pairs(market, a[ho], b[ho], active)
         metrics["auc_active"] = _auc(y[ho], active_score)
-    progress(0.7, "refitting on all outcomes")
+    progress(0.7, TrainingMessage.REFITTING)
     final = _stats_artefact(market, a, b, y, completed)
     final.model, final.blend_weight = model_for(idx), blend
-    progress(0.9, "trained")
+    progress(0.9, TrainingMessage.TRAINED)
     return final, metrics

@@ -3,8 +3,11 @@
 The Brand admin is the approval queue: status is read-only and changes only through the
 approve / reject / suspend / reinstate actions, which ask for a reason on an intermediate
 page and call ``services.brand_transition`` (so every change is validated and audited).
-API keys and audit events are read-only; a competition rule is created through
-``services.competition_rule_create``.
+Every other write goes through a service too, so the admin records what every other
+surface records: profile corrections (``brand_update``), competition rules
+(``competition_rule_create`` / ``competition_rule_delete``), team members
+(``membership_set``), key revocation (``api_key_revoke``). API keys and audit events are
+read-only.
 """
 
 from __future__ import annotations
@@ -12,15 +15,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from partners import selectors, services, validation
+from partners import services
 from partners.actors import Actor
 from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, CompetitionRule, Membership
-from partners.signals import brand_changed
 from partners.validation import error_items
 
 
@@ -121,15 +122,22 @@ class BrandAdminForm(forms.ModelForm):
             "store_count",
         )
 
-    def clean(self):
-        data = super().clean()
+    def payload(self) -> dict:
+        """The form's values in the shared validator's (and ``brand_update``'s) field names."""
+        data = self.cleaned_data
         payload = {}
         for field, key in _PAYLOAD_FIELDS.items():
             if field in data:
                 value = data[field]
                 payload[key] = value.code if field == "category" and value is not None else value
+        return payload
+
+    def clean(self):
+        data = super().clean()
         try:
-            cleaned = validation.clean_brand_profile(payload, categories=selectors.category_lookup(), partial=True)
+            # The service's own check (validators, and its rules such as "the credit code
+            # cannot be removed"), so its errors show on the fields instead of on save.
+            cleaned = services.brand_update_clean(brand=self.instance, data=self.payload())
         except ValidationError as exc:
             back = {v: k for k, v in _PAYLOAD_FIELDS.items()}
             for key, _code, message in error_items(exc):
@@ -187,24 +195,15 @@ class BrandAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        # Profile corrections by staff are recorded like any other change.
-        super().save_model(request, obj, form, change)
-        if change and form.changed_data:
-            services.audit(
-                actor=_actor(request),
-                action="brand.updated",
-                obj=obj,
-                brand=obj,
-                data={"fields": sorted(form.changed_data), "via": "admin"},
-            )
-            # Like services.brand_update: the matcher refreshes this brand's recommendations
-            # once the admin's change has committed.
-            brand_id = obj.pk
-            transaction.on_commit(lambda: brand_changed.send(sender=Brand, brand_id=brand_id, change="profile"))
+        # Staff corrections go through the service like any other edit: the same audit record
+        # (changed fields, category from/to) and matcher refresh; an admin never triggers a
+        # re-review. (Brands are never added here: has_add_permission.)
+        services.brand_update(actor=_actor(request), brand=obj, data=form.payload())
+        obj.refresh_from_db()
 
     def transition_view(self, request, queryset, action: str):
         """Intermediate page: ask for the reason, then move each brand through the service."""
-        reason_required = services.TRANSITIONS[action][2]
+        reason_required = services.TRANSITIONS[action].reason_required
         form = TransitionReasonForm(request.POST if "confirm" in request.POST else None)
         if form.is_bound and form.is_valid():
             reason = form.cleaned_data["reason"].strip()
@@ -277,13 +276,13 @@ class CompetitionRuleAdmin(admin.ModelAdmin):
         obj.category_a, obj.category_b = rule.category_a, rule.category_b
 
     def delete_model(self, request, obj):
-        services.audit(
-            actor=_actor(request),
-            action="competition_rule.deleted",
-            obj=obj,
-            data={"a": obj.category_a.code, "b": obj.category_b.code},
-        )
-        super().delete_model(request, obj)
+        # Through the service: audited, and the brands on either side get fresh recommendations.
+        services.competition_rule_delete(actor=_actor(request), rule=obj)
+
+    def delete_queryset(self, request, queryset):
+        # "Delete selected" too (Django's default would delete in bulk, unaudited).
+        for rule in queryset.select_related("category_a", "category_b"):
+            services.competition_rule_delete(actor=_actor(request), rule=rule)
 
 
 @admin.register(Membership)
@@ -295,15 +294,15 @@ class MembershipAdmin(admin.ModelAdmin):
     raw_id_fields = ("user",)
     list_select_related = ("user", "brand")
 
+    def get_readonly_fields(self, request, obj=None):
+        # A membership is (user, brand); editing one changes its role. Moving it to another
+        # user or brand would be a different membership: delete this one and add that one.
+        return ("user", "brand", "created_at") if obj else ()
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        services.audit(
-            actor=_actor(request),
-            action="membership.set",
-            obj=obj,
-            brand=obj.brand,
-            data={"user": obj.user.username, "role": obj.role, "via": "admin"},
-        )
+        # Through the service: validated and audited like the owner's own team changes.
+        membership = services.membership_set(actor=_actor(request), brand=obj.brand, user=obj.user, role=obj.role)
+        obj.pk, obj.created_at = membership.pk, membership.created_at
 
 
 @admin.register(ApiKey)

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from huiliu.jsonl import LineError, LineImportError, iter_lines
 from partners import selectors, validation
 from partners.actors import Actor
+from partners.channels import same_channel_numbers
 from partners.errors import PartnersError as E
 from partners.models import AuditEvent, Brand, BrandBlock, BrandStatus, Channel
 from partners.signals import brands_imported
@@ -404,7 +405,7 @@ def _carry_verification(channel: dict[str, Any], old: tuple[int, float, str, Any
             out["verified_at"] = verified_at
         elif sent != Verification.SELF_REPORTED:
             out["verified_at"] = now
-    elif size == channel["size"] and abs(rate - channel["active_rate"]) < 1e-4:
+    elif same_channel_numbers(size, rate, channel["size"], channel["active_rate"]):
         out["verification"], out["verified_at"] = verification, verified_at
     return out
 

@@ -125,6 +125,15 @@ def brand_get(*, actor: Actor, slug: str | None = None, pk: int | None = None) -
         return None
 
 
+def brand_slug_taken(*, slug: str) -> bool:
+    """True if a brand, in any status, already has this slug (slugs are never reused).
+
+    Not scoped by caller on purpose: registration must refuse a slug held by a brand the
+    caller cannot see (pending, rejected, suspended) too.
+    """
+    return Brand.objects.filter(slug=slug).exists()
+
+
 def channel_list(*, actor: Actor, brand: Brand) -> QuerySet[Channel]:
     return channel_visible(actor=actor).filter(brand=brand).order_by("type", "label")
 

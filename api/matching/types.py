@@ -185,6 +185,10 @@ class TrainingRunNode(ScopedObjectType):
     model = graphene.Field(MatcherModelNode, description="The model it trained (once succeeded).")
     metrics = GenericScalar(required=True)
     requested_by = graphene.String(description="The admin who asked for it (e-mail).")
+    message = graphene.String(required=True, description="What the run is doing, or how it ended, in your language.")
+    message_code = graphene.String(
+        description="The message as a code (starting, training, …, activated, not_enough_outcomes, internal_error)."
+    )
 
     class Meta:
         model = TrainingRun
@@ -195,6 +199,7 @@ class TrainingRunNode(ScopedObjectType):
             "state",
             "progress",
             "message",
+            "message_code",
             "force",
             "model",
             "activated",
@@ -219,3 +224,9 @@ class TrainingRunNode(ScopedObjectType):
 
     def resolve_requested_by(self, info):
         return self.requested_by.email if self.requested_by_id else None
+
+    def resolve_message(self, info):
+        return self.message_text()
+
+    def resolve_message_code(self, info):
+        return self.message_code or None

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('partners', '0005_user_language'),
+        ('partners', '0006_user_language'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,46 +8,21 @@ task ``matcher_train_task``; the page polls ``run_status`` (JSON) until the run 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from frontend.views.common import actor_of
 from matching import selectors, services
-from matching.models import TrainingRun, TrainingState
 from partners.validation import error_items
 
 HISTORY_SIZE = 20
-FINISHED = {TrainingState.SUCCEEDED, TrainingState.FAILED}
-# An unfinished run older than this probably lost its worker: "retrain now" is offered again
-# instead of staying disabled for ever.
-STALE_AFTER = timedelta(minutes=30)
 
-# The training task reports its steps in fixed English phrases (matching/services.py and
-# matching/training.py); shown translated. Anything else (a validation message, already in
-# the language of whoever ran the task) is shown as it is.
-RUN_MESSAGES = {
-    "starting": gettext_lazy("Starting"),
-    "loading the market": gettext_lazy("Loading the market"),
-    "training on the training split": gettext_lazy("Training on the training split"),
-    "evaluating on the hold-out": gettext_lazy("Evaluating on the hold-out set"),
-    "refitting on all outcomes": gettext_lazy("Refitting on all outcomes"),
-    "trained": gettext_lazy("Trained"),
-    "done": gettext_lazy("Done"),
-    "activated": gettext_lazy("The new model was activated."),
-    "kept the active model (new one scored lower)": gettext_lazy(
-        "The active model was kept: the new one scored lower."
-    ),
-}
 # Offline metrics stored with each model, in display order (keys written by matching.training).
 METRICS = (
     ("auc", gettext_lazy("Hold-out AUC (served score)"), "ratio"),
@@ -60,13 +35,6 @@ METRICS = (
     ("train_size", gettext_lazy("Training split"), "count"),
     ("holdout_size", gettext_lazy("Hold-out split"), "count"),
 )
-
-
-def run_message(run: TrainingRun) -> str:
-    text = run.message or ""
-    if text.startswith("internal error"):
-        return _("Internal error; see the worker log.")
-    return str(RUN_MESSAGES.get(text, text))
 
 
 def metric_rows(metrics: dict) -> list[tuple[str, str]]:
@@ -92,18 +60,16 @@ def matcher(request):
     runs = list(selectors.training_run_list(actor=actor).select_related("requested_by")[:HISTORY_SIZE])
     models = list(selectors.model_history(actor=actor)[:HISTORY_SIZE])
     active = selectors.model_active()
-    for run in runs:
-        run.shown_message = run_message(run)
     # The run to follow: the one just started (?run=), else the newest unfinished one.
     followed = None
     if request.GET.get("run", "").isdigit():
         followed = selectors.training_run_get(actor=actor, run_id=int(request.GET["run"]))
-        if followed is not None:
-            followed.shown_message = run_message(followed)
     if followed is None:
-        followed = next((r for r in runs if r.state not in FINISHED), None)
-    finished = followed is not None and followed.state in FINISHED
-    stale = followed is not None and not finished and followed.created_at < timezone.now() - STALE_AFTER
+        followed = next((r for r in runs if not r.is_finished), None)
+    finished = followed is not None and followed.is_finished
+    # A run unfinished for too long probably lost its worker: "retrain now" is offered again
+    # (training_run_start allows it) instead of staying disabled for ever.
+    stale = followed is not None and followed.is_stale
     if followed is not None:
         followed.metric_rows = metric_rows(followed.metrics)
     return render(
@@ -150,8 +116,9 @@ def run_status(request, run_id: int):
             "state": run.state,
             "state_label": str(run.get_state_display()),
             "progress": run.progress,
-            "message": run_message(run),
-            "finished": run.state in FINISHED,
+            "message": run.message_text(),
+            "message_code": run.message_code,
+            "finished": run.is_finished,
             "model_version": run.model.version if run.model_id else None,
             "activated": run.activated,
             "metrics": run.metrics,

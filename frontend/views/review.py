@@ -27,7 +27,11 @@ QUEUE_PAGE_SIZE = 25
 # Actions offered per status, and whether the form asks for a reason (the service decides
 # whether it is required; the page only shows the field).
 ACTIONS_BY_STATUS = {
-    status: [(action, spec[2]) for action, spec in TRANSITIONS.items() if status in spec[0] and spec[3] == "admin"]
+    status: [
+        (action, spec.reason_required)
+        for action, spec in TRANSITIONS.items()
+        if status in spec.sources and spec.admin_only
+    ]
     for status in BrandStatus.values
 }
 

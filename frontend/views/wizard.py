@@ -17,7 +17,6 @@ from frontend.forms import AudienceForm, BrandProfileForm, ChannelRows, apply_er
 from frontend.views.common import actor_of
 from partners import selectors, services, validation
 from partners.errors import PartnersError
-from partners.models import Brand
 
 SESSION_KEY = "brand_wizard"
 STEPS = ("profile", "audience", "channels", "review")
@@ -57,7 +56,7 @@ def profile(request):
                 payload, categories={c.code: c for c in categories}, require_credit_code=True
             )
             # brand_register checks this again on submit; saying it now saves a round trip.
-            if Brand.objects.filter(slug=payload["slug"]).exists():
+            if selectors.brand_slug_taken(slug=payload["slug"]):
                 raise ValidationError(
                     {"slug": ValidationError(_("This slug is already taken."), code=PartnersError.SLUG_TAKEN)}
                 )

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from partners.models import AuditEvent, Brand, BrandStatus
+from partners.models import AuditAction, AuditEvent, Brand, BrandStatus
 from tests.browser.conftest import PASSWORD, in_db
 from tests.factories import AdminFactory, valid_credit_code
 
@@ -126,7 +126,10 @@ def test_sign_up_register_brand_and_admin_approves_it(browser_page, live_server)
     row.locator("form.action-approve button").click()
     assert "now Approved" in page.locator(".flash-success").inner_text()
     shots.take("queue-approved")
-    assert in_db(lambda: AuditEvent.objects.filter(brand__slug="tide-coffee", action="brand.approve").count()) == 1
+    assert (
+        in_db(lambda: AuditEvent.objects.filter(brand__slug="tide-coffee", action=AuditAction.BRAND_APPROVED).count())
+        == 1
+    )
     page.get_by_role("button", name="Sign out").click()
 
     # --- The owner sees the approval, back in Chinese ------------------------------------------------------

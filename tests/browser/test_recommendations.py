@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from matching import services
-from matching.models import Dismissal, MatcherModel, TrainingRun, TrainingState
+from matching.models import Dismissal, MatcherModel, TrainingMessage, TrainingRun, TrainingState
 from partners.models import BrandStatus, Role
 from tests.browser.conftest import PASSWORD, in_db
 from tests.factories import AdminFactory, MembershipFactory, UserFactory, make_brand, swap_history
@@ -175,7 +175,7 @@ def test_owner_reads_and_dismisses_recommendations_then_admin_retrains(browser_p
     running = in_db(
         lambda: (
             TrainingRun.objects.create(
-                state=TrainingState.RUNNING, progress=0.2, message="training on the training split"
+                state=TrainingState.RUNNING, progress=0.2, message_code=TrainingMessage.TRAINING
             ).pk
         )
     )
@@ -184,19 +184,23 @@ def test_owner_reads_and_dismisses_recommendations_then_admin_retrains(browser_p
     assert panel.get_attribute("data-finished") == "false"
     assert "正在用训练集训练" in panel.inner_text()
     assert page.get_by_role("button", name="立即重新训练").is_disabled()
-    in_db(lambda: TrainingRun.objects.filter(pk=running).update(progress=0.7, message="refitting on all outcomes"))
+    in_db(lambda: TrainingRun.objects.filter(pk=running).update(progress=0.7, message_code=TrainingMessage.REFITTING))
     page.wait_for_function("document.querySelector('[data-run-progress]').textContent === '70%'")
     assert "正在用全部结果重新拟合" in panel.inner_text()
     shots.take("matcher-polling-zh")
     page.screenshot(path=str(shots.folder / "matcher-polling-zh-top.png"))
-    with translation.override("zh-hans"):  # a worker writes its messages in the site language
+    with translation.override("zh-hans"):  # the page renders the stored code in the reader's language
         failure = _("Training needs at least %(min)d outcomes with both successes and failures (have %(n)d).") % {
             "min": 20,
             "n": 3,
         }
     in_db(
         lambda: TrainingRun.objects.filter(pk=running).update(
-            state=TrainingState.FAILED, progress=0.7, message=failure, finished_at=timezone.now()
+            state=TrainingState.FAILED,
+            progress=0.7,
+            message_code=TrainingMessage.NOT_ENOUGH_OUTCOMES,
+            message_params={"min": 20, "n": 3},
+            finished_at=timezone.now(),
         )
     )
     page.wait_for_url(re.compile(rf"/review/matcher/\?run={running}$"))

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from partners import services
 from partners.actors import Actor
-from partners.models import AuditEvent, Brand, BrandStatus, CompetitionRule
-from tests.factories import BrandFactory, category
+from partners.models import AuditAction, AuditEvent, Brand, BrandStatus, CompetitionRule, Membership, Role
+from tests.factories import BrandFactory, UserFactory, category
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:partners_brand_changelist")
@@ -32,7 +32,7 @@ def test_approve_action_asks_first_then_goes_through_the_service(admin_client_, 
     done = run_action(admin_client_, "approve", pending_brands, confirm="1", reason="")
     assert done.status_code == 302
     assert set(Brand.objects.values_list("status", flat=True)) == {BrandStatus.APPROVED}
-    events = AuditEvent.objects.filter(action="brand.approve")
+    events = AuditEvent.objects.filter(action=AuditAction.BRAND_APPROVED)
     assert events.count() == 2 and {e.actor for e in events} == {admin_user}
 
 
@@ -49,7 +49,7 @@ def test_reject_action_with_a_reason_records_it(admin_client_, pending_brands):
     run_action(admin_client_, "reject", pending_brands[:1], confirm="1", reason="营业执照不清晰")
     brand = Brand.objects.get(pk=pending_brands[0].pk)
     assert (brand.status, brand.status_reason) == (BrandStatus.REJECTED, "营业执照不清晰")
-    assert AuditEvent.objects.get(action="brand.reject").reason == "营业执照不清晰"
+    assert AuditEvent.objects.get(action=AuditAction.BRAND_REJECTED).reason == "营业执照不清晰"
     assert Brand.objects.get(pk=pending_brands[1].pk).status == BrandStatus.PENDING
 
 
@@ -92,6 +92,66 @@ def test_status_cannot_be_edited_in_the_change_form(admin_client_, brand):
     assert (brand.name, brand.status) == ("瑞幸", BrandStatus.APPROVED)
     changed = AuditEvent.objects.get(action="brand.updated").data["fields"]
     assert "name" in changed and "status" not in changed
+
+
+def _change_data(brand, **overrides):
+    data = {
+        "name": brand.name,
+        "name_en": brand.name_en,
+        "category": brand.category.pk,
+        "legal_name": brand.legal_name,
+        "credit_code": brand.credit_code,
+        "website": "",
+        "price_tier": str(brand.price_tier),
+        "tone_tags": "[]",
+        "description": "",
+        "audience": "{}",
+        "store_count": "0",
+        **{
+            f"{p}-{k}": v
+            for p in ("channels", "memberships", "audit_events")
+            for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "0"))
+        },
+    }
+    return {**data, **overrides}
+
+
+def test_a_profile_correction_is_recorded_by_brand_update(
+    admin_client_, admin_user, brand, django_capture_on_commit_callbacks
+):
+    from partners.signals import brand_changed
+
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(kwargs)
+
+    brand_changed.connect(receiver, weak=False)
+    url = reverse("admin:partners_brand_change", args=[brand.pk])
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client_.post(url, _change_data(brand, category=category("beverage.tea_drinks").pk))
+    finally:
+        brand_changed.disconnect(receiver)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.get(action=AuditAction.BRAND_UPDATED)
+    assert event.actor == admin_user and event.brand == brand
+    # What brand_update records: the fields that changed, and a category change's codes.
+    assert event.data["category"] == {"from": "beverage.coffee", "to": "beverage.tea_drinks"}
+    assert "category" in event.data["fields"]
+    assert [s["change"] for s in seen if s["brand_id"] == brand.pk] == ["profile"]
+
+
+def test_the_service_rules_show_on_the_change_form(admin_client_, brand):
+    url = reverse("admin:partners_brand_change", args=[brand.pk])
+    admin_client_.cookies.load({"django_language": "en"})
+    response = admin_client_.post(url, _change_data(brand, credit_code=""))
+    assert response.status_code == 200
+    assert "The credit code cannot be removed." in response.content.decode()
+    credit_code = brand.credit_code
+    brand.refresh_from_db()
+    assert brand.credit_code == credit_code
+    assert not AuditEvent.objects.exists()
 
 
 def test_change_form_runs_the_shared_validators(admin_client_, brand):
@@ -161,6 +221,52 @@ def test_competition_rule_created_in_admin_is_ordered_and_audited(admin_client_)
     rule = CompetitionRule.objects.get()
     assert (rule.category_a.code, rule.category_b.code) == ("beverage.coffee", "toys.collectibles")
     assert AuditEvent.objects.filter(action="competition_rule.created").count() == 1
+
+
+def test_competition_rules_deleted_in_admin_are_audited(admin_client_, admin_user):
+    first = services.competition_rule_create(actor=Actor(user=admin_user), category_a="beverage", category_b="toys")
+    second = services.competition_rule_create(actor=Actor(user=admin_user), category_a="food", category_b="pets")
+    third = services.competition_rule_create(actor=Actor(user=admin_user), category_a="food", category_b="toys")
+    response = admin_client_.post(reverse("admin:partners_competitionrule_delete", args=[first.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    response = admin_client_.post(
+        reverse("admin:partners_competitionrule_changelist"),
+        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [second.pk, third.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not CompetitionRule.objects.exists()
+    deleted = AuditEvent.objects.filter(action=AuditAction.COMPETITION_RULE_DELETED)
+    assert sorted((e.data["a"], e.data["b"]) for e in deleted) == [
+        ("beverage", "toys"),
+        ("food", "pets"),
+        ("food", "toys"),
+    ]
+
+
+def test_memberships_added_or_changed_in_admin_go_through_the_service(admin_client_, admin_user, brand):
+    person = UserFactory()
+    response = admin_client_.post(
+        reverse("admin:partners_membership_add"),
+        {
+            "user": person.pk,
+            "brand": brand.pk,
+            "role": Role.VIEWER,
+            "created_at_0": "2026-01-01",
+            "created_at_1": "00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    membership = Membership.objects.get(user=person)
+    change_url = reverse("admin:partners_membership_change", args=[membership.pk])
+    assert 'name="user"' not in admin_client_.get(change_url).content.decode()  # only the role changes
+    assert admin_client_.post(change_url, {"role": Role.MARKETER}).status_code == 302
+    membership.refresh_from_db()
+    assert (membership.user, membership.brand, membership.role) == (person, brand, Role.MARKETER)
+    events = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_SET).order_by("id")
+    assert [(e.actor, e.brand, e.data["role"]) for e in events] == [
+        (admin_user, brand, Role.VIEWER),
+        (admin_user, brand, Role.MARKETER),
+    ]
 
 
 def test_audit_events_are_read_only(admin_client_, admin_user, brand):

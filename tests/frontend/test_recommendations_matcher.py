@@ -10,7 +10,7 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
-from matching.models import MatcherModel, TrainingRun, TrainingState
+from matching.models import MatcherModel, TrainingMessage, TrainingRun, TrainingState
 from tests.conftest import wait_for
 from tests.factories import AdminFactory, swap_history
 
@@ -101,7 +101,7 @@ def test_training_without_enough_outcomes_fails_visibly_and_keeps_the_heuristic(
 
 def test_a_queued_run_is_followed_until_it_finishes(admin_client_, admin_user):
     run = TrainingRun.objects.create(
-        requested_by=admin_user, state=TrainingState.RUNNING, progress=0.5, message="evaluating on the hold-out"
+        requested_by=admin_user, state=TrainingState.RUNNING, progress=0.5, message_code=TrainingMessage.EVALUATING
     )
     html = admin_client_.get(reverse(PAGE)).content.decode()
     assert f'data-status-url="{status_url(run)}"' in html and 'data-finished="false"' in html
@@ -137,6 +137,15 @@ def test_a_run_stuck_for_half_an_hour_no_longer_blocks_retraining(admin_client_,
 
 
 @pytest.mark.worker
+def test_retrain_while_a_run_is_in_progress_is_refused_with_the_services_error(admin_client_, admin_user):
+    TrainingRun.objects.create(requested_by=admin_user, state=TrainingState.RUNNING)
+    admin_client_.cookies.load({"django_language": "en"})
+    response = admin_client_.post(reverse("frontend:matcher_retrain"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse(PAGE)
+    assert "A training run is already in progress; wait until it finishes." in response.content.decode()
+    assert TrainingRun.objects.count() == 1
+
+
 def test_retrain_on_a_real_worker_is_polled_from_queued_to_succeeded(celery_worker, client):
     """The page's poller against a real Celery worker: the JSON endpoint reports the run
     unfinished first, then finished with the new model."""

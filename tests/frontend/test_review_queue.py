@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from partners.models import AuditEvent, BrandStatus
+from partners.models import AuditAction, AuditEvent, BrandStatus
 from tests.factories import BrandFactory
 from tests.frontend.conftest import errors_in
 
@@ -46,7 +46,7 @@ def test_admin_approves_through_the_service_with_an_audit_event(admin_client_, a
     assert response.status_code == 302
     pending.refresh_from_db()
     assert pending.status == BrandStatus.APPROVED
-    event = AuditEvent.objects.get(brand=pending, action="brand.approve")
+    event = AuditEvent.objects.get(brand=pending, action=AuditAction.BRAND_APPROVED)
     assert event.actor == admin_user and event.reason == "执照已核验"
 
 
@@ -75,8 +75,8 @@ def test_suspend_then_reinstate(admin_client_, brand):
     brand.refresh_from_db()
     assert brand.status == BrandStatus.APPROVED
     assert list(AuditEvent.objects.filter(brand=brand).values_list("action", flat=True)) == [
-        "brand.reinstate",
-        "brand.suspend",
+        AuditAction.BRAND_REINSTATED,
+        AuditAction.BRAND_SUSPENDED,
     ]
 
 

@@ -105,6 +105,12 @@ def test_dismiss_is_idempotent(pair, owner_actor):
     first = services.recommendation_dismiss(actor=owner_actor, brand=me, partner=partner)
     second = services.recommendation_dismiss(actor=owner_actor, brand=me, partner=partner)
     assert first.pk == second.pk and Dismissal.objects.count() == 1
+    # Audited once, in the dismissing brand's history.
+    from partners.models import AuditAction, AuditEvent
+
+    event = AuditEvent.objects.get(action=AuditAction.RECOMMENDATION_DISMISSED)
+    assert (event.brand, event.actor, event.object_id) == (me, owner_actor.user, str(first.pk))
+    assert event.data == {"partner": partner.slug}
 
 
 def test_reasons_with_quotes_and_backslashes_survive_the_bulk_write(pair):

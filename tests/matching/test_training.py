@@ -54,6 +54,14 @@ def test_trained_model_is_stored_with_its_metadata_and_only_one_is_active(histor
     assert "category_rate" in second.features
     assert {"auc", "auc_heuristic", "holdout_size"} <= set(second.metrics)
     assert [m.version for m in model_history(actor=admin_actor)] == [second.version, first.version]
+    # Each activation is audited; without a run (command line, demo) the platform is the actor.
+    from partners.models import AuditAction, AuditEvent
+
+    events = AuditEvent.objects.filter(action=AuditAction.MATCHER_MODEL_ACTIVATED).order_by("id")
+    assert [(e.object_id, e.actor, e.data["forced"], e.data["replaced"]) for e in events] == [
+        (str(first.pk), None, False, None),
+        (str(second.pk), None, True, first.version),
+    ]
 
 
 def test_dismissals_count_as_negative_outcomes(history, owner_actor):
@@ -93,6 +101,14 @@ def test_training_run_records_progress_and_result(history, admin_actor, django_c
     assert run.state == TrainingState.SUCCEEDED and run.progress == 1.0
     assert run.model.is_active and run.activated
     assert run.metrics["outcomes"] == 72
+    assert run.message_code == "activated"  # TrainingMessage.ACTIVATED: pages render it per language
+    from partners.models import AuditAction, AuditEvent
+
+    started = AuditEvent.objects.get(action=AuditAction.MATCHER_TRAINING_STARTED)
+    assert (started.object_id, started.actor, started.data) == (str(run.pk), admin_actor.user, {"force": False})
+    activated = AuditEvent.objects.get(action=AuditAction.MATCHER_MODEL_ACTIVATED)
+    assert (activated.object_id, activated.actor) == (str(run.model.pk), admin_actor.user)
+    assert activated.data["version"] == run.model.version and activated.data["auc"] == run.metrics["auc"]
 
 
 def test_training_run_by_a_non_admin_is_refused(owner_actor):

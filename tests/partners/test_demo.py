@@ -12,6 +12,7 @@ from partners.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, GENERATED, demo_load
 from partners.demo_data.generator import generated_brands
 from partners.demo_data.seed_brands import SEED_BRANDS
 from partners.models import (
+    AuditAction,
     AuditEvent,
     Brand,
     BrandBlock,
@@ -113,7 +114,7 @@ def test_generated_brands_cover_every_leaf_and_each_status_is_present():
         Brand.objects.filter(status=BrandStatus.REJECTED).exclude(status_reason="").count()
         == Brand.objects.filter(status=BrandStatus.REJECTED).count()
     )
-    assert AuditEvent.objects.filter(action="brand.suspend").exists()
+    assert AuditEvent.objects.filter(action=AuditAction.BRAND_SUSPENDED).exists()
 
 
 def test_demo_competition_rule_makes_coffee_and_tea_drinks_compete():

@@ -52,6 +52,12 @@ def test_marketplace_shows_only_approved_brands(db):
     assert list(selectors.brand_marketplace(actor=Actor())) == [visible]
 
 
+def test_a_slug_is_taken_by_a_brand_in_any_status(db):
+    BrandFactory(slug="hidden-rejected", status=BrandStatus.REJECTED)
+    assert selectors.brand_slug_taken(slug="hidden-rejected")
+    assert not selectors.brand_slug_taken(slug="free-slug")
+
+
 def test_own_pending_brand_is_visible_to_its_members_only(owner_actor, brand, other_actor):
     brand.status = BrandStatus.PENDING
     brand.save()

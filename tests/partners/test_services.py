@@ -7,7 +7,18 @@ from django.core.exceptions import ValidationError
 from partners import services
 from partners.actors import Actor
 from partners.errors import PartnersError as E
-from partners.models import ApiKey, AuditEvent, Brand, BrandBlock, BrandStatus, Channel, Membership, Role
+from partners.models import (
+    ApiKey,
+    AuditAction,
+    AuditEvent,
+    Brand,
+    BrandBlock,
+    BrandStatus,
+    Channel,
+    CompetitionRule,
+    Membership,
+    Role,
+)
 from tests.factories import BrandFactory, ChannelFactory, MembershipFactory, UserFactory, valid_credit_code
 
 
@@ -139,7 +150,7 @@ def test_admin_approves_pending_brand_with_audit_and_email(pending, admin_actor,
         services.brand_approve(actor=admin_actor, brand=pending)
     pending.refresh_from_db()
     assert pending.status == BrandStatus.APPROVED
-    event = AuditEvent.objects.get(brand=pending, action="brand.approve")
+    event = AuditEvent.objects.get(brand=pending, action=AuditAction.BRAND_APPROVED)
     assert (event.actor, event.data) == (admin_actor.user, {"from": "pending", "to": "approved"})
     assert event.notified_at is not None
     assert mail.outbox[0].to == ["pending-owner@example.com"]
@@ -172,12 +183,12 @@ def test_full_lifecycle_reject_resubmit_approve_suspend_reinstate(pending, admin
     assert pending.status == BrandStatus.APPROVED
     actions = list(AuditEvent.objects.filter(brand=pending).order_by("id").values_list("action", "reason"))
     assert actions == [
-        ("brand.reject", "证照模糊"),
+        (AuditAction.BRAND_REJECTED, "证照模糊"),
         ("brand.updated", ""),
-        ("brand.resubmit", ""),
-        ("brand.approve", ""),
-        ("brand.suspend", "刷量"),
-        ("brand.reinstate", ""),
+        (AuditAction.BRAND_RESUBMITTED, ""),
+        (AuditAction.BRAND_APPROVED, ""),
+        (AuditAction.BRAND_SUSPENDED, "刷量"),
+        (AuditAction.BRAND_REINSTATED, ""),
     ]
 
 
@@ -432,10 +443,11 @@ def test_a_rule_on_category_groups_refreshes_every_brand_under_them(admin_actor,
 def test_a_rule_touching_many_brands_sends_one_bulk_signal(
     admin_actor, django_capture_on_commit_callbacks, monkeypatch
 ):
+    from partners.services import competition
     from partners.signals import brand_changed, brands_imported
     from tests.factories import category
 
-    monkeypatch.setattr(services, "COMPETITION_NOTIFY_EACH_MAX", 2)
+    monkeypatch.setattr(competition, "COMPETITION_NOTIFY_EACH_MAX", 2)
     ids = {BrandFactory(category=category("beverage.coffee")).pk for _ in range(3)}
     BrandFactory(category=category("pets"))
     each, stop_each = _capture(brand_changed)
@@ -448,6 +460,60 @@ def test_a_rule_touching_many_brands_sends_one_bulk_signal(
         stop_bulk()
     assert [set(b["brand_ids"]) for b in bulk] == [ids]
     assert not [s for s in each if s["change"] == "competition"]
+
+
+def test_deleting_a_rule_is_audited_and_refreshes_the_brands_on_either_side(
+    admin_actor, django_capture_on_commit_callbacks
+):
+    from partners.signals import brand_changed
+    from tests.factories import category
+
+    coffee = BrandFactory(category=category("beverage.coffee"))
+    toy = BrandFactory(category=category("toys.collectibles"))
+    BrandFactory(category=category("pets"))
+    rule = services.competition_rule_create(actor=admin_actor, category_a="beverage", category_b="toys")
+    seen, stop = _capture(brand_changed)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.competition_rule_delete(actor=admin_actor, rule=rule)
+    finally:
+        stop()
+    assert not CompetitionRule.objects.exists()
+    event = AuditEvent.objects.get(action=AuditAction.COMPETITION_RULE_DELETED)
+    assert event.data == {"a": "beverage", "b": "toys"} and event.actor == admin_actor.user
+    assert {s["brand_id"] for s in seen if s["change"] == "competition"} == {coffee.pk, toy.pk}
+
+
+def test_only_admins_delete_a_rule(admin_actor, owner_actor):
+    rule = services.competition_rule_create(actor=admin_actor, category_a="beverage", category_b="toys")
+    with pytest.raises(ValidationError) as exc:
+        services.competition_rule_delete(actor=owner_actor, rule=rule)
+    assert error_codes(exc)["__all__"] == [E.PERMISSION_DENIED]
+    assert CompetitionRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_membership_set_by_an_admin_or_the_owner_is_audited(brand, owner_actor, admin_actor):
+    person = UserFactory()
+    membership = services.membership_set(actor=admin_actor, brand=brand, user=person, role=Role.VIEWER)
+    services.membership_set(actor=owner_actor, brand=brand, user=person, role=Role.MARKETER)
+    membership.refresh_from_db()
+    assert membership.role == Role.MARKETER
+    events = AuditEvent.objects.filter(brand=brand, action=AuditAction.MEMBERSHIP_SET).order_by("id")
+    assert [(e.actor, e.data) for e in events] == [
+        (admin_actor.user, {"user": person.username, "role": Role.VIEWER}),
+        (owner_actor.user, {"user": person.username, "role": Role.MARKETER}),
+    ]
+
+
+def test_membership_set_is_refused_to_others_and_for_an_unknown_role(brand, owner_actor, other_actor):
+    person = UserFactory()
+    with pytest.raises(ValidationError) as exc:
+        services.membership_set(actor=other_actor, brand=brand, user=person, role=Role.VIEWER)
+    assert error_codes(exc)["__all__"] == [E.PERMISSION_DENIED]
+    with pytest.raises(ValidationError) as exc:
+        services.membership_set(actor=owner_actor, brand=brand, user=person, role="boss")
+    assert error_codes(exc)["role"] == [E.INVALID]
+    assert not Membership.objects.filter(user=person).exists()
 
 
 def test_a_key_created_with_write_scope_is_stored_with_read_too(brand, owner_actor):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matching', '0003_recommendation_lean_indexes'),
+        ('matching', '0004_trainingrun_message_code'),
     ]
 
     operations = [

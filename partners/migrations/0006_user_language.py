@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('partners', '0004_audit_action_choices'),
+        ('partners', '0005_audit_action_past_tense'),
     ]
 
     operations = [
