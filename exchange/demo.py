@@ -16,7 +16,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from exchange import services
+from exchange import conf, services
 from exchange.models import ChannelRate, Proposal
 from exchange.states import DeclineReason
 from partners import services as partner_services
@@ -103,7 +103,11 @@ def _carry(proposal: Proposal, **changes) -> list[dict]:
 def _age(proposal: Proposal, days: float) -> None:
     """Backdate a seeded proposal so the inbox reads like a real week of work."""
     then = timezone.now() - timedelta(days=days)
-    Proposal.objects.filter(pk=proposal.pk).update(created_at=then, updated_at=then + timedelta(hours=5))
+    updated = then + timedelta(hours=5)
+    Proposal.objects.filter(pk=proposal.pk).update(created_at=then, updated_at=updated)
+    Proposal.objects.filter(pk=proposal.pk, expires_at__isnull=False).update(
+        expires_at=updated + timedelta(days=conf.expiry_days())
+    )
     proposal.revisions.filter(number=1).update(created_at=then)
 
 
@@ -131,8 +135,8 @@ def demo_swaps_load() -> DemoSwaps:
             actor=popmart,
             proposal=p1,
             revision=1,
-            placements=[*_carry(p1), _offer("pop-mart", 0.12, prefer="miniprogram")],
-            message="可以，小程序弹窗给到 12% 的活跃会员，窗口跟你们一致。",
+            placements=[*_carry(p1), _offer("pop-mart", 0.05, prefer="miniprogram")],
+            message="可以，小程序弹窗给到 5% 的活跃会员，价值基本对等，窗口跟你们一致。",
         )
         p1.refresh_from_db()
         services.proposal_accept(actor=luckin, proposal=p1, revision=2)
@@ -190,6 +194,6 @@ def demo_swaps_load() -> DemoSwaps:
         p6 = services.proposal_create(
             actor=watsons, brand=b["watsons"], counterparty=b["luckin-coffee"], placements=[_offer("watsons", 0.02)]
         )
-        services.proposals_expire(now=p6.expires_at + timedelta(seconds=1))
-        _age(p6, 12)
+        _age(p6, 12)  # twelve days ago, unanswered for longer than the expiry: the hourly sweep closes it
+        services.proposals_expire()
     return DemoSwaps(proposals=Proposal.objects.count())

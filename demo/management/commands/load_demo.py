@@ -2,7 +2,7 @@
 
 Thin: the work is ``partners.demo.demo_load`` (brands, rules, accounts) and
 ``matching.demo.demo_history_load`` (a swap history, a trained matcher, fresh
-recommendations). Prints the demo accounts at the end. It lives in the project-level ``demo``
+recommendations), then ``exchange.demo.demo_swaps_load`` (proposals in every state). Prints the demo accounts at the end. It lives in the project-level ``demo``
 app because it spans partners and matching (partners never imports matching).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from exchange.demo import demo_swaps_load
 from matching.demo import demo_history_load
 from partners.demo import GENERATED, demo_load
 from partners.importer import BrandImportError
@@ -36,6 +37,9 @@ class Command(BaseCommand):
                 _("Swap history: %(n)d past outcomes; matcher model v%(v)s trained; %(rows)d recommendations.")
                 % {"n": history.outcomes, "v": history.trained_version, "rows": history.refreshed_rows}
             )
+        swaps = demo_swaps_load()
+        if swaps.proposals:
+            self.stdout.write(_("Swap proposals: %(n)d in every state.") % {"n": swaps.proposals})
         statuses = ", ".join(f"{BrandStatus(status).label} {count}" for status, count in result.by_status.items())
         self.stdout.write(_("Demo market: %(n)d brands (%(statuses)s).") % {"n": result.brands, "statuses": statuses})
         self.stdout.write("")
