@@ -19,6 +19,7 @@ from django.utils import timezone
 from exchange import conf, services
 from exchange.models import ChannelRate, Proposal
 from exchange.states import DeclineReason
+from exchange.valuation import channel_capacity
 from partners import services as partner_services
 from partners.actors import Actor
 from partners.models import Brand, Membership, Role
@@ -64,8 +65,6 @@ def _person(slug: str) -> Actor:
 
 def _offer(slug: str, share: float, days=(3, 9), prefer=None) -> dict:
     """A placement on the brand's best channel (or ``prefer`` type): ``share`` of its capacity."""
-    from exchange.valuation import channel_capacity
-
     brand = Brand.objects.get(slug=slug)
     rated = set(ChannelRate.objects.values_list("channel_type", "format"))
     channels = [c for c in brand.channels.all() if (c.type, FORMAT_FOR.get(c.type)) in rated]

@@ -31,6 +31,8 @@ from exchange.models import (
     ProposalMessage,
     Revision,
 )
+from exchange.notices import notice_line
+from exchange.services import proposal_preview
 from exchange.states import DeclineReason, ProposalState
 from partners.actors import Actor
 from partners.models import ChannelType
@@ -352,8 +354,6 @@ class ProposalNode(ScopedObjectType):
         return list(self.messages.all())
 
     def resolve_suggestions(self, info):
-        from exchange.services import proposal_preview
-
         actor = actor_of(info)
         mine = _my_brand_id(self, info)
         current = selectors.current_revision(self)
@@ -397,8 +397,6 @@ class NotificationNode(ScopedObjectType):
         return self.event.type
 
     def resolve_title(self, info):
-        from exchange.notices import notice_line
-
         return notice_line(self.event, self.brand, request_language())
 
     def resolve_proposal(self, info):

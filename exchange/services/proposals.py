@@ -18,9 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from exchange import conf, valuation
+from exchange import conf, selectors, valuation
 from exchange.errors import ExchangeError as E
-from exchange.models import ChannelRate, EventType, Placement, Proposal, ProposalMessage, Revision
+from exchange.models import ChannelRate, EventType, Placement, PlacementFormat, Proposal, ProposalMessage, Revision
 from exchange.outbox import emit
 from exchange.signals import proposal_accepted
 from exchange.states import OPEN_STATES, TRANSITIONS, DeclineReason, Who
@@ -259,8 +259,6 @@ def _value_placements(
 
 
 def _clean_asks(asks: Any) -> list[dict[str, Any]]:
-    from exchange.models import PlacementFormat
-
     cleaned = []
     for i, ask in enumerate(asks or []):
         fmt = (ask or {}).get("format")
@@ -410,8 +408,6 @@ def proposal_preview(
     lighter_is_author = bal.lighter == author_side
     suggestions: list[valuation.Suggestion] = []
     if lighter_is_author and _can_act_for(actor, brand.pk):
-        from exchange import selectors
-
         suggestions = valuation.suggest(
             gap_cents=bal.gap_cents, channels=selectors.channel_options(brand=brand), rates=selectors.rate_table()
         )
