@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
+from matching.exclusions import excluded_open_pairs
 from matching.models import Dismissal, MatcherModel, Recommendation, TrainingRun
 from partners import selectors as partner_selectors
 from partners.actors import Actor
@@ -75,6 +76,11 @@ def recommendation_list(
         .select_related("partner", "partner__category")
         .order_by("rank", "id")
     )
+    # A partner the brand is negotiating with right now leaves the list at once (the next
+    # refresh drops the row too).
+    negotiating = {b for a, b in excluded_open_pairs([brand.pk]) if a == brand.pk}
+    if negotiating:
+        qs = qs.exclude(partner_id__in=negotiating)
     if min_score is not None:
         qs = qs.filter(score__gte=min_score)
     if category := (category or "").strip():

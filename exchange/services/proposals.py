@@ -24,6 +24,7 @@ from exchange.models import ChannelRate, EventType, Placement, PlacementFormat, 
 from exchange.outbox import emit
 from exchange.signals import proposal_accepted
 from exchange.states import OPEN_STATES, TRANSITIONS, DeclineReason, Who
+from matching import scheduling
 from matching import services as matching_services
 from matching.models import OutcomeKind
 from partners import selectors as partner_selectors
@@ -414,6 +415,12 @@ def proposal_preview(
     return Preview(lines=lines, balance=bal, suggestions=suggestions, lighter_is_author=lighter_is_author)
 
 
+def _refresh_pair(proposal: Proposal) -> None:
+    """Opening or closing a negotiation changes both brands' recommendation lists."""
+    ids = (proposal.initiator_id, proposal.counterparty_id)
+    transaction.on_commit(lambda: [scheduling.schedule_brand_refresh(i) for i in ids])
+
+
 def _locked(proposal: Proposal | int) -> Proposal:
     pk = proposal.pk if isinstance(proposal, Proposal) else proposal
     return Proposal.objects.select_for_update().select_related("initiator", "counterparty").get(pk=pk)
@@ -512,6 +519,7 @@ def proposal_create(
         ),
     )
     _record_outcome(proposal, OutcomeKind.PROPOSED)
+    _refresh_pair(proposal)
     return proposal
 
 
@@ -615,6 +623,7 @@ def proposal_accept(*, actor: Actor, proposal: Proposal, revision: int) -> Propo
         ),
     )
     _record_outcome(proposal, OutcomeKind.ACCEPTED)
+    _refresh_pair(proposal)
     proposal_id = proposal.pk
     transaction.on_commit(lambda: proposal_accepted.send(sender=Proposal, proposal_id=proposal_id))
     return proposal
@@ -655,6 +664,7 @@ def proposal_decline(*, actor: Actor, proposal: Proposal, revision: int, reason:
         payload=_payload(proposal, reason=reason, note=note),
     )
     _record_outcome(proposal, OutcomeKind.DECLINED, reason=reason)
+    _refresh_pair(proposal)
     return proposal
 
 
@@ -672,6 +682,7 @@ def proposal_withdraw(*, actor: Actor, proposal: Proposal) -> Proposal:
     proposal.save()
     audit(actor=actor, action=AuditAction.PROPOSAL_WITHDRAWN, obj=proposal, brand=author)
     emit(type=EventType.PROPOSAL_WITHDRAWN, proposal=proposal, actor_brand_id=author.pk, payload=_payload(proposal))
+    _refresh_pair(proposal)
     return proposal
 
 
@@ -695,6 +706,7 @@ def proposals_expire(*, now: datetime | None = None) -> int:
             audit(actor=system, action=AuditAction.PROPOSAL_EXPIRED, obj=proposal, brand=proposal.initiator)
             emit(type=EventType.PROPOSAL_EXPIRED, proposal=proposal, actor_brand_id=None, payload=_payload(proposal))
             _record_outcome(proposal, OutcomeKind.EXPIRED)
+            _refresh_pair(proposal)
             expired += 1
     return expired
 

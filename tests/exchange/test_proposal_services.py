@@ -453,3 +453,27 @@ def test_suggest_never_offers_a_format_without_a_rate():
     out = valuation.suggest(gap_cents=10_00, channels=options, rates={("sms", "sms"): (50_00, "message")})
     assert [(s.format, s.quantity) for s in out] == [("sms", 200)]
     assert valuation.suggest(gap_cents=10_00, channels=options, rates={}) == []
+
+
+# --- the matcher's view -------------------------------------------------------------------------
+def test_an_open_proposal_takes_the_pair_out_of_both_recommendation_lists(
+    coffee, toys, coffee_actor, toys_actor, coffee_wecom, place
+):
+    from matching import selectors as matching_selectors
+    from matching.exclusions import excluded_open_pairs
+    from matching.models import Recommendation
+
+    Recommendation.objects.create(brand=coffee, partner=toys, rank=1, score=0.9, model_version=0)
+    Recommendation.objects.create(brand=toys, partner=coffee, rank=1, score=0.9, model_version=0)
+
+    def listed(actor, brand):
+        return [r.partner_id for r in matching_selectors.recommendation_list(actor=actor, brand=brand)]
+
+    assert listed(coffee_actor, coffee) == [toys.pk] and listed(toys_actor, toys) == [coffee.pk]
+    proposal = services.proposal_create(
+        actor=coffee_actor, brand=coffee, counterparty=toys, placements=[place(coffee_wecom, 10)]
+    )
+    assert {(coffee.pk, toys.pk), (toys.pk, coffee.pk)} <= excluded_open_pairs([coffee.pk])
+    assert listed(coffee_actor, coffee) == [] and listed(toys_actor, toys) == []
+    services.proposal_withdraw(actor=coffee_actor, proposal=proposal)
+    assert listed(coffee_actor, coffee) == [toys.pk], "a closed negotiation gives the partner back"
