@@ -43,3 +43,20 @@ def test_matching_tasks_store_no_result_nobody_reads():
         matching_tasks.matcher_train_task,
     ):
         assert task.ignore_result, task.name
+
+
+def test_every_beat_entry_expires_rather_than_piling_up():
+    from django.conf import settings
+
+    assert {"exchange-outbox-sweep", "exchange-proposals-expire", "matching-refresh-all"} <= set(
+        settings.CELERY_BEAT_SCHEDULE
+    )
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry.get("options", {}).get("expires"), name
+
+
+def test_exchange_delivery_tasks_are_idempotent_late_acks():
+    from exchange import tasks as exchange_tasks
+
+    for task in (exchange_tasks.outbox_dispatch_task, exchange_tasks.email_send_task):
+        assert task.acks_late and task.reject_on_worker_lost and task.ignore_result, task.name
