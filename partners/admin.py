@@ -17,11 +17,11 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from huiliu.errors import error_items
 from partners import selectors, services, validation
 from partners.actors import Actor
 from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, CompetitionRule, Membership
 from partners.signals import brand_changed
-from partners.validation import error_items
 
 
 def _actor(request) -> Actor:

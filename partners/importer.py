@@ -25,6 +25,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huiliu.errors import error_items
 from huiliu.jsonl import LineError, LineImportError, iter_lines
 from partners import selectors, validation
 from partners.actors import Actor
@@ -125,7 +126,7 @@ def _clean_blocked(value: Any, own_slug: str | None) -> tuple[list[tuple[int, st
         try:
             slug = validation.validate_slug(raw if isinstance(raw, str) else "")
         except ValidationError as exc:
-            errors += [(key, code, message) for _f, code, message in validation.error_items(exc)]
+            errors += [(key, code, message) for _f, code, message in error_items(exc)]
             continue
         if slug == own_slug:
             errors.append((key, E.SELF_BLOCK, _("a brand cannot block itself.")))
@@ -168,7 +169,7 @@ def _validate(
                 # (Brand.price_tier's default) — re-importing a line without one keeps the tier.
                 fields.pop("price_tier", None)
         except ValidationError as exc:
-            line_errors += validation.error_items(exc)
+            line_errors += error_items(exc)
         try:
             channels = validation.clean_channels(data.get("channels"))
             for raw, channel in zip(data.get("channels") or [], channels, strict=True):
@@ -177,7 +178,7 @@ def _validate(
                     # channel (see _carry_verification); otherwise self_reported.
                     channel.pop("verification", None)
         except ValidationError as exc:
-            line_errors += validation.error_items(exc)
+            line_errors += error_items(exc)
         slug = fields["slug"] if fields else data.get("slug")
         blocked, block_errors = _clean_blocked(data.get("blocked"), slug if isinstance(slug, str) else None)
         line_errors += block_errors

@@ -528,18 +528,3 @@ def clean_channels(value: Any) -> list[dict[str, Any]]:
 def active_audience(channels: list[dict[str, Any]]) -> int:
     """Scale: Σ size × active rate over a brand's channels."""
     return round(sum(c["size"] * c["active_rate"] for c in channels))
-
-
-def error_items(exc: ValidationError) -> list[tuple[str, str, str]]:
-    """Flatten a ValidationError into (field, code, message) triples for any surface."""
-    items: list[tuple[str, str, str]] = []
-    if hasattr(exc, "error_dict"):
-        for field, errs in exc.error_dict.items():
-            for err in errs:
-                for message in err.messages:
-                    items.append((field, str(err.code or E.INVALID), message))
-    else:
-        for err in exc.error_list:
-            for message in err.messages:
-                items.append(("__all__", str(err.code or E.INVALID), message))
-    return items

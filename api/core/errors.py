@@ -9,7 +9,7 @@ from enum import StrEnum
 import graphene
 from django.core.exceptions import ValidationError
 
-from partners.validation import error_items
+from huiliu.errors import error_items
 
 
 class ApiError(StrEnum):

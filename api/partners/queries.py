@@ -23,7 +23,7 @@ from partners import selectors
 
 
 def graphql_error_from(exc: ValidationError) -> GraphQLError:
-    from partners.validation import error_items
+    from huiliu.errors import error_items
 
     field, code, message = error_items(exc)[0]
     return GraphQLError(message, extensions={"code": code, "field": field})
