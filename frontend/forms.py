@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from huiliu.errors import error_items
 from partners.models import ApiKeyScope, BrandStatus, ChannelType
-from partners.validation import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
+from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
 
 # Labels of the audience buckets (the keys are the validators' canonical keys).
 AUDIENCE_LABELS: dict[str, dict[str, Any]] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from matching.features import DIST_SLICES, REGIONS, Market, scale_label
-from partners.validation import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
+from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
 
 TIER_NAMES = {
     1: ("大众", "mass-market"),

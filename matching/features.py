@@ -28,7 +28,7 @@ from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from partners.validation import AUDIENCE_DIMENSIONS, CN_REGIONS, TONE_LABELS, tone_label
+from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, TONE_LABELS, tone_label
 
 CHANNEL_TYPES: tuple[str, ...] = (
     "wecom",

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from matching.errors import MatchingError
 from partners import selectors as partner_selectors
 from partners.errors import PartnersError
-from partners.validation import CN_REGIONS
+from partners.reference import CN_REGIONS
 
 RECOMMENDATION_ARGS = {
     "brand": graphene.ID(

@@ -3,7 +3,7 @@
 from django import template
 from django.utils.translation import get_language, gettext_lazy
 
-from partners.validation import CN_REGIONS, tone_label
+from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
 
 register = template.Library()
 
@@ -137,8 +137,6 @@ def price_tier(value) -> str:
 def audience_rows(audience) -> list:
     """The audience profile in a stable order (dimensions, then buckets, as the validators
     define them) — stored JSON does not keep key order on PostgreSQL."""
-    from partners.validation import AUDIENCE_DIMENSIONS
-
     audience = audience or {}
     rows = []
     for dim, keys in AUDIENCE_DIMENSIONS.items():
