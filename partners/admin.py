@@ -107,19 +107,7 @@ class BrandAdminForm(forms.ModelForm):
 
     class Meta:
         model = Brand
-        fields = (
-            "name",
-            "name_en",
-            "category",
-            "legal_name",
-            "credit_code",
-            "website",
-            "price_tier",
-            "tone_tags",
-            "description",
-            "audience",
-            "store_count",
-        )
+        fields = validation.BRAND_PROFILE_FIELDS
 
     def clean(self):
         data = super().clean()

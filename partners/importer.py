@@ -41,21 +41,6 @@ LOOKUP_CHUNK = 5_000  # slugs per ``slug IN (...)`` query
 PROGRESS_EVERY = 10_000  # lines (or rows) between progress messages
 MAX_BLOCKED = 100
 
-# Profile fields an update may overwrite (``clean_brand_profile`` output names).
-UPDATABLE_FIELDS = (
-    "name",
-    "name_en",
-    "legal_name",
-    "credit_code",
-    "category",
-    "price_tier",
-    "tone_tags",
-    "description",
-    "audience",
-    "store_count",
-    "website",
-)
-
 
 class BrandImportError(LineImportError):
     """The brands file had bad lines; nothing was written. ``problems`` lists each one."""
@@ -470,7 +455,15 @@ def _write(
                 obj.status, obj.status_reason, obj.status_changed_at = BrandStatus.APPROVED, "", now
             objs.append(obj)
         _update_rows(
-            objs, [*UPDATABLE_FIELDS, "active_audience", "updated_at", "status", "status_reason", "status_changed_at"]
+            objs,
+            [
+                *validation.BRAND_PROFILE_FIELDS,
+                "active_audience",
+                "updated_at",
+                "status",
+                "status_reason",
+                "status_changed_at",
+            ],
         )
         result.updated += len(objs)
         ticker.tick(result.brands, total)

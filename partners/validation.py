@@ -256,21 +256,29 @@ def validate_slug(value: Any) -> str:
 
 
 # --- Whole payloads ---------------------------------------------------------------------------
-# Fields a brand payload may carry (the bulk-import format, the API and the web forms share it).
-PROFILE_FIELDS = (
-    "slug",
+# The brand profile, by Brand attribute: what a brand (or staff) may edit, and the one list the
+# import, the admin form and the GraphQL types read. Not in it: the slug (fixed once
+# registered), the status (the review workflow moves it) and active_audience (follows the channels).
+BRAND_PROFILE_FIELDS: tuple[str, ...] = (
     "name",
     "name_en",
     "legal_name",
     "credit_code",
     "category",
     "price_tier",
-    "tone",
+    "tone_tags",
     "description",
     "audience",
-    "stores",
+    "store_count",
     "website",
 )
+# The brand's legal identity: shown only to its members and the platform.
+BRAND_LEGAL_FIELDS: tuple[str, ...] = ("legal_name", "credit_code")
+BRAND_PUBLIC_PROFILE_FIELDS: tuple[str, ...] = tuple(f for f in BRAND_PROFILE_FIELDS if f not in BRAND_LEGAL_FIELDS)
+# Where a payload (import line, API input, web form) names a field differently.
+PAYLOAD_NAMES: dict[str, str] = {"tone_tags": "tone", "store_count": "stores"}
+# Fields a brand payload may carry (the bulk-import format, the API and the web forms share it).
+PROFILE_FIELDS: tuple[str, ...] = ("slug", *(PAYLOAD_NAMES.get(f, f) for f in BRAND_PROFILE_FIELDS))
 TEXT_LIMITS = {"name": 120, "name_en": 120, "legal_name": 200, "description": 5000, "website": 200}
 
 
