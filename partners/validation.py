@@ -3,6 +3,9 @@
 Each validator returns the normalised value or raises ``ValidationError`` with a code from
 ``partners.errors.PartnersError``. They never touch the database. The lists they check
 against (audience keys, regions, tone vocabulary) are in ``partners.reference``.
+
+One idea — what valid brand input is — over ~450 lines: a dozen fields, each with its own
+rules and messages, then the two payloads (profile, channels) built from them.
 """
 
 from __future__ import annotations
