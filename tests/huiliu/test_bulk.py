@@ -245,10 +245,12 @@ def test_copy_text_encodes_each_kind_of_value():
         [{"k": "值"}, [1, "二"]],
         [Decimal("1.50"), BrandStatus.PENDING],
         [None, 0.25],
+        [BrandStatus.APPROVED, "x\ty"],  # text with a str enum
+        [3, None],
     ]
     assert bulk.copy_text(columns).split("\n") == [
-        '1\t0.5\ta\\tb\\\\c\t\\N\tt\t2025-03-01T08:30:15.123456+00:00\t2025-01-02\t{"k": "值"}\t1.50\t\\N',
-        '2\tnan\tline\\nbreak\\r\tx\tf\t2025-03-01T08:30:15.123456+00:00\t\\N\t[1, "二"]\tpending\t0.25',
+        '1\t0.5\ta\\tb\\\\c\t\\N\tt\t2025-03-01T08:30:15.123456+00:00\t2025-01-02\t{"k": "值"}\t1.50\t\\N\tapproved\t3',
+        '2\tnan\tline\\nbreak\\r\tx\tf\t2025-03-01T08:30:15.123456+00:00\t\\N\t[1, "二"]\tpending\t0.25\tx\\ty\t\\N',
         "",
     ]
     assert bulk.copy_text([[], []]) == ""
