@@ -41,7 +41,8 @@ django.setup()
 
 import numpy as np  # noqa: E402
 
-from matching import candidates, generator, ranker, refresh, training  # noqa: E402
+from huiliu.bulk import copy_text  # noqa: E402
+from matching import candidates, generator, ranker, storage, training  # noqa: E402
 from matching.features import build_market  # noqa: E402
 
 
@@ -80,11 +81,11 @@ def in_memory(n: int, seed: int) -> None:
         now = datetime.now(UTC)
         for start in range(0, market.n, 10_000):  # in chunks, as the service streams them to COPY
             sl = slice(start, start + 10_000)
-            cols = refresh.row_columns(
+            cols = storage.row_columns(
                 market, rows[sl], partners[sl], scores[sl], comps[sl], learned[sl], artefact, 1, now
             )
             n_rows += len(cols[0])
-            n_bytes += len(refresh.copy_text(cols))
+            n_bytes += len(copy_text(cols))
         times["reasons+rows"] = time.perf_counter() - t3
         times["total"] = time.perf_counter() - t0
         return times, cand, partners, n_rows, n_bytes

@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from huiliu.errors import error_items
 from partners.models import ApiKeyScope, BrandStatus, ChannelType
-from partners.validation import AUDIENCE_DIMENSIONS, CN_REGIONS, error_items, tone_label
+from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
 
 # Labels of the audience buckets (the keys are the validators' canonical keys).
 AUDIENCE_LABELS: dict[str, dict[str, Any]] = {

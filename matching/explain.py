@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from matching.features import DIST_SLICES, REGIONS, Market, scale_label
-from partners.validation import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
+from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
 
 TIER_NAMES = {
     1: ("大众", "mass-market"),
@@ -226,3 +226,17 @@ def explain_batch(
     n_take = np.minimum(np.minimum(np.maximum((ordered >= STRONG).sum(axis=1), MIN_REASONS), n_valid), MAX_REASONS)
     ids[np.arange(4)[None, :] >= n_take[:, None]] = -1
     return ids, zh_table, en_table
+
+
+def explain_pairs(m: Market, rows, partners: np.ndarray, scores, comps, learned, artefact):
+    """A refresh's top-k arrays (as ``ranker.rank_candidates`` returns them) flattened to the
+    valid (row, partner) pairs and explained in one vectorised batch.
+
+    Returns (query index, rank index, partner row, reason ids, zh table, en table, scores,
+    components, learned) — one entry per pair; ``artefact`` gives the category tables."""
+    _, count, completion = artefact.category_tables(m)
+    valid = partners >= 0
+    q_idx, r_idx = np.nonzero(valid)
+    src, dst = np.asarray(rows)[q_idx], partners[valid]
+    ids, zh, en = explain_batch(m, src, dst, comps[valid], completion, count)
+    return q_idx, r_idx, dst, ids, zh, en, scores[valid], comps[valid], learned[valid]

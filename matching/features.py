@@ -28,24 +28,12 @@ from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from partners.validation import AUDIENCE_DIMENSIONS, CN_REGIONS, TONE_LABELS, tone_label
+from partners.models import ChannelType
+from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, TONE_LABELS, tone_label
 
-CHANNEL_TYPES: tuple[str, ...] = (
-    "wecom",
-    "wechat_group",
-    "official_account",
-    "miniprogram",
-    "app",
-    "sms",
-    "email",
-    "douyin",
-    "kuaishou",
-    "video_channel",
-    "xiaohongshu",
-    "weibo",
-    "store",
-    "package_insert",
-)
+# Columns of the channel-mix block, in ChannelType's order: a type added there gets a column
+# here (the channel-mix overlap and the embedding take any width; no artefact stores it).
+CHANNEL_TYPES: tuple[str, ...] = tuple(ChannelType.values)
 REGIONS: tuple[str, ...] = tuple(sorted(CN_REGIONS))
 DIST_DIMS: tuple[str, ...] = ("gender", "age", "city_tier")
 DIST_SLICES: dict[str, slice] = {}
@@ -189,6 +177,40 @@ def _distributions(audience: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np
     return dist, known, regions
 
 
+def row_features(brands: Sequence[BrandInput], leaf_pos: dict[int, int]) -> dict[str, np.ndarray]:
+    """The per-brand feature rows (everything but text): ``cat scale log_scale tier dist
+    dist_known regions chan`` as in ``Market``, plus ``known_mask`` (``dist_known`` spread
+    over the distribution columns). Shared by ``build_market`` and ``replace_rows``, so a
+    brand gets the same row whether the market is built or updated."""
+    n = len(brands)
+    scale = np.array([max(0.0, float(b.active_audience)) for b in brands], np.float64)
+    dist = np.zeros((n, DIST_WIDTH), np.float32)
+    dist_known = np.zeros((n, len(DIST_DIMS)), bool)
+    regions = np.zeros((n, len(REGIONS)), np.float32)
+    chan = np.zeros((n, len(CHANNEL_TYPES)), np.float32)
+    for i, b in enumerate(brands):
+        dist[i], dist_known[i], regions[i] = _distributions(b.audience)
+        total = sum(v for v in b.channels.values() if v > 0)
+        if total > 0:
+            for ctype, v in b.channels.items():
+                if ctype in _CHANNEL_POS and v > 0:
+                    chan[i, _CHANNEL_POS[ctype]] = v / total
+    return {
+        "cat": np.array([leaf_pos.get(b.category_id, 0) for b in brands], np.int32),
+        "scale": scale,
+        "log_scale": np.log10(1.0 + scale).astype(np.float32),
+        "tier": np.array([float(b.price_tier or 3) for b in brands], np.float32),
+        "dist": dist,
+        "dist_known": dist_known,
+        "regions": regions,
+        "chan": chan,
+        "known_mask": np.repeat(dist_known, [len(AUDIENCE_DIMENSIONS[d]) for d in DIST_DIMS], axis=1),
+    }
+
+
+_CHANNEL_POS = {c: i for i, c in enumerate(CHANNEL_TYPES)}
+
+
 def build_market(
     brands: Sequence[BrandInput],
     *,
@@ -211,23 +233,7 @@ def build_market(
                     compete[leaf_pos[a], leaf_pos[b]] = compete[leaf_pos[b], leaf_pos[a]] = True
     np.fill_diagonal(compete, True)
 
-    cat = np.array([leaf_pos.get(b.category_id, 0) for b in brands], np.int32)
-    scale = np.array([max(0.0, float(b.active_audience)) for b in brands], np.float64)
-    log_scale = np.log10(1.0 + scale).astype(np.float32)
-    tier = np.array([float(b.price_tier or 3) for b in brands], np.float32)
-    dist = np.zeros((n, DIST_WIDTH), np.float32)
-    dist_known = np.zeros((n, len(DIST_DIMS)), bool)
-    regions = np.zeros((n, len(REGIONS)), np.float32)
-    chan = np.zeros((n, len(CHANNEL_TYPES)), np.float32)
-    chan_pos = {c: i for i, c in enumerate(CHANNEL_TYPES)}
-    for i, b in enumerate(brands):
-        dist[i], dist_known[i], regions[i] = _distributions(b.audience)
-        total = sum(v for v in b.channels.values() if v > 0)
-        if total > 0:
-            for ctype, v in b.channels.items():
-                if ctype in chan_pos and v > 0:
-                    chan[i, chan_pos[ctype]] = v / total
-
+    f = row_features(brands, leaf_pos)
     docs = [brand_document(b.tone_tags, b.description) for b in brands]
     vectorizer = TfidfVectorizer(
         analyzer="char_wb",
@@ -251,24 +257,23 @@ def build_market(
             warnings.simplefilter("ignore", RuntimeWarning)
             text_dense[:, :dims] = _unit_rows(svd.fit_transform(text).astype(np.float32))
 
-    known_mask = np.repeat(dist_known, [len(AUDIENCE_DIMENSIONS[d]) for d in DIST_DIMS], axis=1)
-    dist_mean = _dist_mean(dist, known_mask)
+    dist_mean = _dist_mean(f["dist"], f["known_mask"])
     market = Market(
         ids=np.array([b.id for b in brands], np.int64),
         slugs=[b.slug for b in brands],
-        cat=cat,
+        cat=f["cat"],
         leaf_ids=leaf_ids,
         leaf_names=[(zh, en) for _, zh, en in leaves],
         compete=compete,
-        scale=scale,
-        log_scale=log_scale,
-        tier=tier,
+        scale=f["scale"],
+        log_scale=f["log_scale"],
+        tier=f["tier"],
         tones=[list(b.tone_tags or []) for b in brands],
-        dist=dist,
-        dist_known=dist_known,
-        regions=regions,
-        chan=chan,
-        emb=embed(log_scale, tier, text_dense, dist, known_mask, regions, chan, dist_mean),
+        dist=f["dist"],
+        dist_known=f["dist_known"],
+        regions=f["regions"],
+        chan=f["chan"],
+        emb=_embed_rows(f, text_dense, dist_mean),
         text_dense=text_dense,
         vectorizer=vectorizer,
         svd=svd,
@@ -288,6 +293,10 @@ def _dist_mean(dist: np.ndarray, known_mask: np.ndarray) -> np.ndarray:
     sums = (dist * known_mask).sum(axis=0)
     mean = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
     return mean.astype(np.float32)
+
+
+def _embed_rows(f: dict[str, np.ndarray], text_dense: np.ndarray, dist_mean: np.ndarray) -> np.ndarray:
+    return embed(f["log_scale"], f["tier"], text_dense, f["dist"], f["known_mask"], f["regions"], f["chan"], dist_mean)
 
 
 def embed(log_scale, tier, text_dense, dist, known_mask, regions, chan, dist_mean) -> np.ndarray:
@@ -321,41 +330,20 @@ def replace_rows(market: Market, brands: Sequence[BrandInput], *, remove_ids: It
         market.__post_init__()  # row numbers moved: rebuild the id → row index
     if not brands:
         return market
-    n_new = len(brands)
     leaf_pos = {int(lid): i for i, lid in enumerate(market.leaf_ids)}
-    text_dense = np.zeros((n_new, TEXT_DIMS), np.float32)
+    text_dense = np.zeros((len(brands), TEXT_DIMS), np.float32)
     if market.vectorizer is not None and market.svd is not None:
         docs = [brand_document(b.tone_tags, b.description) for b in brands]
         dims = market.svd.n_components
         text_dense[:, :dims] = _unit_rows(market.svd.transform(market.vectorizer.transform(docs)).astype(np.float32))
-    dist = np.zeros((n_new, DIST_WIDTH), np.float32)
-    known = np.zeros((n_new, len(DIST_DIMS)), bool)
-    regions = np.zeros((n_new, len(REGIONS)), np.float32)
-    chan = np.zeros((n_new, len(CHANNEL_TYPES)), np.float32)
-    for k, b in enumerate(brands):
-        dist[k], known[k], regions[k] = _distributions(b.audience)
-        total = sum(v for v in b.channels.values() if v > 0)
-        for ctype, v in b.channels.items():
-            if total > 0 and ctype in CHANNEL_TYPES and v > 0:
-                chan[k, CHANNEL_TYPES.index(ctype)] = v / total
-    scale = np.array([max(0.0, float(b.active_audience)) for b in brands])
-    log_scale = np.log10(1.0 + scale).astype(np.float32)
-    known_mask = np.repeat(known, [len(AUDIENCE_DIMENSIONS[d]) for d in DIST_DIMS], axis=1)
-    new_rows = {
-        "ids": np.array([b.id for b in brands], np.int64),
-        "cat": np.array([leaf_pos.get(b.category_id, 0) for b in brands], np.int32),
-        "scale": scale,
-        "log_scale": log_scale,
-        "tier": np.array([float(b.price_tier or 3) for b in brands], np.float32),
-        "dist": dist,
-        "dist_known": known,
-        "regions": regions,
-        "chan": chan,
-        "text_dense": text_dense,
-        "tone_bits": market.tones_to_bits([b.tone_tags or [] for b in brands]),
-        "region_bits": regions_to_bits(regions),
-    }
-    new_rows["emb"] = embed(log_scale, new_rows["tier"], text_dense, dist, known_mask, regions, chan, market.dist_mean)
+    new_rows = row_features(brands, leaf_pos)
+    new_rows.update(
+        ids=np.array([b.id for b in brands], np.int64),
+        text_dense=text_dense,
+        tone_bits=market.tones_to_bits([b.tone_tags or [] for b in brands]),
+        region_bits=regions_to_bits(new_rows["regions"]),
+        emb=_embed_rows(new_rows, text_dense, market.dist_mean),
+    )
 
     existing = [market.index.get(b.id) for b in brands]
     upd = [(k, r) for k, r in enumerate(existing) if r is not None]

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching.features import CHANNEL_TYPES, REGIONS, BrandInput
+from partners.reference import AUDIENCE_DIMENSIONS, TONE_LABELS
 from partners.taxonomy import TAXONOMY
-from partners.validation import AUDIENCE_DIMENSIONS, TONE_LABELS
 
 _codes = [c for c, _, _ in TAXONOMY]
 LEAVES: list[tuple[str, str, str]] = [t for t in TAXONOMY if not any(o.startswith(t[0] + ".") for o in _codes)]

@@ -19,10 +19,10 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from partners import services
+from huiliu.errors import error_items
+from partners import services, validation
 from partners.actors import Actor
 from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, CompetitionRule, Membership
-from partners.validation import error_items
 
 
 def _actor(request) -> Actor:
@@ -108,19 +108,7 @@ class BrandAdminForm(forms.ModelForm):
 
     class Meta:
         model = Brand
-        fields = (
-            "name",
-            "name_en",
-            "category",
-            "legal_name",
-            "credit_code",
-            "website",
-            "price_tier",
-            "tone_tags",
-            "description",
-            "audience",
-            "store_count",
-        )
+        fields = validation.BRAND_PROFILE_FIELDS
 
     def payload(self) -> dict:
         """The form's values in the shared validator's (and ``brand_update``'s) field names."""

@@ -3,11 +3,12 @@
 One brand per line, upserted by slug. The whole file is validated first with the same
 validators as every other surface (``partners.validation``); if any line is bad nothing is
 written and every problem is reported as ``line N: field: reason``. Otherwise all rows are
-written in one transaction with bulk statements (``COPY`` on PostgreSQL), so 100,000 brands
-take ~25 seconds rather than the ~8 minutes of a per-row ``save()`` (benchmarks/import_brands.py,
-docs/PERFORMANCE.md).
+written in one transaction with the bulk writers of ``huiliu.bulk`` (``COPY`` on PostgreSQL),
+so 100,000 brands take ~25 seconds rather than the ~8 minutes of a per-row ``save()``
+(benchmarks/import_brands.py, docs/PERFORMANCE.md).
 
-The file format is documented in docs/IMPORT.md.
+The file format is documented in docs/IMPORT.md. One workflow over ~400 lines: validate every
+line, then write them all; the bulk writers themselves are ``huiliu.bulk``'s.
 """
 
 from __future__ import annotations
@@ -15,46 +16,31 @@ from __future__ import annotations
 import gc
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huiliu import bulk
+from huiliu.bulk import Progress
+from huiliu.errors import error_items
 from huiliu.jsonl import LineError, LineImportError, iter_lines
 from partners import selectors, validation
 from partners.actors import Actor
 from partners.channels import same_channel_numbers
 from partners.errors import PartnersError as E
-from partners.models import AuditEvent, Brand, BrandBlock, BrandStatus, Channel
+from partners.models import AuditAction, AuditEvent, Brand, BrandBlock, BrandStatus, Channel
 from partners.signals import brands_imported
 
-BATCH_SIZE = 2_000  # rows per INSERT statement
-# Updates go through one ``UPDATE … FROM (VALUES …)`` per batch: Django's bulk_update builds a
-# CASE WHEN per field and row, which measured ~300 rows/s here (CPU in expression building).
-UPDATE_BATCH_SIZE = 1_000
 LOOKUP_CHUNK = 5_000  # slugs per ``slug IN (...)`` query
-PROGRESS_EVERY = 10_000  # lines (or rows) between progress messages
+UPDATE_CHUNK = bulk.UPDATE_BATCH_SIZE  # existing brands loaded and written back per round
+PROGRESS_EVERY = bulk.PROGRESS_EVERY  # lines (or rows) between progress messages
 MAX_BLOCKED = 100
-
-# Profile fields an update may overwrite (``clean_brand_profile`` output names).
-UPDATABLE_FIELDS = (
-    "name",
-    "name_en",
-    "legal_name",
-    "credit_code",
-    "category",
-    "price_tier",
-    "tone_tags",
-    "description",
-    "audience",
-    "store_count",
-    "website",
-)
 
 
 class BrandImportError(LineImportError):
@@ -86,27 +72,6 @@ class _Row:
     blocked: list[str]
 
 
-Progress = Callable[[str], None]
-
-
-class _Ticker:
-    """Reports progress every PROGRESS_EVERY items with the running rate."""
-
-    def __init__(self, progress: Progress | None, what: str):
-        self.progress, self.what = progress, what
-        self.start = time.perf_counter()
-        self.next_at = PROGRESS_EVERY
-
-    def tick(self, count: int, total: int | None = None) -> None:
-        if self.progress is None or count < self.next_at:
-            return
-        while self.next_at <= count:
-            self.next_at += PROGRESS_EVERY
-        elapsed = max(time.perf_counter() - self.start, 1e-9)
-        of = f"/{total:,}" if total else ""
-        self.progress(f"{self.what}: {count:,}{of} ({count / elapsed:,.0f}/s)")
-
-
 def _clean_blocked(value: Any, own_slug: str | None) -> tuple[list[tuple[int, str]], list[tuple[str, str, str]]]:
     """A brand's ``blocked`` list → ([(index, slug)], [(field, code, message)]).
 
@@ -126,7 +91,7 @@ def _clean_blocked(value: Any, own_slug: str | None) -> tuple[list[tuple[int, st
         try:
             slug = validation.validate_slug(raw if isinstance(raw, str) else "")
         except ValidationError as exc:
-            errors += [(key, code, message) for _f, code, message in validation.error_items(exc)]
+            errors += [(key, code, message) for _f, code, message in error_items(exc)]
             continue
         if slug == own_slug:
             errors.append((key, E.SELF_BLOCK, _("a brand cannot block itself.")))
@@ -144,7 +109,7 @@ def _validate(
     all_blocked: list[tuple[int, list[tuple[int, str]]]] = []
     problems: list[LineError] = []
     first_line: dict[str, int] = {}
-    ticker = _Ticker(progress, _("validated"))
+    ticker = bulk.ProgressTicker(progress, _("validated"), every=PROGRESS_EVERY)
     count = 0
     for number, raw in iter_lines(path_or_lines):
         count = number
@@ -169,7 +134,7 @@ def _validate(
                 # (Brand.price_tier's default) — re-importing a line without one keeps the tier.
                 fields.pop("price_tier", None)
         except ValidationError as exc:
-            line_errors += validation.error_items(exc)
+            line_errors += error_items(exc)
         try:
             channels = validation.clean_channels(data.get("channels"))
             for raw, channel in zip(data.get("channels") or [], channels, strict=True):
@@ -178,7 +143,7 @@ def _validate(
                     # channel (see _carry_verification); otherwise self_reported.
                     channel.pop("verification", None)
         except ValidationError as exc:
-            line_errors += validation.error_items(exc)
+            line_errors += error_items(exc)
         slug = fields["slug"] if fields else data.get("slug")
         blocked, block_errors = _clean_blocked(data.get("blocked"), slug if isinstance(slug, str) else None)
         line_errors += block_errors
@@ -221,7 +186,7 @@ def brands_import(
     New brands are created ``pending`` (``approved`` when ``approve``); existing ones get the
     line's profile fields, their channels replaced and their blocklist replaced; with
     ``approve`` a pending existing brand is approved too (other statuses are left alone).
-    Writes one ``brand.imported`` AuditEvent per brand and one ``brand.approve`` per approval.
+    Writes one ``brand.imported`` AuditEvent per brand and one ``brand.approved`` per approval.
 
     Raises ``BrandImportError`` (a ValidationError) listing every bad line; then nothing is
     written. ``progress`` receives a line of text every 10,000 lines validated / rows written.
@@ -287,91 +252,6 @@ def _import(
     return result
 
 
-class _RowWriter:
-    """Inserts plain rows (``{attname: value}``) of one model, fast.
-
-    On PostgreSQL through ``COPY … FROM STDIN`` (several times faster than INSERT for the
-    channels and audit events, which are most of an import's rows); elsewhere through
-    ``bulk_create``. A column a row leaves out gets the field's default, as ``Model()`` would,
-    so a field added to the model later does not break the import.
-    """
-
-    def __init__(self, model: type[models.Model]):
-        self.model = model
-        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        self.copy = connection.vendor == "postgresql"
-
-    def insert(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        if not self.copy:
-            self.model.objects.bulk_create([self.model(**row) for row in rows], batch_size=BATCH_SIZE)
-            return
-        defaults = {f.attname: f.get_default() for f in self.fields}
-        # JSON values need the backend's adapter; everything else psycopg dumps as is.
-        json_fields = {f.attname: f for f in self.fields if isinstance(f, models.JSONField)}
-        qn = connection.ops.quote_name
-        columns = ", ".join(qn(f.column) for f in self.fields)
-        attnames = [f.attname for f in self.fields]
-        # The raw psycopg cursor bypasses Django's error translation: wrap it so a refused row
-        # raises django.db.DatabaseError (which the command reports) rather than psycopg's own.
-        with connection.wrap_database_errors, connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {qn(self.model._meta.db_table)} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    values = []
-                    for name in attnames:
-                        value = row[name] if name in row else defaults[name]
-                        if name in json_fields:
-                            value = json_fields[name].get_db_prep_save(value, connection)
-                        values.append(value)
-                    copy.write_row(values)
-
-
-def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _update_rows(objs: list[Brand], field_names: list[str]) -> None:
-    """UPDATE many brands in one statement: ``WITH v(...) AS (VALUES ...) UPDATE ... FROM v``.
-
-    Works on PostgreSQL and SQLite ≥ 3.33. Values go through each field's own
-    ``get_db_prep_save`` (JSON adaptation etc.); on PostgreSQL each is cast to the column type
-    because VALUES would otherwise type them as text.
-    """
-    if not objs:
-        return
-    meta = Brand._meta
-    fields = [meta.get_field(name) for name in field_names]
-    pk = meta.pk
-    qn = connection.ops.quote_name
-    postgres = connection.vendor == "postgresql"
-
-    def placeholder(f) -> str:
-        return f"%s::{f.rel_db_type(connection) if f.is_relation else f.db_type(connection)}" if postgres else "%s"
-
-    row_sql = "(" + ", ".join(placeholder(f) for f in [pk, *fields]) + ")"
-    params: list[Any] = []
-    for obj in objs:
-        params.append(obj.pk)
-        params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields)
-    columns = ", ".join(qn(f.column) for f in [pk, *fields])
-    table = qn(meta.db_table)
-    sets = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in fields)
-    sql = (
-        f"WITH v ({columns}) AS (VALUES {', '.join([row_sql] * len(objs))}) "
-        f"UPDATE {table} SET {sets} FROM v WHERE {table}.{qn(pk.column)} = v.{qn(pk.column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
 def _new_brand_row(row: _Row, *, status: str, approve: bool, now) -> dict[str, Any]:
     """A new brand's column values (attnames), from a validated line."""
     values = {k: v for k, v in row.fields.items() if k != "category"}
@@ -425,35 +305,29 @@ def _write(
     ids: dict[str, int] = {slug: pk for slug, (pk, _status) in existing.items()}
     approved_ids: list[tuple[int, str]] = []  # (id, previous status)
     total = len(rows)
-    ticker = _Ticker(progress, _("brands written"))
+    ticker = bulk.ProgressTicker(progress, _("brands written"), every=PROGRESS_EVERY)
 
-    # --- new brands ------------------------------------------------------------------------
+    # --- new brands: written, then their ids read back by slug (COPY returns none) ------------
     status = BrandStatus.APPROVED if approve else BrandStatus.PENDING
-    if connection.vendor == "postgresql":
-        # COPY, then read the new ids back by slug (COPY returns none).
-        writer = _RowWriter(Brand)
-        for i in range(0, len(new_rows), LOOKUP_CHUNK):
-            chunk = new_rows[i : i + LOOKUP_CHUNK]
-            writer.insert([_new_brand_row(row, status=status, approve=approve, now=now) for row in chunk])
-            for slug, (pk, _status) in _existing(r.fields["slug"] for r in chunk).items():
-                ids[slug] = pk
-            result.created += len(chunk)
-            ticker.tick(result.created, total)
-    else:
-        for i in range(0, len(new_rows), BATCH_SIZE):
-            chunk = new_rows[i : i + BATCH_SIZE]
-            objs = [Brand(**_new_brand_row(row, status=status, approve=approve, now=now)) for row in chunk]
-            Brand.objects.bulk_create(objs)
-            for obj in objs:
-                ids[obj.slug] = obj.pk
-            result.created += len(objs)
-            ticker.tick(result.created, total)
+    for chunk in bulk.batches(new_rows, LOOKUP_CHUNK):
+        bulk.copy_dicts(Brand, (_new_brand_row(row, status=status, approve=approve, now=now) for row in chunk))
+        for slug, (pk, _status) in _existing(r.fields["slug"] for r in chunk).items():
+            ids[slug] = pk
+        result.created += len(chunk)
+        ticker.tick(result.created, total)
     if approve:
         approved_ids.extend((ids[row.fields["slug"]], BrandStatus.PENDING) for row in new_rows)
 
     # --- existing brands: profile, scale, maybe approval ------------------------------------
-    for i in range(0, len(old_rows), UPDATE_BATCH_SIZE):
-        chunk = old_rows[i : i + UPDATE_BATCH_SIZE]
+    updated_fields = [
+        *validation.BRAND_PROFILE_FIELDS,
+        "active_audience",
+        "updated_at",
+        "status",
+        "status_reason",
+        "status_changed_at",
+    ]
+    for chunk in bulk.batches(old_rows, UPDATE_CHUNK):
         current = Brand.objects.in_bulk([r.fields["slug"] for r in chunk], field_name="slug")
         objs = []
         for row in chunk:
@@ -464,15 +338,12 @@ def _write(
                 if key != "slug":
                     setattr(obj, key, value)
             obj.active_audience = validation.active_audience(row.channels)
-            obj.updated_at = now  # bulk_update skips auto_now
+            obj.updated_at = now  # update_rows skips auto_now
             if approve and obj.status == BrandStatus.PENDING:
                 approved_ids.append((obj.pk, obj.status))
                 obj.status, obj.status_reason, obj.status_changed_at = BrandStatus.APPROVED, "", now
             objs.append(obj)
-        _update_rows(
-            objs, [*UPDATABLE_FIELDS, "active_audience", "updated_at", "status", "status_reason", "status_changed_at"]
-        )
-        result.updated += len(objs)
+        result.updated += bulk.update_rows(objs, updated_fields)
         ticker.tick(result.brands, total)
     result.approved = len(approved_ids)
 
@@ -488,37 +359,24 @@ def _write(
         channels.delete()
         BrandBlock.objects.filter(brand_id__in=old_ids[i : i + LOOKUP_CHUNK]).delete()
 
-    ticker = _Ticker(progress, _("channels written"))
-    channel_writer = _RowWriter(Channel)
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        brand_id = ids[row.fields["slug"]]
-        batch.extend(
-            {
-                "brand_id": brand_id,
-                "created_at": now,
-                **_carry_verification(c, stored.get((brand_id, c["type"], c["label"])), now),
-            }
-            for c in row.channels
-        )
-        if len(batch) >= BATCH_SIZE:
-            channel_writer.insert(batch)
-            result.channels += len(batch)
-            batch = []
-            ticker.tick(result.channels)
-    channel_writer.insert(batch)
-    result.channels += len(batch)
+    def channel_rows() -> Iterator[dict[str, Any]]:
+        for row in rows:
+            brand_id = ids[row.fields["slug"]]
+            for c in row.channels:
+                old = stored.get((brand_id, c["type"], c["label"]))
+                yield {"brand_id": brand_id, "created_at": now, **_carry_verification(c, old, now)}
 
-    blocks = [
+    ticker = bulk.ProgressTicker(progress, _("channels written"), every=PROGRESS_EVERY)
+    result.channels = bulk.copy_dicts(Channel, channel_rows(), progress=ticker.tick)
+    blocks = (
         {"brand_id": ids[row.fields["slug"]], "blocked_id": ids[slug], "created_at": now}
         for row in rows
         for slug in row.blocked
-    ]
-    _RowWriter(BrandBlock).insert(blocks)
-    result.blocks = len(blocks)
+    )
+    result.blocks = bulk.copy_dicts(BrandBlock, blocks)
 
-    # --- audit: one event per brand imported, one per approval (built per batch: 200,000
-    # rows at once would double the import's memory) -------------------------------------------
+    # --- audit: one event per brand imported, one per approval (generated as they are
+    # written: 200,000 rows at once would double the import's memory) -------------------------
     audit_base = {
         "actor_id": actor.user.pk if actor.user else None,
         "actor_api_key_id": actor.api_key.pk if actor.api_key else None,
@@ -532,7 +390,7 @@ def _write(
             pk = ids[row.fields["slug"]]
             yield {
                 **audit_base,
-                "action": "brand.imported",
+                "action": AuditAction.BRAND_IMPORTED,
                 "brand_id": pk,
                 "object_id": str(pk),
                 "reason": "",
@@ -545,7 +403,7 @@ def _write(
         for pk, previous in approved_ids:
             yield {
                 **audit_base,
-                "action": "brand.approve",
+                "action": AuditAction.BRAND_APPROVED,
                 "brand_id": pk,
                 "object_id": str(pk),
                 "reason": approve_reason,
@@ -553,11 +411,6 @@ def _write(
             }
 
     total_events = len(rows) + len(approved_ids)
-    ticker = _Ticker(progress, _("audit events written"))
-    audit_writer = _RowWriter(AuditEvent)
-    written = 0
-    for batch_events in _batches(events(), BATCH_SIZE):
-        audit_writer.insert(batch_events)
-        written += len(batch_events)
-        ticker.tick(written, total_events)
+    ticker = bulk.ProgressTicker(progress, _("audit events written"), every=PROGRESS_EVERY)
+    bulk.copy_dicts(AuditEvent, events(), progress=lambda written: ticker.tick(written, total_events))
     result.brand_ids = [ids[r.fields["slug"]] for r in rows]

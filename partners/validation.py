@@ -1,7 +1,11 @@
 """Pure validators for brand data, shared by services, forms, the API and bulk import.
 
 Each validator returns the normalised value or raises ``ValidationError`` with a code from
-``partners.errors.PartnersError``. They never touch the database.
+``partners.errors.PartnersError``. They never touch the database. The lists they check
+against (audience keys, regions, tone vocabulary) are in ``partners.reference``.
+
+One idea — what valid brand input is — over ~450 lines: a dozen fields, each with its own
+rules and messages, then the two payloads (profile, channels) built from them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
 from partners.errors import PartnersError as E
+from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, normalise_tone_tag
 
 # --- Unified social credit code (统一社会信用代码), GB 32100-2015 ----------------------------
 CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, V, Z
@@ -50,50 +55,7 @@ def validate_credit_code(value: str) -> str:
 
 
 # --- Audience profile ------------------------------------------------------------------------
-AUDIENCE_DIMENSIONS: dict[str, tuple[str, ...]] = {
-    "gender": ("female", "male"),
-    "age": ("<18", "18-24", "25-34", "35-44", "45+"),
-    "city_tier": ("tier1", "new_tier1", "tier2", "tier3_plus"),
-}
 DISTRIBUTION_TOLERANCE = 0.01
-
-# ISO 3166-2:CN province-level codes.
-CN_REGIONS: dict[str, tuple[str, str]] = {
-    "CN-AH": ("安徽", "Anhui"),
-    "CN-BJ": ("北京", "Beijing"),
-    "CN-CQ": ("重庆", "Chongqing"),
-    "CN-FJ": ("福建", "Fujian"),
-    "CN-GD": ("广东", "Guangdong"),
-    "CN-GS": ("甘肃", "Gansu"),
-    "CN-GX": ("广西", "Guangxi"),
-    "CN-GZ": ("贵州", "Guizhou"),
-    "CN-HA": ("河南", "Henan"),
-    "CN-HB": ("湖北", "Hubei"),
-    "CN-HE": ("河北", "Hebei"),
-    "CN-HI": ("海南", "Hainan"),
-    "CN-HK": ("香港", "Hong Kong"),
-    "CN-HL": ("黑龙江", "Heilongjiang"),
-    "CN-HN": ("湖南", "Hunan"),
-    "CN-JL": ("吉林", "Jilin"),
-    "CN-JS": ("江苏", "Jiangsu"),
-    "CN-JX": ("江西", "Jiangxi"),
-    "CN-LN": ("辽宁", "Liaoning"),
-    "CN-MO": ("澳门", "Macao"),
-    "CN-NM": ("内蒙古", "Inner Mongolia"),
-    "CN-NX": ("宁夏", "Ningxia"),
-    "CN-QH": ("青海", "Qinghai"),
-    "CN-SC": ("四川", "Sichuan"),
-    "CN-SD": ("山东", "Shandong"),
-    "CN-SH": ("上海", "Shanghai"),
-    "CN-SN": ("陕西", "Shaanxi"),
-    "CN-SX": ("山西", "Shanxi"),
-    "CN-TJ": ("天津", "Tianjin"),
-    "CN-TW": ("台湾", "Taiwan"),
-    "CN-XJ": ("新疆", "Xinjiang"),
-    "CN-XZ": ("西藏", "Tibet"),
-    "CN-YN": ("云南", "Yunnan"),
-    "CN-ZJ": ("浙江", "Zhejiang"),
-}
 
 
 def validate_distribution(name: str, value: Any) -> dict[str, float]:
@@ -182,43 +144,8 @@ def validate_audience(value: Any) -> dict[str, Any]:
 
 
 # --- Tone tags --------------------------------------------------------------------------------
-# Known tags have a canonical English key and a Chinese label; common Chinese spellings map
-# onto the key so "年轻" and "Young " are the same tag. Unknown tags are kept, normalised.
-TONE_LABELS: dict[str, tuple[str, str]] = {
-    "young": ("年轻", "young"),
-    "urban": ("都市", "urban"),
-    "value": ("性价比", "value"),
-    "premium": ("高端", "premium"),
-    "luxury": ("奢华", "luxury"),
-    "trendy": ("潮流", "trendy"),
-    "cute": ("可爱", "cute"),
-    "family": ("家庭", "family"),
-    "healthy": ("健康", "healthy"),
-    "sporty": ("运动", "sporty"),
-    "tech": ("科技", "tech"),
-    "classic": ("经典", "classic"),
-    "national": ("国潮", "guochao"),
-    "natural": ("自然", "natural"),
-    "professional": ("专业", "professional"),
-    "artisan": ("匠心", "artisan"),
-    "playful": ("有趣", "playful"),
-    "elegant": ("优雅", "elegant"),
-    "outdoor": ("户外", "outdoor"),
-    "warm": ("温暖", "warm"),
-    "minimal": ("简约", "minimal"),
-    "social": ("社交", "social"),
-    "mass": ("大众", "mass"),
-    "quality": ("品质", "quality"),
-}
-_TONE_ALIASES = {zh: key for key, (zh, _en) in TONE_LABELS.items()}
-_TONE_ALIASES.update({"guochao": "national", "国潮风": "national", "高端化": "premium", "平价": "value"})
 MAX_TONE_TAGS = 12
 MAX_TONE_TAG_LENGTH = 24
-
-
-def normalise_tone_tag(raw: str) -> str:
-    tag = re.sub(r"[\s_]+", "-", str(raw).strip().lower()).strip("-")
-    return _TONE_ALIASES.get(tag, tag)
 
 
 def validate_tone(value: Any) -> list[str]:
@@ -243,11 +170,6 @@ def validate_tone(value: Any) -> list[str]:
     if len(out) > MAX_TONE_TAGS:
         raise ValidationError(_("at most %(n)d tone tags.") % {"n": MAX_TONE_TAGS}, code=E.INVALID)
     return out
-
-
-def tone_label(tag: str, language: str = "zh-hans") -> str:
-    zh, en = TONE_LABELS.get(tag, (tag, tag))
-    return en if language.startswith("en") else zh
 
 
 # --- Numbers ----------------------------------------------------------------------------------
@@ -337,21 +259,29 @@ def validate_slug(value: Any) -> str:
 
 
 # --- Whole payloads ---------------------------------------------------------------------------
-# Fields a brand payload may carry (the bulk-import format, the API and the web forms share it).
-PROFILE_FIELDS = (
-    "slug",
+# The brand profile, by Brand attribute: what a brand (or staff) may edit, and the one list the
+# import, the admin form and the GraphQL types read. Not in it: the slug (fixed once
+# registered), the status (the review workflow moves it) and active_audience (follows the channels).
+BRAND_PROFILE_FIELDS: tuple[str, ...] = (
     "name",
     "name_en",
     "legal_name",
     "credit_code",
     "category",
     "price_tier",
-    "tone",
+    "tone_tags",
     "description",
     "audience",
-    "stores",
+    "store_count",
     "website",
 )
+# The brand's legal identity: shown only to its members and the platform.
+BRAND_LEGAL_FIELDS: tuple[str, ...] = ("legal_name", "credit_code")
+BRAND_PUBLIC_PROFILE_FIELDS: tuple[str, ...] = tuple(f for f in BRAND_PROFILE_FIELDS if f not in BRAND_LEGAL_FIELDS)
+# Where a payload (import line, API input, web form) names a field differently.
+PAYLOAD_NAMES: dict[str, str] = {"tone_tags": "tone", "store_count": "stores"}
+# Fields a brand payload may carry (the bulk-import format, the API and the web forms share it).
+PROFILE_FIELDS: tuple[str, ...] = ("slug", *(PAYLOAD_NAMES.get(f, f) for f in BRAND_PROFILE_FIELDS))
 TEXT_LIMITS = {"name": 120, "name_en": 120, "legal_name": 200, "description": 5000, "website": 200}
 
 
@@ -528,18 +458,3 @@ def clean_channels(value: Any) -> list[dict[str, Any]]:
 def active_audience(channels: list[dict[str, Any]]) -> int:
     """Scale: Σ size × active rate over a brand's channels."""
     return round(sum(c["size"] * c["active_rate"] for c in channels))
-
-
-def error_items(exc: ValidationError) -> list[tuple[str, str, str]]:
-    """Flatten a ValidationError into (field, code, message) triples for any surface."""
-    items: list[tuple[str, str, str]] = []
-    if hasattr(exc, "error_dict"):
-        for field, errs in exc.error_dict.items():
-            for err in errs:
-                for message in err.messages:
-                    items.append((field, str(err.code or E.INVALID), message))
-    else:
-        for err in exc.error_list:
-            for message in err.messages:
-                items.append(("__all__", str(err.code or E.INVALID), message))
-    return items

@@ -11,7 +11,7 @@ import graphene
 from django.core.exceptions import ValidationError
 from graphql import GraphQLError
 
-from partners.validation import error_items
+from huiliu.errors import error_items
 
 
 class ApiError(StrEnum):

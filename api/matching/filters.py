@@ -11,7 +11,7 @@ from api.core.scalars import BigInt
 from matching.errors import MatchingError
 from partners import selectors as partner_selectors
 from partners.errors import PartnersError
-from partners.validation import CN_REGIONS
+from partners.reference import CN_REGIONS
 
 RECOMMENDATION_ARGS = {
     "brand": graphene.ID(

@@ -26,6 +26,7 @@ from matching import selectors
 from matching.models import MatcherModel, Recommendation, TrainingRun
 from partners.actors import Actor
 from partners.models import Brand, Channel
+from partners.validation import BRAND_PUBLIC_PROFILE_FIELDS
 
 COMPONENTS = ("scale", "positioning", "audience", "category")
 
@@ -50,21 +51,7 @@ class PartnerProfile(ScopedObjectType):
         name = "PartnerProfile"
         # BrandNode stays the type graphene-django maps Brand foreign keys to.
         skip_registry = True
-        fields = (
-            "id",
-            "slug",
-            "name",
-            "name_zh",
-            "name_en",
-            "category",
-            "price_tier",
-            "tone_tags",
-            "description",
-            "audience",
-            "store_count",
-            "active_audience",
-            "channel_types",
-        )
+        fields = ("id", "slug", "name_zh", *BRAND_PUBLIC_PROFILE_FIELDS, "active_audience", "channel_types")
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:

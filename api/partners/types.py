@@ -20,6 +20,7 @@ from api.core.types import ScopedObjectType, actor_of, request_language
 from partners import selectors
 from partners.actors import Actor
 from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Membership, User
+from partners.validation import BRAND_PROFILE_FIELDS
 
 # Attribute the brand list resolvers prefetch channels into (see with_brand_prefetches).
 PREFETCHED_CHANNELS = "api_channels"
@@ -132,21 +133,12 @@ class BrandNode(ScopedObjectType):
         fields = (
             "id",
             "slug",
-            "name",
             "name_zh",
-            "name_en",
-            "category",
-            "price_tier",
-            "tone_tags",
-            "description",
-            "audience",
-            "store_count",
+            *BRAND_PROFILE_FIELDS,
             "active_audience",
             "channel_types",
             "status",
             "status_reason",
-            "legal_name",
-            "credit_code",
             "channels",
             "api_keys",
             "audit_events",

@@ -4,7 +4,7 @@ from django import template
 from django.utils.translation import get_language, gettext_lazy
 
 from partners.models import AuditAction
-from partners.validation import CN_REGIONS, tone_label
+from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
 
 register = template.Library()
 
@@ -125,8 +125,6 @@ def price_tier(value) -> str:
 def audience_rows(audience) -> list:
     """The audience profile in a stable order (dimensions, then buckets, as the validators
     define them) — stored JSON does not keep key order on PostgreSQL."""
-    from partners.validation import AUDIENCE_DIMENSIONS
-
     audience = audience or {}
     rows = []
     for dim, keys in AUDIENCE_DIMENSIONS.items():

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 
 from frontend.forms import ApiKeyForm, AudienceForm, BrandProfileForm, ChannelRows, apply_errors, apply_profile_errors
 from frontend.views.common import actor_of, brand_for
+from huiliu.errors import error_items
 from partners import selectors, services
-from partners.validation import error_items
 
 
 @login_required

@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from frontend.views.common import actor_of
+from huiliu.errors import error_items
 from matching import selectors, services
-from partners.validation import error_items
 
 HISTORY_SIZE = 20
 

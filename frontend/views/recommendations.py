@@ -22,11 +22,11 @@ from django.views.decorators.http import require_POST
 
 from frontend.forms import RecommendationFilterForm
 from frontend.views.common import actor_of, brand_for
+from huiliu.errors import error_items
 from matching import selectors, services
 from matching.errors import MatchingError
 from partners import selectors as partner_selectors
 from partners.models import BrandStatus
-from partners.validation import error_items
 
 PAGE_SIZE = 10
 FILTER_KEYS = ("category", "scale_min", "scale_max", "region")

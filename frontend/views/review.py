@@ -18,10 +18,10 @@ from django.views.decorators.http import require_POST
 
 from frontend.forms import QueueFilterForm
 from frontend.views.common import actor_of
+from huiliu.errors import error_items
 from partners import selectors, services
 from partners.models import BrandStatus
 from partners.services import TRANSITIONS
-from partners.validation import error_items
 
 QUEUE_PAGE_SIZE = 25
 # Actions offered per status, and whether the form asks for a reason (the service decides

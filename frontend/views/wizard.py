@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from frontend.forms import AudienceForm, BrandProfileForm, ChannelRows, apply_errors
 from frontend.views.common import actor_of
+from huiliu.errors import error_items
 from partners import selectors, services, validation
 from partners.errors import PartnersError
 
@@ -122,7 +123,7 @@ def review(request):
         try:
             brand = services.brand_register(actor=actor_of(request), data=data)
         except ValidationError as exc:
-            errors = validation.error_items(exc)
+            errors = error_items(exc)
         else:
             request.session.pop(SESSION_KEY, None)
             messages.success(request, _("Your brand was submitted for review. We will e-mail you when it is decided."))

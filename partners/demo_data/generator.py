@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from partners.demo_data.seed_brands import fictitious_credit_code
+from partners.reference import CN_REGIONS
 from partners.taxonomy import leaf_codes
-from partners.validation import CN_REGIONS
 
 _FIRST = [
     ("山", "shan"),

@@ -17,7 +17,7 @@ from django.utils import translation
 from partners import importer
 from partners.actors import Actor
 from partners.importer import BrandImportError, brands_import
-from partners.models import AuditEvent, Brand, BrandBlock, BrandStatus, Channel, Membership
+from partners.models import AuditAction, AuditEvent, Brand, BrandBlock, BrandStatus, Channel, Membership
 from partners.signals import brands_imported
 from tests.factories import BrandFactory, UserFactory, category, valid_credit_code
 
@@ -239,7 +239,7 @@ def test_approve_flag_approves_new_and_pending_brands_and_audits_each(existing):
     rejected.refresh_from_db()
     assert pending.status == BrandStatus.APPROVED and pending.status_changed_at is not None
     assert rejected.status == BrandStatus.REJECTED  # approve only moves pending brands, as the workflow does
-    approvals = AuditEvent.objects.filter(action="brand.approve")
+    approvals = AuditEvent.objects.filter(action=AuditAction.BRAND_APPROVED)
     assert sorted(approvals.values_list("brand__slug", flat=True)) == ["luckin-coffee", "pending-one"]
     assert all(e.actor is None and e.data == {"from": "pending", "to": "approved"} for e in approvals)
 

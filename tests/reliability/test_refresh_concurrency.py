@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from matching import market as market_cache
-from matching import refresh
+from matching import refresh, storage
 from matching.models import Recommendation
 from tests.factories import make_brand
 
@@ -24,7 +24,7 @@ def test_single_brand_refresh_during_a_full_refresh_waits_then_both_succeed(monk
 
     started, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
-    real_write_all = refresh.write_all
+    real_write_all = storage.write_all
 
     def held_write_all(chunks):
         def gated():  # runs after the full refresh's DELETE, inside its transaction
@@ -34,7 +34,7 @@ def test_single_brand_refresh_during_a_full_refresh_waits_then_both_succeed(monk
 
         return real_write_all(gated())
 
-    monkeypatch.setattr(refresh, "write_all", held_write_all)
+    monkeypatch.setattr(storage, "write_all", held_write_all)
 
     def run(fn):
         try:

@@ -12,9 +12,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
+from huiliu.errors import error_items
 from huiliu.jsonl import bad_lines_error, command_source
 from partners.importer import BrandImportError, brands_import
-from partners.validation import error_items
 
 
 class Command(BaseCommand):
