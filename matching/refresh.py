@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from matching import candidates, explain, ranker, storage
 from matching.features import Market
+from matching.market import get_market, load_exclusions
 from matching.models import MatcherModel
 
 _artefact_cache: dict = {"key": None, "artefact": ranker.HEURISTIC, "version": 0}
@@ -133,8 +134,6 @@ def explain_rows(
 def refresh_brand(brand_id: int, *, k: int | None = None) -> int:
     """Replace one brand's stored recommendations; a brand that is not (or no longer)
     approved gets none and is removed from everyone's lists. Returns rows written."""
-    from matching.market import get_market, load_exclusions
-
     k = k or top_k()
     market = get_market()
     i = market.index.get(int(brand_id))
@@ -151,8 +150,6 @@ def refresh_brand(brand_id: int, *, k: int | None = None) -> int:
 
 def refresh_all(*, k: int | None = None, progress: Callable[[str], None] | None = None) -> RefreshStats:
     """Recompute and store every approved brand's recommendations with the active model."""
-    from matching.market import get_market, load_exclusions
-
     say = progress or (lambda message: None)
     k = k or top_k()
     stats = RefreshStats()

@@ -86,19 +86,8 @@ def _transition_action(action: str):
 
 
 # Admin form field → the shared validator's payload field.
-_PAYLOAD_FIELDS = {
-    "name": "name",
-    "name_en": "name_en",
-    "legal_name": "legal_name",
-    "credit_code": "credit_code",
-    "category": "category",
-    "price_tier": "price_tier",
-    "tone_tags": "tone",
-    "description": "description",
-    "audience": "audience",
-    "store_count": "stores",
-    "website": "website",
-}
+# Model field → payload name, derived from the one brand field list.
+_PAYLOAD_FIELDS = {f: validation.PAYLOAD_NAMES.get(f, f) for f in validation.BRAND_PROFILE_FIELDS}
 
 
 class BrandAdminForm(forms.ModelForm):

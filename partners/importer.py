@@ -34,7 +34,7 @@ from partners import selectors, validation
 from partners.actors import Actor
 from partners.channels import same_channel_numbers
 from partners.errors import PartnersError as E
-from partners.models import AuditAction, AuditEvent, Brand, BrandBlock, BrandStatus, Channel
+from partners.models import AuditAction, AuditEvent, Brand, BrandBlock, BrandStatus, Channel, Verification
 from partners.signals import brands_imported
 
 LOOKUP_CHUNK = 5_000  # slugs per ``slug IN (...)`` query
@@ -271,8 +271,6 @@ def _carry_verification(channel: dict[str, Any], old: tuple[int, float, str, Any
     """A channel row with its verification: as in ``brand_channels_set``, a channel whose
     numbers are unchanged keeps the verification (and its time) on file unless the line sets
     one; a changed channel without one in the line is self_reported."""
-    from partners.models import Verification
-
     sent = channel.get("verification")
     out = {**channel, "verification": sent or Verification.SELF_REPORTED, "verified_at": None}
     if old is None:

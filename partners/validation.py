@@ -19,6 +19,7 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
 from partners.errors import PartnersError as E
+from partners.models import ChannelType, Verification
 from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, normalise_tone_tag
 
 # --- Unified social credit code (统一社会信用代码), GB 32100-2015 ----------------------------
@@ -401,8 +402,6 @@ def clean_brand_profile(
 
 def clean_channels(value: Any) -> list[dict[str, Any]]:
     """Validate a list of channels; errors are keyed ``channels[i].field`` (0-based)."""
-    from partners.models import ChannelType, Verification
-
     if value is None:
         return []
     if not isinstance(value, (list, tuple)):

@@ -1,15 +1,13 @@
 """State changes of the exchange, one module per sub-domain; the public names are here."""
 
+from exchange.services.drafting import PlacementSpec, Preview, proposal_preview
 from exchange.services.notifications import email_send, event_dispatch, notifications_mark_read, outbox_pending
 from exchange.services.proposals import (
-    PlacementSpec,
-    Preview,
     proposal_accept,
     proposal_counter,
     proposal_create,
     proposal_decline,
     proposal_message_send,
-    proposal_preview,
     proposal_withdraw,
     proposals_expire,
     revision_balance,

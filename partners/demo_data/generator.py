@@ -1,6 +1,8 @@
 """Plausible generated brands as bulk-import payloads, for the demo market and the import
 benchmark: Chinese names built from common brand syllables, a profile per taxonomy leaf
 (typical audience, price tiers, tones, channels), deterministic for a seed. All fictitious.
+
+Its length is data (syllables and a profile per taxonomy leaf), not logic.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from partners.errors import PartnersError as E
 from partners.models import AuditAction, Brand, BrandStatus
 from partners.services.audit import audit
 from partners.services.common import _denied, _notify_changed
+from partners.tasks import brand_status_notify
 
 
 class Transition(NamedTuple):
@@ -104,8 +105,6 @@ def brand_transition(*, actor: Actor, brand: Brand, action: str, reason: str = "
         reason=reason,
         data={"from": previous, "to": spec.target},
     )
-    from partners.tasks import brand_status_notify
-
     transaction.on_commit(lambda: brand_status_notify.delay(event.pk))
     _notify_changed(brand.pk, "status")
     return brand

@@ -16,6 +16,7 @@ from partners.models import AuditAction, Brand, BrandStatus, Channel, Membership
 from partners.services.audit import audit
 from partners.services.channels import _check_verification
 from partners.services.common import _denied, _notify_changed
+from partners.tasks import brand_status_notify
 
 
 @transaction.atomic
@@ -62,7 +63,7 @@ def brand_update_clean(*, brand: Brand, data: dict[str, Any]) -> dict[str, Any]:
 
 
 # Fields the review checked (KYB): changing one on a reviewed brand needs a new review.
-KYB_FIELDS = ("credit_code", "legal_name")
+KYB_FIELDS = validation.BRAND_LEGAL_FIELDS
 
 
 @transaction.atomic
@@ -116,8 +117,6 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
                 "changes": {k: {"from": before[k], "to": getattr(brand, k)} for k in kyb_changed},
             },
         )
-        from partners.tasks import brand_status_notify
-
         transaction.on_commit(lambda: brand_status_notify.delay(event.pk))
         _notify_changed(brand.pk, "status")
     return brand
