@@ -25,6 +25,7 @@ from frontend.views.common import actor_of, brand_for
 from matching import selectors, services
 from matching.errors import MatchingError
 from partners import selectors as partner_selectors
+from partners.actors import EDIT_ROLES
 from partners.models import BrandStatus
 from partners.validation import error_items
 
@@ -81,6 +82,8 @@ def partner_list(request, slug: str):
             "brand": brand,
             "approved": brand.status == BrandStatus.APPROVED,
             "can_dismiss": actor.can_edit(brand.pk),
+            # Negotiating is a brand member's act (owner, marketer): platform admins only read.
+            "can_propose": brand.status == BrandStatus.APPROVED and actor.role_in(brand.pk) in EDIT_ROLES,
             "form": form,
             "filtered": bool(filter_query),
             "page": page,

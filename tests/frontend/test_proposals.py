@@ -462,6 +462,15 @@ def test_someone_elses_notification_is_404(amy, bo, proposed, toys_owner):
     assert Notification.objects.get(pk=note.pk).read_at is None
 
 
+# --- entry points ------------------------------------------------------------------------------------------
+def test_brand_page_offers_the_composer_to_members_of_an_approved_brand(amy, client, coffee, toys):
+    html = amy.get(reverse("frontend:brand_public", args=[toys.slug])).content.decode()
+    assert new_url(coffee, toys) in html
+    assert "data-propose" not in amy.get(reverse("frontend:brand_public", args=[coffee.slug])).content.decode()
+    client.logout()
+    assert "data-propose" not in client.get(reverse("frontend:brand_public", args=[toys.slug])).content.decode()
+
+
 # --- platform admins -------------------------------------------------------------------------------------------
 def test_rate_table_and_edit_are_staff_only_and_audited(client, admin_user, coffee_owner):
     from exchange.models import ChannelRate
