@@ -14,6 +14,11 @@ class ExchangeCounts:
     def __init__(self, request):
         self._request = request
 
+    @property
+    def has_brands(self) -> bool:
+        """Only brand members have proposals (the actor's roles are read once per request)."""
+        return bool(actor_of(self._request).brand_ids)
+
     @cached_property
     def unread(self) -> int:
         return selectors.unread_count(actor=actor_of(self._request))

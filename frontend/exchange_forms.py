@@ -42,7 +42,6 @@ class RateForm(forms.Form):
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0.01"),
-        help_text=gettext_lazy("In yuan, per 1,000 reach / messages / parcels, or per store-day."),
     )
     source = forms.CharField(
         label=gettext_lazy("Source of the figure"),

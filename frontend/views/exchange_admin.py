@@ -6,6 +6,7 @@ Staff only: anonymous callers are sent to sign in, signed-in non-staff get 403.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from itertools import groupby
 
 from django.contrib import messages
@@ -69,7 +70,8 @@ def rate_edit(request, pk: int):
                 messages.success(request, _("The rate was saved. Proposals already written keep their rates."))
                 return redirect("frontend:rates")
     else:
-        form = RateForm(initial={"rate": rate.rate_cents / 100, "source": rate.source})
+        form = RateForm(initial={"rate": Decimal(rate.rate_cents) / 100, "source": rate.source})
+    form.fields["rate"].help_text = _("In yuan, %(unit)s.") % {"unit": rate.get_unit_display()}
     history = (
         partner_selectors.audit_event_visible(actor=actor)
         .filter(action=AuditAction.CHANNEL_RATE_SET, object_type="channelrate", object_id=str(rate.pk))

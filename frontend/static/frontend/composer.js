@@ -15,6 +15,10 @@
 
   // htmx recalculates live: the "Recalculate" button is only for pages without it.
   if (window.htmx) {
+    // Once the form is being sent, a late preview (a field's change on blur) is pointless.
+    var sending = false;
+    form.addEventListener("submit", function () { sending = true; });
+    form.addEventListener("htmx:beforeRequest", function (e) { if (sending) { e.preventDefault(); } });
     form.querySelectorAll("[data-recalculate]").forEach(function (b) { b.hidden = true; });
     // Enter in a field recalculates instead of sending the proposal half-written.
     form.addEventListener("keydown", function (e) {
