@@ -518,3 +518,62 @@ def test_channels_of_a_second_brand_never_reach_the_composer(amy, coffee, toys, 
     theirs = ChannelFactory(brand=other, type="wecom", size=10_000, active_rate=0.5)
     html = amy.get(new_url(coffee, toys)).content.decode()
     assert f'value="{theirs.pk}:' not in html and f'value="{coffee_wecom.pk}:direct_message"' in html
+
+
+# --- query counts -----------------------------------------------------------------------------------------------
+def queries(browser, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert browser.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_inbox_query_count_does_not_grow_with_proposals(amy, coffee, coffee_actor, coffee_wecom, place):
+    from exchange.models import DomainEvent
+
+    codes = ["pets", "fitness", "food.bakery", "food.snacks", "toys.collectibles", "beauty"]
+
+    def propose(n):
+        for code in codes[:n]:
+            partner = BrandFactory(category=category(code))
+            services.proposal_create(
+                actor=coffee_actor, brand=coffee, counterparty=partner, placements=[place(coffee_wecom, 1000)]
+            )
+            # the partner answers with a message: a notification for Amy
+            owner = MembershipFactory(brand=partner, role=Role.OWNER, user=UserFactory()).user
+            services.proposal_message_send(actor=Actor(user=owner), proposal=Proposal.objects.latest("id"), body="hi")
+        for event in DomainEvent.objects.filter(dispatched_at__isnull=True):
+            services.event_dispatch(event_id=event.pk)
+
+    url = reverse("frontend:inbox") + "?box=waiting"
+    propose(2)
+    few = queries(amy, url)
+    propose(6)
+    assert Proposal.objects.count() == 8 and "data-proposal" in amy.get(url).content.decode()
+    assert queries(amy, url) == few
+
+
+def test_proposal_page_query_count_does_not_grow_with_revisions(
+    amy, proposed, coffee, toys, toys_wecom, coffee_actor, toys_actor, place
+):
+    def counter(actor, brand, number, quantity):
+        """``brand`` answers revision ``number``: every placement at ``quantity`` (its own by
+        channel, the other side's carried over), plus a message."""
+        current = list(proposed.revisions.get(number=number).placements.all())
+        specs = [
+            place(p.channel, quantity) if p.brand_id == brand.pk else place(None, quantity, based_on=p) for p in current
+        ]
+        if brand == toys and all(p.brand_id != toys.pk for p in current):
+            specs.append(place(toys_wecom, quantity))
+        services.proposal_counter(actor=actor, proposal=proposed, revision=number, placements=specs)
+        services.proposal_message_send(actor=actor, proposal=proposed, body=f"r{number + 1}")
+
+    counter(toys_actor, toys, 1, 15_000)
+    few = queries(amy, page(proposed.pk))
+    counter(coffee_actor, coffee, 2, 14_000)
+    counter(toys_actor, toys, 3, 13_000)
+    counter(coffee_actor, coffee, 4, 12_000)
+    assert proposed.revisions.count() == 5
+    assert queries(amy, page(proposed.pk)) == few
