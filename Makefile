@@ -39,9 +39,11 @@ demo: $(VENV)/.stamp-runtime assets
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 ## make test: lint (style, format, dependency direction), then the whole suite on PostgreSQL
-## and Redis (installed and started if missing). A lint failure fails the build.
-test: lint assets
+## and Redis (installed and started if missing, like npm for the browser assets). A lint
+## failure fails the build.
+test: lint
 	bash scripts/ensure-services.sh
+	$(MAKE) --no-print-directory assets
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
