@@ -9,7 +9,7 @@ PIP := $(VENV)/bin/pip
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/huiliu
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test install install-dev migrate lint format worker beat bench clean messages
+.PHONY: demo test install install-dev assets migrate lint format worker beat bench clean messages
 
 $(VENV)/.stamp-runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,16 +24,26 @@ $(VENV)/.stamp-dev: requirements.txt requirements-dev.txt
 install: $(VENV)/.stamp-runtime
 install-dev: $(VENV)/.stamp-dev
 
+# Browser libraries (htmx) from the npm registry, pinned by package-lock.json and served as
+# static files from node_modules/ (settings.STATICFILES_DIRS). Reinstalled when the lock changes.
+node_modules/.package-lock.json: package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required (Debian: apt-get install -y npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+assets: node_modules/.package-lock.json
+
 ## make demo: the demo marketplace on http://127.0.0.1:8000 (SQLite unless DATABASE_URL is set)
-demo: $(VENV)/.stamp-runtime
+demo: $(VENV)/.stamp-runtime assets
 	DEBUG=1 $(PY) manage.py migrate --noinput -v0
 	DEBUG=1 $(PY) manage.py load_demo
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 ## make test: lint (style, format, dependency direction), then the whole suite on PostgreSQL
-## and Redis (installed and started if missing). A lint failure fails the build.
+## and Redis (installed and started if missing, like npm for the browser assets). A lint
+## failure fails the build.
 test: lint
 	bash scripts/ensure-services.sh
+	$(MAKE) --no-print-directory assets
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -56,8 +66,8 @@ format: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check --fix .
 
 messages: $(VENV)/.stamp-runtime
-	DEBUG=1 $(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=tests
+	DEBUG=1 $(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=node_modules --ignore=tests
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles test-output
+	rm -rf $(VENV) node_modules db.sqlite3 staticfiles test-output

@@ -74,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "frontend.context_processors.exchange_counts",
             ],
         },
     },
@@ -154,6 +155,11 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step
+# Browser libraries installed from npm (`make assets`: package.json, package-lock.json), served
+# as /static/vendor/htmx/…. Listed only once installed, so a checkout that has not run npm yet
+# still passes Django's checks; the pages then work without htmx (every form has a submit).
+HTMX_DIST = BASE_DIR / "node_modules" / "htmx.org" / "dist"
+STATICFILES_DIRS = [("vendor/htmx", HTMX_DIST)] if HTMX_DIST.is_dir() else []
 
 # --- Security (production defaults) -----------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

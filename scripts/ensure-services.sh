@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the services the test suite talks to are up on loopback:
 #   PostgreSQL 127.0.0.1:5432 (user postgres, trust auth), Redis 127.0.0.1:6379, and
-#   Debian's Chromium for the browser tests.
+#   Debian's Chromium (and npm, for htmx) for the browser tests.
 # Already running → nothing to do. Missing on a fresh Debian machine → install the Debian
 # packages and start them, bound to loopback only.
 set -euo pipefail
@@ -17,6 +17,8 @@ redis_ready() { command -v redis-cli >/dev/null && [ "$(redis-cli -h 127.0.0.1 -
 if ! pg_ready && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then pkgs+=(postgresql); fi
 if ! redis_ready && ! command -v redis-server >/dev/null; then pkgs+=(redis-server); fi
 if [ ! -x /usr/bin/chromium ]; then pkgs+=(chromium); fi
+# npm installs the web UI's browser libraries (htmx) from package-lock.json.
+if ! command -v npm >/dev/null; then pkgs+=(npm); fi
 # CJK fonts so Chinese pages render (and screenshot) as text, not boxes.
 if ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then pkgs+=(fonts-noto-cjk); fi
 if [ "${#pkgs[@]}" -gt 0 ]; then

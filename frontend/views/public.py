@@ -7,6 +7,8 @@ from django.shortcuts import render
 
 from frontend.views.common import actor_of
 from partners import selectors
+from partners.actors import EDIT_ROLES
+from partners.models import BrandStatus
 
 MARKETPLACE_PAGE_SIZE = 12
 
@@ -34,7 +36,14 @@ def marketplace(request):
 def brand_public(request, slug: str):
     # Only approved brands have a public profile; the template shows no private fields
     # (credit code, legal entity, channel list, status reason, history).
-    brand = selectors.brand_marketplace(actor=actor_of(request)).filter(slug=slug).first()
+    actor = actor_of(request)
+    brand = selectors.brand_marketplace(actor=actor).filter(slug=slug).first()
     if brand is None:
         raise Http404
-    return render(request, "frontend/market/brand.html", {"brand": brand})
+    # The caller's approved brands that may propose a swap to this one (owners, marketers).
+    proposers = [
+        b
+        for b in selectors.brand_mine(actor=actor)
+        if b.pk != brand.pk and b.status == BrandStatus.APPROVED and actor.role_in(b.pk) in EDIT_ROLES
+    ]
+    return render(request, "frontend/market/brand.html", {"brand": brand, "proposers": proposers})

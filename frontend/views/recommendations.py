@@ -26,6 +26,7 @@ from huiliu.errors import error_items
 from matching import selectors, services
 from matching.errors import MatchingError
 from partners import selectors as partner_selectors
+from partners.actors import EDIT_ROLES
 from partners.models import BrandStatus
 
 PAGE_SIZE = 10
@@ -81,6 +82,8 @@ def partner_list(request, slug: str):
             "brand": brand,
             "approved": brand.status == BrandStatus.APPROVED,
             "can_dismiss": actor.can_edit(brand.pk),
+            # Negotiating is a brand member's act (owner, marketer): platform admins only read.
+            "can_propose": brand.status == BrandStatus.APPROVED and actor.role_in(brand.pk) in EDIT_ROLES,
             "form": form,
             "filtered": bool(filter_query),
             "page": page,

@@ -105,8 +105,8 @@ def test_owner_reads_and_dismisses_recommendations_then_admin_retrains(browser_p
     assert 2 <= len(reasons) <= 4
     assert any(r.startswith("规模相当") for r in reasons)
     assert bakery.locator(".bar-row").count() >= 4
-    swap = bakery.get_by_role("button", name="发起置换")
-    assert swap.is_disabled()
+    swap = bakery.get_by_role("link", name="发起置换")  # opens the proposal composer
+    assert swap.get_attribute("href") == "/dashboard/brands/tide-coffee/proposals/new/?partner=sunny-bakery"
     shots.take("recommendations-zh")
     bakery.screenshot(path=str(shots.folder / "card-zh.png"))  # one card at full size
 

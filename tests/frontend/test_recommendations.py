@@ -99,11 +99,20 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, me, partners):
     assert not Dismissal.objects.exists()
 
 
-def test_propose_a_swap_is_shown_disabled_until_the_exchange_exists(owner_client, me, partners):
+def test_propose_a_swap_opens_the_composer_for_each_partner(owner_client, me, partners):
     html = owner_client.get(page_url(me)).content.decode()
+    links = re.findall(r'<a class="btn btn-primary btn-sm" href="([^"]+)" data-propose>发起置换</a>', html)
+    new = reverse("frontend:proposal_new", args=[me.slug])
+    assert sorted(links) == sorted(f"{new}?partner={p.slug}" for k, p in partners.items() if k != "rival")
+    assert not re.findall(r"<button[^>]*>发起置换</button>", html)
+
+
+def test_propose_a_swap_is_disabled_for_a_viewer(client, me, partners, viewer):
+    client.force_login(viewer)
+    html = client.get(page_url(me)).content.decode()
     buttons = re.findall(r"<button[^>]*>发起置换</button>", html)
     assert len(buttons) == 4 and all("disabled" in b for b in buttons)
-    assert "置换提案功能将随置换交易上线。" in html
+    assert "data-propose" not in html
 
 
 # --- Dismiss ------------------------------------------------------------------------------------
