@@ -10,7 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from exchange import valuation
 from exchange.models import ChannelRate, DomainEvent, Notification, Placement, Proposal, ProposalMessage, Revision
 from exchange.states import CLOSED_STATES, OPEN_STATES
-from partners.actors import Actor
+from partners.actors import EDIT_ROLES, Actor
 from partners.models import Brand, Channel
 
 
@@ -45,9 +45,11 @@ def channel_rate_visible(*, actor: Actor) -> QuerySet[ChannelRate]:
 
 
 def notification_visible(*, actor: Actor) -> QuerySet[Notification]:
+    """A person's inbox — only entries of brands they still belong to (a member who left a
+    brand loses its notifications with its proposals)."""
     if actor.user is None:
         return Notification.objects.none()
-    return Notification.objects.filter(user=actor.user)
+    return Notification.objects.filter(user=actor.user, brand_id__in=actor.brand_ids)
 
 
 # --- lists --------------------------------------------------------------------------------------
@@ -73,11 +75,15 @@ def proposal_list(
     counterparty: Brand | None = None,
     needs_my_action: bool | None = None,
     box: str | None = None,
+    parties_only: bool = False,
 ) -> QuerySet[Proposal]:
-    """Proposals the caller may see, newest activity first, with the current revision's
-    placements prefetched (constant query count). ``brand`` narrows to one of the caller's
-    brands (the side the filters are relative to; default: all of them)."""
+    """Proposals the caller may see, newest activity first. ``brand`` narrows to one of the
+    caller's brands (the side the filters are relative to; default: all of them).
+    ``parties_only`` leaves out what a platform admin sees only as an admin (an inbox is one's
+    own). Add ``with_revisions`` for the revisions and placements (constant query count)."""
     qs = proposal_visible(actor=actor)
+    if parties_only:
+        qs = qs.filter(Q(initiator_id__in=actor.brand_ids) | Q(counterparty_id__in=actor.brand_ids))
     mine = {brand.pk} if brand is not None else actor.brand_ids
     if brand is not None:
         qs = qs.filter(Q(initiator=brand) | Q(counterparty=brand))
@@ -89,7 +95,9 @@ def proposal_list(
         qs = qs.filter(initiator_id__in=mine)
     if counterparty is not None:
         qs = qs.filter(Q(initiator=counterparty) | Q(counterparty=counterparty))
-    if needs_my_action is True or box == Box.NEEDS_ACTION:
+    if needs_my_action is True:
+        qs = qs.filter(state__in=OPEN_STATES, turn_id__in=mine & acting_brand_ids(actor))
+    elif box == Box.NEEDS_ACTION:  # the brand's turn (its viewers see what it must answer too)
         qs = qs.filter(state__in=OPEN_STATES, turn_id__in=mine)
     elif needs_my_action is False or box == Box.WAITING:
         qs = qs.filter(state__in=OPEN_STATES).exclude(turn_id__in=mine)
@@ -132,11 +140,12 @@ def rate_table() -> dict[tuple[str, str], tuple[int, str]]:
     return {(r.channel_type, r.format): (r.rate_cents, r.unit) for r in ChannelRate.objects.all()}
 
 
-def channel_options(*, brand: Brand) -> list[valuation.ChannelOption]:
+def channel_options(*, brand: Brand | None = None, brand_id: int | None = None) -> list[valuation.ChannelOption]:
     """The brand's own channels, as the composer and the balance helper see them."""
+    pk = brand.pk if brand is not None else brand_id
     return [
         valuation.ChannelOption(c.pk, c.type, c.label, c.size, c.active_rate)
-        for c in Channel.objects.filter(brand=brand).order_by("type", "label")
+        for c in Channel.objects.filter(brand_id=pk).order_by("type", "label")
     ]
 
 
@@ -153,11 +162,17 @@ def unread_count(*, actor: Actor) -> int:
     return notification_visible(actor=actor).filter(read_at__isnull=True).count()
 
 
+def acting_brand_ids(actor: Actor) -> set[int]:
+    """The brands the caller may negotiate for (owners, marketers, write keys — not viewers)."""
+    return {brand_id for brand_id, role in actor.roles.items() if role in EDIT_ROLES}
+
+
 def action_count(*, actor: Actor) -> int:
-    """Open proposals waiting for one of the caller's brands."""
-    if not actor.brand_ids:
+    """Open proposals waiting for an answer the caller can give."""
+    mine = acting_brand_ids(actor)
+    if not mine:
         return 0
-    return Proposal.objects.filter(state__in=OPEN_STATES, turn_id__in=actor.brand_ids).count()
+    return Proposal.objects.filter(state__in=OPEN_STATES, turn_id__in=mine).count()
 
 
 # --- the matcher's seam -------------------------------------------------------------------------

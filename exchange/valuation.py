@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from exchange.models.rates import PlacementFormat, PricingUnit, unit_for
 
-# The swap is shown as balanced when the gap is at most this share of the larger side.
-BALANCED_SHARE = 0.10
+# The swap is shown as balanced when the gap is at most this percentage of the larger side.
+BALANCED_PERCENT = 10
 DEFAULT_WINDOW_DAYS = 7
 
 
@@ -41,7 +41,7 @@ def channel_capacity(*, channel_type: str, size: int, active_rate: float, fmt: s
 def quantity_for_value(value_cents: int, rate_cents: int, unit: str) -> int:
     """The smallest quantity worth at least ``value_cents``."""
     basis = PricingUnit(unit).basis
-    return max(1, math.ceil(value_cents * basis / rate_cents))
+    return max(1, -(-int(value_cents) * basis // int(rate_cents)))  # integer ceiling, exact at any size
 
 
 def _nice(quantity: int, unit: str) -> int:
@@ -66,7 +66,8 @@ class Balance:
 
     @property
     def balanced(self) -> bool:
-        return self.gap_share <= BALANCED_SHARE
+        # Integers only: a float share never decides whether a swap is fair.
+        return self.gap_cents * 100 <= BALANCED_PERCENT * max(self.initiator_cents, self.counterparty_cents)
 
     @property
     def gap_percent(self) -> float:

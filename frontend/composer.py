@@ -339,10 +339,9 @@ class ComposerForm:
 
     def apply_preview(self, preview: Preview) -> None:
         """Each line's value (or its errors) and, for the author's own channels, its capacity."""
-        for i, (row, (valued, errors)) in enumerate(zip(self._spec_rows, preview.lines, strict=False)):
-            for fld, messages in errors.items():
-                for message in messages:
-                    self._place_error(f"placements[{i}].{fld}", message)
+        for i, (row, (valued, problems)) in enumerate(zip(self._spec_rows, preview.lines, strict=False)):
+            for problem in problems:
+                self._place_error(f"placements[{i}].{problem.field}", problem.message)
             if valued is not None:
                 row.value_cents, row.unit = valued.value_cents, valued.unit
             if row.kind == MINE:

@@ -1,6 +1,18 @@
 from django.urls import path
 
-from frontend.views import accounts, brands, exchange_admin, matcher, proposals, public, recommendations, review, wizard
+from frontend.views import (
+    accounts,
+    brands,
+    compose,
+    exchange_admin,
+    inbox,
+    matcher,
+    proposals,
+    public,
+    recommendations,
+    review,
+    wizard,
+)
 
 app_name = "frontend"
 
@@ -36,18 +48,18 @@ urlpatterns = [
         name="recommendation_dismiss",
     ),
     # Swap proposals (exchange)
-    path("dashboard/brands/<slug:slug>/proposals/new/", proposals.compose, name="proposal_new"),
-    path("dashboard/brands/<slug:slug>/proposals/new/preview/", proposals.compose_preview, name="proposal_new_preview"),
-    path("proposals/", proposals.inbox, name="inbox"),
+    path("dashboard/brands/<slug:slug>/proposals/new/", compose.compose, name="proposal_new"),
+    path("dashboard/brands/<slug:slug>/proposals/new/preview/", compose.compose_preview, name="proposal_new_preview"),
+    path("proposals/", inbox.inbox, name="inbox"),
     path("proposals/<int:pk>/", proposals.detail, name="proposal"),
-    path("proposals/<int:pk>/counter/", proposals.counter, name="proposal_counter"),
-    path("proposals/<int:pk>/counter/preview/", proposals.counter_preview, name="proposal_counter_preview"),
+    path("proposals/<int:pk>/counter/", compose.counter, name="proposal_counter"),
+    path("proposals/<int:pk>/counter/preview/", compose.counter_preview, name="proposal_counter_preview"),
     path("proposals/<int:pk>/accept/", proposals.accept, name="proposal_accept"),
     path("proposals/<int:pk>/decline/", proposals.decline, name="proposal_decline"),
     path("proposals/<int:pk>/withdraw/", proposals.withdraw, name="proposal_withdraw"),
     path("proposals/<int:pk>/message/", proposals.message, name="proposal_message"),
-    path("proposals/notifications/<int:pk>/", proposals.notification_open, name="notification_open"),
-    path("proposals/notifications/read/", proposals.notifications_read, name="notifications_read"),
+    path("proposals/notifications/<int:pk>/", inbox.notification_open, name="notification_open"),
+    path("proposals/notifications/read/", inbox.notifications_read, name="notifications_read"),
     # Platform admins
     path("review/", review.queue, name="queue"),
     path("review/<int:pk>/<slug:action>/", review.transition, name="queue_transition"),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import graphene
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from api.core.ids import decode_id
 from api.core.scalars import BigInt
 from api.exchange.types import PlacementFormatEnum
+from exchange.errors import ExchangeError
 from exchange.services import PlacementSpec
 
 
@@ -44,7 +46,11 @@ def placement_specs(placements) -> list[PlacementSpec]:
         based_on = decode_id(p.based_on, "Placement", field=f"placements[{i}].based_on") if p.get("based_on") else None
         if channel is not None and based_on is not None:
             raise ValidationError(
-                {f"placements[{i}].channel": ValidationError("Give channel or basedOn, not both.", code="invalid")}
+                {
+                    f"placements[{i}].channel": ValidationError(
+                        _("Give channel or basedOn, not both."), code=ExchangeError.INVALID
+                    )
+                }
             )
         specs.append(
             PlacementSpec(

@@ -123,9 +123,9 @@ class ExchangeQuery(graphene.ObjectType):
         lines = [
             PreviewLine(
                 value=Money.of(v.value_cents) if v is not None else None,
-                errors=[Error(field=f, code="invalid", message=m) for f, msgs in errs.items() for m in msgs],
+                errors=[Error(field=p.field, code=p.code, message=p.message) for p in problems],
             )
-            for v, errs in result.lines
+            for v, problems in result.lines
         ]
         return SwapPreview(
             lines=lines, balance=Balance.of(result.balance), suggestions=[Suggestion.of(s) for s in result.suggestions]

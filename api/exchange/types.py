@@ -34,7 +34,8 @@ from exchange.models import (
     Revision,
 )
 from exchange.notices import notice_line
-from exchange.services import proposal_preview
+from exchange.services import revision_balance
+from exchange.services.common import can_act_for
 from exchange.states import DeclineReason, ProposalState
 from partners.actors import Actor
 from partners.models import ChannelType
@@ -244,7 +245,9 @@ class RevisionNode(ScopedObjectType):
 
 class ProposalMessageNode(ScopedObjectType):
     side = graphene.Field(Side, required=True)
-    author_name = graphene.String(required=True, description="The writer's display name, or the API key's name.")
+    author_name = graphene.String(
+        required=True, description="The writer's display name (empty for an API key or a person without one)."
+    )
 
     class Meta:
         model = ProposalMessage
@@ -260,9 +263,16 @@ class ProposalMessageNode(ScopedObjectType):
         return _side(self.proposal, self.brand_id)
 
     def resolve_author_name(self, info):
-        if self.author_key_id:
-            return self.author_key.name
-        return str(self.author) if self.author else ""
+        return self.author_display
+
+
+def _request_cache(info) -> dict:
+    """Reads shared by every row of one request (kept on the request, never module-level)."""
+    request = info.context
+    cache = getattr(request, "_exchange_reads", None)
+    if cache is None:
+        cache = request._exchange_reads = {}
+    return cache
 
 
 def _my_brand_id(proposal: Proposal, info) -> int | None:
@@ -338,7 +348,7 @@ class ProposalNode(ScopedObjectType):
         return _side(self, _my_brand_id(self, info))
 
     def resolve_needs_my_action(self, info):
-        return self.is_open and self.turn_id in actor_of(info).brand_ids
+        return self.is_open and self.turn_id in selectors.acting_brand_ids(actor_of(info))
 
     def resolve_revisions(self, info):
         return list(self.revisions.all())
@@ -356,25 +366,23 @@ class ProposalNode(ScopedObjectType):
         return list(self.messages.all())
 
     def resolve_suggestions(self, info):
+        # From the stored balance (what both sides see), with the rate table and the caller's
+        # channels read once per request — a list of proposals costs no query per row.
         actor = actor_of(info)
         mine = _my_brand_id(self, info)
         current = selectors.current_revision(self)
-        if mine is None or not self.is_open or current is None:
+        if mine is None or not self.is_open or current is None or not can_act_for(actor, mine):
             return []
-        other = self.counterparty if mine == self.initiator_id else self.initiator
-        brand = self.initiator if mine == self.initiator_id else self.counterparty
-        specs = [
-            {
-                "based_on_id": p.pk,
-                "format": p.format,
-                "quantity": p.quantity,
-                "starts_on": p.starts_on,
-                "ends_on": p.ends_on,
-            }
-            for p in current.placements.all()
-        ]
-        preview = proposal_preview(actor=actor, brand=brand, counterparty=other, placements=specs, proposal=self)
-        return [Suggestion.of(s) for s in preview.suggestions]
+        bal = revision_balance(current)
+        if bal.lighter != _side(self, mine):
+            return []
+        loaded = _request_cache(info)
+        if "rates" not in loaded:
+            loaded["rates"] = selectors.rate_table()
+        if ("channels", mine) not in loaded:
+            loaded["channels", mine] = selectors.channel_options(brand_id=mine)
+        found = valuation.suggest(gap_cents=bal.gap_cents, channels=loaded["channels", mine], rates=loaded["rates"])
+        return [Suggestion.of(s) for s in found]
 
 
 class NotificationNode(ScopedObjectType):
@@ -402,7 +410,10 @@ class NotificationNode(ScopedObjectType):
         return notice_line(self.event, self.brand, request_language())
 
     def resolve_proposal(self, info):
-        return self.event.proposal
+        # Through the proposal's own scope: a notification is never a path around it.
+        if self.event.proposal_id is None:
+            return None
+        return selectors.proposal_visible(actor=actor_of(info)).filter(pk=self.event.proposal_id).first()
 
     def resolve_read(self, info):
         return self.read_at is not None

@@ -157,3 +157,11 @@ class ProposalMessage(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.pk} on proposal {self.proposal_id}"
+
+    @property
+    def author_display(self) -> str:
+        """Who wrote it, as the other brand may see it: the person's display name — never an
+        e-mail address or an API key's internal name (an API key writes as its brand)."""
+        if self.author is not None and self.author.display_name:
+            return self.author.display_name
+        return ""

@@ -18,6 +18,7 @@ from exchange import conf, selectors, valuation
 from exchange.errors import ExchangeError as E
 from exchange.models import ChannelRate, Placement, PlacementFormat, Proposal
 from exchange.services.common import can_act_for, error
+from huiliu.errors import error_items
 from partners.actors import Actor
 from partners.models import Brand, Channel
 
@@ -162,10 +163,16 @@ def value_placements(
             channel_type=channel.type, size=channel.size, active_rate=channel.active_rate, fmt=spec.format, days=days
         )
         if quantity > capacity:
+            # The other brand's channel figures are private to it: no number in that message.
+            message = (
+                _("This channel can carry at most %(cap)s for this placement.") % {"cap": f"{capacity:,}"}
+                if brand_id == author.pk
+                else _("This is more than their channel can carry for this placement.")
+            )
             err(
                 i,
                 "quantity",
-                _("This channel can carry at most %(cap)s for this placement.") % {"cap": f"{capacity:,}"},
+                message,
                 E.REACH_ABOVE_AUDIENCE,
             )
             continue
@@ -230,12 +237,21 @@ def clean_message(message: str, *, required: bool = False) -> str:
     return message
 
 
+@dataclass(frozen=True)
+class LineProblem:
+    """Why one line of a draft cannot be valued: its field (``quantity``…), code and message."""
+
+    field: str
+    code: str
+    message: str
+
+
 @dataclass
 class Preview:
     """What the composer's live meter shows: each line's value (or its error), the balance,
     and how the lighter side could close the gap if that side is the caller's."""
 
-    lines: list[tuple[Valued | None, dict[str, list[str]]]]
+    lines: list[tuple[Valued | None, list[LineProblem]]]
     balance: valuation.Balance
     suggestions: list[valuation.Suggestion]
     lighter_is_author: bool
@@ -258,14 +274,14 @@ def proposal_preview(
         if current is not None:
             carried = {p.pk: p for p in current.placements.select_related("channel")}
     initiator_id = proposal.initiator_id if proposal is not None else brand.pk
-    lines: list[tuple[Valued | None, dict[str, list[str]]]] = []
+    lines: list[tuple[Valued | None, list[LineProblem]]] = []
     for spec in placements:
         try:
             (v,) = value_placements(author=brand, other=counterparty, specs=[spec], carried=carried, require_own=False)
-            lines.append((v, {}))
+            lines.append((v, []))
         except ValidationError as exc:
-            fields = {k.split(".", 1)[-1]: [str(m) for m in msgs] for k, msgs in exc.message_dict.items()}
-            lines.append((None, fields))
+            problems = [LineProblem(f.split(".", 1)[-1], code, message) for f, code, message in error_items(exc)]
+            lines.append((None, problems))
     ini = sum(v.value_cents for v, _e in lines if v is not None and v.brand_id == initiator_id)
     cpt = sum(v.value_cents for v, _e in lines if v is not None and v.brand_id != initiator_id)
     topup = topup_cents if isinstance(topup_cents, int) and not isinstance(topup_cents, bool) else 0

@@ -33,7 +33,8 @@ from exchange.services.drafting import (
     value_placements,
 )
 from exchange.signals import proposal_accepted
-from exchange.states import OPEN_STATES, TRANSITIONS, DeclineReason, Who
+from exchange.states import OPEN_STATES, TRANSITIONS, DeclineReason, ProposalState, Who
+from huiliu.db import advisory_xact_lock
 from matching import scheduling
 from matching import services as matching_services
 from matching.models import OutcomeKind
@@ -63,6 +64,9 @@ def _check_parties(brand: Brand, counterparty: Brand) -> None:
 
 
 def _check_daily_limit(brand: Brand) -> None:
+    """Counted under a per-brand lock held to the end of the transaction, so proposals sent
+    at the same instant cannot all slip under the limit."""
+    advisory_xact_lock(f"exchange.daily_limit.{brand.pk}")
     limit = conf.daily_limit()
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     if Proposal.objects.filter(initiator=brand, created_at__gte=start).count() >= limit:
@@ -168,10 +172,14 @@ def _locked(proposal: Proposal | int) -> Proposal:
 
 
 def _check_open_and_current(proposal: Proposal, revision: int | None) -> None:
-    if proposal.state not in OPEN_STATES:
+    """Open, not past its expiry (the hourly sweep may not have run yet), and the revision the
+    caller saw is still the current one."""
+    expired = proposal.expires_at is not None and proposal.expires_at <= timezone.now()
+    if proposal.state not in OPEN_STATES or expired:
         raise error(
             "proposal",
-            _("This proposal is %(state)s; it can no longer be changed.") % {"state": proposal.get_state_display()},
+            _("This proposal is %(state)s; it can no longer be changed.")
+            % {"state": ProposalState.EXPIRED.label if expired else proposal.get_state_display()},
             E.NOT_OPEN,
         )
     if revision is not None and revision != proposal.revision_number:
@@ -333,12 +341,19 @@ def proposal_accept(*, actor: Actor, proposal: Proposal, revision: int) -> Propo
     other = proposal.counterparty if author.pk == proposal.initiator_id else proposal.initiator
     _check_parties(author, other)
     current = proposal.revisions.get(number=proposal.revision_number)
-    sides = set(current.placements.values_list("brand_id", flat=True))
-    if sides != {proposal.initiator_id, proposal.counterparty_id}:
+    placements = list(current.placements.all())
+    if {p.brand_id for p in placements} != {proposal.initiator_id, proposal.counterparty_id}:
         raise error(
             "proposal",
             _("Both brands must offer at least one placement before the swap can be accepted."),
             E.EMPTY_SIDE,
+        )
+    if any(p.starts_on < timezone.localdate() for p in placements):
+        # An agreement must be deliverable: counter with new dates instead.
+        raise error(
+            "proposal",
+            _("A placement of this revision starts in the past; counter with new dates before accepting."),
+            E.WINDOW_IN_PAST,
         )
     now = timezone.now()
     proposal.state = TRANSITIONS["accept"].target

@@ -129,3 +129,15 @@ def test_inbox_unread_counts_and_mark_read(proposed, toys_owner, toys_actor, cof
     assert services.notifications_mark_read(actor=toys_actor) == 1
     assert selectors.unread_count(actor=toys_actor) == 0
     assert services.notifications_mark_read(actor=Actor()) == 0
+
+
+def test_the_language_a_person_uses_the_site_in_is_remembered_for_email(client, toys_owner):
+    client.force_login(toys_owner)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    client.get("/dashboard/")
+    toys_owner.refresh_from_db()
+    assert toys_owner.language == "en"
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    client.get("/dashboard/")
+    toys_owner.refresh_from_db()
+    assert toys_owner.language == "zh-hans"

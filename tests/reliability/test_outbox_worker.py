@@ -17,7 +17,7 @@ from exchange.tasks import outbox_sweep_task
 from huiliu.celery import app
 from partners.models import Role
 from tests.factories import MembershipFactory, UserFactory
-from tests.support.slow_email import sent_ids
+from tests.support.slow_email import sending, sent_ids
 from tests.support.workers import kill_worker, start_worker, stop_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
@@ -56,7 +56,8 @@ def test_worker_killed_mid_delivery_loses_nothing_and_sends_nothing_twice(
                 actor=coffee_actor, brand=coffee, counterparty=toys, placements=[place(coffee_wecom, 1000)]
             )
         # the commit enqueued the dispatch; let the worker send a few, then kill it mid-send
-        assert _wait(lambda: len(sent_ids(tmp_path)) >= 2), "the worker never started sending"
+        # two delivered, a third in the middle of its send: kill there
+        assert _wait(lambda: len(sent_ids(tmp_path)) >= 2 and sending(tmp_path)), "the worker never started sending"
         kill_worker(worker)
         sent_before = len(sent_ids(tmp_path))
         assert sent_before < RECIPIENTS, "the kill must land mid-delivery"

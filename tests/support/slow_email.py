@@ -19,12 +19,20 @@ class EmailBackend(BaseEmailBackend):
         delay = float(os.environ.get("TEST_EMAIL_DELAY", "0"))
         sent = 0
         for message in email_messages:
-            time.sleep(delay)
             message_id = message.extra_headers.get("Message-ID", "none").strip("<>").replace("/", "_")
+            marker = folder / f"{message_id}.{uuid.uuid4().hex}.sending"
+            marker.touch()  # a send in progress: what a test kills a worker in the middle of
+            time.sleep(delay)
             (folder / f"{message_id}.{uuid.uuid4().hex}.eml").write_bytes(message.message().as_bytes())
+            marker.unlink()
             sent += 1
         return sent
 
 
 def sent_ids(folder: Path) -> list[str]:
     return sorted(p.name.rsplit(".", 2)[0] for p in folder.glob("*.eml"))
+
+
+def sending(folder: Path) -> bool:
+    """True while a message is being sent (between the start of a send and its delivery)."""
+    return any(folder.glob("*.sending"))
