@@ -3,6 +3,7 @@ them later (e-mail about a proposal) is written in it. One UPDATE when it change
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import translation
 
@@ -16,7 +17,9 @@ class RememberLanguageMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not request.path.startswith("/graphql/"):
             language = translation.get_language_from_request(request)
-            if language and language != user.language:
+            # Empty already means the site default: no write for people who never switch.
+            stored = user.language or settings.LANGUAGE_CODE
+            if language and language != stored:
                 get_user_model().objects.filter(pk=user.pk).update(language=language)
                 user.language = language
         return response

@@ -525,7 +525,6 @@ def queries(browser, url) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    browser.get(url)  # once first: the first page a person opens also records their UI language
     with CaptureQueriesContext(connection) as ctx:
         assert browser.get(url).status_code == 200
     return len(ctx.captured_queries)
