@@ -4,16 +4,34 @@ negotiations but never negotiate for a brand)."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext as _
 
 from exchange import services
 from exchange.models import ChannelRate, Placement, Proposal, ProposalMessage, Revision
+from exchange.services.rates import MAX_RATE_CENTS
 from partners.actors import Actor
+
+
+class ChannelRateForm(forms.ModelForm):
+    """Validated by the service's own rules before saving, so a refused figure is a field
+    error on the form (not a success message over a change that never happened)."""
+
+    class Meta:
+        model = ChannelRate
+        fields = ("channel_type", "format", "rate_cents", "source")
+
+    def clean_rate_cents(self):
+        value = self.cleaned_data.get("rate_cents")
+        if value is None or not 0 < value <= MAX_RATE_CENTS:
+            raise forms.ValidationError(_("A rate is a positive whole number of cents."), code="invalid_rate")
+        return value
 
 
 @admin.register(ChannelRate)
 class ChannelRateAdmin(admin.ModelAdmin):
+    form = ChannelRateForm
     list_display = ("channel_type", "format", "unit", "rate_cents", "source", "updated_at", "updated_by")
     list_filter = ("channel_type", "format")
     fields = ("channel_type", "format", "rate_cents", "source")
@@ -24,16 +42,15 @@ class ChannelRateAdmin(admin.ModelAdmin):
         return ("channel_type", "format") if obj is not None else ()
 
     def save_model(self, request, obj, form, change):
-        try:
-            services.channel_rate_set(
-                actor=Actor(user=request.user),
-                channel_type=obj.channel_type,
-                format=obj.format,
-                rate_cents=obj.rate_cents,
-                source=obj.source,
-            )
-        except ValidationError as exc:
-            self.message_user(request, "; ".join(exc.messages), level=messages.ERROR)
+        # Through the audited service (the form already applied its rules).
+        saved = services.channel_rate_set(
+            actor=Actor(user=request.user),
+            channel_type=obj.channel_type,
+            format=obj.format,
+            rate_cents=obj.rate_cents,
+            source=obj.source,
+        )
+        obj.pk, obj.unit, obj.updated_at, obj.updated_by = saved.pk, saved.unit, saved.updated_at, saved.updated_by
 
     def has_delete_permission(self, request, obj=None):
         return False  # a placement type without a rate cannot be offered: change it instead

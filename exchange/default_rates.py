@@ -1,18 +1,23 @@
 """The benchmark rates the platform starts with (CNY), and where each figure comes from.
 
 Rates are quoted per 1,000 units (reach, messages, parcels) or per store-day; admins change
-them in the channel-rate table. Public reference points used (2024–2025 market figures):
+them in the channel-rate table (audited) as they gather their own market data.
 
-- WeChat official-account article slots: ¥50–200 CPM for low-authority accounts (mid-tier
-  KOL accounts quote ¥300+ CPM); we take ¥100 for a first/secondary slot, ¥30 for a banner.
-- SMS marketing: ¥0.04–0.07 per message at volume from the major SMS gateways → ¥50 per 1,000.
-- Parcel inserts (包裹卡): ¥0.3–1.0 per parcel for third-party insert cards → ¥500 per 1,000.
-- Private-domain pushes convert better than public feeds; WeCom 1-to-1 messages and group
-  broadcasts are priced above feed CPM (¥120 and ¥80) and welfare-channel coupons (福利官)
-  at ¥80, in line with the article-slot range above.
-- Short-video and social feeds (Douyin, Kuaishou, Xiaohongshu, Weibo, Channels): ¥40–80 CPM
-  for brand-owned account posts.
-- In-store display: a counter card or poster in one store for one day, ¥30.
+Two anchors are public market ranges, as given in the product brief (issue #8):
+- WeChat official-account article slots: ¥50–200 CPM for low-authority accounts → ¥100 for an
+  article slot (the middle of the range), ¥30 for a banner (a lesser position).
+- SMS marketing: ¥0.04–0.07 per message at volume → ¥50 per 1,000 messages.
+
+Every other default is Huiliu's own estimate, placed relative to those anchors and stated as
+such in docs/EXCHANGE.md — not a quoted market price:
+- WeCom 1-to-1 messages ¥120 and group broadcasts ¥80 per 1,000: private pushes to people who
+  chose to follow a brand are valued at or above a public article slot.
+- Welfare-channel coupons (福利官) ¥60–80, mini-program pop-ups ¥40, app and mini-program
+  banners ¥20, app pushes ¥30, e-mail ¥10 per 1,000.
+- Brand-owned posts on short-video and social platforms (Douyin, Kuaishou, Channels,
+  Xiaohongshu, Weibo): ¥40–80 per 1,000, below the article slot.
+- Parcel inserts ¥500 per 1,000 parcels (¥0.50 each) and in-store displays ¥30 per store-day:
+  the physical cost of printing and placing a card, rounded up.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ two brands' members and API keys and to platform admins — nobody else."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -53,12 +54,12 @@ def notification_visible(*, actor: Actor) -> QuerySet[Notification]:
 
 
 # --- lists --------------------------------------------------------------------------------------
-class Direction:
+class Direction(StrEnum):
     INCOMING = "incoming"
     OUTGOING = "outgoing"
 
 
-class Box:
+class Box(StrEnum):
     """The inbox's three tabs."""
 
     NEEDS_ACTION = "action"

@@ -21,6 +21,13 @@ OPEN_STATES = (ProposalState.PROPOSED, ProposalState.COUNTERED)
 CLOSED_STATES = (ProposalState.ACCEPTED, ProposalState.DECLINED, ProposalState.WITHDRAWN, ProposalState.EXPIRED)
 
 
+class Side(models.TextChoices):
+    """The two sides of a proposal."""
+
+    INITIATOR = "initiator", _("Initiator")
+    COUNTERPARTY = "counterparty", _("Counterparty")
+
+
 class Who(models.TextChoices):
     """Which side of a proposal may take a transition."""
 

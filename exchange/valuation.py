@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from exchange.models.rates import PlacementFormat, PricingUnit, unit_for
+from exchange.states import Side
 
 # The swap is shown as balanced when the gap is at most this percentage of the larger side.
 BALANCED_PERCENT = 10
@@ -59,10 +60,10 @@ class Balance:
     initiator_cents: int
     counterparty_cents: int
     topup_cents: int
-    topup_from: str | None  # "initiator" | "counterparty" | None
+    topup_from: str | None  # a Side, or None
     gap_cents: int  # after the top-up
     gap_share: float  # gap / the larger side, 0..1
-    lighter: str | None  # the side giving less, None when equal
+    lighter: str | None  # the Side giving less, None when equal
 
     @property
     def balanced(self) -> bool:
@@ -80,7 +81,7 @@ def balance(initiator_cents: int, counterparty_cents: int, topup_cents: int = 0)
     if initiator_cents == counterparty_cents:
         lighter = None
     else:
-        lighter = "initiator" if initiator_cents < counterparty_cents else "counterparty"
+        lighter = Side.INITIATOR if initiator_cents < counterparty_cents else Side.COUNTERPARTY
     raw_gap = abs(initiator_cents - counterparty_cents)
     topup = min(max(0, int(topup_cents)), raw_gap) if lighter else 0
     gap = raw_gap - topup

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from exchange import valuation
 from exchange.models import Placement, PlacementFormat, unit_for
 from exchange.services import Preview
+from exchange.states import Side
 from huiliu.errors import error_items
 
 MINE, THEIRS, ASK = "mine", "their", "ask"
@@ -408,7 +409,7 @@ class Meter:
         def side(name: str | None) -> str | None:
             if name is None:
                 return None
-            return "left" if (name == "initiator") == left_is_initiator else "right"
+            return "left" if (name == Side.INITIATOR) == left_is_initiator else "right"
 
         left, right = (
             (balance.initiator_cents, balance.counterparty_cents)

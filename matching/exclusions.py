@@ -9,8 +9,8 @@ source here from ``ExchangeConfig.ready()``::
     register_excluded_pairs_source(selectors.open_pairs)
 
 A source is called with the brand ids being refreshed (``None``: every brand) and returns
-``(brand id, brand id)`` pairs in either order. With no source registered (today: the
-exchange has no models yet) nothing is excluded.
+``(brand id, brand id)`` pairs in either order. With no source registered nothing is
+excluded (the exchange registers its open proposals).
 """
 
 from __future__ import annotations

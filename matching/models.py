@@ -226,6 +226,11 @@ OUTCOME_LABELS: dict[str, int] = {
 }
 
 
+class OutcomeSource(models.TextChoices):
+    IMPORT = "import", _("Imported history")
+    EXCHANGE = "exchange", _("The exchange")
+
+
 class Outcome(models.Model):
     """A past swap between two brands: what happened, and the new members each side gained."""
 
@@ -234,7 +239,7 @@ class Outcome(models.Model):
     outcome = models.CharField(max_length=12, choices=OutcomeKind.choices)
     a_new_members = models.PositiveIntegerField(null=True, blank=True)
     b_new_members = models.PositiveIntegerField(null=True, blank=True)
-    source = models.CharField(max_length=20, default="import")  # import | exchange
+    source = models.CharField(max_length=20, choices=OutcomeSource.choices, default=OutcomeSource.IMPORT)
     # Why, for a declined proposal (the exchange's DeclineReason code).
     reason = models.CharField(max_length=20, blank=True)
     # A stable id of the fact this row records: a retried writer never records it twice.

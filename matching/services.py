@@ -31,6 +31,7 @@ from matching.models import (
     MatcherModel,
     Outcome,
     OutcomeKind,
+    OutcomeSource,
     Recommendation,
     TrainingMessage,
     TrainingRun,
@@ -388,7 +389,7 @@ def outcome_record(*, brand_a_id: int, brand_b_id: int, kind: str, reason: str =
             "brand_b_id": brand_b_id,
             "outcome": OutcomeKind(kind),
             "reason": reason,
-            "source": "exchange",
+            "source": OutcomeSource.EXCHANGE,
         },
     )
     return outcome

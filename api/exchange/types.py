@@ -37,6 +37,7 @@ from exchange.notices import notice_line
 from exchange.services import revision_balance
 from exchange.services.common import can_act_for
 from exchange.states import DeclineReason, ProposalState
+from exchange.states import Side as ProposalSide
 from partners.actors import Actor
 from partners.models import ChannelType
 
@@ -50,15 +51,13 @@ EventTypeEnum = graphene.Enum("ExchangeEventType", [(e.name, e.value) for e in E
 ChannelTypeEnum = graphene.Enum("PlacementChannelType", [(c.name, c.value) for c in ChannelType])
 
 
-class Side(graphene.Enum):
-    INITIATOR = "initiator"
-    COUNTERPARTY = "counterparty"
+Side = graphene.Enum.from_enum(ProposalSide, description="The two sides of a proposal.")
 
 
 def _side(proposal: Proposal, brand_id: int | None) -> str | None:
     if brand_id is None:
         return None
-    return Side.INITIATOR.value if brand_id == proposal.initiator_id else Side.COUNTERPARTY.value
+    return proposal.side_of(brand_id)
 
 
 class ProposalParty(graphene.ObjectType):

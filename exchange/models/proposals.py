@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from exchange.models.rates import PlacementFormat, PricingUnit
-from exchange.states import OPEN_STATES, DeclineReason, ProposalState
+from exchange.states import OPEN_STATES, DeclineReason, ProposalState, Side
 from partners.models import ApiKey, Brand, Channel, ChannelType
 
 
@@ -70,7 +70,7 @@ class Proposal(models.Model):
         return self.counterparty_id if brand_id == self.initiator_id else self.initiator_id
 
     def side_of(self, brand_id: int) -> str:
-        return "initiator" if brand_id == self.initiator_id else "counterparty"
+        return Side.INITIATOR if brand_id == self.initiator_id else Side.COUNTERPARTY
 
 
 class Revision(models.Model):

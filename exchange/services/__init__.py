@@ -3,6 +3,7 @@
 from exchange.services.drafting import PlacementSpec, Preview, proposal_preview
 from exchange.services.notifications import email_send, event_dispatch, notifications_mark_read, outbox_pending
 from exchange.services.proposals import (
+    parties_check,
     proposal_accept,
     proposal_counter,
     proposal_create,
@@ -28,6 +29,7 @@ __all__ = [
     "proposal_decline",
     "proposal_message_send",
     "proposal_preview",
+    "parties_check",
     "proposal_withdraw",
     "proposals_expire",
     "revision_balance",

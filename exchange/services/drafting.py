@@ -18,6 +18,7 @@ from exchange import conf, selectors, valuation
 from exchange.errors import ExchangeError as E
 from exchange.models import ChannelRate, Placement, PlacementFormat, Proposal
 from exchange.services.common import can_act_for, error
+from exchange.states import Side
 from huiliu.errors import error_items
 from partners.actors import Actor
 from partners.models import Brand, Channel
@@ -286,7 +287,7 @@ def proposal_preview(
     cpt = sum(v.value_cents for v, _e in lines if v is not None and v.brand_id != initiator_id)
     topup = topup_cents if isinstance(topup_cents, int) and not isinstance(topup_cents, bool) else 0
     bal = valuation.balance(ini, cpt, topup)
-    author_side = "initiator" if brand.pk == initiator_id else "counterparty"
+    author_side = Side.INITIATOR if brand.pk == initiator_id else Side.COUNTERPARTY
     lighter_is_author = bal.lighter == author_side
     suggestions: list[valuation.Suggestion] = []
     if lighter_is_author and can_act_for(actor, brand.pk):

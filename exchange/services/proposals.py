@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from exchange import conf, valuation
@@ -44,22 +45,30 @@ from partners.models import AuditAction, Brand, BrandStatus
 from partners.services import audit
 
 
-def _check_parties(brand: Brand, counterparty: Brand) -> None:
-    """Both brands may trade with each other right now."""
+def parties_check(brand: Brand, counterparty: Brand) -> None:
+    """Both brands may trade with each other right now (raises the first reason why not). The
+    composer asks it before anything is typed; every forward transition asks it again."""
     if brand.pk == counterparty.pk:
         raise error("counterparty", _("A brand cannot propose a swap to itself."), E.SELF_PROPOSAL)
+    language = get_language() or "zh-hans"
     for field, b in (("brand", brand), ("counterparty", counterparty)):
+        name = b.display_name(language)
         if b.status == BrandStatus.SUSPENDED:
-            raise error(field, _("%(brand)s is suspended and cannot trade.") % {"brand": b.name}, E.SUSPENDED)
+            raise error(field, _("%(brand)s is suspended and cannot trade.") % {"brand": name}, E.SUSPENDED)
         if b.status != BrandStatus.APPROVED:
             raise error(
-                field, _("%(brand)s is not approved on the marketplace yet.") % {"brand": b.name}, E.NOT_APPROVED
+                field,
+                _("%(brand)s is not approved on the marketplace yet: only approved brands can swap.") % {"brand": name},
+                E.NOT_APPROVED,
             )
     if (brand.pk, counterparty.pk) in partner_selectors.blocked_pairs([brand.pk, counterparty.pk]):
         raise error("counterparty", _("One of the two brands has blocked the other."), E.BLOCKED)
     if partner_selectors.brands_compete(brand, counterparty):
         raise error(
-            "counterparty", _("%(brand)s competes with your brand.") % {"brand": counterparty.name}, E.COMPETITOR
+            "counterparty",
+            _("%(partner)s competes with %(brand)s: competitors cannot swap traffic.")
+            % {"partner": counterparty.display_name(language), "brand": brand.display_name(language)},
+            E.COMPETITOR,
         )
 
 
@@ -222,7 +231,7 @@ def proposal_create(
     optionally what it would like in return, ``asks``). It is then the counterparty's turn."""
     if not can_act_for(actor, brand.pk):
         raise error("brand", _("You are not allowed to do this."), E.PERMISSION_DENIED)
-    _check_parties(brand, counterparty)
+    parties_check(brand, counterparty)
     _check_daily_limit(brand)
     low, high = sorted((brand.pk, counterparty.pk))
     if Proposal.objects.filter(pair_low=low, pair_high=high, state__in=OPEN_STATES).exists():
@@ -289,7 +298,7 @@ def proposal_counter(
     _check_open_and_current(proposal, revision)
     author = _acting_side(actor, proposal, TRANSITIONS["counter"].who)
     other = proposal.counterparty if author.pk == proposal.initiator_id else proposal.initiator
-    _check_parties(author, other)
+    parties_check(author, other)
     current = proposal.revisions.get(number=proposal.revision_number)
     carried = {p.pk: p for p in current.placements.select_related("channel")}
     message = clean_message(message)
@@ -339,7 +348,7 @@ def proposal_accept(*, actor: Actor, proposal: Proposal, revision: int) -> Propo
     _check_open_and_current(proposal, revision)
     author = _acting_side(actor, proposal, TRANSITIONS["accept"].who)
     other = proposal.counterparty if author.pk == proposal.initiator_id else proposal.initiator
-    _check_parties(author, other)
+    parties_check(author, other)
     current = proposal.revisions.get(number=proposal.revision_number)
     placements = list(current.placements.all())
     if {p.brand_id for p in placements} != {proposal.initiator_id, proposal.counterparty_id}:

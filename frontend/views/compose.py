@@ -23,9 +23,10 @@ from exchange.states import OPEN_STATES
 from frontend.composer import ASK, MINE, ComposerForm, Meter, Row, default_window, offer_groups
 from frontend.views.common import actor_of, brand_for
 from frontend.views.proposal_common import negotiates_for, proposal_or_404, refused, ui_language
+from huiliu.errors import error_items
 from partners import selectors as partner_selectors
 from partners.actors import Actor
-from partners.models import Brand, BrandStatus
+from partners.models import Brand
 
 
 # --- the composer --------------------------------------------------------------------------------
@@ -110,17 +111,13 @@ def _meter(actor: Actor, draft: Draft, form: ComposerForm) -> Meter:
 
 
 def _blockers(actor: Actor, draft: Draft) -> tuple[list[str], Proposal | None]:
-    """Why this pair cannot start a proposal, told before anything is typed. The same
-    selectors the service's guards read; the service still decides on submit."""
-    problems = []
-    lang = ui_language()
-    names = {"brand": draft.author.display_name(lang), "partner": draft.other.display_name(lang)}
-    if draft.author.status != BrandStatus.APPROVED:
-        problems.append(_("%(brand)s is not approved yet: only approved brands can propose swaps.") % names)
-    if (draft.author.pk, draft.other.pk) in partner_selectors.blocked_pairs([draft.author.pk, draft.other.pk]):
-        problems.append(_("One of the two brands has blocked the other."))
-    elif partner_selectors.brands_compete(draft.author, draft.other):
-        problems.append(_("%(partner)s competes with %(brand)s: competitors cannot swap traffic.") % names)
+    """Why this pair cannot start a proposal, told before anything is typed — the service's
+    own check (one rule); the service decides again on submit."""
+    try:
+        services.parties_check(draft.author, draft.other)
+        problems = []
+    except ValidationError as exc:
+        problems = [message for _field, _code, message in error_items(exc)]
     existing = (
         selectors.proposal_list(actor=actor, brand=draft.author, counterparty=draft.other)
         .filter(state__in=OPEN_STATES)

@@ -27,7 +27,8 @@ PROPOSAL_FIELDS = """
   revisions { number authorSide message
     placements { id side format channelType channelLabel quantity unit
                  rate { amountCents } value { amountCents } startsOn endsOn } }
-  messages { side body }
+  messages { side body authorName }
+  suggestions { channelType quantity }
 """
 
 PROPOSE = (
@@ -287,3 +288,33 @@ def test_inbox_through_the_api(coffee, toys, coffee_key, coffee_wecom, toys_owne
     assert edge["node"]["type"] == "PROPOSAL_CREATED" and edge["node"]["read"] is False
     marked = gql("mutation { markNotificationsRead { count errors { code } } }")["markNotificationsRead"]
     assert marked == {"count": 1, "errors": []}
+
+
+def test_a_member_who_left_sees_nothing_through_old_notifications(
+    coffee, toys, coffee_key, coffee_wecom, toys_owner, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal = _propose(coffee_key, coffee, toys, coffee_wecom)["proposal"]
+    gql = session(toys_owner)
+    query = "{ notifications(first: 5) { edges { node { proposal { id revisions { message } } } } } }"
+    assert gql(query)["notifications"]["edges"][0]["node"]["proposal"]["id"] == proposal["id"]
+    toys.memberships.filter(user=toys_owner).delete()
+    assert gql(query)["notifications"]["edges"] == []
+    assert gql("query($id: ID!) { proposal(id: $id) { id } }", {"id": proposal["id"]})["proposal"] is None
+
+
+def test_message_authors_show_no_email_or_key_name(coffee, toys, coffee_owner, coffee_wecom, toys_owner):
+    from partners.models import User
+
+    User.objects.filter(pk=toys_owner.pk).update(display_name="")
+    _key, raw = api_key_create(
+        actor=Actor(user=coffee_owner), brand=coffee, name="INTERNAL-CRM-PROD", scopes=["read", "write"]
+    )
+    proposal = _propose(with_key(raw), coffee, toys, coffee_wecom)["proposal"]
+    send = (
+        'mutation($p: ID!) { sendProposalMessage(proposal: $p, body: "hi") { message { authorName } errors { code } } }'
+    )
+    assert with_key(raw)(send, {"p": proposal["id"]})["sendProposalMessage"]["message"]["authorName"] == ""
+    assert session(toys_owner)(send, {"p": proposal["id"]})["sendProposalMessage"]["message"]["authorName"] == ""
+    text = str(session(toys_owner)(f'{{ proposal(id: "{proposal["id"]}") {{ messages {{ authorName }} }} }}'))
+    assert "INTERNAL-CRM-PROD" not in text and toys_owner.email not in text

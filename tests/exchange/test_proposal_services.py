@@ -477,3 +477,96 @@ def test_an_open_proposal_takes_the_pair_out_of_both_recommendation_lists(
     assert listed(coffee_actor, coffee) == [] and listed(toys_actor, toys) == []
     services.proposal_withdraw(actor=coffee_actor, proposal=proposal)
     assert listed(coffee_actor, coffee) == [toys.pk], "a closed negotiation gives the partner back"
+
+
+# --- review findings: each guard that was missing ------------------------------------------------
+def test_an_expired_proposal_cannot_be_accepted_before_the_sweep_runs(proposed, toys_actor, toys_wecom, place):
+    (theirs,) = proposed.revisions.get().placements.all()
+    Proposal.objects.filter(pk=proposed.pk).update(expires_at=timezone.now() - timedelta(minutes=50))
+    refused(
+        E.NOT_OPEN,
+        services.proposal_counter,
+        actor=toys_actor,
+        proposal=proposed,
+        revision=1,
+        placements=[place(None, 100, based_on=theirs), place(toys_wecom, 100)],
+    )
+
+
+def test_accept_refuses_a_revision_whose_window_has_passed(proposed, coffee_actor, toys_actor, toys_wecom, place):
+    (theirs,) = proposed.revisions.get().placements.all()
+    services.proposal_counter(
+        actor=toys_actor,
+        proposal=proposed,
+        revision=1,
+        placements=[place(None, 100, based_on=theirs), place(toys_wecom, 100)],
+    )
+    Placement.objects.filter(revision__proposal=proposed).update(
+        starts_on=timezone.localdate() - timedelta(days=3), ends_on=timezone.localdate() + timedelta(days=1)
+    )
+    refused(E.WINDOW_IN_PAST, services.proposal_accept, actor=coffee_actor, proposal=proposed, revision=2)
+
+
+def test_window_longer_than_the_limit_refused(coffee, toys, coffee_actor, coffee_wecom, place, window, settings):
+    settings.EXCHANGE_MAX_WINDOW_DAYS = 5
+    refused(
+        E.WINDOW_TOO_LONG,
+        services.proposal_create,
+        actor=coffee_actor,
+        brand=coffee,
+        counterparty=toys,
+        placements=[place(coffee_wecom, 100, starts_on=window[0], ends_on=window[0] + timedelta(days=5))],
+    )
+
+
+def test_too_many_placements_per_side_refused(coffee, toys, coffee_actor, coffee_wecom, place, settings):
+    settings.EXCHANGE_MAX_PLACEMENTS_PER_SIDE = 2
+    refused(
+        E.TOO_MANY_PLACEMENTS,
+        services.proposal_create,
+        actor=coffee_actor,
+        brand=coffee,
+        counterparty=toys,
+        placements=[place(coffee_wecom, 100) for _ in range(3)],
+    )
+
+
+def test_a_placement_without_a_channel_is_required(coffee, toys, coffee_actor, window):
+    spec = {"format": "direct_message", "quantity": 10, "starts_on": window[0], "ends_on": window[1]}
+    refused(
+        E.REQUIRED, services.proposal_create, actor=coffee_actor, brand=coffee, counterparty=toys, placements=[spec]
+    )
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1.5, "100", True, None])
+def test_a_quantity_that_is_not_a_positive_whole_number_is_invalid(
+    coffee, toys, coffee_actor, coffee_wecom, place, quantity
+):
+    refused(
+        E.INVALID,
+        services.proposal_create,
+        actor=coffee_actor,
+        brand=coffee,
+        counterparty=toys,
+        placements=[place(coffee_wecom, quantity)],
+    )
+
+
+def test_the_other_sides_channel_size_is_never_in_an_error(proposed, coffee, toys, toys_actor, toys_wecom, place):
+    (theirs,) = proposed.revisions.get().placements.all()
+    preview = services.proposal_preview(
+        actor=toys_actor,
+        brand=toys,
+        counterparty=coffee,
+        proposal=proposed,
+        placements=[place(None, 10**9, based_on=theirs)],
+    )
+    (_value, problems) = preview.lines[0]
+    assert [(p.field, p.code) for p in problems] == [("quantity", E.REACH_ABOVE_AUDIENCE)]
+    assert not any(ch.isdigit() for ch in problems[0].message), problems[0].message
+
+
+def test_balanced_is_decided_in_integers():
+    assert valuation.balance(1000, 900).balanced  # gap exactly 10 %
+    assert not valuation.balance(1000, 899).balanced
+    assert valuation.quantity_for_value(2**60 + 1, 3, "cpm") == -(-(2**60 + 1) * 1000 // 3)

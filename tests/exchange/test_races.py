@@ -106,3 +106,24 @@ def test_two_brands_proposing_to_each_other_at_once_leaves_one_open(
     )
     assert sorted(r[0] for r in results) == ["ok", "refused"], results
     assert next(r for r in results if r[0] == "refused")[1] == {E.ALREADY_OPEN}
+
+
+def test_the_daily_limit_holds_under_simultaneous_proposals(coffee, coffee_actor, coffee_wecom, place, settings):
+    if connection.vendor != "postgresql":
+        pytest.fail("race tests run on PostgreSQL (make test)")
+    from tests.factories import BrandFactory, category
+
+    settings.EXCHANGE_DAILY_PROPOSAL_LIMIT = 1
+    partners = [BrandFactory(category=category("toys.collectibles")) for _ in range(4)]
+    results = _race(
+        *[
+            (
+                lambda p=p: services.proposal_create(
+                    actor=coffee_actor, brand=coffee, counterparty=p, placements=[place(coffee_wecom, 10)]
+                )
+            )
+            for p in partners
+        ]
+    )
+    assert sorted(r[0] for r in results) == ["ok", "refused", "refused", "refused"], results
+    assert all(r[1] == {E.DAILY_LIMIT} for r in results if r[0] == "refused")

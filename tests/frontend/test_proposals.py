@@ -206,7 +206,7 @@ def test_a_pending_brand_cannot_propose(amy, coffee, toys, coffee_wecom):
     coffee.status = BrandStatus.PENDING
     coffee.save()
     html = amy.get(new_url(coffee, toys)).content.decode()
-    assert "only approved brands can propose swaps" in html
+    assert "only approved brands can swap" in html
 
 
 # --- counter ---------------------------------------------------------------------------------------
@@ -278,6 +278,7 @@ def test_another_brands_user_gets_404(client, proposed):
         "frontend:proposal_decline",
         "frontend:proposal_withdraw",
         "frontend:proposal_message",
+        "frontend:proposal_counter_preview",
     ):
         assert client.post(reverse(name, args=[proposed.pk]), {"revision": "1", "body": "x"}).status_code == 404
     assert Proposal.objects.get().state == ProposalState.PROPOSED and not ProposalMessage.objects.exists()
