@@ -5,6 +5,9 @@ Not a Django formset: rows are added in the browser and indexed by their names
 (``mine-3-quantity``); blank rows are ignored. The form only turns posted strings into the
 services' arguments and puts the services' errors (``placements[i].field``) back on the row
 they belong to — every rule and every figure (values, capacity, balance) is the exchange's.
+
+One idea at ~450 lines: the composer form and the meter it renders are read and written
+together (rows, their errors, their figures); split, each half would need the other.
 """
 
 from __future__ import annotations

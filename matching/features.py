@@ -13,6 +13,8 @@ Per brand (one row each, approved brands only):
 
 ``emb`` is a dense embedding used only to *retrieve candidates* (nearest neighbours); the
 interpretable scoring happens in ``matching.ranker`` on the raw features.
+
+One idea at ~400 lines: the feature matrix and the pure functions that fill it.
 """
 
 from __future__ import annotations
