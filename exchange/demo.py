@@ -17,7 +17,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from exchange import conf, services
-from exchange.models import ChannelRate, Proposal
+from exchange.models import ChannelRate, DomainEvent, Notification, Proposal, ProposalMessage, Revision
 from exchange.states import DeclineReason
 from exchange.valuation import channel_capacity
 from partners import services as partner_services
@@ -100,14 +100,27 @@ def _carry(proposal: Proposal, **changes) -> list[dict]:
 
 
 def _age(proposal: Proposal, days: float) -> None:
-    """Backdate a seeded proposal so the inbox reads like a real week of work."""
+    """Backdate a seeded proposal — its revisions, messages, events and inbox entries, a few
+    hours apart — so the inbox reads like a real week of work."""
     then = timezone.now() - timedelta(days=days)
-    updated = then + timedelta(hours=5)
-    Proposal.objects.filter(pk=proposal.pk).update(created_at=then, updated_at=updated)
+    step = timedelta(hours=5)
+    for i, revision in enumerate(proposal.revisions.order_by("number")):
+        Revision.objects.filter(pk=revision.pk).update(created_at=then + i * step)
+    last = then + max(0, proposal.revisions.count() - 1) * step
+    for i, event in enumerate(DomainEvent.objects.filter(proposal=proposal).order_by("id")):
+        services.event_dispatch(event_id=event.pk)  # the inbox rows exist now, so they age too
+        at = then + i * step
+        DomainEvent.objects.filter(pk=event.pk).update(created_at=at)
+        Notification.objects.filter(event=event).update(created_at=at)
+        last = max(last, at)
+    for i, message in enumerate(proposal.messages.order_by("id")):
+        ProposalMessage.objects.filter(pk=message.pk).update(created_at=last + (i + 1) * timedelta(minutes=40))
+    Proposal.objects.filter(pk=proposal.pk).update(created_at=then, updated_at=last)
+    if proposal.closed_at is not None or Proposal.objects.filter(pk=proposal.pk, closed_at__isnull=False).exists():
+        Proposal.objects.filter(pk=proposal.pk).update(closed_at=last)
     Proposal.objects.filter(pk=proposal.pk, expires_at__isnull=False).update(
-        expires_at=updated + timedelta(days=conf.expiry_days())
+        expires_at=last + timedelta(days=conf.expiry_days())
     )
-    proposal.revisions.filter(number=1).update(created_at=then)
 
 
 def demo_swaps_load() -> DemoSwaps:
@@ -164,7 +177,7 @@ def demo_swaps_load() -> DemoSwaps:
             proposal=p3,
             revision=1,
             placements=[*_carry(p3), _offer("bosideng", 0.02)],
-            message="我们企微这边先给 2% 的活跃会员试一轮，效果好再加量。",
+            message="我们先用小程序弹窗给 2% 的活跃会员试一轮，效果好再加量。",
         )
         _age(p3, 2)
         # 4. Pop Mart → 三只松鼠 — waiting for the partner.
@@ -193,6 +206,12 @@ def demo_swaps_load() -> DemoSwaps:
         p6 = services.proposal_create(
             actor=watsons, brand=b["watsons"], counterparty=b["luckin-coffee"], placements=[_offer("watsons", 0.02)]
         )
-        _age(p6, 12)  # twelve days ago, unanswered for longer than the expiry: the hourly sweep closes it
-        services.proposals_expire()
+        _age(p6, 12)  # twelve days ago, unanswered for longer than the expiry: the hourly sweep closed it
+        p6.refresh_from_db()
+        expired_at = p6.expires_at + timedelta(minutes=7)
+        services.proposals_expire(now=expired_at)
+        expiry = DomainEvent.objects.filter(proposal=p6).order_by("-id").first()
+        services.event_dispatch(event_id=expiry.pk)
+        DomainEvent.objects.filter(pk=expiry.pk).update(created_at=expired_at)
+        Notification.objects.filter(event=expiry).update(created_at=expired_at)
     return DemoSwaps(proposals=Proposal.objects.count())
