@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from exchange import valuation
 from exchange.models import Placement, PlacementFormat, unit_for
 from exchange.services import Preview
-from partners.validation import error_items
+from huiliu.errors import error_items
 
 MINE, THEIRS, ASK = "mine", "their", "ask"
 MAX_ROW_INDEX = 50  # higher indices are ignored: a posted form cannot make the server loop

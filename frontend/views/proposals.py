@@ -33,10 +33,10 @@ from frontend.composer import ASK, MINE, ComposerForm, Meter, Row, default_windo
 from frontend.exchange_forms import DeclineForm, MessageForm
 from frontend.revisions import revision_views
 from frontend.views.common import actor_of, brand_for, safe_next
+from huiliu.errors import error_items
 from partners import selectors as partner_selectors
 from partners.actors import EDIT_ROLES, Actor
 from partners.models import Brand, BrandStatus
-from partners.validation import error_items
 
 INBOX_PAGE_SIZE = 20
 NOTIFICATIONS_SHOWN = 20
