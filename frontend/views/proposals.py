@@ -34,6 +34,7 @@ from frontend.exchange_forms import DeclineForm, MessageForm
 from frontend.revisions import revision_views
 from frontend.views.common import actor_of, brand_for, safe_next
 from huiliu.errors import error_items
+from huiliu.text import ascii_int
 from partners import selectors as partner_selectors
 from partners.actors import EDIT_ROLES, Actor
 from partners.models import Brand, BrandStatus
@@ -414,7 +415,7 @@ def detail(request, pk: int):
 
 def _revision_posted(request) -> int:
     raw = (request.POST.get("revision") or "").strip()
-    return int(raw) if raw.isdigit() else 0
+    return ascii_int(raw, max_digits=9) or 0
 
 
 @require_POST
