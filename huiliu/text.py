@@ -5,9 +5,12 @@ Every text a person or a partner system sends (web forms and query strings, Grap
 arguments, JSON bodies, import lines) passes one of these checks before it is stored, searched
 for or echoed:
 
-- ``clean_name`` — names, labels, tags: NFKC-normalised (full-width letters and digits become
-  ASCII, ideographic spaces plain spaces), one line, no control, zero-width or bidi-control
-  characters, and not blank (invisible characters do not count as content).
+- ``clean_name`` — names, labels, tags: Unicode-normalised, one line, no control, zero-width
+  or bidi-control characters, and not blank (invisible characters do not count as content).
+  NFKC (full-width Ｌｕｃｋｉｎ becomes Luckin, ① becomes 1) only where that is safe — English
+  names, tags, key names (``compatibility=True``); Chinese names, legal entities and labels
+  get NFC, because NFKC would also rewrite full-width punctuation, which is correct Chinese
+  typography: 瑞幸咖啡（中国）有限公司 is the registered name, not 瑞幸咖啡(中国)有限公司.
 - ``clean_line`` — one-line input that is not a name (a search, a slug argument, an e-mail):
   no control characters; left as typed otherwise.
 - ``clean_free_text`` — descriptions, messages, notes, reasons: line breaks and tabs allowed,
@@ -133,14 +136,18 @@ def is_blank(value: str) -> bool:
     return all(ch.isspace() or ch in BLANK_LETTERS or unicodedata.category(ch) == "Cf" for ch in value)
 
 
-def normalise_name(value: str) -> str:
-    """NFKC, then stripped: what a name is stored and compared as (no checks)."""
-    return unicodedata.normalize("NFKC", value).strip()
+def normalise_name(value: str, *, compatibility: bool = False) -> str:
+    """NFC (NFKC with ``compatibility``), then stripped: what a name is stored and compared as
+    (no checks)."""
+    return unicodedata.normalize("NFKC" if compatibility else "NFC", value).strip()
 
 
-def clean_name(value: Any, label: str, *, required: bool = False, max_length: int | None = None) -> str:
-    """A name, label or tag: NFKC-normalised and stripped; one line of visible text."""
-    text = normalise_name(_check_type(value, label))
+def clean_name(
+    value: Any, label: str, *, required: bool = False, max_length: int | None = None, compatibility: bool = False
+) -> str:
+    """A name, label or tag: normalised (see ``normalise_name``) and stripped; one line of
+    visible text."""
+    text = normalise_name(_check_type(value, label), compatibility=compatibility)
     if required and is_blank(text):
         raise ValidationError(_("%(name)s is required.") % {"name": label}, code=TextError.REQUIRED)
     bad = forbidden_character(text, name=True)

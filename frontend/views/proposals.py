@@ -38,6 +38,7 @@ from huiliu.text import ascii_int
 from partners import selectors as partner_selectors
 from partners.actors import EDIT_ROLES, Actor
 from partners.models import Brand, BrandStatus
+from partners.validation import SLUG_RE
 
 INBOX_PAGE_SIZE = 20
 NOTIFICATIONS_SHOWN = 20
@@ -105,7 +106,9 @@ def _new_draft(request, slug: str) -> Draft:
     brand = brand_for(request, slug, need="edit")
     if not _negotiates_for(actor, brand.pk):
         raise PermissionDenied  # a platform admin may edit a brand, never negotiate for it
-    partner_slug = (request.POST.get("partner") or request.GET.get("partner") or "")[:80]
+    partner_slug = request.POST.get("partner") or request.GET.get("partner") or ""
+    if not SLUG_RE.fullmatch(partner_slug):  # not a slug (a NUL would even reach the database)
+        raise Http404
     partner = partner_selectors.brand_marketplace(actor=actor).filter(slug=partner_slug).first()
     if partner is None or partner.pk == brand.pk:
         raise Http404

@@ -10,7 +10,10 @@ from django.urls import reverse
 
 from exchange.models import Proposal
 from exchange.states import ProposalState
+from partners.models import ApiKey, BrandStatus, Channel, User
+from tests.factories import BrandFactory, ChannelFactory
 from tests.frontend.conftest import errors_in
+from tests.frontend.test_brand_pages import profile_post
 from tests.frontend.test_proposals import new_url, row, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +71,81 @@ def proposed_swap(coffee, toys, coffee_actor, coffee_wecom, toys_wecom, place):
     return services.proposal_create(
         actor=coffee_actor, brand=coffee, counterparty=toys, placements=[place(coffee_wecom, 20_000)]
     )
+
+
+# --- control characters in query strings ------------------------------------------------------------
+@pytest.mark.parametrize("param", ["q", "category"])
+@pytest.mark.parametrize("value", ["\x00", "瑞幸\x00", "\x01"])
+def test_the_marketplace_refuses_a_search_with_control_characters(browser, brand, param, value):
+    response = browser.get(reverse("frontend:marketplace"), {param: value}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "control character" in errors_in(response)
+    assert brand.name not in response.content.decode()  # no results for a refused search
+    assert browser.get(reverse("frontend:marketplace"), {"q": "瑞幸"}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["\x00", "tiny-toys\x00", "tiny toys"])
+def test_the_composer_for_a_partner_slug_with_control_characters_is_404(coffee_owner, coffee, toys, value):
+    amy = signed_in(coffee_owner)
+    amy.raise_request_exception = False
+    url = reverse("frontend:proposal_new", args=[coffee.slug])
+    assert amy.get(url, {"partner": value}).status_code == 404
+    assert amy.post(url, {"partner": value}).status_code == 404
+
+
+# --- control and invisible characters in posted forms ---------------------------------------------
+@pytest.mark.parametrize("reason", ["a\x00b", "a\x07b"])
+def test_a_review_reason_with_control_characters_is_refused(browser, admin_user, reason):
+    brand = BrandFactory(status=BrandStatus.APPROVED)
+    browser.force_login(admin_user)
+    url = reverse("frontend:queue_transition", args=[brand.pk, "suspend"])
+    response = browser.post(url, {"reason": reason}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "control character" in errors_in(response)
+    brand.refresh_from_db()
+    assert brand.status == BrandStatus.APPROVED
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("Luckin\u202egpj", "text-direction"), ("\u200b", "is required"), ("Luck\u200bin", "invisible")],
+)
+def test_the_profile_editor_refuses_invisible_and_bidi_characters_in_names(owner_client, brand, name, expected):
+    owner_client.cookies.load({"django_language": "en"})
+    response = owner_client.post(reverse("frontend:brand_edit", args=[brand.slug]), profile_post(brand, name=name))
+    assert response.status_code == 200
+    assert expected in errors_in(response)
+    brand.refresh_from_db()
+    assert brand.name == "瑞幸咖啡"
+
+
+@pytest.mark.parametrize("label, expected", [("a\x00b", "control character"), ("渠" * 81, "80")])
+def test_the_channel_editor_refuses_bad_labels_and_keeps_the_old_channels(owner_client, brand, label, expected):
+    ChannelFactory(brand=brand, label="老渠道")
+    owner_client.cookies.load({"django_language": "en"})
+    response = owner_client.post(
+        reverse("frontend:brand_channels", args=[brand.slug]),
+        {"channel_type": ["wecom"], "channel_label": [label], "channel_size": ["100"], "channel_active_rate": ["30"]},
+    )
+    assert response.status_code == 200
+    assert expected in errors_in(response)
+    assert list(Channel.objects.filter(brand=brand).values_list("label", flat=True)) == ["老渠道"]
+
+
+@pytest.mark.parametrize("name", ["\u200b", "CRM\u202e", "a\u2066b"])
+def test_an_api_key_name_with_invisible_characters_is_refused(owner_client, brand, name):
+    response = owner_client.post(reverse("frontend:api_keys", args=[brand.slug]), {"name": name, "scopes": ["read"]})
+    assert response.status_code == 200
+    assert errors_in(response)
+    assert not ApiKey.objects.exists()
+
+
+@pytest.mark.parametrize("display_name", ["Mei\u202e", "\u200bMei", "Mei\u2028Li"])
+def test_signup_refuses_a_display_name_with_invisible_characters(client, display_name):
+    response = client.post(
+        reverse("frontend:signup"),
+        {"email": "mei@example.com", "password": "Tide-Pool-Lantern-42", "display_name": display_name},
+    )
+    assert response.status_code == 200
+    assert errors_in(response)
+    assert not User.objects.filter(username="mei@example.com").exists()
