@@ -287,7 +287,7 @@ class ComposerForm:
         return specs
 
     def asks_payload(self) -> list[dict[str, Any]]:
-        return [{"format": r.format, "quantity": _int_or_none(r.quantity), "note": r.notes[:200]} for r in self.asks]
+        return [{"format": r.format, "quantity": _int_or_none(r.quantity), "note": r.notes} for r in self.asks]
 
     def _parse_topup(self) -> int | None:
         """The top-up in cents, 0 when empty, None (with an error) when it is not an amount."""

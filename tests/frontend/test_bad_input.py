@@ -149,3 +149,21 @@ def test_signup_refuses_a_display_name_with_invisible_characters(client, display
     assert response.status_code == 200
     assert errors_in(response)
     assert not User.objects.filter(username="mei@example.com").exists()
+
+
+def test_the_composer_refuses_an_ask_note_over_200_characters_instead_of_cutting_it(
+    coffee_owner, coffee, toys, coffee_wecom, window
+):
+    amy = signed_in(coffee_owner)
+    amy.cookies.load({"django_language": "en"})
+    data = {
+        "partner": toys.slug,
+        **row("mine-0", window, pick=f"{coffee_wecom.pk}:direct_message", quantity="20000"),
+        "ask-0-format": "direct_message",
+        "ask-0-note": "n" * 201,
+        "send": "1",
+    }
+    response = amy.post(new_url(coffee, toys), data)
+    assert response.status_code == 200
+    assert "200" in errors_in(response)
+    assert not Proposal.objects.exists()
