@@ -140,7 +140,7 @@ def validate_audience(value: Any) -> dict[str, Any]:
                     code=E.INVALID,
                 )
         except ValidationError as exc:
-            errors[f"audience.{key}"] = exc
+            errors[f"audience.{excerpt(key, 40)}"] = exc
     if errors:
         raise ValidationError(errors)
     return out
