@@ -9,11 +9,12 @@ from django.core.exceptions import ValidationError
 
 from exchange import services
 from exchange.models import ChannelRate, Placement, Proposal, ProposalMessage, Revision
+from huiliu.admin_input import CheckedLookupsAdmin
 from partners.actors import Actor
 
 
 @admin.register(ChannelRate)
-class ChannelRateAdmin(admin.ModelAdmin):
+class ChannelRateAdmin(CheckedLookupsAdmin):
     list_display = ("channel_type", "format", "unit", "rate_cents", "source", "updated_at", "updated_by")
     list_filter = ("channel_type", "format")
     fields = ("channel_type", "format", "rate_cents", "source")
@@ -39,7 +40,7 @@ class ChannelRateAdmin(admin.ModelAdmin):
         return False  # a placement type without a rate cannot be offered: change it instead
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(CheckedLookupsAdmin):
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -167,3 +167,37 @@ def test_the_composer_refuses_an_ask_note_over_200_characters_instead_of_cutting
     assert response.status_code == 200
     assert "200" in errors_in(response)
     assert not Proposal.objects.exists()
+
+
+# --- the Django admin's change lists -----------------------------------------------------------------
+def _changelist_params():
+    """(changelist URL, query parameter) for every registered model: each field filter, each
+    local field (the admin accepts lookups on them), each date-hierarchy part."""
+    from django.contrib import admin
+
+    out = []
+    for model, model_admin in admin.site._registry.items():
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        names = {"q"}
+        for spec in model_admin.list_filter:
+            field = spec[0] if isinstance(spec, tuple) else spec
+            if isinstance(field, str):
+                names.add(f"{field}__exact")
+        names |= {
+            f.name
+            for f in model._meta.concrete_fields
+            if f.get_internal_type() in ("CharField", "TextField", "SlugField")
+        }
+        if model_admin.date_hierarchy:
+            names |= {f"{model_admin.date_hierarchy}__{part}" for part in ("year", "month", "day")}
+        out += [(url, name) for name in sorted(names)]
+    return out
+
+
+@pytest.mark.parametrize("url, param", _changelist_params())
+def test_admin_change_lists_answer_hostile_query_parameters_without_a_server_error(browser, admin_user, url, param):
+    browser.force_login(admin_user)
+    for value in ("\x00", "a\x00b", "99999999999999999999999", "²"):
+        response = browser.get(url, {param: value})
+        assert response.status_code < 500, (url, param, value)
+    assert browser.get(url).status_code == 200
