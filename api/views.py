@@ -7,8 +7,11 @@ credential a forged cross-site request would ride on); bearer requests carry the
 credential and are exempt.
 
 Limits: request body size (413), query depth (a validation rule), connection page size (see
-api.core.types). Unexpected exceptions are logged and reported as "internal error" unless
-DEBUG; GraphQL errors raised on purpose pass through.
+api.core.types), JSON nesting (``huiliu.jsonl.MAX_JSON_DEPTH``). A malformed request (a body
+that is not UTF-8 or not JSON, nested too deeply, a ``query`` / ``variables`` /
+``operationName`` of the wrong type) is a 400 ``bad_request``. Unexpected exceptions are
+logged and reported as "internal error" unless DEBUG; GraphQL errors raised on purpose pass
+through.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -29,6 +32,7 @@ from graphql import GraphQLError, specified_rules
 
 from api.core.errors import ApiError
 from api.core.validation import max_aliases_rule
+from huiliu import jsonl
 from partners.services import api_key_authenticate
 
 logger = logging.getLogger("api.graphql")
@@ -40,6 +44,10 @@ def _json_error(status: int, code: str, message: str) -> HttpResponse:
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="huiliu"'
     return response
+
+
+def _bad_request(message: str) -> HttpError:
+    return HttpError(HttpResponseBadRequest(), str(message))
 
 
 def _is_expected(error: Exception) -> bool:
@@ -97,6 +105,44 @@ class HuiliuGraphQLView(GraphQLView):
         if request.method == "POST" and not declared and len(request.body) > limit:
             return _json_error(413, ApiError.REQUEST_TOO_LARGE, message)
         return None
+
+    def parse_body(self, request):
+        content_type = self.get_content_type(request)
+        if content_type not in ("application/json", "application/graphql"):
+            return super().parse_body(request)
+        try:
+            body = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _bad_request(_("The request body is not UTF-8 text.")) from None
+        if content_type == "application/graphql":
+            return {"query": body}
+        try:
+            data = jsonl.loads(body)
+        except jsonl.JsonTooDeep as exc:
+            raise _bad_request(exc) from None
+        except ValueError:
+            raise _bad_request(_("The request body is not valid JSON.")) from None
+        if not isinstance(data, dict):
+            raise _bad_request(_("The request body must be a JSON object with a `query`."))
+        return data
+
+    @staticmethod
+    def get_graphql_params(request, data):
+        # The parent parses a `variables` string (catching every error, RecursionError too).
+        query, variables, operation_name, id_ = GraphQLView.get_graphql_params(request, data)
+        if query is not None and not isinstance(query, str):
+            raise _bad_request(_("`query` must be a string."))
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise _bad_request(_("`operationName` must be a string."))
+        if variables in ("", None):
+            variables = None
+        elif not isinstance(variables, dict):
+            raise _bad_request(_("`variables` must be a JSON object."))
+        try:
+            jsonl.check_depth(variables)
+        except jsonl.JsonTooDeep as exc:
+            raise _bad_request(exc) from None
+        return query, variables, operation_name, id_
 
     def format_error(self, error):
         if isinstance(error, HttpError):  # bad request shape: no query, bad variables JSON …

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from exchange import services
 from exchange.models import ChannelRate, Placement, Proposal, ProposalMessage, Revision
 from exchange.services.rates import MAX_RATE_CENTS
+from huiliu.admin_input import CheckedLookupsAdmin
 from partners.actors import Actor
 
 
@@ -30,7 +31,7 @@ class ChannelRateForm(forms.ModelForm):
 
 
 @admin.register(ChannelRate)
-class ChannelRateAdmin(admin.ModelAdmin):
+class ChannelRateAdmin(CheckedLookupsAdmin):
     form = ChannelRateForm
     list_display = ("channel_type", "format", "unit", "rate_cents", "source", "updated_at", "updated_by")
     list_filter = ("channel_type", "format")
@@ -56,7 +57,7 @@ class ChannelRateAdmin(admin.ModelAdmin):
         return False  # a placement type without a rate cannot be offered: change it instead
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(CheckedLookupsAdmin):
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -27,6 +27,7 @@ from exchange.models import Placement, PlacementFormat, unit_for
 from exchange.services import Preview
 from exchange.states import Side
 from huiliu.errors import error_items
+from huiliu.text import ascii_int
 
 MINE, THEIRS, ASK = "mine", "their", "ask"
 MAX_ROW_INDEX = 50  # higher indices are ignored: a posted form cannot make the server loop
@@ -127,8 +128,7 @@ class Row:
 
     @property
     def channel_id(self) -> int | None:
-        head = self.pick.split(":", 1)[0]
-        return int(head) if head.isdigit() else None
+        return ascii_int(self.pick.split(":", 1)[0])
 
     @property
     def picked_format(self) -> str:
@@ -139,7 +139,7 @@ def _int_or_none(raw: str) -> int | None:
     """Reads "20000", "20,000" or "2万"-free digits; anything else is left for the service
     to refuse with its own message."""
     text = (raw or "").strip().replace(",", "").replace("，", "").replace(" ", "")
-    return int(text) if text.isdigit() and len(text) <= 15 else None
+    return ascii_int(text, max_digits=15)
 
 
 def _date_text(value: Any) -> str:
@@ -291,7 +291,7 @@ class ComposerForm:
         return specs
 
     def asks_payload(self) -> list[dict[str, Any]]:
-        return [{"format": r.format, "quantity": _int_or_none(r.quantity), "note": r.notes[:200]} for r in self.asks]
+        return [{"format": r.format, "quantity": _int_or_none(r.quantity), "note": r.notes} for r in self.asks]
 
     def _parse_topup(self) -> int | None:
         """The top-up in cents, 0 when empty, None (with an error) when it is not an amount."""
@@ -312,7 +312,7 @@ class ComposerForm:
         return cents
 
     def revision_number(self) -> int:
-        return int(self.revision) if self.revision.isdigit() else 0
+        return ascii_int(self.revision, max_digits=9) or 0
 
     # --- back from the services ---------------------------------------------------------------------
     def apply_errors(self, exc: ValidationError) -> None:

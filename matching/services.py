@@ -21,7 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huiliu.db import advisory_xact_lock
-from huiliu.jsonl import LineError, LineImportError, iter_lines
+from huiliu.jsonl import LineError, LineImportError, json_lines
+from huiliu.text import excerpt
 from matching import refresh, scheduling, training
 from matching.errors import MatchingError as E
 from matching.market import get_market
@@ -42,6 +43,7 @@ from matching.selectors import recommendation_list
 from partners.actors import Actor
 from partners.models import AuditAction, Brand, BrandStatus
 from partners.services import audit
+from partners.validation import validate_slug
 
 Progress = Callable[[str], None]
 
@@ -109,12 +111,8 @@ OUTCOME_FIELDS = ("a", "b", "outcome", "a_new_members", "b_new_members")
 IMPORTABLE_KINDS = (OutcomeKind.ACCEPTED.value, OutcomeKind.DECLINED.value, OutcomeKind.COMPLETED.value)
 
 
-def _check_line(n: int, raw: str) -> tuple[dict | None, list[LineError]]:
+def _check_line(n: int, data: Any) -> tuple[dict | None, list[LineError]]:
     problems: list[LineError] = []
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return None, [LineError(n, "json", E.INVALID, _("not valid JSON (%(e)s).") % {"e": exc.msg})]
     if not isinstance(data, dict):
         return None, [LineError(n, "json", E.INVALID, _("each line must be a JSON object."))]
     for key in data:
@@ -127,6 +125,11 @@ def _check_line(n: int, raw: str) -> tuple[dict | None, list[LineError]]:
     for key in ("a", "b"):
         if not isinstance(data.get(key), str) or not data.get(key, "").strip():
             problems.append(LineError(n, key, E.REQUIRED, _("a brand slug is required.")))
+            continue
+        try:  # its shape first: no control character reaches the lookup
+            validate_slug(data[key])
+        except ValidationError as exc:
+            problems.append(LineError(n, key, E.INVALID, exc.messages[0]))
     if isinstance(data.get("a"), str) and data.get("a") == data.get("b"):
         problems.append(LineError(n, "b", E.SELF_PAIR, _("a and b must be two different brands.")))
     outcome = data.get("outcome")
@@ -136,8 +139,7 @@ def _check_line(n: int, raw: str) -> tuple[dict | None, list[LineError]]:
                 n,
                 "outcome",
                 E.INVALID_OUTCOME,
-                _("must be one of %(v)s (got %(got)s).")
-                % {"v": ", ".join(IMPORTABLE_KINDS), "got": json.dumps(outcome, ensure_ascii=False)},
+                _("must be one of %(v)s (got %(got)s).") % {"v": ", ".join(IMPORTABLE_KINDS), "got": _quoted(outcome)},
             )
         )
     for key in ("a_new_members", "b_new_members"):
@@ -151,16 +153,25 @@ def _check_line(n: int, raw: str) -> tuple[dict | None, list[LineError]]:
     return data, problems
 
 
-def outcomes_import(*, source: str | Path | Iterable[str]) -> OutcomeImportResult:
+def _quoted(value: Any) -> str:
+    """A scalar as JSON (``"won"``, ``5``, ``null``), shortened; a list or object by its type."""
+    return excerpt(value if isinstance(value, (dict, list)) else json.dumps(value, ensure_ascii=False))
+
+
+def outcomes_import(*, source: str | Path | Iterable[str | bytes]) -> OutcomeImportResult:
     """Import past swaps from JSON Lines (format in docs/MATCHING.md). The whole file is
     validated first; any bad line → ``OutcomeImportError`` listing ``line N: field: reason``
     for every problem, and nothing is written."""
     problems: list[LineError] = []
     parsed: list[tuple[int, dict]] = []
-    for n, raw in iter_lines(source):
-        if not raw.strip():
+    for line in json_lines(source):
+        if line.blank:
             continue
-        data, line_problems = _check_line(n, raw)
+        if line.problem is not None:
+            problems.append(line.problem)
+            continue
+        n = line.number
+        data, line_problems = _check_line(n, line.data)
         problems += line_problems
         if data is not None and not line_problems:
             parsed.append((n, data))
@@ -170,7 +181,9 @@ def outcomes_import(*, source: str | Path | Iterable[str]) -> OutcomeImportResul
     for n, d in parsed:
         for key in ("a", "b"):
             if d[key] not in known:
-                problems.append(LineError(n, key, E.UNKNOWN_BRAND, _("no brand with slug %(s)s.") % {"s": d[key]}))
+                problems.append(
+                    LineError(n, key, E.UNKNOWN_BRAND, _("no brand with slug %(s)s.") % {"s": excerpt(d[key])})
+                )
         if d["a"] in known and d["b"] in known:
             rows.append(
                 Outcome(

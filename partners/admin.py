@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from huiliu.admin_input import CheckedLookupsAdmin
 from huiliu.errors import error_items
 from partners import services, validation
 from partners.actors import Actor
@@ -129,7 +132,7 @@ class BrandAdminForm(forms.ModelForm):
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(CheckedLookupsAdmin):
     form = BrandAdminForm
     list_display = ("name", "name_en", "slug", "category_code", "status_display", "active_audience", "submitted_at")
     list_filter = ("status", ("category", admin.RelatedOnlyFieldListFilter))
@@ -213,7 +216,7 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(CheckedLookupsAdmin):
     list_display = ("code", "name_zh", "name_en", "parent", "is_leaf")
     list_filter = ("is_leaf",)
     search_fields = ("code", "name_zh", "name_en")
@@ -232,7 +235,7 @@ class CompetitionRuleForm(forms.ModelForm):
 
 
 @admin.register(CompetitionRule)
-class CompetitionRuleAdmin(admin.ModelAdmin):
+class CompetitionRuleAdmin(CheckedLookupsAdmin):
     form = CompetitionRuleForm
     list_display = ("category_a", "category_b", "note", "created_by", "created_at")
     search_fields = ("category_a__code", "category_b__code", "note")
@@ -263,7 +266,7 @@ class CompetitionRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(CheckedLookupsAdmin):
     list_display = ("user", "brand", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__username", "brand__name", "brand__slug")
@@ -283,7 +286,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(CheckedLookupsAdmin):
     # key_hash is never shown: it is not in fields, list_display or search.
     list_display = ("name", "brand", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
@@ -312,7 +315,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(CheckedLookupsAdmin):
     list_display = ("created_at", "action", "object_type", "object_id", "brand", "actor", "reason")
     list_filter = ("action", "object_type")
     search_fields = ("action", "object_id", "reason", "brand__slug", "actor__username")
@@ -327,3 +330,12 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Django's own Group admin, with the same checked change-list lookups as ours.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(CheckedLookupsAdmin, auth_admin.GroupAdmin):
+    pass

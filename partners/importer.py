@@ -14,7 +14,6 @@ line, then write them all; the bulk writers themselves are ``huiliu.bulk``'s.
 from __future__ import annotations
 
 import gc
-import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from django.utils.translation import gettext as _
 from huiliu import bulk
 from huiliu.bulk import Progress
 from huiliu.errors import error_items
-from huiliu.jsonl import LineError, LineImportError, iter_lines
+from huiliu.jsonl import LineError, LineImportError, json_lines
 from partners import selectors, validation
 from partners.actors import Actor
 from partners.channels import same_channel_numbers
@@ -111,17 +110,15 @@ def _validate(
     first_line: dict[str, int] = {}
     ticker = bulk.ProgressTicker(progress, _("validated"), every=PROGRESS_EVERY)
     count = 0
-    for number, raw in iter_lines(path_or_lines):
-        count = number
+    for parsed in json_lines(path_or_lines):
+        number = count = parsed.number
         ticker.tick(number)
-        text = raw.strip()
-        if not text:
+        if parsed.blank:
             continue
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            problems.append(LineError(number, "json", E.INVALID, _("not valid JSON: %(e)s") % {"e": exc}))
+        if parsed.problem is not None:
+            problems.append(parsed.problem)
             continue
+        data = parsed.data
         if not isinstance(data, dict):
             problems.append(LineError(number, "brand", E.INVALID, _("a brand must be a JSON object.")))
             continue
@@ -176,7 +173,7 @@ def _existing(slugs: Iterable[str]) -> dict[str, tuple[int, str]]:
 
 def brands_import(
     *,
-    path_or_lines: str | Path | Iterable[str],
+    path_or_lines: str | Path | Iterable[str | bytes],
     approve: bool = False,
     actor: Actor | None = None,
     progress: Progress | None = None,

@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from huiliu.text import one_line
 from partners.models import AuditEvent
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,11 @@ def brand_status_notify(audit_event_id: int) -> int:
     if not recipients:
         return 0
     with translation.override(settings.LANGUAGE_CODE):
-        subject = _("Huiliu: %(brand)s is now %(status)s") % {"brand": brand.name, "status": brand.get_status_display()}
+        # One line whatever the stored name holds: a line break in a header is refused by
+        # Django (BadHeaderError), which no retry would ever get past.
+        subject = one_line(
+            _("Huiliu: %(brand)s is now %(status)s") % {"brand": brand.name, "status": brand.get_status_display()}
+        )
         body = subject + ("\n\n" + _("Reason: %(reason)s") % {"reason": event.reason} if event.reason else "")
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)

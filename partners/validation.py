@@ -18,8 +18,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
+from huiliu.text import clean_free_text, clean_line, clean_name, excerpt
 from partners.errors import PartnersError as E
-from partners.models import ChannelType, Verification
+from partners.models import Channel, ChannelType, Verification
 from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, normalise_tone_tag
 
 # --- Unified social credit code (统一社会信用代码), GB 32100-2015 ----------------------------
@@ -43,7 +44,7 @@ def validate_credit_code(value: str) -> str:
     bad = sorted({c for c in code if c not in CREDIT_CODE_CHARSET})
     if bad:
         raise ValidationError(
-            _("Unified social credit code contains invalid characters: %(chars)s.") % {"chars": "".join(bad)},
+            _("Unified social credit code contains invalid characters: %(chars)s.") % {"chars": excerpt("".join(bad))},
             code=E.INVALID_CREDIT_CODE,
         )
     expected = credit_code_check_char(code[:17])
@@ -72,7 +73,7 @@ def validate_distribution(name: str, value: Any) -> dict[str, float]:
     if unknown:
         raise ValidationError(
             _("%(name)s has unknown keys %(unknown)s; allowed: %(allowed)s.")
-            % {"name": name, "unknown": ", ".join(map(str, unknown)), "allowed": ", ".join(keys)},
+            % {"name": name, "unknown": _excerpts(unknown), "allowed": ", ".join(keys)},
             code=E.INVALID_DISTRIBUTION,
         )
     out: dict[str, float] = {}
@@ -105,7 +106,7 @@ def validate_regions(value: Any) -> list[str]:
         code = str(raw).strip().upper()
         if code not in CN_REGIONS:
             raise ValidationError(
-                _("%(code)s is not an ISO 3166-2:CN region code (e.g. CN-BJ, CN-SH, CN-GD).") % {"code": raw},
+                _("%(code)s is not an ISO 3166-2:CN region code (e.g. CN-BJ, CN-SH, CN-GD).") % {"code": excerpt(raw)},
                 code=E.INVALID_REGION,
             )
         if code not in out:
@@ -134,11 +135,12 @@ def validate_audience(value: Any) -> dict[str, Any]:
                 out[key] = validate_regions(val)
             else:
                 raise ValidationError(
-                    _("unknown audience dimension %(key)s; allowed: gender, age, city_tier, regions.") % {"key": key},
+                    _("unknown audience dimension %(key)s; allowed: gender, age, city_tier, regions.")
+                    % {"key": excerpt(key)},
                     code=E.INVALID,
                 )
         except ValidationError as exc:
-            errors[f"audience.{key}"] = exc
+            errors[f"audience.{excerpt(key, 40)}"] = exc
     if errors:
         raise ValidationError(errors)
     return out
@@ -158,12 +160,14 @@ def validate_tone(value: Any) -> list[str]:
         raise ValidationError(_("tone must be a list of tags."), code=E.INVALID)
     out: list[str] = []
     for raw in value:
-        tag = normalise_tone_tag(raw)
+        # A tag is a name: NFKC, one line, nothing invisible (then folded onto the vocabulary).
+        tag = normalise_tone_tag(clean_name(raw if isinstance(raw, str) else str(raw), "tone", compatibility=True))
         if not tag:
             continue
         if len(tag) > MAX_TONE_TAG_LENGTH:
             raise ValidationError(
-                _("tone tag %(tag)s is longer than %(n)d characters.") % {"tag": raw, "n": MAX_TONE_TAG_LENGTH},
+                _("tone tag %(tag)s is longer than %(n)d characters.")
+                % {"tag": excerpt(raw), "n": MAX_TONE_TAG_LENGTH},
                 code=E.INVALID,
             )
         if tag not in out:
@@ -193,7 +197,8 @@ def validate_price_tier(value: Any) -> int:
     tier = int(value)
     if not 1 <= tier <= 5:
         raise ValidationError(
-            _("price tier must be from 1 (mass) to 5 (luxury), got %(v)s.") % {"v": value}, code=E.OUT_OF_RANGE
+            _("price tier must be from 1 (mass) to 5 (luxury), got %(v)s.") % {"v": excerpt(value)},
+            code=E.OUT_OF_RANGE,
         )
     return tier
 
@@ -284,22 +289,28 @@ PAYLOAD_NAMES: dict[str, str] = {"tone_tags": "tone", "store_count": "stores"}
 # Fields a brand payload may carry (the bulk-import format, the API and the web forms share it).
 PROFILE_FIELDS: tuple[str, ...] = ("slug", *(PAYLOAD_NAMES.get(f, f) for f in BRAND_PROFILE_FIELDS))
 TEXT_LIMITS = {"name": 120, "name_en": 120, "legal_name": 200, "description": 5000, "website": 200}
+# Names are one line of visible text (NFKC for the English name; NFC for the Chinese ones, whose
+# full-width punctuation is correct typography — see huiliu.text); the description is free text
+# (line breaks allowed); the website one line as typed. None may hold control characters.
+NAME_FIELDS = ("name", "name_en", "legal_name")
+COMPATIBILITY_NAMES = ("name_en",)
+CHANNEL_LABEL_LENGTH = Channel._meta.get_field("label").max_length
 
 
 def _text(value: Any, name: str, *, required: bool) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(_("%(name)s must be text.") % {"name": name}, code=E.INVALID)
-    value = value.strip()
-    if required and not value:
-        raise ValidationError(_("%(name)s is required.") % {"name": name}, code=E.REQUIRED)
     limit = TEXT_LIMITS.get(name)
-    if limit and len(value) > limit:
-        raise ValidationError(
-            _("%(name)s is longer than %(n)d characters.") % {"name": name, "n": limit}, code=E.INVALID
-        )
-    return value
+    if name in NAME_FIELDS:
+        return clean_name(value, name, required=required, max_length=limit, compatibility=name in COMPATIBILITY_NAMES)
+    if name == "description":
+        return clean_free_text(value, name, required=required, max_length=limit)
+    return clean_line(value, name, required=required, max_length=limit)
+
+
+def _excerpts(values: Any, shown: int = 5) -> str:
+    """Some of ``values`` for a message, each shortened: "a, b, c, … (12)"."""
+    values = list(values)
+    text = ", ".join(excerpt(str(v), 40) for v in values[:shown])
+    return text + (f", … ({len(values)})" if len(values) > shown else "")
 
 
 def clean_brand_profile(
@@ -337,7 +348,7 @@ def clean_brand_profile(
     unknown = [k for k in data if k not in PROFILE_FIELDS and k not in ("channels", "blocked")]
     if unknown:
         errors["__all__"] = ValidationError(
-            _("unknown fields: %(f)s.") % {"f": ", ".join(sorted(map(str, unknown)))}, code=E.INVALID
+            _("unknown fields: %(f)s.") % {"f": _excerpts(sorted(map(str, unknown)))}, code=E.INVALID
         )
 
     if present("slug"):
@@ -369,7 +380,7 @@ def clean_brand_profile(
         category = categories.get(code)
         if category is None:
             raise ValidationError(
-                _("unknown category %(code)s (use a leaf code such as beverage.coffee).") % {"code": code},
+                _("unknown category %(code)s (use a leaf code such as beverage.coffee).") % {"code": excerpt(code)},
                 code=E.UNKNOWN_CATEGORY,
             )
         if not category.is_leaf:
@@ -418,11 +429,18 @@ def clean_channels(value: Any) -> list[dict[str, Any]]:
         if ctype not in ChannelType.values:
             errors[f"{prefix}.type"] = ValidationError(
                 _("unknown channel type %(t)s; one of: %(all)s.")
-                % {"t": ctype or "(empty)", "all": ", ".join(ChannelType.values)},
+                % {"t": excerpt(ctype) or "(empty)", "all": ", ".join(ChannelType.values)},
                 code=E.UNKNOWN_CHANNEL_TYPE,
             )
             continue
-        item: dict[str, Any] = {"type": ctype, "label": str(raw.get("label") or "").strip()[:80]}
+        item: dict[str, Any] = {"type": ctype}
+        try:
+            # Refused over the column's length, never cut: two labels cut to the same 80
+            # characters would also be one channel twice.
+            item["label"] = clean_name(raw.get("label"), "label", max_length=CHANNEL_LABEL_LENGTH)
+        except ValidationError as exc:
+            errors[f"{prefix}.label"] = exc
+            item["label"] = ""
         try:
             item["size"] = validate_non_negative_int(raw.get("size", 0), "size", MAX_CHANNEL_SIZE)
         except ValidationError as exc:

@@ -19,6 +19,7 @@ class ApiError(StrEnum):
 
     NOT_FOUND = "not_found"
     INVALID_ID = "invalid_id"
+    INVALID_CURSOR = "invalid_cursor"
     PERMISSION_DENIED = "permission_denied"
     UNAUTHENTICATED = "unauthenticated"
     READ_ONLY_KEY = "read_only_key"

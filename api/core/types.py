@@ -8,13 +8,17 @@ caller may not see never comes back, however it is reached.
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
 from graphql import GraphQLError
+from graphql_relay import cursor_to_offset, offset_to_cursor
 
+from api.core.errors import ApiError
 from partners.actors import Actor
 
 
@@ -51,12 +55,40 @@ class ScopedObjectType(DjangoObjectType):
         return queryset.filter(pk__in=visible.values("pk"))
 
 
-class ScopedConnectionField(DjangoConnectionField):
-    """A relay connection whose `first`/`last` are required and capped.
+# What an `after` / `before` cursor of ours holds: "arrayconnection:<offset>", the offset in
+# ASCII digits (graphql-relay's format; cursor_to_offset would also read "-5" or "٣").
+_CURSOR_OFFSET = re.compile(r"0|[1-9][0-9]{0,18}")
+MAX_OFFSET = 2**63 - 1
 
-    graphene-django enforces RELAY_CONNECTION_ENFORCE_FIRST_OR_LAST / MAX_LIMIT with
-    ``assert``; an AssertionError would be masked as an internal error, so the limits are
-    checked here first and reported as ordinary GraphQL errors.
+
+def _cursor_error(arg: str, message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": ApiError.INVALID_CURSOR.value, "field": arg})
+
+
+def check_cursor(cursor, arg: str, field_name: str) -> None:
+    """Refuse a cursor this API did not hand out (``invalid_cursor``): graphene-django would
+    ignore a garbage one (silently serving the first page) and slice with a negative one (an
+    AssertionError, masked as internal_error)."""
+    if cursor is None:
+        return
+    offset = cursor_to_offset(cursor)
+    expected = offset_to_cursor(offset) if offset is not None and offset >= 0 else None
+    if expected != cursor or not _CURSOR_OFFSET.fullmatch(str(offset)) or offset > MAX_OFFSET:
+        raise _cursor_error(
+            arg,
+            _("`%(arg)s` on `%(field)s` is not a cursor from this list; pass a cursor you received (edges.cursor).")
+            % {"arg": arg, "field": field_name},
+        )
+
+
+class ScopedConnectionField(DjangoConnectionField):
+    """A relay connection whose `first`/`last` are required and capped, and whose cursors and
+    `offset` are checked.
+
+    graphene-django enforces RELAY_CONNECTION_ENFORCE_FIRST_OR_LAST / MAX_LIMIT and
+    "offset without before" with ``assert``, and trusts cursors; an AssertionError would be
+    masked as an internal error, so the arguments are checked here first and reported as
+    ordinary GraphQL errors (``pagination_required``, ``pagination_limit``, ``invalid_cursor``).
     """
 
     @classmethod
@@ -86,6 +118,20 @@ class ScopedConnectionField(DjangoConnectionField):
                     _("`%(arg)s` must be between 1 and %(n)d on `%(field)s` (got %(value)d).")
                     % {"arg": name, "n": limit, "field": info.field_name, "value": value},
                     extensions={"code": "pagination_limit"},
+                )
+        for arg in ("after", "before"):
+            check_cursor(args.get(arg), arg, info.field_name)
+        offset = args.get("offset")
+        if offset is not None:
+            if offset < 0:
+                raise _cursor_error(
+                    "offset",
+                    _("`offset` must be 0 or more on `%(field)s` (got %(value)d).")
+                    % {"field": info.field_name, "value": offset},
+                )
+            if args.get("before") is not None:
+                raise _cursor_error(
+                    "offset", _("Pass `offset` or `before` on `%(field)s`, not both.") % {"field": info.field_name}
                 )
         return super().connection_resolver(
             resolver,

@@ -12,7 +12,7 @@ from graphql import GraphQLError
 from api.core.errors import graphql_error_from
 from api.core.ids import decode_id
 from api.core.types import ScopedConnectionField, actor_of
-from api.partners.filters import BRAND_LIST_ARGS, brand_list_filters
+from api.partners.filters import BRAND_LIST_ARGS, brand_list_filters, checked_text
 from api.partners.types import (
     BrandNode,
     CategoryNode,
@@ -44,19 +44,23 @@ class PartnersQuery(graphene.ObjectType):
         return with_brand_prefetches(selectors.brand_mine(actor=actor_of(info)), info)
 
     def resolve_brands(root, info, **kwargs):
-        return with_brand_prefetches(
-            selectors.brand_marketplace(actor=actor_of(info), **brand_list_filters(kwargs)), info
-        )
+        try:
+            filters = brand_list_filters(kwargs)
+        except ValidationError as exc:
+            raise graphql_error_from(exc) from None
+        return with_brand_prefetches(selectors.brand_marketplace(actor=actor_of(info), **filters), info)
 
     def resolve_brand(root, info, slug=None, id=None):
         if (slug is None) == (id is None):
             raise GraphQLError(_("Pass exactly one of `slug` or `id`."), extensions={"code": "invalid"})
         pk = None
-        if id is not None:
-            try:
+        try:
+            if id is not None:
                 pk = decode_id(id, "Brand")
-            except ValidationError as exc:
-                raise graphql_error_from(exc) from None
+            else:
+                slug = checked_text(slug, "slug")
+        except ValidationError as exc:
+            raise graphql_error_from(exc) from None
         return selectors.brand_get(actor=actor_of(info), slug=slug, pk=pk)
 
     def resolve_categories(root, info, leaves_only=False):

@@ -20,11 +20,22 @@ from exchange.models import ChannelRate, Placement, PlacementFormat, Proposal
 from exchange.services.common import can_act_for, error
 from exchange.states import Side
 from huiliu.errors import error_items
+from huiliu.text import clean_free_text, is_blank
 from partners.actors import Actor
 from partners.models import Brand, Channel
 
 MAX_QUANTITY = 10**12
 MAX_MESSAGE = 4000
+MAX_NOTES = Placement._meta.get_field("notes").max_length
+MAX_ASK_NOTE = 200
+
+
+def _free_text(value: Any, field: str, *, required: bool = False, max_length: int | None = None) -> str:
+    """Free text (line breaks allowed, other control characters not), keyed by ``field``."""
+    try:
+        return clean_free_text(value, field.rsplit(".", 1)[-1], required=required, max_length=max_length)
+    except ValidationError as exc:
+        raise ValidationError({field: exc}) from None
 
 
 @dataclass(frozen=True)
@@ -178,8 +189,13 @@ def value_placements(
             )
             continue
         notes = (spec.notes or "").strip()
-        if len(notes) > 500:
-            err(i, "notes", _("Notes are at most 500 characters."), E.INVALID)
+        if len(notes) > MAX_NOTES:
+            err(i, "notes", _("Notes are at most %(n)d characters.") % {"n": MAX_NOTES}, E.INVALID)
+            continue
+        try:
+            notes = clean_free_text(notes, "notes")
+        except ValidationError as exc:
+            err(i, "notes", exc.messages[0], E.INVALID)
             continue
         out.append(
             Valued(
@@ -223,19 +239,22 @@ def clean_asks(asks: Any) -> list[dict[str, Any]]:
             raise error(f"asks[{i}].format", _("Unknown placement format."), E.INVALID)
         if qty is not None and (isinstance(qty, bool) or not isinstance(qty, int) or not 0 < qty <= MAX_QUANTITY):
             raise error(f"asks[{i}].quantity", _("The quantity must be a positive whole number."), E.INVALID)
-        cleaned.append({"format": fmt, "quantity": qty, "note": str((ask or {}).get("note") or "")[:200]})
+        note = _free_text((ask or {}).get("note"), f"asks[{i}].note", max_length=MAX_ASK_NOTE)
+        cleaned.append({"format": fmt, "quantity": qty, "note": note})
     if len(cleaned) > conf.max_placements():
         raise error("asks", _("At most %(n)d asks.") % {"n": conf.max_placements()}, E.TOO_MANY_PLACEMENTS)
     return cleaned
 
 
-def clean_message(message: str, *, required: bool = False) -> str:
-    message = (message or "").strip()
-    if required and not message:
-        raise error("body", _("Write a message."), E.REQUIRED)
-    if len(message) > MAX_MESSAGE:
-        raise error("message", _("A message is at most %(n)d characters.") % {"n": MAX_MESSAGE}, E.INVALID)
-    return message
+def clean_message(message: str, *, required: bool = False, field: str = "message") -> str:
+    """A message (or a decline note, ``field``): free text of at most MAX_MESSAGE characters;
+    invisible characters alone do not make a required message."""
+    message = (message or "").strip() if isinstance(message, str) else message
+    if required and (not message or (isinstance(message, str) and is_blank(message))):
+        raise error(field, _("Write a message."), E.REQUIRED)
+    if isinstance(message, str) and len(message) > MAX_MESSAGE:
+        raise error(field, _("A message is at most %(n)d characters.") % {"n": MAX_MESSAGE}, E.INVALID)
+    return _free_text(message, field)
 
 
 @dataclass(frozen=True)

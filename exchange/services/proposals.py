@@ -26,7 +26,6 @@ from exchange.models import EventType, Placement, Proposal, ProposalMessage, Rev
 from exchange.outbox import emit
 from exchange.services.common import can_act_for, error
 from exchange.services.drafting import (
-    MAX_MESSAGE,
     PlacementSpec,
     Valued,
     clean_asks,
@@ -36,6 +35,7 @@ from exchange.services.drafting import (
 from exchange.signals import proposal_accepted
 from exchange.states import OPEN_STATES, TRANSITIONS, DeclineReason, ProposalState, Who
 from huiliu.db import advisory_xact_lock
+from huiliu.text import is_blank
 from matching import scheduling
 from matching import services as matching_services
 from matching.models import OutcomeKind
@@ -400,13 +400,11 @@ def proposal_decline(*, actor: Actor, proposal: Proposal, revision: int, reason:
     proposal = _locked(proposal)
     _check_open_and_current(proposal, revision)
     author = _acting_side(actor, proposal, TRANSITIONS["decline"].who)
-    note = (note or "").strip()
     if reason not in DeclineReason.values:
         raise error("reason", _("Choose why you decline."), E.REASON_REQUIRED)
-    if reason == DeclineReason.OTHER and not note:
+    note = clean_message(note, field="note")
+    if reason == DeclineReason.OTHER and is_blank(note):
         raise error("note", _("Say in a few words why you decline."), E.REASON_REQUIRED)
-    if len(note) > MAX_MESSAGE:
-        raise error("note", _("A message is at most %(n)d characters.") % {"n": MAX_MESSAGE}, E.INVALID)
     now = timezone.now()
     proposal.state = TRANSITIONS["decline"].target
     proposal.turn = None
@@ -482,7 +480,7 @@ def proposal_message_send(
 ) -> ProposalMessage:
     """A message in the proposal's thread from one of the two parties (open or closed: the
     thread stays the place to talk). ``brand`` chooses the side when the actor is in both."""
-    body = clean_message(body, required=True)
+    body = clean_message(body, required=True, field="body")
     sides = [b for b in (proposal.initiator, proposal.counterparty) if can_act_for(actor, b.pk)]
     if brand is not None:
         sides = [b for b in sides if b.pk == brand.pk]

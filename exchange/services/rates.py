@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from exchange.errors import ExchangeError as E
 from exchange.models import ChannelRate, PlacementFormat, unit_for
+from huiliu.text import clean_line
 from partners.actors import Actor
 from partners.models import AuditAction, ChannelType
 from partners.services import audit
@@ -30,7 +31,10 @@ def channel_rate_set(*, actor: Actor, channel_type: str, format: str, rate_cents
         raise ValidationError(
             {"rate_cents": ValidationError(_("A rate is a positive whole number of cents."), code=E.INVALID_RATE)}
         )
-    source = (source or "").strip()[:200]
+    try:
+        source = clean_line(source, "source", max_length=ChannelRate._meta.get_field("source").max_length)
+    except ValidationError as exc:
+        raise ValidationError({"source": exc}) from None
     rate = ChannelRate.objects.select_for_update().filter(channel_type=channel_type, format=format).first()
     old = rate.rate_cents if rate else None
     if rate is None:

@@ -27,6 +27,7 @@ from huiliu.errors import error_items
 from partners import selectors as partner_selectors
 from partners.actors import Actor
 from partners.models import Brand
+from partners.validation import SLUG_RE
 
 
 # --- the composer --------------------------------------------------------------------------------
@@ -60,7 +61,9 @@ def _new_draft(request, slug: str) -> Draft:
     brand = brand_for(request, slug, need="edit")
     if not negotiates_for(actor, brand.pk):
         raise PermissionDenied  # a platform admin may edit a brand, never negotiate for it
-    partner_slug = (request.POST.get("partner") or request.GET.get("partner") or "")[:80]
+    partner_slug = request.POST.get("partner") or request.GET.get("partner") or ""
+    if not SLUG_RE.fullmatch(partner_slug):  # not a slug (a NUL would even reach the database)
+        raise Http404
     partner = partner_selectors.brand_marketplace(actor=actor).filter(slug=partner_slug).first()
     if partner is None or partner.pk == brand.pk:
         raise Http404

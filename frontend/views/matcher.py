@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from frontend.views.common import actor_of
 from huiliu.errors import error_items
+from huiliu.text import ascii_int
 from matching import selectors, services
 
 HISTORY_SIZE = 20
@@ -62,8 +63,8 @@ def matcher(request):
     active = selectors.model_active()
     # The run to follow: the one just started (?run=), else the newest unfinished one.
     followed = None
-    if request.GET.get("run", "").isdigit():
-        followed = selectors.training_run_get(actor=actor, run_id=int(request.GET["run"]))
+    if (run_id := ascii_int(request.GET.get("run", ""))) is not None:
+        followed = selectors.training_run_get(actor=actor, run_id=run_id)
     if followed is None:
         followed = next((r for r in runs if not r.is_finished), None)
     finished = followed is not None and followed.is_finished

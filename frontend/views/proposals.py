@@ -24,6 +24,7 @@ from frontend.revisions import revision_views
 from frontend.views.common import actor_of
 from frontend.views.proposal_common import flash_errors, negotiates_for, proposal_or_404, refused, ui_language
 from huiliu.errors import error_items
+from huiliu.text import ascii_int
 from partners.actors import Actor
 from partners.models import Brand
 
@@ -87,7 +88,7 @@ def detail(request, pk: int):
 
 def _revision_posted(request) -> int:
     raw = (request.POST.get("revision") or "").strip()
-    return int(raw) if raw.isdigit() else 0
+    return ascii_int(raw, max_digits=9) or 0
 
 
 @require_POST

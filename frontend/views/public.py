@@ -1,11 +1,14 @@
 """Pages anyone may see: the landing page, the marketplace and public brand profiles."""
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from frontend.views.common import actor_of
+from huiliu.text import clean_line
 from partners import selectors
 from partners.actors import EDIT_ROLES
 from partners.models import BrandStatus
@@ -24,12 +27,30 @@ def home(request):
 def marketplace(request):
     search = request.GET.get("q", "")[:100]
     category = request.GET.get("category", "")[:80]
-    brands = selectors.brand_marketplace(actor=actor_of(request), search=search, category=category)
+    actor = actor_of(request)
+    try:
+        # A control character (NUL above all: PostgreSQL refuses it) is never searched for.
+        clean_line(search, "q")
+        clean_line(category, "category")
+    except ValidationError:
+        search = category = ""
+        error = _("The search contains a control character; type it again without it.")
+        brands = selectors.brand_marketplace(actor=actor).none()
+    else:
+        error = ""
+        brands = selectors.brand_marketplace(actor=actor, search=search, category=category)
     page = Paginator(brands, MARKETPLACE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "frontend/market/list.html",
-        {"page": page, "search": search, "category": category, "categories": selectors.category_list()},
+        {
+            "page": page,
+            "search": search,
+            "category": category,
+            "categories": selectors.category_list(),
+            "search_error": error,
+        },
+        status=400 if error else 200,
     )
 
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huiliu.text import clean_free_text
 from partners.actors import Actor
 from partners.errors import PartnersError as E
 from partners.models import AuditAction, Brand, BrandStatus
@@ -76,7 +77,10 @@ def brand_transition(*, actor: Actor, brand: Brand, action: str, reason: str = "
     allowed = actor.is_admin if spec.admin_only else actor.can_edit(brand.pk)
     if not allowed:
         raise _denied(_("Only platform admins can do this.") if spec.admin_only else None)
-    reason = (reason or "").strip()
+    try:
+        reason = clean_free_text(reason, "reason")
+    except ValidationError as exc:
+        raise ValidationError({"reason": exc}) from None
     if spec.reason_required and not reason:
         raise ValidationError({"reason": ValidationError(_("A reason is required."), code=E.REASON_REQUIRED)})
     brand = Brand.objects.select_for_update().get(pk=brand.pk)

@@ -6,12 +6,20 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from partners import selectors
+from partners import selectors, validation
 from partners.actors import Actor
 from partners.errors import PartnersError as E
 from partners.models import AuditAction, Brand, BrandBlock
 from partners.services.audit import audit
 from partners.services.common import _denied, _notify_changed
+
+
+def _blocked_slug(value: str) -> str:
+    """The slug a block names, checked for shape first (no control characters reach a lookup)."""
+    try:
+        return validation.validate_slug(value if isinstance(value, str) else "")
+    except ValidationError as exc:
+        raise ValidationError({"blocked": exc}) from None
 
 
 @transaction.atomic
@@ -21,7 +29,7 @@ def brand_block(*, actor: Actor, brand: Brand, blocked_slug: str) -> BrandBlock:
         raise _denied()
     # Only brands the caller may see: a hidden (pending, rejected, suspended) brand is as
     # unknown as a missing one, so blocking cannot probe for it (admins see all).
-    blocked = selectors.brand_get(actor=actor, slug=str(blocked_slug or ""))
+    blocked = selectors.brand_get(actor=actor, slug=_blocked_slug(blocked_slug))
     if blocked is None:
         raise ValidationError({"blocked": ValidationError(_("No brand with this slug."), code=E.UNKNOWN_BRAND)})
     if blocked.pk == brand.pk:
@@ -38,6 +46,7 @@ def brand_block(*, actor: Actor, brand: Brand, blocked_slug: str) -> BrandBlock:
 def brand_unblock(*, actor: Actor, brand: Brand, blocked_slug: str) -> None:
     if not actor.can_edit(brand.pk):
         raise _denied()
+    blocked_slug = _blocked_slug(blocked_slug)
     blocks = BrandBlock.objects.filter(brand=brand, blocked__slug=blocked_slug)
     unblocked_ids = list(blocks.values_list("blocked_id", flat=True))
     deleted, _ = blocks.delete()

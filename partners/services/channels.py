@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huiliu.text import normalise_name
 from partners import validation
 from partners.actors import Actor
 from partners.channels import same_channel_numbers
@@ -32,7 +33,9 @@ def _check_verification(actor: Actor, raw_channels: Any, *, stored: dict[tuple[s
         sent = raw.get("verification") if isinstance(raw, dict) else None
         if not sent or sent == Verification.SELF_REPORTED:
             continue
-        old = stored.get((str(raw.get("type") or "").strip(), str(raw.get("label") or "").strip()[:80]))
+        label = raw.get("label")
+        # As clean_channels stores it (this runs after it, so the label is valid text).
+        old = stored.get((str(raw.get("type") or "").strip(), normalise_name(label) if isinstance(label, str) else ""))
         if old is None or old.verification != sent:
             errors[f"channels[{i}].verification"] = ValidationError(
                 _("Only the platform can verify a channel; leave verification empty or self_reported."),

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from huiliu.text import clean_free_text, excerpt, forbidden_character
 from partners.actors import Actor
 from partners.errors import PartnersError as E
 from partners.models import AuditAction, Brand, Category, CompetitionRule
@@ -22,11 +23,18 @@ def competition_rule_create(*, actor: Actor, category_a: str, category_b: str, n
     """Admins declare that brands in two categories (or their subtrees) compete."""
     if not actor.is_admin:
         raise _denied(_("Only platform admins can do this."))
-    cats = {c.code: c for c in Category.objects.filter(code__in=[category_a, category_b])}
+    codes = [c for c in (category_a, category_b) if isinstance(c, str) and forbidden_character(c) is None]
+    cats = {c.code: c for c in Category.objects.filter(code__in=codes)}
     errors = {}
     for field, code in (("category_a", category_a), ("category_b", category_b)):
         if code not in cats:
-            errors[field] = ValidationError(_("unknown category %(code)s.") % {"code": code}, code=E.UNKNOWN_CATEGORY)
+            errors[field] = ValidationError(
+                _("unknown category %(code)s.") % {"code": excerpt(code)}, code=E.UNKNOWN_CATEGORY
+            )
+    try:
+        note = clean_free_text(note, "note", max_length=CompetitionRule._meta.get_field("note").max_length)
+    except ValidationError as exc:
+        errors["note"] = exc
     if errors:
         raise ValidationError(errors)
     a, b = sorted((cats[category_a], cats[category_b]), key=lambda c: c.code)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huiliu.text import clean_name, is_blank, normalise_name
 from partners.actors import Actor
 from partners.errors import PartnersError as E
 from partners.models import ApiKey, ApiKeyScope, AuditAction, Brand
@@ -37,10 +38,14 @@ def api_key_create(*, actor: Actor, brand: Brand, name: str, scopes: list[str]) 
     """
     if not actor.can_manage_keys(brand.pk):
         raise _denied(_("Only the brand's owner can manage API keys."))
-    name = (name or "").strip()
     errors = {}
-    if not name:
+    if not isinstance(name, str) or is_blank(normalise_name(name, compatibility=True)):
         errors["name"] = ValidationError(_("Give the key a name."), code=E.REQUIRED)
+    else:
+        try:
+            name = clean_name(name, "name", max_length=ApiKey._meta.get_field("name").max_length, compatibility=True)
+        except ValidationError as exc:
+            errors["name"] = exc
     scopes = set(scopes or [])
     if ApiKeyScope.WRITE in scopes:
         scopes.add(ApiKeyScope.READ)
@@ -54,7 +59,7 @@ def api_key_create(*, actor: Actor, brand: Brand, name: str, scopes: list[str]) 
     prefix = secrets.token_hex(API_KEY_PREFIX_BYTES)
     secret = secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
-        brand=brand, name=name[:80], prefix=prefix, key_hash=_hash_secret(secret), scopes=scopes, created_by=actor.user
+        brand=brand, name=name, prefix=prefix, key_hash=_hash_secret(secret), scopes=scopes, created_by=actor.user
     )
     audit(
         actor=actor, action=AuditAction.API_KEY_CREATED, obj=key, brand=brand, data={"name": key.name, "scopes": scopes}

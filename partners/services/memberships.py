@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from huiliu.text import clean_line
 from partners.actors import Actor
 from partners.errors import PartnersError as E
 from partners.models import AuditAction, Brand, Membership, Role, User
@@ -25,7 +26,11 @@ def membership_add(*, actor: Actor, brand: Brand, email: str, role: str) -> Memb
     if not actor.can_manage_keys(brand.pk):  # same rule as keys: owners manage access
         raise _denied(_("Only the brand's owner can manage its team."))
     _check_role(role)
-    user = get_user_model().objects.filter(username=(email or "").strip().lower()).first()
+    try:
+        email = clean_line(email, "email").lower()
+    except ValidationError as exc:
+        raise ValidationError({"email": exc}) from None
+    user = get_user_model().objects.filter(username=email).first()
     if user is None:
         raise ValidationError({"email": ValidationError(_("No account with this e-mail."), code=E.INVALID)})
     return membership_set(actor=actor, brand=brand, user=user, role=role)

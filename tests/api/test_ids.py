@@ -61,3 +61,65 @@ def test_ids_returned_by_the_api_carry_their_type(as_owner, brand, read_key):
 
     assert from_global_id(data["channels"][0]["id"]).type == "Channel"
     assert from_global_id(data["apiKeys"][0]["id"]).type == "ApiKey"
+
+
+# --- numbers inside an ID ---------------------------------------------------------------------
+def _raw(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        "Brand:²",  # str.isdigit() says yes, int() says no
+        "Brand:٣",  # Arabic-Indic 3: int() reads it as 3
+        "Brand:３",  # full-width 3
+        "Brand:-1",
+        "Brand:0",
+        "Brand:+3",
+        "Brand: 3",
+        "Brand:3 ",
+        "Brand:03",  # an alias of Brand:3
+        "Brand:9223372036854775808",  # one past the largest bigint
+        "Brand:99999999999999999999999999",
+        "Brand:1\x00",
+    ],
+)
+def test_an_id_whose_number_is_not_a_plain_positive_bigint_is_invalid(inside):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as exc:
+        decode_id(_raw(inside), "Brand")
+    error = exc.value.error_dict["id"][0]
+    assert error.code == "invalid_id"
+    message = error.messages[0]
+    assert "got the ID of a Brand" not in message
+    assert "Brand" in message and "9223372036854775807" in message
+
+
+def test_the_largest_bigint_is_a_valid_id():
+    assert decode_id(_raw("Brand:9223372036854775807"), "Brand") == 2**63 - 1
+
+
+def test_a_huge_id_value_is_not_echoed_whole_in_the_message():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as exc:
+        decode_id("A" * 100_000, "Brand")
+    assert len(exc.value.error_dict["id"][0].messages[0]) < 300
+
+
+@pytest.mark.parametrize("inside", ["Brand:²", "Brand:٣", "Brand:-1", "Brand:99999999999999999999999999"])
+def test_queries_and_mutations_answer_invalid_id_for_such_ids(as_owner, brand, inside):
+    errors = as_owner.errors("query($id: ID) { brand(id: $id) { slug } }", {"id": _raw(inside)})
+    assert errors[0]["extensions"]["code"] == "invalid_id"
+    assert "got the ID of a Brand" not in errors[0]["message"]
+    data = as_owner(
+        'mutation($b: ID!) { updateBrandProfile(brand: $b, input: {description: "x"}) { errors { field code } } }',
+        {"b": _raw(inside)},
+    )
+    assert data["updateBrandProfile"]["errors"] == [{"field": "brand", "code": "invalid_id"}]
+    brand.refresh_from_db()
+    assert brand.description != "x"
