@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from partners.actors import Actor
 from partners.models import (
@@ -154,7 +155,29 @@ def audit_event_visible(*, actor: Actor) -> QuerySet[AuditEvent]:
 
 
 def audit_history(*, actor: Actor, brand: Brand) -> QuerySet[AuditEvent]:
-    return audit_event_visible(actor=actor).filter(brand=brand).select_related("actor").order_by("-created_at", "-id")
+    return (
+        audit_event_visible(actor=actor)
+        .filter(brand=brand)
+        .select_related("actor", "actor_api_key")
+        .order_by("-created_at", "-id")
+    )
+
+
+def audit_actor_name(*, actor: Actor, event: AuditEvent) -> str:
+    """Who did ``event``, as ``actor`` may see it, in the active language. The one answer for
+    the web history and the API's ``actorName``.
+
+    A platform admin's action shows as "Huiliu team" to everyone but admins: the reviewing
+    person's name or e-mail is the platform's, not the brand's, to share. Admins see the real
+    name. A key shows as its name; the platform's own jobs as "System".
+    """
+    if event.actor_id is not None:
+        if event.actor.is_staff and not actor.is_admin:
+            return gettext("Huiliu team")
+        return str(event.actor)
+    if event.actor_api_key_id is not None:
+        return gettext("API key “%(name)s”") % {"name": event.actor_api_key.name}
+    return gettext("System")
 
 
 def approval_queue(*, actor: Actor, status: str = BrandStatus.PENDING, search: str = "") -> QuerySet[Brand]:

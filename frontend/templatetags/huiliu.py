@@ -3,8 +3,10 @@
 from django import template
 from django.utils.translation import get_language, gettext_lazy
 
+from partners.actors import Actor
 from partners.models import AuditAction
 from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
+from partners.selectors import audit_actor_name
 
 register = template.Library()
 
@@ -74,6 +76,12 @@ def audit_action(action: str) -> str:
         return str(AuditAction(action).label)
     except ValueError:
         return action
+
+
+@register.simple_tag(takes_context=True)
+def audit_actor(context, event) -> str:
+    """Who did a history entry, as the viewer may see it (admins shown as "Huiliu team")."""
+    return audit_actor_name(actor=Actor.from_request(context["request"]), event=event)
 
 
 @register.filter
