@@ -8,6 +8,7 @@ Embedded default: without DATABASE_URL / REDIS_URL the project runs on SQLite, a
 memory cache and eager Celery, so `make demo` works on any machine.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "graphene_django",
+    "axes",
+    "django_ratelimit",
     "partners",
     "matching",
     "exchange",
@@ -57,6 +60,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "huiliu.throttle.ThrottleMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "huiliu.urls"
@@ -103,6 +109,12 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Throttle counts and sign-in lockouts (huiliu/throttle.py) in a cache of their own: the same
+# Redis under another key prefix, so they can be reset without touching anything else.
+THROTTLE_CACHE = "throttle"
+CACHES[THROTTLE_CACHE] = {**CACHES["default"], "LOCATION": CACHES["default"].get("LOCATION", "throttle")}
+if REDIS_URL:
+    CACHES[THROTTLE_CACHE]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"] + ":throttle"
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
@@ -121,6 +133,8 @@ AUTH_USER_MODEL = "partners.User"
 LOGIN_URL = "frontend:login"
 LOGIN_REDIRECT_URL = "frontend:dashboard"
 LOGOUT_REDIRECT_URL = "frontend:home"
+# The lockout check first (django-axes, huiliu/lockout.py), then the users table.
+AUTHENTICATION_BACKENDS = ["huiliu.lockout.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -182,6 +196,34 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_000_000)
+
+# --- Throttling (huiliu/throttle.py, huiliu/lockout.py; 429 with Retry-After) -----------------
+# Requests per period ("N/s", "N/m", "N/h", "N/d"); an empty value switches a limit off.
+THROTTLE_RATES = {
+    "signup": env.str("THROTTLE_SIGNUP", default="20/h"),  # sign-up attempts per client address
+    "brand_register": env.str("THROTTLE_BRAND_REGISTER", default="10/h"),  # brands registered per user
+    "graphql_anonymous": env.str("THROTTLE_GRAPHQL_ANONYMOUS", default="60/m"),  # per client address
+    "graphql_api_key": env.str("THROTTLE_GRAPHQL_API_KEY", default="600/m"),  # per API key
+}
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+THROTTLE_TRUSTED_PROXIES = env.int("THROTTLE_TRUSTED_PROXIES", default=0)
+RATELIMIT_USE_CACHE = THROTTLE_CACHE
+RATELIMIT_IP_META_KEY = "huiliu.throttle.client_ip"
+# Sign-in lockout: this many wrong passwords lock the account, and separately the client
+# address, for the cool-off (every further failure restarts it).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = THROTTLE_CACHE
+AXES_CLIENT_IP_CALLABLE = "huiliu.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "huiliu.lockout.lockout_response"
+AXES_ENABLE_ADMIN = False  # its admin pages list database records; the cache handler keeps none
+AXES_VERBOSE = False  # no banner on every command; lockouts and failures are still logged
+if not REDIS_URL:
+    # The embedded default is one process: local memory counts correctly there, so the
+    # libraries' "not a shared cache" warnings do not apply. Production runs on Redis.
+    SILENCED_SYSTEM_CHECKS += ["axes.W001", "django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- GraphQL --------------------------------------------------------------------------------
 GRAPHENE = {

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huiliu.throttle import ThrottleScope, throttle
 from partners import selectors, validation
 from partners.actors import Actor
 from partners.errors import PartnersError as E
@@ -25,7 +26,11 @@ def brand_register(*, actor: Actor, data: dict[str, Any], require_credit_code: b
 
     ``data`` uses the bulk-import field names (slug, name, category, price_tier, tone,
     audience, stores, credit_code, channels …). Self-registration requires a valid unified
-    social credit code.
+    social credit code. A person registers at most ``THROTTLE_RATES["brand_register"]`` brands
+    per period (``huiliu.throttle.Throttled`` beyond it); the web wizard and the API share it.
+    A credit code already used by another brand is accepted without a word to the registrant
+    (that would tell them who holds it) and flagged to the reviewer instead
+    (``selectors.brands_sharing_credit_code``).
     """
     if actor.user is None and not actor.system:
         raise _denied(_("Sign in to register a brand."))
@@ -36,6 +41,8 @@ def brand_register(*, actor: Actor, data: dict[str, Any], require_credit_code: b
     _check_verification(actor, data.get("channels"), stored={})
     if selectors.brand_slug_taken(slug=fields["slug"]):
         raise ValidationError({"slug": ValidationError(_("This slug is already taken."), code=E.SLUG_TAKEN)})
+    if actor.user is not None:  # counted once valid: a refused attempt does not use the budget
+        throttle(ThrottleScope.BRAND_REGISTER, f"user:{actor.user.pk}")
     brand = Brand(**fields, status=BrandStatus.PENDING, submitted_at=timezone.now())
     brand.active_audience = validation.active_audience(channels)
     brand.save()
