@@ -69,7 +69,20 @@ def _is_expected(error: Exception) -> bool:
     return original is None or isinstance(original, GraphQLError)
 
 
+# GraphiQL (DEBUG only) loads its bundle from a CDN and starts with an inline script and style:
+# its page alone gets the policy loosened that far; every other page keeps the strict one.
+GRAPHIQL_CSP = {
+    "script-src": ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net"],
+    "style-src": ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net"],
+}
+
+
 class HuiliuGraphQLView(GraphQLView):
+    def render_graphiql(self, request, **data):
+        response = super().render_graphiql(request, **data)
+        response._csp_replace = GRAPHIQL_CSP
+        return response
+
     @method_decorator(csrf_exempt)  # checked below, for session requests only
     def dispatch(self, request, *args, **kwargs):
         self.graphiql = bool(settings.GRAPHIQL_ENABLED)

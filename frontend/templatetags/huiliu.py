@@ -46,12 +46,13 @@ def percent(share) -> str:
 
 
 @register.filter
-def percent_width(share) -> str:
-    """A CSS width for a share bar (0.256 → "25.6%")."""
+def fill_class(share) -> str:
+    """The CSS class that fills a bar to a share (0.256 → "fill-26", huiliu.css): a class, not
+    a style attribute, which the Content-Security-Policy would block."""
     try:
-        return f"{max(0.0, min(1.0, float(share))) * 100:.1f}%"
+        return f"fill-{round(max(0.0, min(1.0, float(share))) * 100):d}"
     except (TypeError, ValueError):
-        return "0%"
+        return "fill-0"
 
 
 @register.filter
