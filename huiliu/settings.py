@@ -119,6 +119,12 @@ THROTTLE_CACHE = "throttle"
 CACHES[THROTTLE_CACHE] = {**CACHES["default"], "LOCATION": CACHES["default"].get("LOCATION", "throttle")}
 if REDIS_URL:
     CACHES[THROTTLE_CACHE]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"] + ":throttle"
+    # A Redis that does not answer must not hang every sign-in: give up fast and let it through.
+    CACHES[THROTTLE_CACHE]["OPTIONS"] = {
+        **CACHES["default"]["OPTIONS"],
+        "SOCKET_CONNECT_TIMEOUT": 1,
+        "SOCKET_TIMEOUT": 1,
+    }
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
@@ -236,7 +242,7 @@ RATELIMIT_IP_META_KEY = "huiliu.throttle.client_ip"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_HANDLER = "huiliu.lockout.LockoutCacheHandler"  # axes' cache handler, failing open
 AXES_CACHE = THROTTLE_CACHE
 AXES_CLIENT_IP_CALLABLE = "huiliu.throttle.client_ip"
 AXES_LOCKOUT_CALLABLE = "huiliu.lockout.lockout_response"

@@ -26,8 +26,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
+# What a cache that cannot be reached raises (django-redis re-raises redis' own errors).
+CACHE_ERRORS = (RedisError, OSError)
 
 
 class ThrottleScope(StrEnum):
@@ -84,7 +87,7 @@ def throttle(scope: ThrottleScope, key: str) -> None:
         return
     try:
         usage = get_usage(None, group=f"huiliu.{scope}", key=lambda _group, _request: key, rate=rate, increment=True)
-    except Exception:  # the cache backend's own connection errors; nothing to count with
+    except CACHE_ERRORS:
         log.warning("throttle %s: the cache is unavailable; request let through", scope, exc_info=True)
         return
     if usage is not None and usage["should_limit"]:

@@ -240,3 +240,29 @@ def test_the_default_limits_are_generous(settings):
         count, _per = settings.THROTTLE_RATES[scope].split("/")
         assert int(count) >= 10, scope
     assert settings.AXES_FAILURE_LIMIT >= 5
+
+
+# --- the cache is down: nobody is locked out, nothing answers 500 ------------------------------
+@pytest.fixture
+def throttle_cache_down(settings):
+    """The throttle cache on a Redis that does not answer (nothing listens on port 1)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        settings.THROTTLE_CACHE: {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        },
+    }
+
+
+def test_without_the_cache_sign_in_sign_up_and_graphql_still_work(throttle_cache_down, owner, caplog):
+    client = from_ip("203.0.113.5")
+    assert sign_in(client, "owner@example.com", "wrong").status_code == 200
+    assert sign_in(client, "owner@example.com", PASSWORD).status_code == 302
+    signup = from_ip("203.0.113.6").post(
+        reverse("frontend:signup"), {"email": "mei@example.com", "password": "Tide-Pool-Lantern-42"}
+    )
+    assert signup.status_code == 302
+    assert post_graphql(from_ip("203.0.113.7"), QUERY).status_code == 200
+    assert "unavailable" in caplog.text
