@@ -9,8 +9,9 @@ credential and are exempt.
 Limits: request body size (413), query depth (a validation rule), connection page size (see
 api.core.types), and request rates (429 ``rate_limited`` with ``Retry-After``, counted before
 the query is parsed: anonymous callers per address, API keys per key; a mutation's own limit,
-such as registerBrand's, raised as ``Throttled`` from its service — huiliu/throttle.py). Unexpected exceptions are logged and reported as "internal error" unless
-DEBUG; GraphQL errors raised on purpose pass through.
+such as registerBrand's, raised as ``Throttled`` from its service — huiliu/throttle.py).
+Unexpected exceptions are logged and reported as "internal error" unless DEBUG; GraphQL errors
+raised on purpose pass through.
 """
 
 from __future__ import annotations
