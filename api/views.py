@@ -7,11 +7,13 @@ credential a forged cross-site request would ride on); bearer requests carry the
 credential and are exempt.
 
 Limits: request body size (413), query depth (a validation rule), connection page size (see
-api.core.types), JSON nesting (``huiliu.jsonl.MAX_JSON_DEPTH``). A malformed request (a body
-that is not UTF-8 or not JSON, nested too deeply, a ``query`` / ``variables`` /
-``operationName`` of the wrong type) is a 400 ``bad_request``. Unexpected exceptions are
-logged and reported as "internal error" unless DEBUG; GraphQL errors raised on purpose pass
-through.
+api.core.types), JSON nesting (``huiliu.jsonl.MAX_JSON_DEPTH``), and request rates (429
+``rate_limited`` with ``Retry-After``, counted before the query is parsed: anonymous callers
+per address, API keys per key; a mutation's own limit, such as registerBrand's, raised as
+``Throttled`` from its service — huiliu/throttle.py). A malformed request (a body that is not
+UTF-8 or not JSON, nested too deeply, a ``query`` / ``variables`` / ``operationName`` of the
+wrong type) is a 400 ``bad_request``. Unexpected exceptions are logged and reported as
+"internal error" unless DEBUG; GraphQL errors raised on purpose pass through.
 """
 
 from __future__ import annotations
@@ -33,13 +35,14 @@ from graphql import GraphQLError, specified_rules
 from api.core.errors import ApiError
 from api.core.validation import max_aliases_rule
 from huiliu import jsonl
+from huiliu.throttle import Throttled, ThrottleScope, client_ip, throttle
 from partners.services import api_key_authenticate
 
 logger = logging.getLogger("api.graphql")
 
 
-def _json_error(status: int, code: str, message: str) -> HttpResponse:
-    body = {"errors": [{"message": str(message), "extensions": {"code": str(code)}}]}
+def _json_error(status: int, code: str, message: str, **extensions) -> HttpResponse:
+    body = {"errors": [{"message": str(message), "extensions": {"code": str(code), **extensions}}]}
     response = HttpResponse(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json")
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="huiliu"'
@@ -48,6 +51,21 @@ def _json_error(status: int, code: str, message: str) -> HttpResponse:
 
 def _bad_request(message: str) -> HttpError:
     return HttpError(HttpResponseBadRequest(), str(message))
+
+
+def _rate_limited(exc: Throttled) -> HttpResponse:
+    response = _json_error(429, ApiError.RATE_LIMITED, exc.message, retryAfter=exc.retry_after)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _throttle_caller(request) -> None:
+    """Count the request against its caller's limit: an API key's own, or an anonymous
+    caller's address. Signed-in people are limited per operation (registerBrand …)."""
+    if request.api_key is not None:
+        throttle(ThrottleScope.GRAPHQL_API_KEY, f"key:{request.api_key.pk}")
+    elif not request.user.is_authenticated:
+        throttle(ThrottleScope.GRAPHQL_ANONYMOUS, f"ip:{client_ip(request)}")
 
 
 def _is_expected(error: Exception) -> bool:
@@ -59,7 +77,20 @@ def _is_expected(error: Exception) -> bool:
     return original is None or isinstance(original, GraphQLError)
 
 
+# GraphiQL (DEBUG only) loads its bundle from a CDN and starts with an inline script and style:
+# its page alone gets the policy loosened that far; every other page keeps the strict one.
+GRAPHIQL_CSP = {
+    "script-src": ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net"],
+    "style-src": ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net"],
+}
+
+
 class HuiliuGraphQLView(GraphQLView):
+    def render_graphiql(self, request, **data):
+        response = super().render_graphiql(request, **data)
+        response._csp_replace = GRAPHIQL_CSP
+        return response
+
     @method_decorator(csrf_exempt)  # checked below, for session requests only
     def dispatch(self, request, *args, **kwargs):
         self.graphiql = bool(settings.GRAPHIQL_ENABLED)
@@ -82,6 +113,10 @@ class HuiliuGraphQLView(GraphQLView):
                 return _json_error(401, ApiError.UNAUTHENTICATED, _("Use `Authorization: Bearer <API key>`."))
             api_key = api_key_authenticate(token.strip())
             if api_key is None:
+                try:  # guessing keys counts as anonymous calls
+                    throttle(ThrottleScope.GRAPHQL_ANONYMOUS, f"ip:{client_ip(request)}")
+                except Throttled as exc:
+                    return _rate_limited(exc)
                 return _json_error(401, ApiError.UNAUTHENTICATED, _("Invalid or revoked API key."))
             # The key acts alone: a session cookie sent along with it is ignored.
             request.api_key = api_key
@@ -90,7 +125,16 @@ class HuiliuGraphQLView(GraphQLView):
             rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
             if rejected is not None:
                 return _json_error(403, ApiError.CSRF_FAILED, _("CSRF check failed; send the X-CSRFToken header."))
-        return super().dispatch(request, *args, **kwargs)
+        try:
+            _throttle_caller(request)
+        except Throttled as exc:
+            return _rate_limited(exc)
+        self.retry_after = 0  # set by format_error when an operation was throttled
+        response = super().dispatch(request, *args, **kwargs)
+        if self.retry_after:
+            response.status_code = 429
+            response["Retry-After"] = str(self.retry_after)
+        return response
 
     @staticmethod
     def _check_size(request) -> HttpResponse | None:
@@ -150,6 +194,12 @@ class HuiliuGraphQLView(GraphQLView):
         if _is_expected(error):
             return GraphQLView.format_error(error)
         original = getattr(error, "original_error", None) or error
+        if isinstance(original, Throttled):
+            self.retry_after = max(getattr(self, "retry_after", 0), original.retry_after)
+            formatted = GraphQLView.format_error(error)
+            formatted["message"] = original.message
+            formatted["extensions"] = {"code": ApiError.RATE_LIMITED.value, "retryAfter": original.retry_after}
+            return formatted
         logger.error(
             "unexpected error in GraphQL request: %s",
             original,

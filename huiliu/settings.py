@@ -8,6 +8,7 @@ Embedded default: without DATABASE_URL / REDIS_URL the project runs on SQLite, a
 memory cache and eager Celery, so `make demo` works on any machine.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,6 +40,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "graphene_django",
+    "axes",
+    "django_ratelimit",
+    "csp",
     "partners",
     "matching",
     "exchange",
@@ -58,6 +62,10 @@ MIDDLEWARE = [
     "frontend.middleware.RememberLanguageMiddleware",  # e-mails follow the UI language
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "huiliu.throttle.ThrottleMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "huiliu.urls"
@@ -67,7 +75,9 @@ ASGI_APPLICATION = "huiliu.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Searched before the apps, so frontend/templates/admin/ can extend the Django admin's
+        # own templates (base_site.html adds the favicon); Django's come from APP_DIRS.
+        "DIRS": [BASE_DIR / "frontend" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -104,6 +114,18 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Throttle counts and sign-in lockouts (huiliu/throttle.py) in a cache of their own: the same
+# Redis under another key prefix, so they can be reset without touching anything else.
+THROTTLE_CACHE = "throttle"
+CACHES[THROTTLE_CACHE] = {**CACHES["default"], "LOCATION": CACHES["default"].get("LOCATION", "throttle")}
+if REDIS_URL:
+    CACHES[THROTTLE_CACHE]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"] + ":throttle"
+    # A Redis that does not answer must not hang every sign-in: give up fast and let it through.
+    CACHES[THROTTLE_CACHE]["OPTIONS"] = {
+        **CACHES["default"]["OPTIONS"],
+        "SOCKET_CONNECT_TIMEOUT": 1,
+        "SOCKET_TIMEOUT": 1,
+    }
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
@@ -122,6 +144,8 @@ AUTH_USER_MODEL = "partners.User"
 LOGIN_URL = "frontend:login"
 LOGIN_REDIRECT_URL = "frontend:dashboard"
 LOGOUT_REDIRECT_URL = "frontend:home"
+# The lockout check first (django-axes, huiliu/lockout.py), then the users table.
+AUTHENTICATION_BACKENDS = ["huiliu.lockout.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -182,7 +206,53 @@ SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, images, fonts and fetches from this
+# origin only; nothing inline (no 'unsafe-inline', no 'unsafe-eval': templates hold no inline
+# script, handler attribute or style, tests/security/test_csp.py); no plugins, no <base>, no
+# framing; forms post here only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_000_000)
+
+# --- Throttling (huiliu/throttle.py, huiliu/lockout.py; 429 with Retry-After) -----------------
+# Requests per period ("N/s", "N/m", "N/h", "N/d"); an empty value switches a limit off.
+THROTTLE_RATES = {
+    "signup": env.str("THROTTLE_SIGNUP", default="20/h"),  # sign-up attempts per client address
+    "brand_register": env.str("THROTTLE_BRAND_REGISTER", default="10/h"),  # brands registered per user
+    "graphql_anonymous": env.str("THROTTLE_GRAPHQL_ANONYMOUS", default="60/m"),  # per client address
+    "graphql_api_key": env.str("THROTTLE_GRAPHQL_API_KEY", default="600/m"),  # per API key
+}
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+THROTTLE_TRUSTED_PROXIES = env.int("THROTTLE_TRUSTED_PROXIES", default=0)
+RATELIMIT_USE_CACHE = THROTTLE_CACHE
+RATELIMIT_IP_META_KEY = "huiliu.throttle.client_ip"
+# Sign-in lockout: this many wrong passwords lock the account, and separately the client
+# address, for the cool-off (every further failure restarts it).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "huiliu.lockout.LockoutCacheHandler"  # axes' cache handler, failing open
+AXES_CACHE = THROTTLE_CACHE
+AXES_CLIENT_IP_CALLABLE = "huiliu.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "huiliu.lockout.lockout_response"
+AXES_ENABLE_ADMIN = False  # its admin pages list database records; the cache handler keeps none
+AXES_VERBOSE = False  # no banner on every command; lockouts and failures are still logged
+if not REDIS_URL:
+    # The embedded default is one process: local memory counts correctly there, so the
+    # libraries' "not a shared cache" warnings do not apply. Production runs on Redis.
+    SILENCED_SYSTEM_CHECKS += ["axes.W001", "django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- GraphQL --------------------------------------------------------------------------------
 GRAPHENE = {

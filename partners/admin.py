@@ -18,12 +18,14 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from huiliu.admin_input import CheckedLookupsAdmin
 from huiliu.errors import error_items
-from partners import services, validation
+from partners import selectors, services, validation
 from partners.actors import Actor
 from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, CompetitionRule, Membership
 
@@ -131,11 +133,37 @@ class BrandAdminForm(forms.ModelForm):
         return data
 
 
+class CreditCodeSharedFilter(admin.SimpleListFilter):
+    """Brands whose credit code another brand uses too: for the reviewer to look at twice."""
+
+    title = gettext_lazy("Credit code shared")
+    parameter_name = "credit_code_shared"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Yes")), ("no", _("No")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(credit_code_twins__gt=0)
+        if self.value() == "no":
+            return queryset.filter(credit_code_twins=0)
+        return queryset
+
+
 @admin.register(Brand)
 class BrandAdmin(CheckedLookupsAdmin):
     form = BrandAdminForm
-    list_display = ("name", "name_en", "slug", "category_code", "status_display", "active_audience", "submitted_at")
-    list_filter = ("status", ("category", admin.RelatedOnlyFieldListFilter))
+    list_display = (
+        "name",
+        "name_en",
+        "slug",
+        "category_code",
+        "status_display",
+        "credit_code_shared",
+        "active_audience",
+        "submitted_at",
+    )
+    list_filter = ("status", CreditCodeSharedFilter, ("category", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "name_en", "slug", "credit_code", "legal_name")
     ordering = ("status", "submitted_at")
     date_hierarchy = "submitted_at"
@@ -149,10 +177,14 @@ class BrandAdmin(CheckedLookupsAdmin):
         "active_audience",
         "created_at",
         "updated_at",
+        "credit_code_shared_with",
     )
     fieldsets = (
         (None, {"fields": ("slug", "name", "name_en", "category", "status", "status_reason", "status_changed_at")}),
-        (gettext_lazy("Verification"), {"fields": ("legal_name", "credit_code", "website")}),
+        (
+            gettext_lazy("Verification"),
+            {"fields": ("legal_name", "credit_code", "credit_code_shared_with", "website")},
+        ),
         (
             gettext_lazy("Profile"),
             {"fields": ("price_tier", "tone_tags", "description", "audience", "store_count", "active_audience")},
@@ -169,6 +201,25 @@ class BrandAdmin(CheckedLookupsAdmin):
     @admin.display(description=gettext_lazy("Status"), ordering="status")
     def status_display(self, obj):
         return obj.get_status_display()
+
+    def get_queryset(self, request):
+        return selectors.with_credit_code_twins(super().get_queryset(request))
+
+    @admin.display(description=gettext_lazy("Credit code shared"), ordering="credit_code_twins")
+    def credit_code_shared(self, obj):
+        n = getattr(obj, "credit_code_twins", 0)
+        return format_html('<span class="credit-code-shared">⚠ {}</span>', n) if n else ""
+
+    @admin.display(description=gettext_lazy("Credit code also used by"))
+    def credit_code_shared_with(self, obj):
+        others = selectors.brands_sharing_credit_code(actor=Actor(system=True), brands=[obj]).get(obj.pk, [])
+        if not others:
+            return "—"
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({})',
+            ((reverse("admin:partners_brand_change", args=[o.pk]), o.name, o.get_status_display()) for o in others),
+        )
 
     def has_add_permission(self, request):
         # Brands are registered by their owners (web wizard, API) or the bulk import.

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from partners.actors import Actor
 from partners.models import (
@@ -154,7 +156,29 @@ def audit_event_visible(*, actor: Actor) -> QuerySet[AuditEvent]:
 
 
 def audit_history(*, actor: Actor, brand: Brand) -> QuerySet[AuditEvent]:
-    return audit_event_visible(actor=actor).filter(brand=brand).select_related("actor").order_by("-created_at", "-id")
+    return (
+        audit_event_visible(actor=actor)
+        .filter(brand=brand)
+        .select_related("actor", "actor_api_key")
+        .order_by("-created_at", "-id")
+    )
+
+
+def audit_actor_name(*, actor: Actor, event: AuditEvent) -> str:
+    """Who did ``event``, as ``actor`` may see it, in the active language. The one answer for
+    the web history and the API's ``actorName``.
+
+    A platform admin's action shows as "Huiliu team" to everyone but admins: the reviewing
+    person's name or e-mail is the platform's, not the brand's, to share. Admins see the real
+    name. A key shows as its name; the platform's own jobs as "System".
+    """
+    if event.actor_id is not None:
+        if event.actor.is_staff and not actor.is_admin:
+            return gettext("Huiliu team")
+        return str(event.actor)
+    if event.actor_api_key_id is not None:
+        return gettext("API key “%(name)s”") % {"name": event.actor_api_key.name}
+    return gettext("System")
 
 
 def approval_queue(*, actor: Actor, status: str = BrandStatus.PENDING, search: str = "") -> QuerySet[Brand]:
@@ -172,6 +196,37 @@ def approval_queue(*, actor: Actor, status: str = BrandStatus.PENDING, search: s
             | Q(legal_name__icontains=search)
         )
     return qs
+
+
+def with_credit_code_twins(qs: QuerySet[Brand]) -> QuerySet[Brand]:
+    """``qs`` with ``credit_code_twins``: how many other brands use the same credit code."""
+    twins = (
+        Brand.objects.filter(credit_code=OuterRef("credit_code"))
+        .exclude(pk=OuterRef("pk"))
+        .order_by()
+        .values("credit_code")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return qs.annotate(credit_code_twins=Case(When(credit_code="", then=0), default=Coalesce(Subquery(twins), 0)))
+
+
+def brands_sharing_credit_code(*, actor: Actor, brands: Iterable[Brand]) -> dict[int, list[Brand]]:
+    """For each of ``brands``, the other brands registered with the same (non-empty) credit
+    code, in one query. For the reviewer's eyes only: telling a registrant would reveal who
+    holds a code, so registration accepts it silently."""
+    if not actor.is_admin:
+        raise PermissionDenied("platform admins only")
+    brands = list(brands)
+    codes = {b.credit_code for b in brands if b.credit_code}
+    holders: dict[str, list[Brand]] = {}
+    for other in Brand.objects.filter(credit_code__in=codes).order_by("submitted_at", "id"):
+        holders.setdefault(other.credit_code, []).append(other)
+    return {
+        b.pk: [o for o in holders.get(b.credit_code, []) if o.pk != b.pk]
+        for b in brands
+        if len(holders.get(b.credit_code, [])) > 1
+    }
 
 
 def api_key_visible(*, actor: Actor) -> QuerySet[ApiKey]:

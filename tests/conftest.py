@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
 
+from huiliu.throttle import throttle_reset
 from matching.caches import reset_caches
 from partners.actors import Actor
 from partners.models import Role
@@ -29,6 +30,13 @@ def _english_outside_requests():
     through LocaleMiddleware."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_throttle_counts():
+    """Request counts and sign-in lockouts live in the cache, which outlives a test: each test
+    starts with none (tests/security/test_throttling.py sets low limits to prove them)."""
+    throttle_reset()
 
 
 @pytest.fixture(autouse=True)

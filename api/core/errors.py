@@ -26,6 +26,7 @@ class ApiError(StrEnum):
     INTERNAL_ERROR = "internal_error"
     REQUEST_TOO_LARGE = "request_too_large"
     CSRF_FAILED = "csrf_failed"
+    RATE_LIMITED = "rate_limited"  # HTTP 429; extensions.retryAfter seconds, as the Retry-After header
 
 
 class Error(graphene.ObjectType):

@@ -82,7 +82,10 @@ class ApiKeyNode(ScopedObjectType):
 
 
 class AuditEventNode(ScopedObjectType):
-    actor_name = graphene.String(description="Who acted: a person, an API key, or the platform.")
+    actor_name = graphene.String(
+        description="Who acted: a person, an API key, or the system. Platform admins show as the Huiliu team "
+        "(in the request's language) to everyone but admins."
+    )
     data = GenericScalar()
 
     class Meta:
@@ -95,11 +98,7 @@ class AuditEventNode(ScopedObjectType):
         return selectors.audit_event_visible(actor=actor)
 
     def resolve_actor_name(self, info):
-        if self.actor_id:
-            return str(self.actor)
-        if self.actor_api_key_id:
-            return f"API key {self.actor_api_key.name}"
-        return "platform"
+        return selectors.audit_actor_name(actor=actor_of(info), event=self)
 
     def resolve_data(self, info):
         return self.data or {}
@@ -206,7 +205,7 @@ class BrandNode(ScopedObjectType):
         prefetched = getattr(self, PREFETCHED_AUDIT, None)
         if prefetched is not None:  # already scoped to the caller (queries._for_list)
             return prefetched[:limit]
-        return selectors.audit_history(actor=actor_of(info), brand=self).select_related("actor_api_key")[:limit]
+        return selectors.audit_history(actor=actor_of(info), brand=self)[:limit]
 
 
 def with_brand_prefetches(qs: QuerySet, info, via: str = "") -> QuerySet:

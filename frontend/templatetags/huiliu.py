@@ -3,8 +3,10 @@
 from django import template
 from django.utils.translation import get_language, gettext_lazy
 
+from partners.actors import Actor
 from partners.models import AuditAction
 from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
+from partners.selectors import audit_actor_name
 
 register = template.Library()
 
@@ -44,12 +46,13 @@ def percent(share) -> str:
 
 
 @register.filter
-def percent_width(share) -> str:
-    """A CSS width for a share bar (0.256 → "25.6%")."""
+def fill_class(share) -> str:
+    """The CSS class that fills a bar to a share (0.256 → "fill-26", huiliu.css): a class, not
+    a style attribute, which the Content-Security-Policy would block."""
     try:
-        return f"{max(0.0, min(1.0, float(share))) * 100:.1f}%"
+        return f"fill-{round(max(0.0, min(1.0, float(share))) * 100):d}"
     except (TypeError, ValueError):
-        return "0%"
+        return "fill-0"
 
 
 @register.filter
@@ -74,6 +77,12 @@ def audit_action(action: str) -> str:
         return str(AuditAction(action).label)
     except ValueError:
         return action
+
+
+@register.simple_tag(takes_context=True)
+def audit_actor(context, event) -> str:
+    """Who did a history entry, as the viewer may see it (admins shown as "Huiliu team")."""
+    return audit_actor_name(actor=Actor.from_request(context["request"]), event=event)
 
 
 @register.filter

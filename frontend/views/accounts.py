@@ -1,4 +1,5 @@
-"""Sign-up, sign-in and sign-out."""
+"""Sign-up, sign-in and sign-out. Sign-up attempts are throttled per client address; wrong
+passwords lock an account or an address out (django-axes, huiliu/lockout.py)."""
 
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
@@ -10,12 +11,15 @@ from django.views.decorators.http import require_POST
 
 from frontend.forms import SigninForm, SignupForm, apply_errors
 from frontend.views.common import safe_next
+from huiliu.throttle import ThrottleScope, client_ip, throttle
 from partners import services
 
 
 def signup(request):
     if request.user.is_authenticated:
         return redirect("frontend:dashboard")
+    if request.method == "POST":
+        throttle(ThrottleScope.SIGNUP, client_ip(request))  # over the limit: the 429 page
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -44,8 +44,10 @@ def queue(request):
     search = form.cleaned_data.get("q", "")
     brands = selectors.approval_queue(actor=actor_of(request), status=status, search=search)
     page = Paginator(brands, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    shared = selectors.brands_sharing_credit_code(actor=actor_of(request), brands=page)
     for brand in page:
         brand.queue_actions = ACTIONS_BY_STATUS.get(brand.status, [])
+        brand.credit_code_shared_with = shared.get(brand.pk, [])
     counts = {s: 0 for s in BrandStatus.values}
     all_brands = selectors.approval_queue(actor=actor_of(request), status="")
     counts.update(all_brands.order_by().values_list("status").annotate(n=Count("id")))

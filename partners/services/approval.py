@@ -1,5 +1,10 @@
 """The brand status workflow: pending → approved / rejected, suspended, reinstated,
-resubmitted. Each step is a ``Transition``."""
+resubmitted. Each step is a ``Transition``.
+
+These transitions are the only way a status changes, with one exception: a member's or a
+key's legal-identity edit sends an *approved* brand back to ``pending`` (``brand_update``).
+A *suspended* brand has no way out but an admin's ``reinstate``: no edit moves it to
+``pending``, where a plain ``approve`` would lift the suspension."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huiliu.throttle import ThrottleScope, throttle
 from partners import selectors, validation
 from partners.actors import Actor
 from partners.errors import PartnersError as E
@@ -25,7 +26,11 @@ def brand_register(*, actor: Actor, data: dict[str, Any], require_credit_code: b
 
     ``data`` uses the bulk-import field names (slug, name, category, price_tier, tone,
     audience, stores, credit_code, channels …). Self-registration requires a valid unified
-    social credit code.
+    social credit code. A person registers at most ``THROTTLE_RATES["brand_register"]`` brands
+    per period (``huiliu.throttle.Throttled`` beyond it); the web wizard and the API share it.
+    A credit code already used by another brand is accepted without a word to the registrant
+    (that would tell them who holds it) and flagged to the reviewer instead
+    (``selectors.brands_sharing_credit_code``).
     """
     if actor.user is None and not actor.system:
         raise _denied(_("Sign in to register a brand."))
@@ -36,6 +41,8 @@ def brand_register(*, actor: Actor, data: dict[str, Any], require_credit_code: b
     _check_verification(actor, data.get("channels"), stored={})
     if selectors.brand_slug_taken(slug=fields["slug"]):
         raise ValidationError({"slug": ValidationError(_("This slug is already taken."), code=E.SLUG_TAKEN)})
+    if actor.user is not None:  # counted once valid: a refused attempt does not use the budget
+        throttle(ThrottleScope.BRAND_REGISTER, f"user:{actor.user.pk}")
     brand = Brand(**fields, status=BrandStatus.PENDING, submitted_at=timezone.now())
     brand.active_audience = validation.active_audience(channels)
     brand.save()
@@ -64,21 +71,45 @@ def brand_update_clean(*, brand: Brand, data: dict[str, Any]) -> dict[str, Any]:
 
 # Fields the review checked (KYB): changing one on a reviewed brand needs a new review.
 KYB_FIELDS = validation.BRAND_LEGAL_FIELDS
+REVIEWED_STATUSES = (BrandStatus.APPROVED, BrandStatus.SUSPENDED)
+
+
+def _kyb_changes(brand: Brand, before: dict[str, Any]) -> list[str]:
+    """The KYB fields whose change needs a reviewer's eyes, among those that changed.
+
+    Filling an empty legal entity while the credit code on file stays as reviewed is not one:
+    the credit code identifies the company, and the review checked it; the name only spells
+    out what the code already says.
+    """
+    changed = [k for k in KYB_FIELDS if k in before]
+    if changed == ["legal_name"] and before["legal_name"] == "" and brand.credit_code:
+        return []
+    return changed
 
 
 @transaction.atomic
 def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
     """Update profile fields given in ``data`` (partial). The slug cannot change.
 
-    Re-review: the platform approved the brand's legal identity, so when a member or API key
-    changes ``credit_code`` or ``legal_name`` of an ``approved`` or ``suspended`` brand, the
-    brand goes back to ``pending`` (``status_reason`` says why), the change is audited as
-    ``AuditAction.BRAND_KYB_CHANGED`` with each field's old and new value, and the members
-    are e-mailed as for any status change. Admin corrections never trigger a re-review.
+    Legal identity (KYB: ``credit_code``, ``legal_name``) edits by a member or an API key of a
+    reviewed brand are audited as ``AuditAction.BRAND_KYB_CHANGED`` with each field's old and
+    new value (``data.changes``), for the reviewer:
 
-    A ``category`` change is allowed without re-review (a brand may re-classify itself; the
-    matcher recomputes who competes on the ``profile`` signal), but it is audited with its
-    old and new code in the ``BRAND_UPDATED`` event, since it changes which brands compete.
+    - ``approved``: the brand goes back to ``pending`` (``status_reason`` says why) and leaves
+      the marketplace until a reviewer approves it again; members are e-mailed as for any
+      status change.
+    - ``suspended``: the brand stays suspended with its reason. Only an admin's reinstatement
+      ends a suspension, so an edit never turns it into a reviewable ``pending`` brand; the
+      admin sees the change in the history when deciding.
+
+    Filling in an empty legal entity of a brand whose credit code is on file (and unchanged)
+    is a plain profile edit, not a re-review: the reviewed credit code already identifies the
+    company. Admin corrections never trigger a re-review.
+
+    Every change is audited as ``BRAND_UPDATED`` with the changed field names; a ``category``
+    change (allowed without re-review: a brand may re-classify itself, and the matcher
+    recomputes who competes on the ``profile`` signal) and a ``legal_name`` change carry their
+    old and new value.
     """
     if not actor.can_edit(brand.pk):
         raise _denied()
@@ -88,11 +119,9 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
     before = {k: getattr(brand, k) for k in changed}
     for key, value in fields.items():
         setattr(brand, key, value)
-    kyb_changed = [k for k in KYB_FIELDS if k in changed]
-    rereview = (
-        bool(kyb_changed) and not actor.is_admin and brand.status in (BrandStatus.APPROVED, BrandStatus.SUSPENDED)
-    )
+    kyb_changed = _kyb_changes(brand, before) if not actor.is_admin and brand.status in REVIEWED_STATUSES else []
     previous_status = brand.status
+    rereview = bool(kyb_changed) and brand.status == BrandStatus.APPROVED
     if rereview:
         brand.status = BrandStatus.PENDING
         brand.status_reason = _("The legal name or credit code changed; the brand is back in review.")
@@ -102,21 +131,24 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
         event_data: dict[str, Any] = {"fields": changed}
         if "category" in changed:
             event_data["category"] = {"from": before["category"].code, "to": brand.category.code}
+        if "legal_name" in changed:
+            event_data["legal_name"] = {"from": before["legal_name"], "to": brand.legal_name}
         audit(actor=actor, action=AuditAction.BRAND_UPDATED, obj=brand, brand=brand, data=event_data)
         _notify_changed(brand.pk, "profile")
-    if rereview:
+    if kyb_changed:
         event = audit(
             actor=actor,
             action=AuditAction.BRAND_KYB_CHANGED,
             obj=brand,
             brand=brand,
-            reason=brand.status_reason,
+            reason=brand.status_reason if rereview else "",
             data={
                 "from": previous_status,
-                "to": BrandStatus.PENDING,
+                "to": brand.status,
                 "changes": {k: {"from": before[k], "to": getattr(brand, k)} for k in kyb_changed},
             },
         )
+    if rereview:
         transaction.on_commit(lambda: brand_status_notify.delay(event.pk))
         _notify_changed(brand.pk, "status")
     return brand

@@ -40,6 +40,15 @@ def browser_page(live_server, http_settings, output_dir, request):
         page.set_default_timeout(15_000)
         shots = Screenshots(page, output_dir)
         page.shots = shots
+        # A Content-Security-Policy violation breaks a script or a style silently: the browser
+        # only says so on the console. Every browser test fails on one (tests/security/test_csp.py).
+        page.csp_violations = []
+        page.on(
+            "console",
+            lambda message: (
+                "Content Security Policy" in message.text and page.csp_violations.append(f"{page.url}: {message.text}")
+            ),
+        )
         try:
             yield page
         finally:
@@ -47,6 +56,7 @@ def browser_page(live_server, http_settings, output_dir, request):
                 shots.take("FAILED")
             context.close()
             browser.close()
+        assert not page.csp_violations, "\n".join(page.csp_violations)
 
 
 def in_db(fn):

@@ -15,6 +15,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from playwright.sync_api import expect
 
 from matching import services
 from matching.models import Dismissal, MatcherModel, TrainingMessage, TrainingRun, TrainingState
@@ -185,7 +186,9 @@ def test_owner_reads_and_dismisses_recommendations_then_admin_retrains(browser_p
     assert "正在用训练集训练" in panel.inner_text()
     assert page.get_by_role("button", name="立即重新训练").is_disabled()
     in_db(lambda: TrainingRun.objects.filter(pk=running).update(progress=0.7, message_code=TrainingMessage.REFITTING))
-    page.wait_for_function("document.querySelector('[data-run-progress]').textContent === '70%'")
+    # (a locator, not wait_for_function: evaluating a string is what the CSP forbids)
+    expect(page.locator("[data-run-progress]")).to_have_text("70%")
+    expect(panel.locator(".progress span")).to_have_class("fill-70")
     assert "正在用全部结果重新拟合" in panel.inner_text()
     shots.take("matcher-polling-zh")
     page.screenshot(path=str(shots.folder / "matcher-polling-zh-top.png"))

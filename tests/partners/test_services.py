@@ -341,13 +341,14 @@ def test_an_admin_sets_a_channels_verification_with_the_time(brand, admin_actor)
     assert channel.verification == "audited" and channel.verified_at is not None
 
 
-# --- re-review when the legal identity changes ---------------------------------------------------
-@pytest.mark.parametrize("status", [BrandStatus.APPROVED, BrandStatus.SUSPENDED])
+# --- re-review when the legal identity changes (suspended brands: tests/partners/test_kyb_rules.py)
 @pytest.mark.parametrize("field, value", [("credit_code", valid_credit_code(9001)), ("legal_name", "另一家公司")])
-def test_changing_the_legal_identity_of_a_reviewed_brand_sends_it_back_to_review(
-    brand, owner_actor, django_capture_on_commit_callbacks, status, field, value
+def test_changing_the_legal_identity_of_an_approved_brand_sends_it_back_to_review(
+    brand, owner_actor, django_capture_on_commit_callbacks, field, value
 ):
-    Brand.objects.filter(pk=brand.pk).update(status=status)
+    status = BrandStatus.APPROVED
+    Brand.objects.filter(pk=brand.pk).update(legal_name="瑞幸咖啡（中国）有限公司")
+    brand.refresh_from_db()
     old = getattr(brand, field)
     with django_capture_on_commit_callbacks(execute=True):
         services.brand_update(actor=owner_actor, brand=brand, data={field: value})

@@ -58,7 +58,7 @@
         .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
         .then(function (data) {
           var pct = Math.round(Math.max(0, Math.min(1, data.progress || 0)) * 100);
-          fill.style.width = pct + "%";
+          fill.className = "fill-" + pct;
           bar.setAttribute("aria-valuenow", String(pct));
           progressText.textContent = pct + "%";
           messageText.textContent = data.message || "—";
