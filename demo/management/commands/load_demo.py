@@ -1,4 +1,5 @@
-"""``manage.py load_demo`` — the demo market used by ``make demo`` (safe to run again).
+"""``manage.py load_demo`` — the demo market used by ``make demo`` (safe to run again: it only
+creates what is missing, so demo brands edited since keep their changes).
 
 Thin: the work is ``partners.demo.demo_load`` (brands, rules, accounts) and
 ``matching.demo.demo_history_load`` (a swap history, a trained matcher, fresh
@@ -19,7 +20,10 @@ from partners.models import BrandStatus
 
 
 class Command(BaseCommand):
-    help = "Load the demo market: seed-article brands, generated brands, rules, blocks and demo accounts."
+    help = (
+        "Load the demo market (seed-article brands, generated brands, rules, blocks, demo accounts), "
+        "creating only what is missing."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--generated", type=int, default=GENERATED, help="how many generated brands (default 300)")
