@@ -1,9 +1,8 @@
 """Django admin for platform admins.
 
-Every model, field and app has a zh/en name; structured profile data is edited as structure
-(tone tags as a choice of the vocabulary, the audience as shares per dimension), and
-categories show by name. Accounts (``partners.User``) are listed and searched here, and
-deactivated or reactivated through ``user_set_active``; passwords are never shown.
+Every model, field and app has a zh/en name; categories show by name; tone tags and the
+audience are edited as structure, not JSON (``admin_profile``); accounts are listed and
+(de)activated in ``admin_accounts``.
 
 The Brand admin is the approval queue: status is read-only and changes only through the
 approve / reject / suspend / reinstate actions, which ask for a reason on an intermediate
@@ -17,21 +16,24 @@ read-only.
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.apps import apps as django_apps
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
-from django.utils.text import capfirst, format_lazy
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+import partners.admin_accounts  # noqa: F401  (registers the User admin)
 from huiliu.errors import error_items
 from partners import services, validation
 from partners.actors import Actor
+from partners.admin_profile import (
+    AUDIENCE_FIELDSET,
+    StructuredProfileMixin,
+    tone_tags_field,
+    with_audience_fields,
+)
 from partners.models import (
     ApiKey,
     ApiKeyScope,
@@ -41,15 +43,6 @@ from partners.models import (
     Channel,
     CompetitionRule,
     Membership,
-    User,
-)
-from partners.reference import (
-    AUDIENCE_DIMENSION_LABELS,
-    AUDIENCE_DIMENSIONS,
-    AUDIENCE_KEY_LABELS,
-    CN_REGIONS,
-    TONE_LABELS,
-    tone_label,
 )
 
 # The admin site speaks as the platform, not as "Django administration".
@@ -123,75 +116,19 @@ def _transition_action(action: str):
 _PAYLOAD_FIELDS = {f: validation.PAYLOAD_NAMES.get(f, f) for f in validation.BRAND_PROFILE_FIELDS}
 
 
-def _share_field(dimension: str, key: str) -> str:
-    """The form field of one audience share: ``audience_age_45_plus`` for ``age`` / ``45+``."""
-    slug = re.sub(r"[^0-9a-z]+", "_", key.replace("<", "under_").replace("+", "_plus")).strip("_")
-    return f"audience_{dimension}_{slug}"
-
-
-# Audience share fields (percent) by dimension, and the regions field; the admin form edits the
-# audience JSON through these, and they go back into the one ``audience`` payload.
-AUDIENCE_SHARE_FIELDS: dict[str, dict[str, str]] = {
-    dim: {key: _share_field(dim, key) for key in keys} for dim, keys in AUDIENCE_DIMENSIONS.items()
-}
-AUDIENCE_REGIONS_FIELD = "audience_regions"
-
-
-class BrandAdminForm(forms.ModelForm):
+@with_audience_fields
+class BrandAdminForm(StructuredProfileMixin, forms.ModelForm):
     """Staff corrections pass the same validators as the wizard, the API and the import.
 
-    Tone tags are ticked from the vocabulary (a tag the brand set outside it stays on offer, so
-    saving never drops it); the audience is one percentage per dimension key and a list of
-    regions, turned back into the profile's shares for the shared validator.
+    Tone tags and the audience are edited as structure (``admin_profile``), not as JSON text.
     """
 
     website = forms.URLField(label=gettext_lazy("Website"), required=False, max_length=200, assume_scheme="https")
-    tone_tags = forms.MultipleChoiceField(
-        label=capfirst(Brand._meta.get_field("tone_tags").verbose_name),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
+    tone_tags = tone_tags_field()
 
     class Meta:
         model = Brand
         fields = validation.BRAND_PROFILE_FIELDS
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        language = get_language() or "zh-hans"
-        current = list(self.instance.tone_tags or []) if self.instance.pk else []
-        if "tone_tags" in self.fields:
-            ordered = current + [key for key in TONE_LABELS if key not in current]
-            self.fields["tone_tags"].choices = [(key, tone_label(key, language)) for key in ordered]
-            self.initial["tone_tags"] = current
-        if AUDIENCE_REGIONS_FIELD in self.fields:
-            self.fields[AUDIENCE_REGIONS_FIELD].choices = sorted(
-                ((code, en if language.startswith("en") else zh) for code, (zh, en) in CN_REGIONS.items()),
-                key=lambda choice: choice[0],
-            )
-        audience = (self.instance.audience or {}) if self.instance.pk else {}
-        for dim, fields in AUDIENCE_SHARE_FIELDS.items():
-            for key, name in fields.items():
-                share = (audience.get(dim) or {}).get(key)
-                if share is not None:
-                    self.initial[name] = f"{float(share) * 100:g}"
-        self.initial[AUDIENCE_REGIONS_FIELD] = list(audience.get("regions") or [])
-
-    def _audience_payload(self) -> dict | None:
-        """The audience shares as the profile stores them, or None if the form has no audience."""
-        data = self.cleaned_data
-        names = [AUDIENCE_REGIONS_FIELD, *(n for by_key in AUDIENCE_SHARE_FIELDS.values() for n in by_key.values())]
-        if AUDIENCE_REGIONS_FIELD not in self.fields or any(n in self.errors for n in names):
-            return None  # not on this form, or a share already refused: leave the audience as it is
-        out: dict = {}
-        for dim, fields in AUDIENCE_SHARE_FIELDS.items():
-            values = {key: data.get(name) for key, name in fields.items()}
-            if all(v is None for v in values.values()):
-                continue  # an empty dimension is "not known", not zero
-            out[dim] = {key: round(float(v) / 100, 4) for key, v in values.items() if v}
-        if data.get(AUDIENCE_REGIONS_FIELD):
-            out["regions"] = list(data[AUDIENCE_REGIONS_FIELD])
-        return out
 
     def payload(self) -> dict:
         """The form's values in the shared validator's (and ``brand_update``'s) field names."""
@@ -201,7 +138,7 @@ class BrandAdminForm(forms.ModelForm):
             if field in data and field != "audience":
                 value = data[field]
                 payload[key] = value.code if field == "category" and value is not None else value
-        audience = self._audience_payload()
+        audience = self.audience_payload()
         if audience is not None:
             payload["audience"] = audience
         return payload
@@ -209,12 +146,7 @@ class BrandAdminForm(forms.ModelForm):
     def _field_for_error(self, key: str) -> str | None:
         """Where a service error keyed ``key`` (``creditCode``, ``audience.gender``) shows."""
         if key.startswith("audience"):
-            dim = key.split(".", 1)[1] if "." in key else ""
-            if dim == "regions":
-                return AUDIENCE_REGIONS_FIELD
-            if dim in AUDIENCE_SHARE_FIELDS:
-                return next(iter(AUDIENCE_SHARE_FIELDS[dim].values()))
-            return None
+            return self.audience_error_field(key)
         back = {v: k for k, v in _PAYLOAD_FIELDS.items()}
         field = back.get(key.split(".", 1)[0])
         return field if field in self.fields else None
@@ -234,33 +166,6 @@ class BrandAdminForm(forms.ModelForm):
             if model_key in cleaned and field in data:
                 data[field] = cleaned[model_key]
         return data
-
-
-def _audience_form_fields() -> dict[str, forms.Field]:
-    fields: dict[str, forms.Field] = {}
-    for dim, by_key in AUDIENCE_SHARE_FIELDS.items():
-        for key, name in by_key.items():
-            fields[name] = forms.DecimalField(
-                label=format_lazy("{} · {} (%)", AUDIENCE_DIMENSION_LABELS[dim], AUDIENCE_KEY_LABELS[dim][key]),
-                required=False,
-                min_value=0,
-                max_value=100,
-                decimal_places=2,
-                widget=forms.NumberInput(attrs={"step": "0.1", "min": 0, "max": 100, "style": "width: 6em"}),
-            )
-    fields[AUDIENCE_REGIONS_FIELD] = forms.MultipleChoiceField(
-        label=AUDIENCE_DIMENSION_LABELS["regions"],
-        required=False,
-        widget=FilteredSelectMultiple(AUDIENCE_DIMENSION_LABELS["regions"], is_stacked=False),
-    )
-    return fields
-
-
-# Declared after the class so the field list follows AUDIENCE_DIMENSIONS (no copy to keep in step):
-# ModelAdmin's form factory picks them up from ``declared_fields`` like fields written in the body.
-for _name, _field in _audience_form_fields().items():
-    BrandAdminForm.base_fields[_name] = _field
-    BrandAdminForm.declared_fields[_name] = _field
 
 
 @admin.register(Brand)
@@ -295,8 +200,7 @@ class BrandAdmin(admin.ModelAdmin):
                 "description": gettext_lazy(
                     "Shares in percent: each dimension adds up to 100, or is left empty when unknown."
                 ),
-                "fields": [tuple(by_key.values()) for by_key in AUDIENCE_SHARE_FIELDS.values()]
-                + [AUDIENCE_REGIONS_FIELD],
+                "fields": AUDIENCE_FIELDSET,
             },
         ),
         (gettext_lazy("Dates"), {"fields": ("submitted_at", "created_at", "updated_at")}),
@@ -499,91 +403,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("object type"), ordering="object_type")
     def object_type_label(self, obj):
         return _object_type_label(obj.object_type)
-
-
-class UserAdminForm(forms.ModelForm):
-    class Meta:
-        model = User
-        fields = ("display_name", "language", "is_active", "is_staff", "is_superuser")
-
-
-@admin.register(User)
-class UserAdmin(admin.ModelAdmin):
-    """Accounts: find a person, see their brands, deactivate or reactivate them.
-
-    No password field at all (not even Django's masked hash summary); people set their own
-    passwords. Accounts are created by signing up and never deleted here (deactivate instead:
-    the audit trail keeps pointing at them). ``is_active`` changes go through
-    ``user_set_active`` (audited; no self-lock-out; staff accounts only by a superuser);
-    admin rights are granted by superusers only.
-    """
-
-    form = UserAdminForm
-    list_display = ("username", "display_name", "is_active", "is_staff", "brands", "last_login", "date_joined")
-    list_filter = ("is_active", "is_staff", "is_superuser")
-    search_fields = ("username", "email", "display_name", "memberships__brand__name", "memberships__brand__slug")
-    ordering = ("-date_joined",)
-    actions = ["deactivate_selected", "reactivate_selected"]
-
-    def get_fields(self, request, obj=None):
-        return (
-            "username",
-            "email",
-            "display_name",
-            "language",
-            "is_active",
-            "is_staff",
-            "is_superuser",
-            "brands",
-            "last_login",
-            "date_joined",
-        )
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = ["username", "email", "brands", "last_login", "date_joined"]
-        if not request.user.is_superuser:
-            readonly += ["is_staff", "is_superuser"]
-        return readonly
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("memberships__brand")
-
-    @admin.display(description=gettext_lazy("brands"))
-    def brands(self, obj):
-        return ", ".join(f"{m.brand.name} ({m.get_role_display()})" for m in obj.memberships.all()) or "—"
-
-    def has_add_permission(self, request):
-        return False  # people sign up themselves
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # deactivate instead
-
-    def save_model(self, request, obj, form, change):
-        wanted = obj.is_active
-        stored = User.objects.get(pk=obj.pk)
-        obj.is_active = stored.is_active  # the service decides (and audits) the change
-        obj.save()
-        if wanted != stored.is_active:
-            self._set_active(request, obj, wanted)
-            obj.refresh_from_db()
-
-    def _set_active(self, request, user: User, is_active: bool) -> bool:
-        try:
-            services.user_set_active(actor=_actor(request), user=user, is_active=is_active)
-        except ValidationError as exc:
-            for _f, _c, message in error_items(exc):
-                self.message_user(request, f"{user}: {message}", messages.ERROR)
-            return False
-        return True
-
-    @admin.action(description=gettext_lazy("Deactivate selected accounts"), permissions=["change"])
-    def deactivate_selected(self, request, queryset):
-        done = sum(self._set_active(request, user, False) for user in queryset)
-        if done:
-            self.message_user(request, _("%(n)d account(s) deactivated.") % {"n": done}, messages.SUCCESS)
-
-    @admin.action(description=gettext_lazy("Reactivate selected accounts"), permissions=["change"])
-    def reactivate_selected(self, request, queryset):
-        done = sum(self._set_active(request, user, True) for user in queryset)
-        if done:
-            self.message_user(request, _("%(n)d account(s) reactivated.") % {"n": done}, messages.SUCCESS)
