@@ -9,6 +9,8 @@ app because it spans partners and matching (partners never imports matching).
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
@@ -50,6 +52,12 @@ class Command(BaseCommand):
         self.stdout.write(_("Demo accounts (password for all: %(pw)s)") % {"pw": result.password})
         for email, role, slug in result.accounts:
             where = f" @ {slug}" if slug else ""
-            label = Role(role).label if role in Role.values else _("Platform admin")
-            self.stdout.write(f"  {label:<9} {email}{where}")
+            label = str(Role(role).label if role in Role.values else _("Platform admin"))
+            self.stdout.write(f"  {_pad(label, 12)} {email}{where}")
         self.stdout.write(_("Sign in at http://127.0.0.1:8000/ — the admin also at /admin/."))
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns (a Chinese character takes two)."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - used)
