@@ -127,7 +127,10 @@ if REDIS_URL:
         "SOCKET_TIMEOUT": 1,
     }
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# Embedded default: tasks run eagerly, yet Celery still opens the (in-memory) broker connection
+# to serialise each call; a URL without a host made kombu warn "No hostname was supplied" on
+# every enqueue, i.e. on every save in the demo. The memory transport ignores the host.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,11 +1,13 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_delete
+from django.utils.translation import gettext_lazy as _
 
 from partners.signals import brand_changed, brands_imported
 
 
 class MatchingConfig(AppConfig):
     name = "matching"
+    verbose_name = _("Partner matching")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -21,24 +21,27 @@ from partners.models import Brand
 class MatcherModel(models.Model):
     """One trained ranker. Exactly one row is active (``is_active``) at a time."""
 
-    version = models.PositiveIntegerField(unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    training_size = models.PositiveIntegerField(default=0)
-    features = models.JSONField(default=list)
-    metrics = models.JSONField(default=dict)
-    blend_weight = models.FloatField(default=0.0)  # share of the learned score in the final score
-    artefact = models.BinaryField()
-    is_active = models.BooleanField(default=False)
-    activated_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    training_size = models.PositiveIntegerField(_("training outcomes"), default=0)
+    features = models.JSONField(_("features"), default=list)
+    metrics = models.JSONField(_("metrics"), default=dict)
+    # share of the learned score in the final score
+    blend_weight = models.FloatField(_("blend weight"), default=0.0)
+    artefact = models.BinaryField(_("model file"))
+    is_active = models.BooleanField(_("serving"), default=False)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
 
     class Meta:
         ordering = ["-version"]
+        verbose_name = _("matcher model")
+        verbose_name_plural = _("matcher models")
         constraints = [
             models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="matcher_one_active"),
         ]
 
     def __str__(self) -> str:
-        return f"matcher v{self.version}{' (active)' if self.is_active else ''}"
+        return (_("matcher v%(v)s (serving)") if self.is_active else _("matcher v%(v)s")) % {"v": self.version}
 
 
 class TrainingState(models.TextChoices):
@@ -88,30 +91,44 @@ class TrainingRun(models.Model):
     (``in_progress``: unfinished, and younger than ``TRAINING_STALE_AFTER``).
     """
 
-    state = models.CharField(max_length=12, choices=TrainingState.choices, default=TrainingState.QUEUED)
-    progress = models.FloatField(default=0.0)  # 0..1
-    message_code = models.CharField(max_length=32, choices=TrainingMessage.choices, blank=True)
-    message_params = models.JSONField(default=dict, blank=True)  # the label's %(name)s values
+    state = models.CharField(_("state"), max_length=12, choices=TrainingState.choices, default=TrainingState.QUEUED)
+    progress = models.FloatField(_("progress"), default=0.0)  # 0..1
+    message_code = models.CharField(_("message code"), max_length=32, choices=TrainingMessage.choices, blank=True)
+    message_params = models.JSONField(_("message values"), default=dict, blank=True)  # the label's %(name)s values
     # Free text, shown only when there is no code: a failure without a TrainingMessage (its
     # messages as raised), or the exception class behind an internal error (for operators).
-    message = models.CharField(max_length=200, blank=True)
-    force = models.BooleanField(default=False)
-    model = models.ForeignKey(MatcherModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
-    activated = models.BooleanField(default=False)
-    metrics = models.JSONField(default=dict, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    message = models.CharField(_("message"), max_length=200, blank=True)
+    force = models.BooleanField(_("activate even if it scores lower"), default=False)
+    model = models.ForeignKey(
+        MatcherModel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+        verbose_name=_("trained model"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    activated = models.BooleanField(_("activated"), default=False)
+    metrics = models.JSONField(_("metrics"), default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    created_at = models.DateTimeField(_("requested"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     objects = TrainingRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("training run")
+        verbose_name_plural = _("training runs")
 
     def __str__(self) -> str:
-        return f"training run {self.pk} ({self.state})"
+        return f"#{self.pk} ({self.get_state_display()})"
 
     @property
     def is_finished(self) -> bool:
@@ -140,26 +157,35 @@ class Recommendation(models.Model):
     # copied row): Django's CASCADE still deletes a brand's rows in the ORM, and every read
     # joins the partner (an orphan could not show). See docs/PERFORMANCE.md.
     brand = models.ForeignKey(
-        Brand, on_delete=models.CASCADE, related_name="recommendations", db_index=False, db_constraint=False
+        Brand,
+        on_delete=models.CASCADE,
+        related_name="recommendations",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("brand"),
     )
-    partner = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    rank = models.PositiveSmallIntegerField()
-    score = models.FloatField()
+    partner = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, related_name="+", db_constraint=False, verbose_name=_("recommended partner")
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    score = models.FloatField(_("score"))
     # The interpretable components, each in [0, 1] (columns, not JSON: a full refresh COPYs
     # a million rows, and lists can sort or filter on them). ``learned_score`` is the trained
     # model's probability, null while the heuristic serves alone.
-    scale_fit = models.FloatField(default=0.0)
-    positioning_fit = models.FloatField(default=0.0)
-    audience_fit = models.FloatField(default=0.0)
-    category_fit = models.FloatField(default=0.0)
-    learned_score = models.FloatField(null=True, blank=True)
-    reasons_zh = models.JSONField(default=list)
-    reasons_en = models.JSONField(default=list)
-    model_version = models.PositiveIntegerField(default=0)  # 0 = heuristic (no trained model)
-    created_at = models.DateTimeField(default=timezone.now)
+    scale_fit = models.FloatField(_("scale fit"), default=0.0)
+    positioning_fit = models.FloatField(_("positioning fit"), default=0.0)
+    audience_fit = models.FloatField(_("audience fit"), default=0.0)
+    category_fit = models.FloatField(_("category fit"), default=0.0)
+    learned_score = models.FloatField(_("learned score"), null=True, blank=True)
+    reasons_zh = models.JSONField(_("reasons (Chinese)"), default=list)
+    reasons_en = models.JSONField(_("reasons (English)"), default=list)
+    model_version = models.PositiveIntegerField(_("model version"), default=0)  # 0 = heuristic (no trained model)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
         ordering = ["brand_id", "rank"]
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
         constraints = [models.UniqueConstraint(fields=["brand", "partner"], name="recommendation_unique_pair")]
 
     def __str__(self) -> str:
@@ -194,14 +220,21 @@ class Recommendation(models.Model):
 class Dismissal(models.Model):
     """``brand`` does not want ``partner`` recommended again. Never expires."""
 
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="dismissals")
-    partner = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="dismissals", verbose_name=_("brand"))
+    partner = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", verbose_name=_("dismissed partner"))
     dismissed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("dismissed by"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("dismissed"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("dismissal")
+        verbose_name_plural = _("dismissals")
         constraints = [models.UniqueConstraint(fields=["brand", "partner"], name="dismissal_unique_pair")]
 
     def __str__(self) -> str:
@@ -234,20 +267,22 @@ class OutcomeSource(models.TextChoices):
 class Outcome(models.Model):
     """A past swap between two brands: what happened, and the new members each side gained."""
 
-    brand_a = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
-    brand_b = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
-    outcome = models.CharField(max_length=12, choices=OutcomeKind.choices)
-    a_new_members = models.PositiveIntegerField(null=True, blank=True)
-    b_new_members = models.PositiveIntegerField(null=True, blank=True)
-    source = models.CharField(max_length=20, choices=OutcomeSource.choices, default=OutcomeSource.IMPORT)
+    brand_a = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", verbose_name=_("brand A"))
+    brand_b = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", verbose_name=_("brand B"))
+    outcome = models.CharField(_("outcome"), max_length=12, choices=OutcomeKind.choices)
+    a_new_members = models.PositiveIntegerField(_("new members for A"), null=True, blank=True)
+    b_new_members = models.PositiveIntegerField(_("new members for B"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=OutcomeSource.choices, default=OutcomeSource.IMPORT)
     # Why, for a declined proposal (the exchange's DeclineReason code).
-    reason = models.CharField(max_length=20, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, blank=True)
     # A stable id of the fact this row records: a retried writer never records it twice.
-    key = models.CharField(max_length=80, null=True, blank=True, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    key = models.CharField(_("key"), max_length=80, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("swap outcome")
+        verbose_name_plural = _("swap outcomes")
         constraints = [
             models.CheckConstraint(condition=~Q(brand_a=models.F("brand_b")), name="outcome_not_self"),
         ]

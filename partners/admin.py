@@ -1,5 +1,9 @@
 """Django admin for platform admins.
 
+Every model, field and app has a zh/en name; categories show by name; tone tags and the
+audience are edited as structure, not JSON (``admin_profile``); accounts are listed and
+(de)activated in ``admin_accounts``.
+
 The Brand admin is the approval queue: status is read-only and changes only through the
 approve / reject / suspend / reinstate actions, which ask for a reason on an intermediate
 page and call ``services.brand_transition`` (so every change is validated and audited).
@@ -13,6 +17,7 @@ read-only.
 from __future__ import annotations
 
 from django import forms
+from django.apps import apps as django_apps
 from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth.models import Group
@@ -23,11 +28,32 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+import partners.admin_accounts  # noqa: F401  (registers the User admin)
 from huiliu.admin_input import CheckedLookupsAdmin
 from huiliu.errors import error_items
 from partners import selectors, services, validation
 from partners.actors import Actor
-from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, CompetitionRule, Membership
+from partners.admin_profile import (
+    AUDIENCE_FIELDSET,
+    StructuredProfileMixin,
+    tone_tags_field,
+    with_audience_fields,
+)
+from partners.models import (
+    ApiKey,
+    ApiKeyScope,
+    AuditEvent,
+    Brand,
+    Category,
+    Channel,
+    CompetitionRule,
+    Membership,
+)
+
+# The admin site speaks as the platform, not as "Django administration".
+admin.site.site_header = gettext_lazy("Huiliu platform admin")
+admin.site.site_title = gettext_lazy("Huiliu admin")
+admin.site.index_title = gettext_lazy("Platform administration")
 
 
 def _actor(request) -> Actor:
@@ -95,10 +121,15 @@ def _transition_action(action: str):
 _PAYLOAD_FIELDS = {f: validation.PAYLOAD_NAMES.get(f, f) for f in validation.BRAND_PROFILE_FIELDS}
 
 
-class BrandAdminForm(forms.ModelForm):
-    """Staff corrections pass the same validators as the wizard, the API and the import."""
+@with_audience_fields
+class BrandAdminForm(StructuredProfileMixin, forms.ModelForm):
+    """Staff corrections pass the same validators as the wizard, the API and the import.
+
+    Tone tags and the audience are edited as structure (``admin_profile``), not as JSON text.
+    """
 
     website = forms.URLField(label=gettext_lazy("Website"), required=False, max_length=200, assume_scheme="https")
+    tone_tags = tone_tags_field()
 
     class Meta:
         model = Brand
@@ -109,10 +140,21 @@ class BrandAdminForm(forms.ModelForm):
         data = self.cleaned_data
         payload = {}
         for field, key in _PAYLOAD_FIELDS.items():
-            if field in data:
+            if field in data and field != "audience":
                 value = data[field]
                 payload[key] = value.code if field == "category" and value is not None else value
+        audience = self.audience_payload()
+        if audience is not None:
+            payload["audience"] = audience
         return payload
+
+    def _field_for_error(self, key: str) -> str | None:
+        """Where a service error keyed ``key`` (``creditCode``, ``audience.gender``) shows."""
+        if key.startswith("audience"):
+            return self.audience_error_field(key)
+        back = {v: k for k, v in _PAYLOAD_FIELDS.items()}
+        field = back.get(key.split(".", 1)[0])
+        return field if field in self.fields else None
 
     def clean(self):
         data = super().clean()
@@ -121,10 +163,8 @@ class BrandAdminForm(forms.ModelForm):
             # cannot be removed"), so its errors show on the fields instead of on save.
             cleaned = services.brand_update_clean(brand=self.instance, data=self.payload())
         except ValidationError as exc:
-            back = {v: k for k, v in _PAYLOAD_FIELDS.items()}
             for key, _code, message in error_items(exc):
-                field = back.get(key.split(".", 1)[0])
-                self.add_error(field if field in self.fields else None, message)
+                self.add_error(self._field_for_error(key), message)
             return data
         for field, key in _PAYLOAD_FIELDS.items():
             model_key = {"tone": "tone_tags", "stores": "store_count"}.get(key, key)
@@ -187,7 +227,16 @@ class BrandAdmin(CheckedLookupsAdmin):
         ),
         (
             gettext_lazy("Profile"),
-            {"fields": ("price_tier", "tone_tags", "description", "audience", "store_count", "active_audience")},
+            {"fields": ("price_tier", "tone_tags", "description", "store_count", "active_audience")},
+        ),
+        (
+            gettext_lazy("Audience"),
+            {
+                "description": gettext_lazy(
+                    "Shares in percent: each dimension adds up to 100, or is left empty when unknown."
+                ),
+                "fields": AUDIENCE_FIELDSET,
+            },
         ),
         (gettext_lazy("Dates"), {"fields": ("submitted_at", "created_at", "updated_at")}),
     )
@@ -196,7 +245,7 @@ class BrandAdmin(CheckedLookupsAdmin):
 
     @admin.display(description=gettext_lazy("Category"), ordering="category__code")
     def category_code(self, obj):
-        return obj.category.code
+        return str(obj.category)  # its name in the reader's language, and its code
 
     @admin.display(description=gettext_lazy("Status"), ordering="status")
     def status_display(self, obj):
@@ -339,13 +388,17 @@ class MembershipAdmin(CheckedLookupsAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(CheckedLookupsAdmin):
     # key_hash is never shown: it is not in fields, list_display or search.
-    list_display = ("name", "brand", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
+    list_display = ("name", "brand", "prefix", "scope_labels", "created_at", "last_used_at", "revoked_at")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("name", "prefix", "brand__slug", "brand__name")
-    fields = ("name", "brand", "prefix", "scopes", "created_by", "created_at", "last_used_at", "revoked_at")
+    fields = ("name", "brand", "prefix", "scope_labels", "created_by", "created_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     list_select_related = ("brand",)
     actions = ["revoke_selected"]
+
+    @admin.display(description=gettext_lazy("scopes"))
+    def scope_labels(self, obj):
+        return ", ".join(str(ApiKeyScope(s).label) if s in ApiKeyScope.values else s for s in obj.scopes or [])
 
     def has_add_permission(self, request):
         return False
@@ -365,10 +418,29 @@ class ApiKeyAdmin(CheckedLookupsAdmin):
                 self.message_user(request, _("Revoked %(key)s.") % {"key": key}, messages.SUCCESS)
 
 
+def _object_type_label(object_type: str):
+    """The audited model's name in the reader's language (``object_type`` is its class name in
+    lower case, as ``services.audit`` writes it)."""
+    model = next((m for m in django_apps.get_models() if m._meta.model_name == object_type), None)
+    return model._meta.verbose_name if model is not None else object_type
+
+
+class ObjectTypeFilter(admin.SimpleListFilter):
+    title = gettext_lazy("object type")
+    parameter_name = "object_type"
+
+    def lookups(self, request, model_admin):
+        types = model_admin.get_queryset(request).order_by().values_list("object_type", flat=True).distinct()
+        return sorted(((t, _object_type_label(t)) for t in types), key=lambda choice: str(choice[1]))
+
+    def queryset(self, request, queryset):
+        return queryset.filter(object_type=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(CheckedLookupsAdmin):
-    list_display = ("created_at", "action", "object_type", "object_id", "brand", "actor", "reason")
-    list_filter = ("action", "object_type")
+    list_display = ("created_at", "action", "object_type_label", "object_id", "brand", "actor", "reason")
+    list_filter = ("action", ObjectTypeFilter)
     search_fields = ("action", "object_id", "reason", "brand__slug", "actor__username")
     date_hierarchy = "created_at"
     list_select_related = ("brand", "actor")
@@ -381,6 +453,10 @@ class AuditEventAdmin(CheckedLookupsAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=gettext_lazy("object type"), ordering="object_type")
+    def object_type_label(self, obj):
+        return _object_type_label(obj.object_type)
 
 
 # Django's own Group admin, with the same checked change-list lookups as ours.

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PartnersConfig(AppConfig):
     name = "partners"
+    verbose_name = _("Brands and accounts")
     default_auto_field = "django.db.models.BigAutoField"

@@ -5,8 +5,10 @@ the articles' figures), a few hundred generated brands across every taxonomy lea
 (``partners/demo_data/generator.py``, shared with the import benchmark), a few
 competition rules and blocks, and one demo account per role. Every brand goes through the
 bulk importer, so the demo data passes the same validation as any partner's file.
-Re-running upserts the same slugs and accounts: counts stay the same (the audit log does
-record each run's import, as it would for any re-import).
+
+Re-running only creates what is missing: a demo brand that exists is left exactly as its owner
+or an admin changed it (profile, channels, blocks, status), a deleted one comes back. The
+demo accounts' passwords are reset on every run, so the printed credentials always work.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ from partners.models import Brand, BrandStatus, Membership, Role
 DEMO_PASSWORD = "huiliu-demo-2026"
 # (e-mail, role, brand slug, display name); the admin is a staff superuser, the others members.
 DEMO_ACCOUNTS = [
-    ("admin@huiliu.demo", "admin", None, "平台管理员 Demo Admin"),
-    ("owner@huiliu.demo", Role.OWNER, "luckin-coffee", "瑞幸品牌负责人 Demo Owner"),
-    ("marketer@huiliu.demo", Role.MARKETER, "pop-mart", "泡泡玛特运营 Demo Marketer"),
+    ("admin@huiliu.demo", "admin", None, "汇流平台 · 审核组"),
+    ("owner@huiliu.demo", Role.OWNER, "luckin-coffee", "瑞幸咖啡 私域负责人 · 张晴"),
+    ("marketer@huiliu.demo", Role.MARKETER, "pop-mart", "泡泡玛特 会员运营 · 许诺"),
 ]
 # Admin competition rules beyond "same leaf": the daily-drink occasion, phone makers selling
 # earbuds, and ice cream vs yoghurt desserts fight for the same purchase.
@@ -51,8 +53,8 @@ STATUS_WEIGHTS = [
     (BrandStatus.REJECTED, 5),
     (BrandStatus.SUSPENDED, 5),
 ]
-REJECT_REASON = "演示：营业执照与统一社会信用代码不一致，请更正后重新提交。"
-SUSPEND_REASON = "演示：合作方投诉未按约定交付，暂停待核实。"
+REJECT_REASON = "营业执照上的主体名称与统一社会信用代码不一致，请上传最新营业执照后重新提交。"
+SUSPEND_REASON = "合作方反馈上一期置换未按约定交付，暂停合作待核实。"
 
 
 @dataclass
@@ -85,29 +87,36 @@ def demo_payloads(*, generated: int = GENERATED, seed: int = 2026) -> list[dict[
 def demo_load(
     *, generated: int = GENERATED, seed: int = 2026, progress: Callable[[str], None] | None = None
 ) -> DemoResult:
-    """Load (or refresh) the demo market; safe to run again."""
+    """Load the demo market, creating only the brands that do not exist yet; safe to run again."""
     system = Actor.system_actor()
     payloads = demo_payloads(generated=generated, seed=seed)
     target = {b["slug"]: (b["status"], b.get("reason", "")) for b in payloads}
+    existing = set(Brand.objects.filter(slug__in=list(target)).values_list("slug", flat=True))
+    missing = [b for b in payloads if b["slug"] not in existing]
 
     def strip(b: dict) -> dict:
         return {k: v for k, v in b.items() if k not in ("status", "reason")}
 
     # Live brands (approved, suspended) are imported approved; queue brands (pending, rejected)
     # pending. Live brands only block live brands, so the first file never names the second's.
-    live = [strip(b) for b in payloads if b["status"] in (BrandStatus.APPROVED, BrandStatus.SUSPENDED)]
-    queue = [strip(b) for b in payloads if b["status"] in (BrandStatus.PENDING, BrandStatus.REJECTED)]
+    live = [strip(b) for b in missing if b["status"] in (BrandStatus.APPROVED, BrandStatus.SUSPENDED)]
+    queue = [strip(b) for b in missing if b["status"] in (BrandStatus.PENDING, BrandStatus.REJECTED)]
     with transaction.atomic():
-        brands_import(path_or_lines=[json.dumps(b, ensure_ascii=False) for b in live], approve=True, actor=system)
-        brands_import(path_or_lines=[json.dumps(b, ensure_ascii=False) for b in queue], approve=False, actor=system)
-        for brand in Brand.objects.filter(slug__in=list(target)):
+        for lines, approve in ((live, True), (queue, False)):
+            if lines:
+                brands_import(
+                    path_or_lines=[json.dumps(b, ensure_ascii=False) for b in lines], approve=approve, actor=system
+                )
+        # Only the brands created now reach their demo status; the others keep theirs.
+        for brand in Brand.objects.filter(slug__in=[b["slug"] for b in missing]):
             status, reason = target[brand.slug]
             if status == BrandStatus.REJECTED and brand.status == BrandStatus.PENDING:
                 services.brand_reject(actor=system, brand=brand, reason=reason or REJECT_REASON)
             elif status == BrandStatus.SUSPENDED and brand.status == BrandStatus.APPROVED:
                 services.brand_suspend(actor=system, brand=brand, reason=SUSPEND_REASON)
-        for a, b, note in DEMO_RULES:
-            services.competition_rule_create(actor=system, category_a=a, category_b=b, note=note)
+        if not existing:  # first load only: a rule an admin removed stays removed
+            for a, b, note in DEMO_RULES:
+                services.competition_rule_create(actor=system, category_a=a, category_b=b, note=note)
         result = DemoResult()
         result.accounts = _accounts(system)
         result.brands = Brand.objects.filter(slug__in=list(target)).count()

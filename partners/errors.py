@@ -27,3 +27,4 @@ class PartnersError(StrEnum):
     SELF_BLOCK = "self_block"
     ALREADY_REVOKED = "already_revoked"
     INVALID_SCOPE = "invalid_scope"
+    CANNOT_DEACTIVATE_SELF = "cannot_deactivate_self"

@@ -378,7 +378,6 @@ def _write(
         "object_type": "brand",
         "created_at": now,
     }
-    approve_reason = _("approved by bulk import")
 
     def events() -> Iterator[dict[str, Any]]:
         for row in rows:
@@ -401,7 +400,9 @@ def _write(
                 "action": AuditAction.BRAND_APPROVED,
                 "brand_id": pk,
                 "object_id": str(pk),
-                "reason": approve_reason,
+                # No reason text: it would be stored in one language and read in another; the
+                # BRAND_IMPORTED event beside it says how the brand came to be approved.
+                "reason": "",
                 "data": {"from": previous, "to": str(BrandStatus.APPROVED)},
             }
 

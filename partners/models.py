@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -18,6 +19,10 @@ class User(AbstractUser):
     # (empty → the site default, zh-hans).
     language = models.CharField(_("language"), max_length=10, blank=True)
 
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user account")
+        verbose_name_plural = _("user accounts")
+
     def __str__(self) -> str:
         return self.display_name or self.email or self.username
 
@@ -25,18 +30,27 @@ class User(AbstractUser):
 class Category(models.Model):
     """A node of the taxonomy; ``code`` is a dotted path (``beverage.coffee``)."""
 
-    code = models.CharField(max_length=80, unique=True)
-    name_zh = models.CharField(max_length=80)
-    name_en = models.CharField(max_length=80)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    is_leaf = models.BooleanField(default=True)
+    code = models.CharField(_("code"), max_length=80, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=80)
+    name_en = models.CharField(_("English name"), max_length=80)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent category"),
+    )
+    is_leaf = models.BooleanField(_("leaf (brands can be filed here)"), default=True)
 
     class Meta:
         ordering = ["code"]
-        verbose_name_plural = "categories"
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
 
     def __str__(self) -> str:
-        return self.code
+        # The name people read, in the active language, and the code that identifies it.
+        return f"{self.name(get_language() or 'zh-hans')} ({self.code})"
 
     def name(self, language: str = "zh-hans") -> str:
         return self.name_en if language.startswith("en") else self.name_zh
@@ -53,19 +67,25 @@ class CompetitionRule(models.Model):
     Stored with ``category_a.code < category_b.code`` so a pair exists once.
     """
 
-    category_a = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
-    category_b = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
-    note = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(default=timezone.now)
+    category_a = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+", verbose_name=_("category"))
+    category_b = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="+", verbose_name=_("competes with category")
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("competition rule")
+        verbose_name_plural = _("competition rules")
         constraints = [
             models.UniqueConstraint(fields=["category_a", "category_b"], name="competition_rule_unique_pair"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.category_a.code} ⚔ {self.category_b.code}"
+        return f"{self.category_a} ⚔ {self.category_b}"
 
 
 class BrandStatus(models.TextChoices):
@@ -76,35 +96,39 @@ class BrandStatus(models.TextChoices):
 
 
 class Brand(models.Model):
-    slug = models.SlugField(max_length=60, unique=True)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
     name = models.CharField(_("name (Chinese)"), max_length=120)
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
     legal_name = models.CharField(_("legal entity"), max_length=200, blank=True)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="brands")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="brands", verbose_name=_("category"))
     price_tier = models.PositiveSmallIntegerField(_("price tier"), default=3)
     tone_tags = models.JSONField(_("tone tags"), default=list, blank=True)
     description = models.TextField(_("description"), blank=True)
     # {"gender": {...}, "age": {...}, "city_tier": {...}, "regions": [...]} — see validation.py
     audience = models.JSONField(_("audience profile"), default=dict, blank=True)
     store_count = models.PositiveIntegerField(_("stores"), default=0)
-    website = models.URLField(blank=True)
+    website = models.URLField(_("website"), blank=True)
 
-    status = models.CharField(max_length=12, choices=BrandStatus.choices, default=BrandStatus.PENDING, db_index=True)
-    status_reason = models.TextField(blank=True)
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    submitted_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=12, choices=BrandStatus.choices, default=BrandStatus.PENDING, db_index=True
+    )
+    status_reason = models.TextField(_("reason for the status"), blank=True)
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("submitted for review"), default=timezone.now)
 
     # Scale = Σ channel size × active rate. Kept in step by the channel services so lists
     # and the matcher can sort and filter on it without summing channels per row.
-    active_audience = models.BigIntegerField(default=0, db_index=True)
+    active_audience = models.BigIntegerField(_("active audience"), default=0, db_index=True)
 
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
     # Indexed: the matcher's per-process market cache re-reads "brands changed since".
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
         indexes = [models.Index(fields=["status", "category"])]
 
     def __str__(self) -> str:
@@ -145,17 +169,21 @@ class Verification(models.TextChoices):
 class Channel(models.Model):
     """One owned audience of a brand."""
 
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="channels")
-    type = models.CharField(max_length=20, choices=ChannelType.choices)
-    label = models.CharField(max_length=80, blank=True)
-    size = models.BigIntegerField(default=0)
-    active_rate = models.FloatField(default=0.0)
-    verification = models.CharField(max_length=16, choices=Verification.choices, default=Verification.SELF_REPORTED)
-    verified_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="channels", verbose_name=_("brand"))
+    type = models.CharField(_("channel type"), max_length=20, choices=ChannelType.choices)
+    label = models.CharField(_("label"), max_length=80, blank=True)
+    size = models.BigIntegerField(_("size"), default=0)
+    active_rate = models.FloatField(_("active rate"), default=0.0)
+    verification = models.CharField(
+        _("verification"), max_length=16, choices=Verification.choices, default=Verification.SELF_REPORTED
+    )
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
         ordering = ["brand_id", "type", "label"]
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
         constraints = [
             models.CheckConstraint(condition=Q(size__gte=0), name="channel_size_non_negative"),
             models.CheckConstraint(
@@ -165,7 +193,7 @@ class Channel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.brand.slug}:{self.type}"
+        return f"{self.get_type_display()} · {self.label}" if self.label else str(self.get_type_display())
 
     @property
     def active_size(self) -> int:
@@ -175,11 +203,15 @@ class Channel(models.Model):
 class BrandBlock(models.Model):
     """``brand`` refuses to be matched with ``blocked`` (and so, symmetrically, the reverse)."""
 
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="blocks")
-    blocked = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="blocked_by")
-    created_at = models.DateTimeField(default=timezone.now)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="blocks", verbose_name=_("brand"))
+    blocked = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, related_name="blocked_by", verbose_name=_("blocked brand")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("brand block")
+        verbose_name_plural = _("brand blocks")
         constraints = [
             models.UniqueConstraint(fields=["brand", "blocked"], name="brand_block_unique"),
             models.CheckConstraint(condition=~Q(brand=models.F("blocked")), name="brand_block_not_self"),
@@ -196,16 +228,20 @@ class Role(models.TextChoices):
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MARKETER)
-    created_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("person")
+    )
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("brand"))
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MARKETER)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("team member")
+        verbose_name_plural = _("team members")
         constraints = [models.UniqueConstraint(fields=["user", "brand"], name="membership_unique")]
 
     def __str__(self) -> str:
-        return f"{self.user_id}@{self.brand_id} ({self.role})"
+        return f"{self.user} · {self.get_role_display()}"
 
 
 class ApiKeyScope(models.TextChoices):
@@ -219,18 +255,22 @@ class ApiKey(models.Model):
     Full key: ``hl_<prefix>_<secret>``; ``prefix`` finds the row, the hash proves the secret.
     """
 
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="api_keys")
-    name = models.CharField(max_length=80)
-    prefix = models.CharField(max_length=12, unique=True)
-    key_hash = models.CharField(max_length=64)
-    scopes = models.JSONField(default=list)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("brand"))
+    name = models.CharField(_("name"), max_length=80)
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True)
+    key_hash = models.CharField(_("key hash"), max_length=64)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
 
     def __str__(self) -> str:
         return f"{self.name} (hl_{self.prefix}_…)"
@@ -269,6 +309,9 @@ class AuditAction(models.TextChoices):
     MEMBERSHIP_SET = "membership.set", _("Team member added")
     API_KEY_CREATED = "api_key.created", _("API key created")
     API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
+    # accounts (platform admins)
+    USER_DEACTIVATED = "user.deactivated", _("Account deactivated")
+    USER_REACTIVATED = "user.reactivated", _("Account reactivated")
     # matching
     RECOMMENDATION_DISMISSED = "recommendation.dismissed", _("Dismissed a recommended partner")
     MATCHER_TRAINING_STARTED = "matcher.training_started", _("Matcher training started")
@@ -287,22 +330,38 @@ class AuditEvent(models.Model):
     """Who did what to which object, when and why. Append-only."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("person"),
     )
-    actor_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=40, choices=AuditAction.choices, db_index=True)
-    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events")
-    object_type = models.CharField(max_length=40)
-    object_id = models.CharField(max_length=40)
-    reason = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("API key")
+    )
+    action = models.CharField(_("action"), max_length=40, choices=AuditAction.choices, db_index=True)
+    brand = models.ForeignKey(
+        Brand,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="audit_events",
+        verbose_name=_("brand"),
+    )
+    object_type = models.CharField(_("object type"), max_length=40)
+    object_id = models.CharField(_("object id"), max_length=40)
+    reason = models.TextField(_("reason"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     # Set when the brand's members were e-mailed about this event; claimed before sending so
     # a retried task never mails twice.
-    notified_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(_("members notified"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
-        return f"{self.action} {self.object_type}:{self.object_id}"
+        return str(self.get_action_display())

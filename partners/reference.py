@@ -10,12 +10,32 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext_lazy as _
+
 # --- Audience profile ------------------------------------------------------------------------
 # The share dimensions of an audience profile and their keys, in feature-column order.
 AUDIENCE_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "gender": ("female", "male"),
     "age": ("<18", "18-24", "25-34", "35-44", "45+"),
     "city_tier": ("tier1", "new_tier1", "tier2", "tier3_plus"),
+}
+
+# What people read for each dimension and key (the web forms and the Django admin).
+AUDIENCE_DIMENSION_LABELS = {
+    "gender": _("Gender"),
+    "age": _("Age"),
+    "city_tier": _("City tier"),
+    "regions": _("Regions"),
+}
+AUDIENCE_KEY_LABELS: dict[str, dict[str, object]] = {
+    "gender": {"female": _("Female"), "male": _("Male")},
+    "age": {"<18": _("Under 18"), "18-24": "18–24", "25-34": "25–34", "35-44": "35–44", "45+": _("45 and over")},
+    "city_tier": {
+        "tier1": _("Tier-1 cities"),
+        "new_tier1": _("New tier-1 cities"),
+        "tier2": _("Tier-2 cities"),
+        "tier3_plus": _("Tier-3 and below"),
+    },
 }
 
 # ISO 3166-2:CN province-level codes.

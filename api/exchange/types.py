@@ -19,6 +19,7 @@ import graphene
 from django.db.models import QuerySet
 
 from api.core.ids import encode_id
+from api.core.labels import choice_label
 from api.core.scalars import BigInt, Money
 from api.core.types import ScopedObjectType, actor_of, request_language
 from exchange import selectors, valuation
@@ -86,6 +87,9 @@ class ChannelRateNode(ScopedObjectType):
     channel_type = graphene.Field(ChannelTypeEnum, required=True)
     format = graphene.Field(PlacementFormatEnum, required=True)
     unit = graphene.Field(PricingUnitEnum, required=True)
+    channel_type_label = graphene.String(required=True, description="In the request's language.")
+    format_label = graphene.String(required=True, description="In the request's language.")
+    unit_label = graphene.String(required=True, description="In the request's language.")
     basis = graphene.Int(required=True, description="How many units the rate is quoted for (1,000 or 1).")
     rate = graphene.Field(Money, required=True)
 
@@ -93,11 +97,32 @@ class ChannelRateNode(ScopedObjectType):
         model = ChannelRate
         name = "ChannelRate"
         interfaces = (graphene.relay.Node,)
-        fields = ("id", "channel_type", "format", "unit", "basis", "rate", "source", "updated_at")
+        fields = (
+            "id",
+            "channel_type",
+            "channel_type_label",
+            "format",
+            "format_label",
+            "unit",
+            "unit_label",
+            "basis",
+            "rate",
+            "source",
+            "updated_at",
+        )
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
         return selectors.channel_rate_visible(actor=actor)
+
+    def resolve_channel_type_label(self, info):
+        return choice_label(ChannelType, self.channel_type)
+
+    def resolve_format_label(self, info):
+        return choice_label(PlacementFormat, self.format)
+
+    def resolve_unit_label(self, info):
+        return choice_label(PricingUnit, self.unit)
 
     def resolve_basis(self, info):
         return self.pricing_unit.basis
@@ -114,6 +139,9 @@ class PlacementNode(ScopedObjectType):
     channel_type = graphene.Field(ChannelTypeEnum, required=True)
     quantity = BigInt(required=True, description="Reach, messages, parcels or store-days (see unit).")
     unit = graphene.Field(PricingUnitEnum, required=True)
+    channel_type_label = graphene.String(required=True, description="In the request's language.")
+    format_label = graphene.String(required=True, description="In the request's language.")
+    unit_label = graphene.String(required=True, description="In the request's language.")
     rate = graphene.Field(Money, required=True, description="Per unit basis, as copied into this revision.")
     value = graphene.Field(Money, required=True)
 
@@ -125,10 +153,13 @@ class PlacementNode(ScopedObjectType):
             "id",
             "side",
             "channel_type",
+            "channel_type_label",
             "channel_label",
             "format",
+            "format_label",
             "quantity",
             "unit",
+            "unit_label",
             "rate",
             "value",
             "starts_on",
@@ -150,14 +181,20 @@ class PlacementNode(ScopedObjectType):
     def resolve_value(self, info):
         return Money.of(self.value_cents)
 
+    resolve_channel_type_label = ChannelRateNode.resolve_channel_type_label
+    resolve_format_label = ChannelRateNode.resolve_format_label
+    resolve_unit_label = ChannelRateNode.resolve_unit_label
+
 
 class Suggestion(graphene.ObjectType):
     """One more placement the lighter side could offer from its own channels."""
 
     channel = graphene.ID(required=True, description="Your Channel ID.")
     channel_type = graphene.Field(ChannelTypeEnum, required=True)
+    channel_type_label = graphene.String(required=True, description="In the request's language.")
     channel_label = graphene.String(required=True)
     format = graphene.Field(PlacementFormatEnum, required=True)
+    format_label = graphene.String(required=True, description="In the request's language.")
     quantity = BigInt(required=True)
     value = graphene.Field(Money, required=True)
     closes_gap = graphene.Boolean(required=True)
@@ -167,8 +204,10 @@ class Suggestion(graphene.ObjectType):
         return Suggestion(
             channel=encode_id("Channel", s.channel_id),
             channel_type=s.channel_type,
+            channel_type_label=choice_label(ChannelType, s.channel_type),
             channel_label=s.channel_label,
             format=s.format,
+            format_label=choice_label(PlacementFormat, s.format),
             quantity=s.quantity,
             value=Money.of(s.value_cents),
             closes_gap=s.closes_gap,
@@ -203,6 +242,7 @@ class Balance(graphene.ObjectType):
 
 class Ask(graphene.ObjectType):
     format = graphene.Field(PlacementFormatEnum, required=True)
+    format_label = graphene.String(required=True, description="In the request's language.")
     quantity = BigInt()
     note = graphene.String(required=True)
 
@@ -233,7 +273,13 @@ class RevisionNode(ScopedObjectType):
 
     def resolve_asks(self, info):
         return [
-            Ask(format=a.get("format"), quantity=a.get("quantity"), note=a.get("note", "")) for a in self.asks or []
+            Ask(
+                format=a.get("format"),
+                format_label=choice_label(PlacementFormat, a.get("format")) or "",
+                quantity=a.get("quantity"),
+                note=a.get("note", ""),
+            )
+            for a in self.asks or []
         ]
 
     def resolve_balance(self, info):
@@ -287,6 +333,7 @@ class ProposalNode(ScopedObjectType):
     """A swap proposal between two brands."""
 
     state = graphene.Field(ProposalStateEnum, required=True)
+    state_label = graphene.String(required=True, description="`state` in the request's language.")
     initiator = graphene.Field(ProposalParty, required=True)
     counterparty = graphene.Field(ProposalParty, required=True)
     turn = graphene.Field(Side, description="Whose answer the proposal waits for; null once closed.")
@@ -297,6 +344,7 @@ class ProposalNode(ScopedObjectType):
     current_revision = graphene.Field(RevisionNode, required=True)
     balance = graphene.Field(Balance, required=True, description="Of the current revision.")
     decline_reason = graphene.Field(DeclineReasonEnum)
+    decline_reason_label = graphene.String(description="`declineReason` in the request's language.")
     messages = graphene.List(graphene.NonNull(ProposalMessageNode), required=True, description="Oldest first.")
     suggestions = graphene.List(
         graphene.NonNull(Suggestion),
@@ -311,6 +359,7 @@ class ProposalNode(ScopedObjectType):
         fields = (
             "id",
             "state",
+            "state_label",
             "initiator",
             "counterparty",
             "turn",
@@ -321,6 +370,7 @@ class ProposalNode(ScopedObjectType):
             "current_revision",
             "balance",
             "decline_reason",
+            "decline_reason_label",
             "decline_note",
             "messages",
             "suggestions",
@@ -360,6 +410,12 @@ class ProposalNode(ScopedObjectType):
 
     def resolve_decline_reason(self, info):
         return self.decline_reason or None
+
+    def resolve_state_label(self, info):
+        return choice_label(ProposalState, self.state)
+
+    def resolve_decline_reason_label(self, info):
+        return choice_label(DeclineReason, self.decline_reason)
 
     def resolve_messages(self, info):
         return list(self.messages.all())

@@ -41,17 +41,34 @@ class PartnerProfile(ScopedObjectType):
     name_en = graphene.String(required=True)
     category = graphene.Field(graphene.NonNull(CategoryNode))
     tone_tags = graphene.List(graphene.NonNull(graphene.String), required=True)
+    tone_tag_labels = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="`toneTags` in the request's language, same order (a free tag is its own label).",
+    )
     audience = GenericScalar(description="{gender, age, city_tier: {key: share}, regions: [ISO 3166-2:CN]}")
     store_count = BigInt(required=True)
     active_audience = BigInt(required=True, description="Σ channel size × active rate.")
     channel_types = graphene.List(graphene.NonNull(graphene.String), required=True)
+    channel_type_labels = graphene.List(
+        graphene.NonNull(graphene.String), required=True, description="`channelTypes` in the request's language."
+    )
 
     class Meta:
         model = Brand
         name = "PartnerProfile"
         # BrandNode stays the type graphene-django maps Brand foreign keys to.
         skip_registry = True
-        fields = ("id", "slug", "name_zh", *BRAND_PUBLIC_PROFILE_FIELDS, "active_audience", "channel_types")
+        fields = (
+            "id",
+            "slug",
+            "name_zh",
+            *BRAND_PUBLIC_PROFILE_FIELDS,
+            "tone_tag_labels",
+            "active_audience",
+            "channel_types",
+            "channel_type_labels",
+        )
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
@@ -66,7 +83,9 @@ class PartnerProfile(ScopedObjectType):
     resolve_name_en = BrandNode.resolve_name_en
     resolve_category = BrandNode.resolve_category
     resolve_tone_tags = BrandNode.resolve_tone_tags
+    resolve_tone_tag_labels = BrandNode.resolve_tone_tag_labels
     resolve_channel_types = BrandNode.resolve_channel_types
+    resolve_channel_type_labels = BrandNode.resolve_channel_type_labels
 
     def resolve_audience(self, info):
         return self.audience or {}

@@ -1,4 +1,4 @@
-"""Read side of the partners domain: me, my brands, the marketplace, one brand, categories,
+"""Read side of the partners domain: viewer, me, my brands, the marketplace, one brand, categories,
 my brand's channels. Resolvers are thin: decode input, call a selector."""
 
 from __future__ import annotations
@@ -20,11 +20,18 @@ from api.partners.types import (
     UserNode,
     with_brand_prefetches,
 )
+from api.partners.viewer import Viewer
 from partners import selectors
 
 
 class PartnersQuery(graphene.ObjectType):
-    me = graphene.Field(UserNode, description="The signed-in person; null for anonymous callers and API keys.")
+    viewer = graphene.Field(
+        graphene.NonNull(Viewer),
+        description="Who is calling: a person, an API key (with its brand, scopes and prefix) or nobody.",
+    )
+    me = graphene.Field(
+        UserNode, description="The signed-in person; null for anonymous callers and API keys (see `viewer`)."
+    )
     my_brands = DjangoListField(BrandNode, required=True)
     brands = ScopedConnectionField(BrandNode, description="Approved brands' public profiles.", **BRAND_LIST_ARGS)
     brand = graphene.Field(BrandNode, slug=graphene.String(), id=graphene.ID())
@@ -35,6 +42,9 @@ class PartnersQuery(graphene.ObjectType):
         brand=graphene.ID(required=True),
         description="Your brand's channels (empty for a brand you are not a member of).",
     )
+
+    def resolve_viewer(root, info):
+        return actor_of(info)
 
     def resolve_me(root, info):
         actor = actor_of(info)

@@ -14,12 +14,27 @@ from django.db.models.functions import RowNumber
 from graphene.types.generic import GenericScalar
 from graphene_django import DjangoListField
 
+from api.core.labels import choice_label, choice_labels, tone_labels
 from api.core.loaders import selects
 from api.core.scalars import BigInt
 from api.core.types import ScopedObjectType, actor_of, request_language
 from partners import selectors
 from partners.actors import Actor
-from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Membership, User
+from partners.models import (
+    ApiKey,
+    ApiKeyScope,
+    AuditAction,
+    AuditEvent,
+    Brand,
+    BrandStatus,
+    Category,
+    Channel,
+    ChannelType,
+    Membership,
+    Role,
+    User,
+    Verification,
+)
 from partners.validation import BRAND_PROFILE_FIELDS
 
 # Attribute the brand list resolvers prefetch channels into (see with_brand_prefetches).
@@ -49,16 +64,35 @@ class ChannelNode(ScopedObjectType):
     verification = graphene.String(required=True)
     size = BigInt(required=True, description="People reached.")
     active_size = BigInt(required=True, description="size × activeRate, rounded to a whole number of people.")
+    type_label = graphene.String(required=True, description="`type` in the request's language.")
+    verification_label = graphene.String(required=True, description="`verification` in the request's language.")
 
     class Meta:
         model = Channel
         name = "Channel"
         interfaces = (graphene.relay.Node,)
-        fields = ("id", "type", "label", "size", "active_rate", "verification", "verified_at", "active_size")
+        fields = (
+            "id",
+            "type",
+            "type_label",
+            "label",
+            "size",
+            "active_rate",
+            "verification",
+            "verification_label",
+            "verified_at",
+            "active_size",
+        )
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
         return selectors.channel_visible(actor=actor)
+
+    def resolve_type_label(self, info):
+        return choice_label(ChannelType, self.type)
+
+    def resolve_verification_label(self, info):
+        return choice_label(Verification, self.verification)
 
 
 class ApiKeyNode(ScopedObjectType):
@@ -66,15 +100,31 @@ class ApiKeyNode(ScopedObjectType):
 
     is_active = graphene.Boolean(required=True)
     scopes = graphene.List(graphene.NonNull(graphene.String), required=True)
+    scope_labels = graphene.List(
+        graphene.NonNull(graphene.String), required=True, description="`scopes` in the request's language."
+    )
 
     class Meta:
         model = ApiKey
         name = "ApiKey"
         interfaces = (graphene.relay.Node,)
-        fields = ("id", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at", "is_active")
+        fields = (
+            "id",
+            "name",
+            "prefix",
+            "scopes",
+            "scope_labels",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+            "is_active",
+        )
 
     def resolve_scopes(self, info):
         return list(self.scopes or [])
+
+    def resolve_scope_labels(self, info):
+        return choice_labels(ApiKeyScope, self.scopes or [])
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
@@ -87,11 +137,15 @@ class AuditEventNode(ScopedObjectType):
         "(in the request's language) to everyone but admins."
     )
     data = GenericScalar()
+    action_label = graphene.String(required=True, description="`action` in the request's language.")
 
     class Meta:
         model = AuditEvent
         name = "AuditEvent"
-        fields = ("action", "object_type", "object_id", "reason", "data", "created_at", "actor_name")
+        fields = ("action", "action_label", "object_type", "object_id", "reason", "data", "created_at", "actor_name")
+
+    def resolve_action_label(self, info):
+        return choice_label(AuditAction, self.action)
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
@@ -112,12 +166,21 @@ class BrandNode(ScopedObjectType):
     # rather than through graphene-django's per-row get_node hop (which would be N+1).
     category = graphene.Field(graphene.NonNull(CategoryNode))
     tone_tags = graphene.List(graphene.NonNull(graphene.String), required=True)
+    tone_tag_labels = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="`toneTags` in the request's language, same order (a free tag is its own label).",
+    )
     audience = GenericScalar(description="{gender, age, city_tier: {key: share}, regions: [ISO 3166-2:CN]}")
     store_count = BigInt(required=True)
     active_audience = BigInt(required=True, description="Σ channel size × active rate.")
     channel_types = graphene.List(graphene.NonNull(graphene.String), required=True)
+    channel_type_labels = graphene.List(
+        graphene.NonNull(graphene.String), required=True, description="`channelTypes` in the request's language."
+    )
     # Private: null / empty unless the caller is a member of the brand or an admin.
     status = graphene.String()
+    status_label = graphene.String(description="`status` in the request's language (private, like `status`).")
     status_reason = graphene.String()
     legal_name = graphene.String()
     credit_code = graphene.String()
@@ -134,9 +197,12 @@ class BrandNode(ScopedObjectType):
             "slug",
             "name_zh",
             *BRAND_PROFILE_FIELDS,
+            "tone_tag_labels",
             "active_audience",
             "channel_types",
+            "channel_type_labels",
             "status",
+            "status_label",
             "status_reason",
             "channels",
             "api_keys",
@@ -163,11 +229,17 @@ class BrandNode(ScopedObjectType):
     def resolve_tone_tags(self, info):
         return list(self.tone_tags or [])
 
+    def resolve_tone_tag_labels(self, info):
+        return tone_labels(self.tone_tags or [])
+
     def resolve_channel_types(self, info):
         channels = getattr(self, PREFETCHED_CHANNELS, None)
         if channels is not None:
             return sorted({c.type for c in channels})
         return sorted(set(self.channels.values_list("type", flat=True)))
+
+    def resolve_channel_type_labels(self, info):
+        return choice_labels(ChannelType, BrandNode.resolve_channel_types(self, info))
 
     # --- private ----------------------------------------------------------------------------
     @staticmethod
@@ -176,6 +248,9 @@ class BrandNode(ScopedObjectType):
 
     def resolve_status(self, info):
         return self.status if BrandNode._private(self, info) else None
+
+    def resolve_status_label(self, info):
+        return choice_label(BrandStatus, self.status) if BrandNode._private(self, info) else None
 
     def resolve_status_reason(self, info):
         return self.status_reason if BrandNode._private(self, info) else None
@@ -237,6 +312,7 @@ def with_brand_prefetches(qs: QuerySet, info, via: str = "") -> QuerySet:
 
 class MembershipNode(ScopedObjectType):
     role = graphene.String(required=True)
+    role_label = graphene.String(required=True, description="`role` in the request's language.")
     # A membership is visible only to its own user (or an admin), so its brand is always one
     # the caller may see privately; resolved from select_related rather than per-row get_node.
     brand = graphene.Field(graphene.NonNull(BrandNode))
@@ -244,7 +320,10 @@ class MembershipNode(ScopedObjectType):
     class Meta:
         model = Membership
         name = "Membership"
-        fields = ("role", "brand", "created_at")
+        fields = ("role", "role_label", "brand", "created_at")
+
+    def resolve_role_label(self, info):
+        return choice_label(Role, self.role)
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:

@@ -20,18 +20,23 @@ class EventType(models.TextChoices):
 
 
 class DomainEvent(models.Model):
-    type = models.CharField(max_length=40, choices=EventType.choices, db_index=True)
+    type = models.CharField(_("event type"), max_length=40, choices=EventType.choices, db_index=True)
     proposal = models.ForeignKey(
-        "exchange.Proposal", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        "exchange.Proposal",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("swap proposal"),
     )
     # The brands concerned (both parties); the recipients are derived from them at dispatch.
-    brand_ids = models.JSONField(default=list)
+    brand_ids = models.JSONField(_("brands concerned"), default=list)
     # The brand whose action caused the event (None: the platform, e.g. expiry).
-    actor_brand_id = models.BigIntegerField(null=True, blank=True)
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_brand_id = models.BigIntegerField(_("acting brand"), null=True, blank=True)
+    payload = models.JSONField(_("payload"), default=dict)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     # Claimed by the dispatcher once the inbox rows and e-mail jobs exist (same transaction).
-    dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -45,14 +50,20 @@ class DomainEvent(models.Model):
 class Notification(models.Model):
     """One user's inbox entry for one event (unique: a re-dispatch never duplicates it)."""
 
-    user = models.ForeignKey("partners.User", on_delete=models.CASCADE, related_name="notifications")
-    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="notifications")
-    brand = models.ForeignKey("partners.Brand", on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        "partners.User", on_delete=models.CASCADE, related_name="notifications", verbose_name=_("person")
+    )
+    event = models.ForeignKey(
+        DomainEvent, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("domain event")
+    )
+    brand = models.ForeignKey("partners.Brand", on_delete=models.CASCADE, related_name="+", verbose_name=_("brand"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         constraints = [models.UniqueConstraint(fields=["user", "event"], name="notification_once_per_user")]
         indexes = [models.Index(fields=["user", "read_at"])]
 
@@ -65,17 +76,21 @@ class EmailDelivery(models.Model):
     message is sent and marked ``sent_at`` after: a worker killed mid-send leaves a claim that
     expires and is retried; a sent row is never sent again."""
 
-    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="emails")
-    user = models.ForeignKey("partners.User", on_delete=models.CASCADE, related_name="+")
-    brand = models.ForeignKey("partners.Brand", on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
+    event = models.ForeignKey(
+        DomainEvent, on_delete=models.CASCADE, related_name="emails", verbose_name=_("domain event")
+    )
+    user = models.ForeignKey("partners.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("person"))
+    brand = models.ForeignKey("partners.Brand", on_delete=models.CASCADE, related_name="+", verbose_name=_("brand"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["id"]
+        verbose_name = _("e-mail delivery")
+        verbose_name_plural = _("e-mail deliveries")
         constraints = [models.UniqueConstraint(fields=["event", "user"], name="email_once_per_user")]
 
     def __str__(self) -> str:

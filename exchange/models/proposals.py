@@ -20,22 +20,33 @@ class Proposal(models.Model):
     refuses a second *open* proposal for the same pair (whoever proposed it).
     """
 
-    initiator = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="proposals_sent")
-    counterparty = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="proposals_received")
-    pair_low = models.BigIntegerField(editable=False)
-    pair_high = models.BigIntegerField(editable=False)
-    state = models.CharField(max_length=12, choices=ProposalState.choices, default=ProposalState.PROPOSED)
-    turn = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    revision_number = models.PositiveIntegerField(default=0)
-    decline_reason = models.CharField(max_length=20, choices=DeclineReason.choices, blank=True)
-    decline_note = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    initiator = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, related_name="proposals_sent", verbose_name=_("proposing brand")
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    updated_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    counterparty = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, related_name="proposals_received", verbose_name=_("counterparty")
+    )
+    pair_low = models.BigIntegerField(_("lower brand id of the pair"), editable=False)
+    pair_high = models.BigIntegerField(_("higher brand id of the pair"), editable=False)
+    state = models.CharField(_("state"), max_length=12, choices=ProposalState.choices, default=ProposalState.PROPOSED)
+    turn = models.ForeignKey(
+        Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("whose turn")
+    )
+    revision_number = models.PositiveIntegerField(_("revision"), default=0)
+    decline_reason = models.CharField(_("decline reason"), max_length=20, choices=DeclineReason.choices, blank=True)
+    decline_note = models.TextField(_("decline note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -56,7 +67,7 @@ class Proposal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.initiator_id}→{self.counterparty_id} ({self.state})"
+        return f"#{self.pk} ({self.get_state_display()})"
 
     def save(self, *args, **kwargs):
         self.pair_low, self.pair_high = sorted((self.initiator_id, self.counterparty_id))
@@ -80,32 +91,45 @@ class Revision(models.Model):
     placements) and stored, so history never changes when rates do.
     """
 
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="revisions")
-    number = models.PositiveIntegerField()
-    author = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("swap proposal")
     )
-    created_by_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    message = models.TextField(blank=True)
+    number = models.PositiveIntegerField(_("number"))
+    author = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", verbose_name=_("author brand"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_by_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by API key")
+    )
+    message = models.TextField(_("message"), blank=True)
     # Cash the lighter side adds to close the gap (CNY cents); ``topup_from`` is that side.
-    topup_cents = models.BigIntegerField(default=0)
-    topup_from = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    topup_cents = models.BigIntegerField(_("cash top-up (cents)"), default=0)
+    topup_from = models.ForeignKey(
+        Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("top-up paid by")
+    )
     # What the author would like from the other side when it has not placed it yet.
-    asks = models.JSONField(default=list, blank=True)
-    initiator_value_cents = models.BigIntegerField(default=0)
-    counterparty_value_cents = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
+    asks = models.JSONField(_("asks"), default=list, blank=True)
+    initiator_value_cents = models.BigIntegerField(_("proposing brand's value (cents)"), default=0)
+    counterparty_value_cents = models.BigIntegerField(_("counterparty's value (cents)"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
         ordering = ["proposal_id", "number"]
+        verbose_name = _("revision")
+        verbose_name_plural = _("revisions")
         constraints = [
             models.UniqueConstraint(fields=["proposal", "number"], name="revision_unique_number"),
             models.CheckConstraint(condition=Q(topup_cents__gte=0), name="revision_topup_non_negative"),
         ]
 
     def __str__(self) -> str:
-        return f"proposal {self.proposal_id} r{self.number}"
+        return _("proposal #%(p)s, revision %(n)s") % {"p": self.proposal_id, "n": self.number}
 
 
 class Placement(models.Model):
@@ -113,47 +137,64 @@ class Placement(models.Model):
     quantity (reach, messages, parcels or store-days) in a date window, valued at the rate
     copied from the channel-rate table when the revision was written."""
 
-    revision = models.ForeignKey(Revision, on_delete=models.CASCADE, related_name="placements")
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    revision = models.ForeignKey(
+        Revision, on_delete=models.CASCADE, related_name="placements", verbose_name=_("revision")
+    )
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", verbose_name=_("brand"))
     # The channel may later be removed by its brand; the snapshot keeps the revision legible.
-    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    channel_type = models.CharField(max_length=20, choices=ChannelType.choices)
-    channel_label = models.CharField(max_length=80, blank=True)
-    format = models.CharField(max_length=24, choices=PlacementFormat.choices)
-    quantity = models.BigIntegerField()
-    unit = models.CharField(max_length=12, choices=PricingUnit.choices)
-    rate_cents = models.BigIntegerField()
-    value_cents = models.BigIntegerField()
-    starts_on = models.DateField()
-    ends_on = models.DateField()
-    notes = models.CharField(max_length=500, blank=True)
-    position = models.PositiveSmallIntegerField(default=0)
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("channel")
+    )
+    channel_type = models.CharField(_("channel type"), max_length=20, choices=ChannelType.choices)
+    channel_label = models.CharField(_("channel label"), max_length=80, blank=True)
+    format = models.CharField(_("format"), max_length=24, choices=PlacementFormat.choices)
+    quantity = models.BigIntegerField(_("quantity"))
+    unit = models.CharField(_("pricing unit"), max_length=12, choices=PricingUnit.choices)
+    rate_cents = models.BigIntegerField(_("rate (cents)"))
+    value_cents = models.BigIntegerField(_("value (cents)"))
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    notes = models.CharField(_("notes"), max_length=500, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
         ordering = ["revision_id", "position", "id"]
+        verbose_name = _("placement")
+        verbose_name_plural = _("placements")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="placement_quantity_positive"),
             models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="placement_window_ordered"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.brand_id} {self.channel_type}/{self.format} × {self.quantity}"
+        return f"{self.get_channel_type_display()} · {self.get_format_display()} × {self.quantity:,}"
 
 
 class ProposalMessage(models.Model):
     """The thread of a proposal: both sides write; platform staff can read."""
 
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="messages")
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.CASCADE, related_name="messages", verbose_name=_("swap proposal")
     )
-    author_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    body = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", verbose_name=_("brand"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    author_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("author API key")
+    )
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("proposal message")
+        verbose_name_plural = _("proposal messages")
 
     def __str__(self) -> str:
         return f"message {self.pk} on proposal {self.proposal_id}"

@@ -63,7 +63,12 @@ class ChannelRate(models.Model):
     source = models.CharField(_("source of the figure"), max_length=200, blank=True)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("updated by"),
     )
 
     class Meta:
@@ -76,7 +81,7 @@ class ChannelRate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel_type}/{self.format}: {self.rate_cents}¢ {self.unit}"
+        return f"{self.get_channel_type_display()} · {self.get_format_display()}"
 
     @property
     def pricing_unit(self) -> PricingUnit:

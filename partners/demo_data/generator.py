@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from partners.demo_data.seed_brands import fictitious_credit_code
-from partners.reference import CN_REGIONS
-from partners.taxonomy import leaf_codes
+from partners.reference import CN_REGIONS, tone_label
+from partners.taxonomy import TAXONOMY, leaf_codes
 
 _FIRST = [
     ("山", "shan"),
@@ -392,6 +392,45 @@ def _channels(rng: random.Random, profile: _Profile) -> list[dict[str, Any]]:
     return out
 
 
+# How a brand would name its channels in its own profile text.
+_CHANNEL_WORDS = {
+    "wecom": "企业微信",
+    "wechat_group": "会员社群",
+    "official_account": "公众号",
+    "miniprogram": "小程序商城",
+    "app": "App",
+    "sms": "短信会员",
+    "email": "邮件订阅",
+    "douyin": "抖音",
+    "kuaishou": "快手",
+    "video_channel": "视频号",
+    "xiaohongshu": "小红书",
+    "weibo": "微博",
+    "store": "线下门店",
+    "package_insert": "包裹卡",
+}
+_CATEGORY_NAMES = {code: zh for code, zh, _en in TAXONOMY}
+# Profile texts in a brand's own voice; the template is picked by the brand's number (not the
+# random generator, so adding one never changes the rest of the generated market).
+_PITCHES = (
+    "{name}是一个{tones}风格的{category}品牌。会员主要在{channels}，欢迎调性相近的品牌一起做会员互推。",
+    "{category}品牌{name}，主打{tones}风格。我们在{channels}经营自己的用户，上新和福利第一时间发给会员。",
+    "来自{region}的{category}品牌，风格{tones}。{channels}是我们和老顾客保持联系的地方。",
+    "{name}专注{category}，主打{tones}。通过{channels}服务会员，期待和不冲突的品牌联名合作。",
+)
+
+
+def _pitch(n: int, name: str, code: str, tones: list[str], channels: list[dict], regions: list[str]) -> str:
+    region = CN_REGIONS.get(regions[0], ("", ""))[0] if regions else ""
+    return _PITCHES[n % len(_PITCHES)].format(
+        name=name,
+        category=_CATEGORY_NAMES.get(code, ""),
+        tones="、".join(tone_label(t) for t in tones[:2]),
+        channels="和".join(_CHANNEL_WORDS.get(c["type"], c["type"]) for c in channels[:2]),
+        region=region or "全国",
+    )
+
+
 def generated_brands(
     count: int, *, seed: int = 2026, start: int = 1, block_rate: float = 0.0
 ) -> Iterator[dict[str, Any]]:
@@ -419,12 +458,15 @@ def generated_brands(
             "category": code,
             "price_tier": rng.randint(*profile.tiers),
             "tone": list(dict.fromkeys(tones)),
-            "description": f"{c1}{c2}{suffix}：演示用生成品牌（虚构），数据为随机生成。",
+            "description": "",  # written below, from the profile
             "credit_code": fictitious_credit_code(100_000 + n),
             "stores": rng.choice([0, 0, rng.randint(1, 50), rng.randint(50, 2000)]),
             "audience": _audience(rng, profile),
             "channels": _channels(rng, profile),
         }
+        brand["description"] = _pitch(
+            n, brand["name"], code, brand["tone"], brand["channels"], brand["audience"]["regions"]
+        )
         if slugs and rng.random() < block_rate:
             brand["blocked"] = list(dict.fromkeys(rng.sample(slugs[-500:], min(len(slugs[-500:]), rng.randint(1, 2)))))
         slugs.append(slug)

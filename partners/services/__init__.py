@@ -6,7 +6,7 @@ Errors are ``ValidationError`` keyed by field with codes from ``partners.errors`
 One module per sub-domain; every public name is re-exported here, so callers keep writing
 ``from partners import services; services.brand_update(...)``:
 
-* ``users`` — person accounts (``user_signup``)
+* ``users`` — person accounts (``user_signup``, ``user_set_active``)
 * ``brands`` — registration and profile edits (``brand_register``, ``brand_update``)
 * ``channels`` — a brand's channels and who may vouch for their numbers
 * ``approval`` — the status workflow (``TRANSITIONS``, ``brand_transition`` …)
@@ -40,7 +40,7 @@ from partners.services.keys import (
     api_key_revoke,
 )
 from partners.services.memberships import membership_add, membership_set
-from partners.services.users import user_signup
+from partners.services.users import user_set_active, user_signup
 
 __all__ = [
     "API_KEY_PREFIX_BYTES",
@@ -69,5 +69,6 @@ __all__ = [
     "competition_rule_delete",
     "membership_add",
     "membership_set",
+    "user_set_active",
     "user_signup",
 ]

@@ -34,10 +34,22 @@ def brand_register(*, actor: Actor, data: dict[str, Any], require_credit_code: b
     """
     if actor.user is None and not actor.system:
         raise _denied(_("Sign in to register a brand."))
-    fields = validation.clean_brand_profile(
-        data, categories=selectors.category_lookup(), require_credit_code=require_credit_code
-    )
-    channels = validation.clean_channels(data.get("channels"))
+    # Every problem at once (profile and channels), so the caller fixes its input in one round.
+    errors: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
+    channels: list[dict[str, Any]] = []
+    try:
+        fields = validation.clean_brand_profile(
+            data, categories=selectors.category_lookup(), require_credit_code=require_credit_code
+        )
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
+    try:
+        channels = validation.clean_channels(data.get("channels"))
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
+    if errors:
+        raise ValidationError(errors)
     _check_verification(actor, data.get("channels"), stored={})
     if selectors.brand_slug_taken(slug=fields["slug"]):
         raise ValidationError({"slug": ValidationError(_("This slug is already taken."), code=E.SLUG_TAKEN)})

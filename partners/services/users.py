@@ -1,4 +1,4 @@
-"""Person accounts."""
+"""Person accounts: sign-up, and platform admins deactivating or reactivating an account."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from huiliu.text import clean_line, clean_name
+from partners.actors import Actor
 from partners.errors import PartnersError as E
-from partners.models import User
+from partners.models import AuditAction, User
+from partners.services.audit import audit
+from partners.services.common import _denied
 
 
 def user_signup(*, email: str, password: str, display_name: str = "") -> User:
@@ -42,3 +45,37 @@ def user_signup(*, email: str, password: str, display_name: str = "") -> User:
         candidate.set_password(password)
         candidate.save()
     return candidate
+
+
+@transaction.atomic
+def user_set_active(*, actor: Actor, user: User, is_active: bool, reason: str = "") -> User:
+    """Deactivate (or reactivate) a person's account; returns the user.
+
+    Platform admins only. A deactivated person can no longer sign in, their open sessions stop
+    working at the next request (Django's auth backend refuses inactive users), and they lose
+    any admin rights (``Actor.is_admin`` requires an active account); their brands, memberships
+    and the brands' API keys are untouched. An admin cannot deactivate their own account (no
+    lock-out by mistake), and only a superuser may deactivate another staff account. Audited
+    (``user.deactivated`` / ``user.reactivated``); setting the current state again changes nothing.
+    """
+    if not actor.is_admin:
+        raise _denied(_("Only platform admins can do this."))
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active == is_active:
+        return user
+    if not is_active and actor.user is not None and actor.user.pk == user.pk:
+        raise ValidationError(
+            {"is_active": ValidationError(_("You cannot deactivate your own account."), code=E.CANNOT_DEACTIVATE_SELF)}
+        )
+    if not is_active and user.is_staff and actor.user is not None and not actor.user.is_superuser:
+        raise _denied(_("Only a superuser can deactivate a staff account."))
+    user.is_active = is_active
+    user.save(update_fields=["is_active"])
+    audit(
+        actor=actor,
+        action=AuditAction.USER_REACTIVATED if is_active else AuditAction.USER_DEACTIVATED,
+        obj=user,
+        reason=reason,
+        data={"email": user.email},
+    )
+    return user

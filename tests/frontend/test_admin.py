@@ -74,9 +74,8 @@ def test_status_cannot_be_edited_in_the_change_form(admin_client_, brand):
         "credit_code": brand.credit_code,
         "website": "",
         "price_tier": "3",
-        "tone_tags": '["young"]',
+        "tone_tags": ["young"],
         "description": "",
-        "audience": "{}",
         "store_count": "0",
         "status": "rejected",
         # empty inline management forms
@@ -103,9 +102,8 @@ def _change_data(brand, **overrides):
         "credit_code": brand.credit_code,
         "website": "",
         "price_tier": str(brand.price_tier),
-        "tone_tags": "[]",
+        "tone_tags": [],
         "description": "",
-        "audience": "{}",
         "store_count": "0",
         **{
             f"{p}-{k}": v
@@ -164,9 +162,9 @@ def test_change_form_runs_the_shared_validators(admin_client_, brand):
         "credit_code": "91310000000000000X",
         "website": "",
         "price_tier": "7",
-        "tone_tags": "[]",
+        "tone_tags": [],
         "description": "",
-        "audience": '{"gender": {"female": 0.9}}',
+        "audience_gender_female": "90",
         "store_count": "0",
         **{
             f"{p}-{k}": v
@@ -309,9 +307,8 @@ def test_a_change_in_the_admin_refreshes_the_brands_recommendations(
         "credit_code": brand.credit_code,
         "website": "",
         "price_tier": "4",
-        "tone_tags": '["young"]',
+        "tone_tags": ["young"],
         "description": "",
-        "audience": "{}",
         "store_count": "0",
         **{
             f"{p}-{k}": v

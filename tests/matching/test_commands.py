@@ -122,7 +122,7 @@ def test_recommend_refuses_unknown_or_unapproved_brand(brands):
 
 def test_recommend_all_writes_one_json_line_per_approved_brand(brands, tmp_path):
     out_path = tmp_path / "all.jsonl"
-    _, err = run("recommend", "--all", "--top", "2", "--out", str(out_path))
+    _, err = run("recommend", "--all", "--refresh", "--top", "2", "--out", str(out_path))
     assert "ranked" in err  # progress on stderr
     lines = [json.loads(x) for x in out_path.read_text("utf-8").splitlines()]
     assert sorted(x["brand"] for x in lines) == ["bakery-a", "coffee-a", "fitness-a", "snacks-a"]
@@ -156,3 +156,51 @@ def test_evaluate_matcher_prints_ndcg_ranking_and_no_competitors():
     values = {line.split()[1]: float(line.split()[2]) for line in out.splitlines() if line.startswith("NDCG@10")}
     assert values["trained"] > values["heuristic"] > values["random"]
     assert "competitor pairs recommended: 0 of" in out
+
+
+def test_recommend_all_exports_the_stored_lists_without_rewriting_them(brands, tmp_path):
+    from matching.services import recommendations_refresh_all
+
+    recommendations_refresh_all()
+    before = {(r.pk, r.created_at) for r in Recommendation.objects.all()}
+    out_path = tmp_path / "all.jsonl"
+    run("recommend", "--all", "--top", "2", "--out", str(out_path))
+    assert {(r.pk, r.created_at) for r in Recommendation.objects.all()} == before  # an export only reads
+    lines = [json.loads(x) for x in out_path.read_text("utf-8").splitlines()]
+    assert sorted(x["brand"] for x in lines) == ["bakery-a", "coffee-a", "fitness-a", "snacks-a"]
+    assert all(1 <= len(line["matches"]) <= 2 for line in lines)
+
+
+def test_recommend_all_refresh_recomputes_every_list_first_when_asked(brands, tmp_path):
+    out_path = tmp_path / "all.jsonl"
+    _, err = run("recommend", "--all", "--refresh", "--top", "2", "--out", str(out_path))
+    assert "ranked" in err
+    assert Recommendation.objects.filter(brand=brands["coffee"]).exists()
+
+
+def test_status_words_in_command_output_are_labels_not_codes(brands, tmp_path):
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(CommandError) as refused:
+        run("recommend", "pending-a", "--top", "3")
+    assert "待审核" in str(refused.value) and "pending" not in str(refused.value).replace("pending-a", "")
+    path = write_lines(
+        tmp_path,
+        [
+            {"a": "coffee-a", "b": "bakery-a", "outcome": "completed"},
+            {"a": "coffee-a", "b": "snacks-a", "outcome": "declined"},
+        ],
+    )
+    with translation.override("zh-hans"):
+        out, _ = run("import_outcomes", path)
+    assert "已完成 1" in out and "已拒绝 1" in out and "completed" not in out and "declined" not in out
+
+
+def test_load_demo_prints_role_labels(capsys):
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        out, _ = run("load_demo", "--generated", "0")
+    assert "所有者" in out and "运营" in out and "平台管理员" in out
+    for code in ("owner ", "marketer ", "admin "):
+        assert code not in out, code

@@ -8,10 +8,11 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
 from exchange.demo import PARTNER_PEOPLE
-from partners import selectors
+from partners import selectors, services
+from partners.actors import Actor
 from partners.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, GENERATED, demo_load
 from partners.demo_data.generator import generated_brands
-from partners.demo_data.seed_brands import SEED_BRANDS
+from partners.demo_data.seed_brands import SEED_BRANDS, SOURCES
 from partners.models import (
     AuditAction,
     AuditEvent,
@@ -94,7 +95,7 @@ def test_seed_figures_from_the_articles_are_used_and_cited():
     pop_mart = Brand.objects.get(slug="pop-mart")
     assert pop_mart.channels.get(type="official_account").size == 2_000_000  # 公众号 200 万粉丝
     assert pop_mart.channels.get(type="miniprogram").active_rate == 0.58  # 复购率 58%
-    assert "58%" in pop_mart.description and "种子文章 001" in pop_mart.description
+    assert "58%" in pop_mart.description and "320 万" in pop_mart.description
     watsons = Brand.objects.get(slug="watsons")
     assert watsons.store_count == 4200 and watsons.channels.get(type="wecom").size == 40_000_000
     assert watsons.category.code == "retail.drugstore"
@@ -126,6 +127,74 @@ def test_demo_competition_rule_makes_coffee_and_tea_drinks_compete():
     toys = Brand.objects.get(slug="pop-mart")
     assert selectors.brands_compete(luckin, tea)
     assert not selectors.brands_compete(luckin, toys)
+
+
+# Development notes that must never reach a public page: article citations, issue numbers,
+# "demo" markers, "estimate" disclaimers. Citations live in seed_brands.SOURCES (code).
+DEV_NOTES = ("种子文章", "issue", "演示", "估计值", "虚构", "随机生成", "demo", "seed", "estimate")
+
+
+def _dev_notes(text: str) -> list[str]:
+    return [note for note in DEV_NOTES if note.lower() in (text or "").lower()]
+
+
+def test_demo_copy_reads_like_brands_own_content_with_no_development_notes():
+    call_command("load_demo")
+    leaks = {}
+    for brand in Brand.objects.all():
+        public = [brand.name, brand.name_en, brand.description, brand.status_reason]
+        public += [c.label for c in brand.channels.all()]
+        public += list(AuditEvent.objects.filter(brand=brand).values_list("reason", flat=True))
+        found = [n for text in public for n in _dev_notes(text)]
+        if found:
+            leaks[brand.slug] = found
+    assert leaks == {}
+    people = get_user_model().objects.exclude(username="admin@huiliu.demo")
+    assert [u.display_name for u in people if _dev_notes(u.display_name)] == []
+    # generated brands describe themselves too (not an empty or placeholder text)
+    assert all(len(b.description) >= 10 for b in Brand.objects.all())
+
+
+def test_every_seed_brand_has_its_sources_in_code_not_on_the_page():
+    for seed in SEED_BRANDS:
+        assert seed["slug"] in SOURCES, seed["slug"]
+        assert _dev_notes(seed["description"]) == [], seed["slug"]
+
+
+def test_reloading_the_demo_keeps_what_owners_and_admins_changed():
+    demo_load()
+    system = Actor.system_actor()
+    owner = Actor(user=get_user_model().objects.get(username="owner@huiliu.demo"))
+    luckin = Brand.objects.get(slug="luckin-coffee")
+    services.brand_update(actor=owner, brand=luckin, data={"description": "我们自己的介绍", "price_tier": 4})
+    services.brand_channels_set(
+        actor=owner, brand=luckin, channels=[{"type": "wecom", "size": 5000, "active_rate": 0.5}]
+    )
+    haagen = Brand.objects.get(slug="haagen-dazs")
+    services.brand_unblock(actor=system, brand=haagen, blocked_slug="three-squirrels")
+    lechun = Brand.objects.get(slug="lechun")  # pending in the demo: an admin approves it
+    services.brand_approve(actor=system, brand=lechun)
+    suspended = Brand.objects.filter(status=BrandStatus.SUSPENDED).first()
+    services.brand_reinstate(actor=system, brand=suspended)
+    counts = market_counts()
+
+    demo_load()
+
+    luckin.refresh_from_db()
+    assert (luckin.description, luckin.price_tier) == ("我们自己的介绍", 4)
+    assert list(luckin.channels.values_list("type", "size")) == [("wecom", 5000)]
+    assert not BrandBlock.objects.filter(brand=haagen, blocked__slug="three-squirrels").exists()
+    assert Brand.objects.get(slug="lechun").status == BrandStatus.APPROVED
+    assert Brand.objects.get(pk=suspended.pk).status == BrandStatus.APPROVED
+    assert market_counts() == counts
+
+
+def test_reloading_the_demo_recreates_a_deleted_demo_brand():
+    demo_load()
+    Brand.objects.filter(slug="keep").delete()
+    demo_load()
+    keep = Brand.objects.get(slug="keep")
+    assert keep.status == BrandStatus.APPROVED and keep.channels.exists()
 
 
 def test_generator_is_deterministic_and_slugs_are_unique():

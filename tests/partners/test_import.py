@@ -242,6 +242,8 @@ def test_approve_flag_approves_new_and_pending_brands_and_audits_each(existing):
     approvals = AuditEvent.objects.filter(action=AuditAction.BRAND_APPROVED)
     assert sorted(approvals.values_list("brand__slug", flat=True)) == ["luckin-coffee", "pending-one"]
     assert all(e.actor is None and e.data == {"from": "pending", "to": "approved"} for e in approvals)
+    # no reason text frozen in the importer's language (an English page showed "批量导入时通过")
+    assert all(e.reason == "" for e in approvals)
 
 
 def test_blocked_resolves_to_a_later_line_and_to_an_existing_brand_and_is_replaced_on_reimport(existing):

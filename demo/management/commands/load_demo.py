@@ -1,4 +1,5 @@
-"""``manage.py load_demo`` — the demo market used by ``make demo`` (safe to run again).
+"""``manage.py load_demo`` — the demo market used by ``make demo`` (safe to run again: it only
+creates what is missing, so demo brands edited since keep their changes).
 
 Thin: the work is ``partners.demo.demo_load`` (brands, rules, accounts) and
 ``matching.demo.demo_history_load`` (a swap history, a trained matcher, fresh
@@ -8,6 +9,8 @@ app because it spans partners and matching (partners never imports matching).
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
@@ -15,11 +18,14 @@ from exchange.demo import demo_swaps_load
 from matching.demo import demo_history_load
 from partners.demo import GENERATED, demo_load
 from partners.importer import BrandImportError
-from partners.models import BrandStatus
+from partners.models import BrandStatus, Role
 
 
 class Command(BaseCommand):
-    help = "Load the demo market: seed-article brands, generated brands, rules, blocks and demo accounts."
+    help = (
+        "Load the demo market (seed-article brands, generated brands, rules, blocks, demo accounts), "
+        "creating only what is missing."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--generated", type=int, default=GENERATED, help="how many generated brands (default 300)")
@@ -46,5 +52,12 @@ class Command(BaseCommand):
         self.stdout.write(_("Demo accounts (password for all: %(pw)s)") % {"pw": result.password})
         for email, role, slug in result.accounts:
             where = f" @ {slug}" if slug else ""
-            self.stdout.write(f"  {role:<9} {email}{where}")
+            label = str(Role(role).label if role in Role.values else _("Platform admin"))
+            self.stdout.write(f"  {_pad(label, 12)} {email}{where}")
         self.stdout.write(_("Sign in at http://127.0.0.1:8000/ — the admin also at /admin/."))
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns (a Chinese character takes two)."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - used)

@@ -1,8 +1,10 @@
-"""``manage.py recommend SLUG --top K [--json]`` and ``recommend --all --top K --out PATH``.
+"""``manage.py recommend SLUG --top K [--json]`` and ``recommend --all --top K --out PATH [--refresh]``.
 
 SLUG: refreshes that brand with the active model and prints its top K (a table with
-reasons, or JSON). --all: refreshes every approved brand, then writes one JSON line per
-approved brand: {"brand": slug, "matches": [{"brand", "score", "reasons"}, …]}.
+reasons, or JSON). --all: writes the stored lists, one JSON line per approved brand:
+{"brand": slug, "matches": [{"brand", "score", "reasons"}, …]}. An export only reads;
+``--refresh`` first recomputes every approved brand's list (rewriting every stored
+recommendation, as the nightly job does).
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from partners.models import Brand, BrandStatus
 
 
 class Command(BaseCommand):
-    help = "Recommend partners for one brand (table or --json), or for all brands (--all --out PATH)."
+    help = (
+        "Recommend partners for one brand (refreshed first; table or --json), or export every approved "
+        "brand's stored list (--all --out PATH; add --refresh to recompute them all first)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("slug", nargs="?")
@@ -29,16 +34,21 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--all", action="store_true")
         parser.add_argument("--out", help="JSON Lines output file (with --all)")
+        parser.add_argument(
+            "--refresh",
+            action="store_true",
+            help="with --all: recompute every approved brand's list before the export (rewrites them all)",
+        )
         parser.add_argument("--language", default="", help="zh-hans or en (reasons); default: settings")
 
-    def handle(self, *args, slug, top, json: bool, all: bool, out, language, **options):
+    def handle(self, *args, slug, top, json: bool, all: bool, out, refresh: bool, language, **options):
         if top < 1 or top > 100:
             raise CommandError(_("--top must be between 1 and 100."))
         lang = language or translation.get_language() or "zh-hans"
         if all:
             if slug or not out:
                 raise CommandError(_("use either SLUG or --all --out PATH."))
-            return self._all(top, out, lang)
+            return self._all(top, out, lang, refresh=refresh)
         if not slug:
             raise CommandError(_("give a brand SLUG, or --all --out PATH."))
         brand = Brand.objects.filter(slug=slug).first()
@@ -47,7 +57,7 @@ class Command(BaseCommand):
         if brand.status != BrandStatus.APPROVED:
             raise CommandError(
                 _("%(s)s is not approved (%(st)s); only approved brands get recommendations.")
-                % {"s": slug, "st": brand.status}
+                % {"s": slug, "st": brand.get_status_display()}
             )
         recommendations_refresh_brand(brand_id=brand.pk, top=max(top, 20))
         recs = brand_matches(brand=brand, top=top)
@@ -69,8 +79,10 @@ class Command(BaseCommand):
             for reason in r.reasons(lang):
                 self.stdout.write(f"       · {reason}")
 
-    def _all(self, top: int, out: str, lang: str) -> None:
-        stats = recommendations_refresh_all(top=max(top, top_k()), progress=lambda m: self.stderr.write(m))
+    def _all(self, top: int, out: str, lang: str, *, refresh: bool) -> None:
+        stats = None
+        if refresh:
+            stats = recommendations_refresh_all(top=max(top, top_k()), progress=lambda m: self.stderr.write(m))
         approved = Brand.objects.filter(status=BrandStatus.APPROVED).order_by("slug").values_list("id", "slug")
         by_brand: dict[int, list] = {}
         qs = Recommendation.objects.filter(rank__lte=top).select_related("partner").order_by("brand_id", "rank")
@@ -84,11 +96,20 @@ class Command(BaseCommand):
                 target.write(_json({"brand": brand_slug, "matches": by_brand.get(brand_id, [])}) + "\n")
                 n += 1
                 if n % 10000 == 0:
-                    self.stderr.write(f"written {n:,} brands")
+                    self.stderr.write(_("written %(n)s brands") % {"n": f"{n:,}"})
         finally:
             if target is not sys.stdout:
                 target.close()
-        self.stderr.write(f"{n:,} brands, {stats.rows:,} recommendations (model v{stats.model_version}) → {out}")
+        if stats is not None:
+            self.stderr.write(
+                _("%(n)s brands, %(rows)s recommendations refreshed (model v%(v)s) → %(out)s")
+                % {"n": f"{n:,}", "rows": f"{stats.rows:,}", "v": stats.model_version, "out": out}
+            )
+        else:
+            self.stderr.write(
+                _("%(n)s brands, stored recommendations (not refreshed; --refresh recomputes them) → %(out)s")
+                % {"n": f"{n:,}", "out": out}
+            )
 
 
 def _json(value, indent=None) -> str:
