@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from huiliu import formatting
 from huiliu.errors import error_items
 from partners.models import ApiKeyScope, BrandStatus, ChannelType
 from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
@@ -335,7 +336,8 @@ class ChannelRows:
                 {
                     "type": c["type"],
                     "label": c.get("label", ""),
-                    "size": str(c.get("size", "")),
+                    # "20,000,000", not "20000000": payload() reads the separators back.
+                    "size": formatting.number(c.get("size", "")),
                     "active_rate": f"{float(c.get('active_rate', 0)) * 100:g}",
                 }
                 for c in channels

@@ -3,6 +3,7 @@
 from django import template
 from django.utils.translation import get_language, gettext_lazy
 
+from huiliu import formatting
 from partners.models import AuditAction
 from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
 
@@ -138,28 +139,15 @@ def audience_rows(audience) -> list:
 
 @register.filter
 def num(value) -> str:
-    """A whole number with thousands separators (120,000) in every language."""
-    try:
-        return f"{int(value):,}"
-    except (TypeError, ValueError):
-        return ""
+    """An exact count with thousands separators (120,000) in every language."""
+    return formatting.number(value)
 
 
 @register.filter
 def headcount(value) -> str:
-    """A count of people the way readers expect it: 5.8万 / 1.2亿 in Chinese, 58,000 in English."""
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        return ""
-    if _lang().startswith("en"):
-        if n >= 1_000_000:
-            return f"{n / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
-        return f"{n:,}"
-    for unit, size in (("亿", 100_000_000), ("万", 10_000)):
-        if n >= size:
-            return f"{n / size:.1f}".rstrip("0").rstrip(".") + unit
-    return str(n)
+    """A count of people the way readers expect it: 5.8万 / 1.2亿 in Chinese, 58K / 2.6M in
+    English (``huiliu.formatting.compact``, which the matcher's reasons use too)."""
+    return formatting.compact(value, _lang())
 
 
 @register.filter

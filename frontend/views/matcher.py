@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from frontend.views.common import actor_of
+from huiliu import formatting
 from huiliu.errors import error_items
 from matching import selectors, services
 
@@ -43,7 +44,7 @@ def metric_rows(metrics: dict) -> list[tuple[str, str]]:
         value = (metrics or {}).get(key)
         if value is None:
             continue
-        rows.append((str(label), f"{value:.3f}" if kind == "ratio" else f"{int(value):,}"))
+        rows.append((str(label), f"{value:.3f}" if kind == "ratio" else formatting.number(value)))
     return rows
 
 

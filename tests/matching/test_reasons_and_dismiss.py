@@ -49,8 +49,8 @@ def test_reasons_quote_the_data_behind_the_components(pair):
     me, partner, _ = pair
     services.recommendations_refresh_brand(brand_id=me.pk)
     rec = Recommendation.objects.get(brand=me, partner=partner)
-    assert "规模相当：活跃受众 12.0万 vs 9.6万" in rec.reasons_zh
-    assert "Comparable scale: 120.0k vs 96.0k active audience" in rec.reasons_en
+    assert "规模相当：活跃受众 12万 vs 9.6万" in rec.reasons_zh
+    assert "Comparable scale: 120K vs 96K active audience" in rec.reasons_en
     assert "同为中端定位，调性相近（年轻、都市）" in rec.reasons_zh
     assert "Both mid-range, similar tone (young, urban)" in rec.reasons_en
     assert "客群相近：25–34岁女性为主" in rec.reasons_zh
