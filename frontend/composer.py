@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from exchange import valuation
 from exchange.models import Placement, PlacementFormat, unit_for
 from exchange.services import Preview
-from huiliu.errors import error_items
+from frontend.labels import page_error_items
 
 MINE, THEIRS, ASK = "mine", "their", "ask"
 MAX_ROW_INDEX = 50  # higher indices are ignored: a posted form cannot make the server loop
@@ -312,7 +312,7 @@ class ComposerForm:
 
     # --- back from the services ---------------------------------------------------------------------
     def apply_errors(self, exc: ValidationError) -> None:
-        for name, _code, message in error_items(exc):
+        for name, _code, message in page_error_items(exc):
             self._place_error(name, message)
 
     def _place_error(self, name: str, message: str) -> None:

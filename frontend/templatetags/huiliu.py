@@ -1,7 +1,7 @@
 """Template filters that show domain values in the active language."""
 
 from django import template
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language
 
 from huiliu import formatting
 from partners.models import AuditAction
@@ -60,14 +60,6 @@ def get_item(mapping, key):
     return None
 
 
-TRANSITION_LABELS = {
-    "approve": gettext_lazy("Approve"),
-    "reject": gettext_lazy("Reject"),
-    "suspend": gettext_lazy("Suspend"),
-    "reinstate": gettext_lazy("Reinstate"),
-}
-
-
 @register.filter
 def audit_action(action: str) -> str:
     """An audit event's action as people read it; an unknown code is shown as it is."""
@@ -79,6 +71,8 @@ def audit_action(action: str) -> str:
 
 @register.filter
 def transition_label(action: str) -> str:
+    from partners.services import TRANSITION_LABELS
+
     return str(TRANSITION_LABELS.get(action, action))
 
 
@@ -90,6 +84,29 @@ def channel_type(value: str) -> str:
         return ChannelType(value).label
     except ValueError:
         return value
+
+
+@register.filter
+def key_scopes(scopes) -> str:
+    """An API key's scopes by their labels ("读取, 写入"), never the codes."""
+    from partners.models import ApiKeyScope
+
+    return ", ".join(_choice_label(ApiKeyScope, s) for s in scopes or [])
+
+
+@register.filter
+def matcher_feature(name: str) -> str:
+    """A matcher feature by its label ("Scale fit"), never its column name ("scale_fit")."""
+    from matching.ranker import FEATURE_LABELS
+
+    return str(FEATURE_LABELS.get(name, name))
+
+
+def _choice_label(choices, value) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
 
 
 @register.filter

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from frontend.forms import ApiKeyForm, AudienceForm, BrandProfileForm, ChannelRows, apply_errors, apply_profile_errors
+from frontend.labels import page_error_items
 from frontend.views.common import actor_of, brand_for
-from huiliu.errors import error_items
 from partners import selectors, services
 
 
@@ -96,7 +96,7 @@ def brand_resubmit(request, slug: str):
     try:
         services.brand_transition(actor=actor_of(request), brand=brand, action="resubmit")
     except ValidationError as exc:
-        for _field, _code, message in error_items(exc):
+        for _field, _code, message in page_error_items(exc):
             messages.error(request, message)
     else:
         messages.success(request, _("Your brand was resubmitted for review."))
@@ -141,7 +141,7 @@ def api_key_revoke(request, slug: str, key_id: int):
     try:
         services.api_key_revoke(actor=actor, api_key=key)
     except ValidationError as exc:
-        for _field, _code, message in error_items(exc):
+        for _field, _code, message in page_error_items(exc):
             messages.error(request, message)
     else:
         messages.success(request, _("API key “%(name)s” was revoked.") % {"name": key.name})

@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from frontend.labels import page_error_items
 from frontend.views.common import actor_of
 from huiliu import formatting
-from huiliu.errors import error_items
 from matching import selectors, services
 
 HISTORY_SIZE = 20
@@ -96,7 +96,7 @@ def retrain(request):
     try:
         run = services.training_run_start(actor=actor, force=request.POST.get("force") == "1")
     except ValidationError as exc:
-        for _field, _code, message in error_items(exc):
+        for _field, _code, message in page_error_items(exc):
             messages.error(request, message)
         return redirect("frontend:matcher")
     return redirect(reverse("frontend:matcher") + f"?run={run.pk}")

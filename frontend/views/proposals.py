@@ -31,9 +31,9 @@ from exchange.selectors import Box
 from exchange.states import OPEN_STATES
 from frontend.composer import ASK, MINE, ComposerForm, Meter, Row, default_window, offer_groups
 from frontend.exchange_forms import DeclineForm, MessageForm
+from frontend.labels import page_error_items
 from frontend.revisions import revision_views
 from frontend.views.common import actor_of, brand_for, safe_next
-from huiliu.errors import error_items
 from partners import selectors as partner_selectors
 from partners.actors import EDIT_ROLES, Actor
 from partners.models import Brand, BrandStatus
@@ -65,11 +65,11 @@ def _proposal_or_404(actor: Actor, pk: int) -> Proposal:
 
 
 def _refused(exc: ValidationError) -> bool:
-    return any(code == ExchangeError.PERMISSION_DENIED for _f, code, _m in error_items(exc))
+    return any(code == ExchangeError.PERMISSION_DENIED for _f, code, _m in page_error_items(exc))
 
 
 def _flash_errors(request, exc: ValidationError) -> None:
-    for _field, _code, message in error_items(exc):
+    for _field, _code, message in page_error_items(exc):
         messages.error(request, message)
 
 
@@ -459,7 +459,7 @@ def decline(request, pk: int):
         except ValidationError as exc:
             if _refused(exc):
                 raise PermissionDenied from None
-            for field, _code, message in error_items(exc):
+            for field, _code, message in page_error_items(exc):
                 form.add_error(field if field in ("reason", "note") else None, message)
         else:
             messages.success(
@@ -499,7 +499,7 @@ def message(request, pk: int):
         except ValidationError as exc:
             if _refused(exc):
                 raise PermissionDenied from None
-            for _field, _code, text in error_items(exc):
+            for _field, _code, text in page_error_items(exc):
                 form.add_error("body", text)
         else:
             return redirect(reverse("frontend:proposal", args=[pk]) + "#thread")

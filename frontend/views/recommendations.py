@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from frontend.forms import RecommendationFilterForm
+from frontend.labels import page_error_items
 from frontend.views.common import actor_of, brand_for
-from huiliu.errors import error_items
 from matching import selectors, services
 from matching.errors import MatchingError
 from partners import selectors as partner_selectors
@@ -106,7 +106,7 @@ def dismiss(request, slug: str, partner_id: int):
     try:
         services.recommendation_dismiss(actor=actor, brand=brand, partner=partner)
     except ValidationError as exc:
-        problems = error_items(exc)
+        problems = page_error_items(exc)
         if any(code == MatchingError.PERMISSION_DENIED for _field, code, _message in problems):
             raise PermissionDenied from None
         for _field, _code, message in problems:

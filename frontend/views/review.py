@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from frontend.forms import QueueFilterForm
+from frontend.labels import page_error_items
 from frontend.views.common import actor_of
-from huiliu.errors import error_items
 from partners import selectors, services
 from partners.models import BrandStatus
 from partners.services import TRANSITIONS
@@ -78,7 +78,7 @@ def transition(request, pk: int, action: str):
             actor=actor, brand=brand, action=action, reason=request.POST.get("reason", "")
         )
     except ValidationError as exc:
-        for _field, _code, message in error_items(exc):
+        for _field, _code, message in page_error_items(exc):
             messages.error(request, _("%(brand)s: %(message)s") % {"brand": brand.name, "message": message})
     else:
         messages.success(

@@ -18,6 +18,7 @@ One module per sub-domain; every public name is re-exported here, so callers kee
 """
 
 from partners.services.approval import (
+    TRANSITION_LABELS,
     TRANSITIONS,
     Transition,
     brand_approve,
@@ -48,6 +49,7 @@ __all__ = [
     "KYB_FIELDS",
     "LAST_USED_RESOLUTION",
     "TRANSITIONS",
+    "TRANSITION_LABELS",
     "Transition",
     "api_key_authenticate",
     "api_key_create",

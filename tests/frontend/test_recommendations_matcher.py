@@ -81,7 +81,7 @@ def test_retrain_runs_the_task_and_the_page_shows_the_new_active_model(
     assert "它已成为当前模型" in html
     assert "新模型已启用。" in html  # the run's result, translated
     assert "留出集 AUC（最终得分）" in html and f"{model.metrics['auc']:.3f}" in html
-    assert "scale_fit" in html  # features used
+    assert "规模匹配" in html and "scale_fit" not in html  # features used, by their labels
     assert 'id="training-runs"' in html and f'data-run="{run.pk}"' in html
 
 

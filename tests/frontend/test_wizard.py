@@ -48,7 +48,7 @@ def test_profile_errors_are_shown_per_field_and_nothing_is_kept(marketer_client)
     response = post(marketer_client, "profile", bad)
     assert response.status_code == 200
     errors = errors_in(response)
-    assert "name is required." in errors
+    assert "Brand name (Chinese) is required." in errors
     assert "slug must be lowercase letters" in errors
     assert "must be 18 characters (got 11)" in errors
     assert "is a category group; choose one of its leaves." in errors
@@ -113,8 +113,8 @@ def test_channel_errors_are_shown_on_their_row(marketer_client):
         },
     )
     errors = errors_in(response)
-    assert "channel wecom is listed twice" in errors
-    assert "unknown channel type pigeon" in errors
+    assert "channel WeCom contacts is listed twice" in errors
+    assert "unknown channel type pigeon; one of: WeCom contacts, WeChat groups" in errors
     assert Brand.objects.count() == 0
 
 

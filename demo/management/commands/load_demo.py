@@ -15,7 +15,7 @@ from exchange.demo import demo_swaps_load
 from matching.demo import demo_history_load
 from partners.demo import GENERATED, demo_load
 from partners.importer import BrandImportError
-from partners.models import BrandStatus
+from partners.models import BrandStatus, Role
 
 
 class Command(BaseCommand):
@@ -46,5 +46,7 @@ class Command(BaseCommand):
         self.stdout.write(_("Demo accounts (password for all: %(pw)s)") % {"pw": result.password})
         for email, role, slug in result.accounts:
             where = f" @ {slug}" if slug else ""
-            self.stdout.write(f"  {role:<9} {email}{where}")
+            # The role by its label ("Owner", "所有者"), never its code.
+            label = Role(role).label if role in Role.values else _("Platform admin")
+            self.stdout.write(f"  {label:<14} {email}{where}")
         self.stdout.write(_("Sign in at http://127.0.0.1:8000/ — the admin also at /admin/."))

@@ -47,7 +47,7 @@ class Command(BaseCommand):
         if brand.status != BrandStatus.APPROVED:
             raise CommandError(
                 _("%(s)s is not approved (%(st)s); only approved brands get recommendations.")
-                % {"s": slug, "st": brand.status}
+                % {"s": slug, "st": brand.get_status_display()}
             )
         recommendations_refresh_brand(brand_id=brand.pk, top=max(top, 20))
         recs = brand_matches(brand=brand, top=top)
