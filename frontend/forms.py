@@ -297,7 +297,8 @@ def apply_profile_errors(form: BrandProfileForm, audience_form: AudienceForm, ex
         if field.startswith("audience"):
             audience_form.apply_service_errors(ValidationError({field: ValidationError(message)}))
         elif field in form.fields:
-            form.add_error(field, message)
+            if field not in form.errors:  # the form's own error on it says it better
+                form.add_error(field, message)
         else:
             form.add_error(None, message)
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from frontend.forms import QueueFilterForm
-from frontend.labels import page_error_items
+from frontend.labels import label_of, page_error_items
 from frontend.views.common import actor_of
 from partners import selectors, services
 from partners.models import BrandStatus
@@ -44,8 +44,11 @@ def queue(request):
     search = form.cleaned_data.get("q", "")
     brands = selectors.approval_queue(actor=actor_of(request), status=status, search=search)
     page = Paginator(brands, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    # What the reviewer should check again: legal-identity changes since the last decision.
+    changes = selectors.kyb_changes_unreviewed(actor=actor_of(request), brand_ids=[b.pk for b in page])
     for brand in page:
         brand.queue_actions = ACTIONS_BY_STATUS.get(brand.status, [])
+        brand.kyb_changes = [(label_of(field), old, new) for field, old, new in changes.get(brand.pk, [])]
     counts = {s: 0 for s in BrandStatus.values}
     all_brands = selectors.approval_queue(actor=actor_of(request), status="")
     counts.update(all_brands.order_by().values_list("status").annotate(n=Count("id")))

@@ -30,7 +30,13 @@ from partners.services.approval import (
 )
 from partners.services.audit import audit
 from partners.services.blocks import brand_block, brand_unblock
-from partners.services.brands import KYB_FIELDS, brand_register, brand_update, brand_update_clean
+from partners.services.brands import (
+    KYB_FIELDS,
+    brand_register,
+    brand_update,
+    brand_update_clean,
+    brand_update_needs_review,
+)
 from partners.services.channels import brand_channels_set
 from partners.services.competition import COMPETITION_NOTIFY_EACH_MAX, competition_rule_create, competition_rule_delete
 from partners.services.keys import (
@@ -67,6 +73,7 @@ __all__ = [
     "brand_unblock",
     "brand_update",
     "brand_update_clean",
+    "brand_update_needs_review",
     "competition_rule_create",
     "competition_rule_delete",
     "membership_add",

@@ -66,6 +66,19 @@ def brand_update_clean(*, brand: Brand, data: dict[str, Any]) -> dict[str, Any]:
 KYB_FIELDS = validation.BRAND_LEGAL_FIELDS
 
 
+def brand_update_needs_review(*, actor: Actor, brand: Brand, fields: dict[str, Any]) -> list[str]:
+    """The KYB fields whose change (``fields``: ``brand_update_clean``'s result) would send
+    ``brand`` back to review if ``actor`` saved it; [] for an ordinary edit.
+
+    Pure (reads only its arguments): ``brand_update`` decides the re-review with it, and the
+    web form asks the member to confirm before saving such a change — one rule, one place.
+    """
+    changed = [k for k in KYB_FIELDS if k in fields and getattr(brand, k) != fields[k]]
+    if not changed or actor.is_admin or brand.status not in (BrandStatus.APPROVED, BrandStatus.SUSPENDED):
+        return []
+    return changed
+
+
 @transaction.atomic
 def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
     """Update profile fields given in ``data`` (partial). The slug cannot change.
@@ -86,12 +99,10 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
     fields = brand_update_clean(brand=brand, data=data)
     changed = sorted(k for k, v in fields.items() if getattr(brand, k) != v)
     before = {k: getattr(brand, k) for k in changed}
+    kyb_changed = brand_update_needs_review(actor=actor, brand=brand, fields=fields)
+    rereview = bool(kyb_changed)
     for key, value in fields.items():
         setattr(brand, key, value)
-    kyb_changed = [k for k in KYB_FIELDS if k in changed]
-    rereview = (
-        bool(kyb_changed) and not actor.is_admin and brand.status in (BrandStatus.APPROVED, BrandStatus.SUSPENDED)
-    )
     previous_status = brand.status
     if rereview:
         brand.status = BrandStatus.PENDING
