@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from frontend.forms import ApiKeyForm, AudienceForm, BrandProfileForm, ChannelRows, apply_errors, apply_profile_errors
 from frontend.labels import label_of, page_error_items
 from frontend.views.common import actor_of, brand_for
+from frontend.views.review import ACTIONS_BY_STATUS
 from partners import selectors, services
 
 
@@ -28,12 +29,17 @@ def dashboard(request):
 def brand_detail(request, slug: str):
     actor = actor_of(request)
     brand = brand_for(request, slug, need="view")
+    role = actor.role_in(brand.pk)
     return render(
         request,
         "frontend/brands/detail.html",
         {
             "brand": brand,
-            "role": actor.role_in(brand.pk),
+            "role": role,
+            # A platform admin who is not a member reads the page as a reviewer: neutral
+            # wording, and the review actions of the brand's status instead of "resubmit".
+            "reviewer": role is None and actor.is_admin,
+            "review_actions": ACTIONS_BY_STATUS.get(brand.status, []) if actor.is_admin else [],
             "can_edit": actor.can_edit(brand.pk),
             "can_manage_keys": actor.can_manage_keys(brand.pk),
             "channels": selectors.channel_list(actor=actor, brand=brand),

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from frontend.forms import QueueFilterForm
 from frontend.labels import label_of, page_error_items
-from frontend.views.common import actor_of
+from frontend.views.common import actor_of, safe_next
 from partners import selectors, services
 from partners.models import BrandStatus
 from partners.services import TRANSITIONS
@@ -87,7 +87,8 @@ def transition(request, pk: int, action: str):
         messages.success(
             request, _("%(brand)s is now %(status)s.") % {"brand": brand.name, "status": brand.get_status_display()}
         )
-    # Back to the same filter; only the known parameters are carried over.
+    # Back to the same filter (only the known parameters are carried over), or to the page
+    # the action was taken on (a brand's page: ``next``).
     back = QueryDict(request.POST.get("back", ""))
     query = urlencode({k: back.get(k, "")[:100] for k in ("status", "q") if back.get(k)})
-    return redirect(reverse("frontend:queue") + (f"?{query}" if query else ""))
+    return redirect(safe_next(request, reverse("frontend:queue") + (f"?{query}" if query else "")))

@@ -30,8 +30,10 @@ class Transition(NamedTuple):
 
 
 TRANSITIONS: dict[str, Transition] = {
+    # A rejection can be reversed by an admin (e.g. the licence arrived by other means)
+    # without the brand resubmitting first.
     "approve": Transition(
-        sources=frozenset({BrandStatus.PENDING}),
+        sources=frozenset({BrandStatus.PENDING, BrandStatus.REJECTED}),
         target=BrandStatus.APPROVED,
         reason_required=False,
         admin_only=True,
