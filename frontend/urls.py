@@ -35,6 +35,11 @@ urlpatterns = [
         recommendations.dismiss,
         name="recommendation_dismiss",
     ),
+    path(
+        "dashboard/brands/<slug:slug>/partners/<int:partner_id>/undismiss/",
+        recommendations.undismiss,
+        name="recommendation_undismiss",
+    ),
     # Swap proposals (exchange)
     path("dashboard/brands/<slug:slug>/proposals/new/", proposals.compose, name="proposal_new"),
     path("dashboard/brands/<slug:slug>/proposals/new/preview/", proposals.compose_preview, name="proposal_new_preview"),

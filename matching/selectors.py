@@ -98,7 +98,11 @@ def recommendation_list(
 def dismissal_list(*, actor: Actor, brand: Brand) -> QuerySet[Dismissal]:
     if not actor.can_view_private(brand.pk):
         return Dismissal.objects.none()
-    return Dismissal.objects.filter(brand=brand).select_related("partner").order_by("-created_at")
+    return (
+        Dismissal.objects.filter(brand=brand)
+        .select_related("partner", "partner__category")
+        .order_by("-created_at", "-id")
+    )
 
 
 def model_active() -> MatcherModel | None:

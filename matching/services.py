@@ -89,6 +89,28 @@ def recommendation_dismiss(*, actor: Actor, brand: Brand, partner: Brand) -> Dis
     return dismissal
 
 
+@transaction.atomic
+def recommendation_undismiss(*, actor: Actor, brand: Brand, partner: Brand) -> bool:
+    """Undo ``recommendation_dismiss``: ``partner`` may be recommended to ``brand`` again, from
+    the refresh scheduled after commit. Same permission as dismissing. Idempotent: True if a
+    dismissal was removed (audited in ``brand``'s history), False if there was none."""
+    if not actor.can_edit(brand.pk):
+        raise _denied()
+    dismissal = Dismissal.objects.select_for_update().filter(brand=brand, partner=partner).first()
+    if dismissal is None:
+        return False
+    audit(
+        actor=actor,
+        action=AuditAction.RECOMMENDATION_UNDISMISSED,
+        obj=dismissal,
+        brand=brand,
+        data={"partner": partner.slug},
+    )
+    dismissal.delete()
+    transaction.on_commit(lambda: scheduling.schedule_brand_refresh(brand.pk))
+    return True
+
+
 # --- Outcomes import --------------------------------------------------------------------------
 class OutcomeImportError(LineImportError):
     """The outcomes file had bad lines; nothing was written. ``problems`` lists each one."""

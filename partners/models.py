@@ -271,6 +271,7 @@ class AuditAction(models.TextChoices):
     API_KEY_REVOKED = "api_key.revoked", _("API key revoked")
     # matching
     RECOMMENDATION_DISMISSED = "recommendation.dismissed", _("Dismissed a recommended partner")
+    RECOMMENDATION_UNDISMISSED = "recommendation.undismissed", _("Undid the dismissal of a partner")
     MATCHER_TRAINING_STARTED = "matcher.training_started", _("Matcher training started")
     MATCHER_MODEL_ACTIVATED = "matcher.model_activated", _("Matcher model activated")
     # exchange
