@@ -218,6 +218,7 @@ class TrainResult:
     model: MatcherModel
     activated: bool
     metrics: dict
+    message: TrainingMessage = TrainingMessage.ACTIVATED  # why it was (not) activated
 
 
 def _training_pairs(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -244,8 +245,12 @@ def _training_pairs(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
 def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: int = 0) -> TrainResult:
     """Train a new model from the outcomes and dismissals in the database and store it.
 
-    The new model is activated if its hold-out AUC is no worse than the active model's
-    recorded hold-out AUC (or there is no active model), or when ``force``. Raises a
+    The new model is activated when ``force``, or if on its hold-out set it scores no lower
+    than the heuristic (its AUC against the heuristic's on the same rows) and no lower than
+    the active model's recorded hold-out AUC (or there is no active model). A model below the
+    heuristic is stored but never activated automatically: the heuristic (or the active
+    model) keeps serving, and ``TrainResult.message`` says why. A tie counts as no lower, as
+    for the active model: on a small, cleanly separated hold-out both score 1.0. Raises a
     ValidationError (``not_enough_outcomes``) below ``MATCHING_MIN_OUTCOMES`` outcomes or
     when the outcomes hold only one class; then the heuristic keeps serving.
     """
@@ -276,7 +281,15 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
     old_auc = active_row.metrics.get("auc") if active_row else None
     if active_row is not None:
         metrics["auc_active"] = old_auc
-    activate = force or active_row is None or old_auc is None or (new_auc is not None and new_auc >= old_auc)
+    heuristic_auc = metrics.get("auc_heuristic")
+    if force:
+        activate, message = True, TrainingMessage.ACTIVATED
+    elif new_auc is None or (heuristic_auc is not None and new_auc < heuristic_auc):
+        activate, message = False, TrainingMessage.BELOW_HEURISTIC
+    elif active_row is not None and old_auc is not None and new_auc < old_auc:
+        activate, message = False, TrainingMessage.KEPT_ACTIVE
+    else:
+        activate, message = True, TrainingMessage.ACTIVATED
     with transaction.atomic():
         # Two trainings may finish together (retrain clicked twice): allocate versions one at
         # a time. (select_for_update() on an aggregate locks nothing; Django drops it.)
@@ -310,7 +323,7 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
                 },
             )
     progress(1.0, TrainingMessage.DONE)
-    return TrainResult(model=model, activated=activate, metrics=metrics)
+    return TrainResult(model=model, activated=activate, metrics=metrics, message=message)
 
 
 def training_run_start(*, actor: Actor, force: bool = False) -> TrainingRun:
@@ -382,7 +395,7 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
             activated=result.activated,
             metrics=result.metrics,
             finished_at=timezone.now(),
-            message_code=TrainingMessage.ACTIVATED if result.activated else TrainingMessage.KEPT_ACTIVE,
+            message_code=result.message,
         )
     return TrainingRun.objects.get(pk=run_id)
 

@@ -21,6 +21,7 @@ from frontend.labels import page_error_items
 from frontend.views.common import actor_of
 from huiliu import formatting
 from matching import selectors, services
+from matching.models import MatcherModel
 
 HISTORY_SIZE = 20
 
@@ -78,7 +79,12 @@ def matcher(request):
         "frontend/matcher/admin.html",
         {
             "active": active,
-            "active_metrics": metric_rows(active.metrics) if active else [],
+            # Which ranker serves (a model or the heuristic), and why.
+            "serving": selectors.matcher_serving(),
+            # The active model's metrics; while the heuristic serves, the latest model's (which
+            # say why it was not activated).
+            "metrics_model": active or (models[0] if models else None),
+            "active_metrics": metric_rows((active or (models[0] if models else None) or MatcherModel()).metrics),
             "models": models,
             "runs": runs,
             "followed": followed,
