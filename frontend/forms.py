@@ -396,6 +396,26 @@ class ChannelRows:
         return ChannelType.choices
 
 
+# --- Logo ----------------------------------------------------------------------------------------
+class LogoForm(forms.Form):
+    """Upload or remove a brand's logo; what an image is (type by content, size) is decided by
+    ``partners.services.brand_logo_set``."""
+
+    logo = forms.FileField(
+        label=gettext_lazy("Logo"),
+        required=False,
+        help_text=gettext_lazy("PNG, JPEG or WebP, at most 512 KB; square images look best."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+    remove = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("remove") and not data.get("logo"):
+            self.add_error("logo", _("Choose an image to upload."))
+        return data
+
+
 # --- Review and keys ------------------------------------------------------------------------------
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

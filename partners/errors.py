@@ -27,3 +27,5 @@ class PartnersError(StrEnum):
     SELF_BLOCK = "self_block"
     ALREADY_REVOKED = "already_revoked"
     INVALID_SCOPE = "invalid_scope"
+    INVALID_IMAGE = "invalid_image"
+    TOO_LARGE = "too_large"

@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from partners.logos import logo_upload_to
+
 
 class User(AbstractUser):
     """A person. Platform admins are staff users; brand roles come from Membership."""
@@ -89,6 +91,9 @@ class Brand(models.Model):
     audience = models.JSONField(_("audience profile"), default=dict, blank=True)
     store_count = models.PositiveIntegerField(_("stores"), default=0)
     website = models.URLField(blank=True)
+    # PNG, JPEG or WebP, ≤ 512 KB, checked by content (partners.logos); set through
+    # services.brand_logo_set. Empty: pages show the name's first character instead.
+    logo = models.FileField(_("logo"), upload_to=logo_upload_to, max_length=200, blank=True)
 
     status = models.CharField(max_length=12, choices=BrandStatus.choices, default=BrandStatus.PENDING, db_index=True)
     status_reason = models.TextField(blank=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import graphene
 from django.db.models import F, Prefetch, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.urls import reverse
 from graphene.types.generic import GenericScalar
 from graphene_django import DjangoListField
 
@@ -19,6 +20,7 @@ from api.core.scalars import BigInt
 from api.core.types import ScopedObjectType, actor_of, request_language
 from partners import selectors
 from partners.actors import Actor
+from partners.logos import logo_version
 from partners.models import ApiKey, AuditEvent, Brand, Category, Channel, Membership, User
 from partners.validation import BRAND_PROFILE_FIELDS
 
@@ -117,6 +119,7 @@ class BrandNode(ScopedObjectType):
     store_count = BigInt(required=True)
     active_audience = BigInt(required=True, description="Σ channel size × active rate.")
     channel_types = graphene.List(graphene.NonNull(graphene.String), required=True)
+    logo_url = graphene.String(description="The brand's logo (PNG, JPEG or WebP), an absolute URL; null without one.")
     # Private: null / empty unless the caller is a member of the brand or an admin.
     status = graphene.String()
     status_reason = graphene.String()
@@ -137,6 +140,7 @@ class BrandNode(ScopedObjectType):
             *BRAND_PROFILE_FIELDS,
             "active_audience",
             "channel_types",
+            "logo_url",
             "status",
             "status_reason",
             "channels",
@@ -163,6 +167,13 @@ class BrandNode(ScopedObjectType):
 
     def resolve_tone_tags(self, info):
         return list(self.tone_tags or [])
+
+    def resolve_logo_url(self, info):
+        if not self.logo:
+            return None
+        # The web app serves logos (frontend.views.logos), under the same visibility rules.
+        path = reverse("frontend:brand_logo", args=[self.slug]) + f"?v={logo_version(self.logo.name)}"
+        return info.context.build_absolute_uri(path)
 
     def resolve_channel_types(self, info):
         channels = getattr(self, PREFETCHED_CHANNELS, None)

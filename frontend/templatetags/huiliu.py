@@ -168,6 +168,14 @@ def headcount(value) -> str:
 
 
 @register.filter
+def logo_version(name: str) -> str:
+    """A stored logo's version token for its URL (``partners.logos.logo_version``)."""
+    from partners.logos import logo_version as version
+
+    return version(name)
+
+
+@register.filter
 def http_url(value) -> str:
     """The value if it is an http(s) URL, else "" — so a stored ``javascript:``/``data:`` value
     (from before the website was validated) is never rendered as a link."""

@@ -11,7 +11,15 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from frontend.forms import ApiKeyForm, AudienceForm, BrandProfileForm, ChannelRows, apply_errors, apply_profile_errors
+from frontend.forms import (
+    ApiKeyForm,
+    AudienceForm,
+    BrandProfileForm,
+    ChannelRows,
+    LogoForm,
+    apply_errors,
+    apply_profile_errors,
+)
 from frontend.labels import label_of, page_error_items
 from frontend.views.common import actor_of, brand_for
 from frontend.views.review import ACTIONS_BY_STATUS
@@ -83,12 +91,28 @@ def brand_edit(request, slug: str):
             else:
                 return _save_profile(request, actor, brand, data)
     else:
-        form = BrandProfileForm(categories=categories, editing=True, initial=BrandProfileForm.initial_from(brand))
+        form = audience_form = None
+    return edit_page(request, brand, form=form, audience_form=audience_form, confirm_review=confirm_review)
+
+
+def edit_page(request, brand, *, form=None, audience_form=None, confirm_review=(), logo_form=None):
+    """The profile editor page; forms not given start from the stored brand."""
+    if form is None:
+        form = BrandProfileForm(
+            categories=list(selectors.category_list()), editing=True, initial=BrandProfileForm.initial_from(brand)
+        )
+    if audience_form is None:
         audience_form = AudienceForm(initial=AudienceForm.initial_from(brand.audience or {}))
     return render(
         request,
         "frontend/brands/edit.html",
-        {"brand": brand, "form": form, "audience_form": audience_form, "confirm_review": confirm_review},
+        {
+            "brand": brand,
+            "form": form,
+            "audience_form": audience_form,
+            "confirm_review": confirm_review,
+            "logo_form": logo_form or LogoForm(),
+        },
     )
 
 

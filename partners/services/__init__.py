@@ -14,6 +14,7 @@ One module per sub-domain; every public name is re-exported here, so callers kee
 * ``competition`` — competition rules between categories (admins)
 * ``memberships`` — a brand's team
 * ``keys`` — API keys
+* ``logos`` — a brand's logo (``brand_logo_set``)
 * ``audit`` — the audit trail's one writer (matching and the exchange use it too)
 """
 
@@ -46,6 +47,7 @@ from partners.services.keys import (
     api_key_create,
     api_key_revoke,
 )
+from partners.services.logos import brand_logo_set
 from partners.services.memberships import membership_add, membership_set
 from partners.services.users import user_signup
 
@@ -64,6 +66,7 @@ __all__ = [
     "brand_approve",
     "brand_block",
     "brand_channels_set",
+    "brand_logo_set",
     "brand_register",
     "brand_reinstate",
     "brand_reject",
