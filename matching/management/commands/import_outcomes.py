@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from huiliu.jsonl import bad_lines_error, command_source
+from matching.models import OutcomeKind
 from matching.services import OutcomeImportError, outcomes_import
 
 
@@ -28,5 +29,5 @@ class Command(BaseCommand):
             raise bad_lines_error(self.stderr, exc) from None
         except UnicodeDecodeError as exc:
             raise CommandError(_("the file is not UTF-8 text: %(e)s") % {"e": exc}) from None
-        detail = ", ".join(f"{k} {v:,}" for k, v in sorted(result.by_outcome.items()))
+        detail = ", ".join(f"{OutcomeKind(k).label} {v:,}" for k, v in sorted(result.by_outcome.items()))
         self.stdout.write(_("Imported %(n)s outcomes (%(detail)s).") % {"n": f"{result.created:,}", "detail": detail})
