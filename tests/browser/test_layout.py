@@ -96,6 +96,7 @@ def check_phone_page(page, url: str, name: str) -> None:
     page.goto(url)
     page.wait_for_load_state()
     page.screenshot(path=str(page.shots.folder / f"phone-{name}.png"), full_page=True)
+    page.screenshot(path=str(page.shots.folder / f"phone-{name}-top.png"))  # what the phone shows first
     overflow = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert overflow[0] <= overflow[1], f"{name} scrolls sideways: {overflow}"
     assert page.evaluate(SQUEEZED) == [], name
