@@ -26,7 +26,7 @@ from exchange import valuation
 from exchange.models import Placement, PlacementFormat, unit_for
 from exchange.services import Preview
 from exchange.states import Side
-from huiliu.errors import error_items
+from frontend.labels import page_error_items
 from huiliu.text import ascii_int
 
 MINE, THEIRS, ASK = "mine", "their", "ask"
@@ -316,7 +316,7 @@ class ComposerForm:
 
     # --- back from the services ---------------------------------------------------------------------
     def apply_errors(self, exc: ValidationError) -> None:
-        for name, _code, message in error_items(exc):
+        for name, _code, message in page_error_items(exc):
             self._place_error(name, message)
 
     def _place_error(self, name: str, message: str) -> None:

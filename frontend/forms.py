@@ -17,7 +17,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from huiliu.errors import error_items
+from frontend.labels import page_error_items
+from huiliu import formatting
+from partners.errors import PartnersError
 from partners.models import ApiKeyScope, BrandStatus, ChannelType
 from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
 
@@ -51,7 +53,7 @@ def apply_errors(form: forms.Form, exc: ValidationError, *, prefix_map: dict[str
     """Attach a service's ValidationError to the form: known fields next to their input,
     anything else at the top of the form."""
     prefix_map = prefix_map or {}
-    for field, _code, message in error_items(exc):
+    for field, _code, message in page_error_items(exc):
         name = prefix_map.get(field, field)
         if name in form.fields:
             form.add_error(name, message)
@@ -268,7 +270,7 @@ class AudienceForm(forms.Form):
         return out
 
     def apply_service_errors(self, exc: ValidationError) -> None:
-        for field, _code, message in error_items(exc):
+        for field, _code, message in page_error_items(exc):
             dim = field.split(".", 1)[1] if field.startswith("audience.") else field
             if dim == "regions":
                 self.add_error("regions", message)
@@ -291,11 +293,12 @@ class AudienceForm(forms.Form):
 
 def apply_profile_errors(form: BrandProfileForm, audience_form: AudienceForm, exc: ValidationError) -> None:
     """Route brand_update's errors: ``audience.*`` to the audience fields, the rest to the profile."""
-    for field, _code, message in error_items(exc):
+    for field, _code, message in page_error_items(exc):
         if field.startswith("audience"):
             audience_form.apply_service_errors(ValidationError({field: ValidationError(message)}))
         elif field in form.fields:
-            form.add_error(field, message)
+            if field not in form.errors:  # the form's own error on it says it better
+                form.add_error(field, message)
         else:
             form.add_error(None, message)
 
@@ -335,7 +338,8 @@ class ChannelRows:
                 {
                     "type": c["type"],
                     "label": c.get("label", ""),
-                    "size": str(c.get("size", "")),
+                    # "20,000,000", not "20000000": payload() reads the separators back.
+                    "size": formatting.number(c.get("size", "")),
                     "active_rate": f"{float(c.get('active_rate', 0)) * 100:g}",
                 }
                 for c in channels
@@ -368,11 +372,13 @@ class ChannelRows:
         return out if ok else None
 
     def apply_service_errors(self, exc: ValidationError) -> None:
-        for field, _code, message in error_items(exc):
+        for field, code, message in page_error_items(exc):
             if field.startswith("channels[") and "]" in field:
                 index = int(field[len("channels[") : field.index("]")])
                 name = field.split(".", 1)[1] if "." in field else "type"
                 if 0 <= index < len(self.rows):
+                    if code == PartnersError.UNKNOWN_CHANNEL_TYPE and not self.rows[index]["type"]:
+                        message = _("Choose a channel type.")  # a row with numbers but no type
                     self.rows[index]["errors"][name] = message
                     continue
             self.non_field_errors.append(message)
@@ -388,6 +394,26 @@ class ChannelRows:
     @staticmethod
     def type_choices():
         return ChannelType.choices
+
+
+# --- Logo ----------------------------------------------------------------------------------------
+class LogoForm(forms.Form):
+    """Upload or remove a brand's logo; what an image is (type by content, size) is decided by
+    ``partners.services.brand_logo_set``."""
+
+    logo = forms.FileField(
+        label=gettext_lazy("Logo"),
+        required=False,
+        help_text=gettext_lazy("PNG, JPEG or WebP, at most 512 KB; square images look best."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+    remove = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("remove") and not data.get("logo"):
+            self.add_error("logo", _("Choose an image to upload."))
+        return data
 
 
 # --- Review and keys ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from frontend.views import (
     compose,
     exchange_admin,
     inbox,
+    logos,
     matcher,
     proposals,
     public,
@@ -20,6 +21,7 @@ urlpatterns = [
     path("", public.home, name="home"),
     path("brands/", public.marketplace, name="marketplace"),
     path("brands/<slug:slug>/", public.brand_public, name="brand_public"),
+    path("brands/<slug:slug>/logo/", logos.brand_logo, name="brand_logo"),
     # Accounts
     path("signup/", accounts.signup, name="signup"),
     path("login/", accounts.signin, name="login"),
@@ -36,6 +38,7 @@ urlpatterns = [
     path("dashboard/brands/<slug:slug>/", brands.brand_detail, name="brand_detail"),
     path("dashboard/brands/<slug:slug>/edit/", brands.brand_edit, name="brand_edit"),
     path("dashboard/brands/<slug:slug>/channels/", brands.brand_channels, name="brand_channels"),
+    path("dashboard/brands/<slug:slug>/logo/", logos.brand_logo_upload, name="brand_logo_upload"),
     path("dashboard/brands/<slug:slug>/resubmit/", brands.brand_resubmit, name="brand_resubmit"),
     path("dashboard/brands/<slug:slug>/keys/", brands.api_keys, name="api_keys"),
     path("dashboard/brands/<slug:slug>/keys/<int:key_id>/revoke/", brands.api_key_revoke, name="api_key_revoke"),
@@ -46,6 +49,11 @@ urlpatterns = [
         "dashboard/brands/<slug:slug>/partners/<int:partner_id>/dismiss/",
         recommendations.dismiss,
         name="recommendation_dismiss",
+    ),
+    path(
+        "dashboard/brands/<slug:slug>/partners/<int:partner_id>/undismiss/",
+        recommendations.undismiss,
+        name="recommendation_undismiss",
     ),
     # Swap proposals (exchange)
     path("dashboard/brands/<slug:slug>/proposals/new/", compose.compose, name="proposal_new"),

@@ -182,6 +182,10 @@ STORAGES = {
         else "whitenoise.storage.CompressedStaticFilesStorage"
     },
 }
+# Uploaded files (brand logos), through the default storage; served by the app
+# (frontend.views.logos), so no web-server route is needed.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "media/"
 WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step
 # Browser libraries installed from npm (`make assets`: package.json, package-lock.json), served
 # as /static/vendor/htmx/…. Listed only once installed, so a checkout that has not run npm yet

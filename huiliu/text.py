@@ -108,9 +108,9 @@ def _refuse(label: str, ch: str) -> ValidationError:
     else:
         kind = _("a control character")
     return ValidationError(
-        _("%(field)s contains %(kind)s (%(code)s), which is not allowed.")
-        % {"field": label, "kind": kind, "code": _code_point(ch)},
+        _("%(field)s contains %(kind)s (%(code)s), which is not allowed."),
         code=TextError.INVALID,
+        params={"field": label, "kind": kind, "code": _code_point(ch)},
     )
 
 
@@ -118,15 +118,16 @@ def _check_type(value: Any, label: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValidationError(_("%(name)s must be text.") % {"name": label}, code=TextError.INVALID)
+        raise ValidationError(_("%(name)s must be text."), code=TextError.INVALID, params={"name": label})
     return value
 
 
 def _check_length(value: str, label: str, max_length: int | None) -> str:
     if max_length is not None and len(value) > max_length:
         raise ValidationError(
-            _("%(name)s is longer than %(n)d characters.") % {"name": label, "n": max_length},
+            _("%(name)s is longer than %(n)d characters."),
             code=TextError.INVALID,
+            params={"name": label, "n": max_length},
         )
     return value
 
@@ -149,7 +150,7 @@ def clean_name(
     visible text."""
     text = normalise_name(_check_type(value, label), compatibility=compatibility)
     if required and is_blank(text):
-        raise ValidationError(_("%(name)s is required.") % {"name": label}, code=TextError.REQUIRED)
+        raise ValidationError(_("%(name)s is required."), code=TextError.REQUIRED, params={"name": label})
     bad = forbidden_character(text, name=True)
     if bad is not None:
         raise _refuse(label, bad)
@@ -161,7 +162,7 @@ def clean_line(value: Any, label: str, *, required: bool = False, max_length: in
     characters, otherwise as typed."""
     text = _check_type(value, label).strip()
     if required and not text:
-        raise ValidationError(_("%(name)s is required.") % {"name": label}, code=TextError.REQUIRED)
+        raise ValidationError(_("%(name)s is required."), code=TextError.REQUIRED, params={"name": label})
     bad = forbidden_character(text)
     if bad is not None:
         raise _refuse(label, bad)
@@ -173,7 +174,7 @@ def clean_free_text(value: Any, label: str, *, required: bool = False, max_lengt
     other control characters not."""
     text = _check_type(value, label).strip()
     if required and is_blank(text):
-        raise ValidationError(_("%(name)s is required.") % {"name": label}, code=TextError.REQUIRED)
+        raise ValidationError(_("%(name)s is required."), code=TextError.REQUIRED, params={"name": label})
     bad = forbidden_character(text, multiline=True)
     if bad is not None:
         raise _refuse(label, bad)

@@ -99,6 +99,8 @@ def demo_history_load(*, count: int = DEMO_OUTCOMES) -> DemoHistory:
     if not records:
         return DemoHistory(outcomes=0, trained_version=None, refreshed_rows=0)
     imported = services.outcomes_import(source=[json.dumps(r, ensure_ascii=False) for r in records])
-    trained = services.matcher_train(force=True)
+    # Not forced: like any automatic training, a model that scores below the heuristic on its
+    # hold-out set is stored but not activated, and the matcher page says which one serves.
+    trained = services.matcher_train()
     stats = services.recommendations_refresh_all()
     return DemoHistory(outcomes=imported.created, trained_version=trained.model.version, refreshed_rows=stats.rows)

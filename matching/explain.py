@@ -1,5 +1,5 @@
 """Reasons: 2–4 short sentences per recommendation, in zh-Hans and en, from the components
-and the data behind them ("规模相当：活跃受众 12.0万 vs 9.6万").
+and the data behind them ("规模相当：活跃受众 12万 vs 9.6万").
 
 Both languages are built at refresh time and stored on the Recommendation; the API picks
 one by the request's language. Sentences are assembled from fixed templates rather than

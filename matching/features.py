@@ -30,6 +30,7 @@ from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from huiliu import formatting
 from partners.models import ChannelType
 from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, TONE_LABELS, tone_label
 
@@ -388,18 +389,9 @@ ARRAY_FIELDS = (
 
 
 def scale_label(value: float, language: str) -> str:
-    """12.0万 / 120.0k — how reasons show an audience size."""
-    if language.startswith("en"):
-        if value >= 1e6:
-            return f"{value / 1e6:.1f}M"
-        if value >= 1e3:
-            return f"{value / 1e3:.1f}k"
-        return f"{value:.0f}"
-    if value >= 1e8:
-        return f"{value / 1e8:.1f}亿"
-    if value >= 1e4:
-        return f"{value / 1e4:.1f}万"
-    return f"{value:.0f}"
+    """12万 / 120K — how reasons show an audience size (``huiliu.formatting.compact``, the
+    formatter every page uses, so a reason and the card beside it agree)."""
+    return formatting.compact(value, language)
 
 
 def log_ratio(a: float, b: float) -> float:

@@ -64,12 +64,46 @@ class TrainingMessage(models.TextChoices):
     DONE = "done", _("Done")
     ACTIVATED = "activated", _("The new model was activated.")
     KEPT_ACTIVE = "kept_active", _("The active model was kept: the new one scored lower.")
+    BELOW_HEURISTIC = (
+        "below_heuristic",
+        _("Not activated: the new model scored below the heuristic on its hold-out set."),
+    )
     # Failures. A validation failure's code is the MatchingError code it was raised with.
     NOT_ENOUGH_OUTCOMES = (
         "not_enough_outcomes",
         _("Training needs at least %(min)d outcomes with both successes and failures (have %(n)d)."),
     )
     INTERNAL_ERROR = "internal_error", _("Internal error; see the worker log.")
+
+
+class ServingReason(models.TextChoices):
+    """Which ranker serves recommendations and why, for the matcher page. Labels take
+    ``%(v)s`` (a model version) and ``%(auc)s`` / ``%(heuristic)s`` (hold-out AUCs)."""
+
+    NO_MODEL = "no_model", _("The heuristic serves: no model has been trained yet.")
+    BELOW_HEURISTIC = (
+        "below_heuristic",
+        _(
+            "The heuristic serves: the latest model, v%(v)s, scored AUC %(auc)s on its hold-out set, below the "
+            "heuristic's %(heuristic)s, so it was not activated."
+        ),
+    )
+    NONE_ACTIVE = "none_active", _("The heuristic serves: no trained model is active.")
+    NOT_BELOW_HEURISTIC = (
+        "not_below_heuristic",
+        _(
+            "Model v%(v)s serves: on its hold-out set it scored AUC %(auc)s, no lower than the heuristic's %(heuristic)s."
+        ),
+    )
+    FORCED = (
+        "forced",
+        _(
+            "Model v%(v)s serves although it scored AUC %(auc)s on its hold-out set, below the heuristic's "
+            "%(heuristic)s: it was activated by hand. Retrain without “Activate even if it scores lower” to "
+            "replace it."
+        ),
+    )
+    NO_COMPARISON = "no_comparison", _("Model v%(v)s serves (it was not compared with the heuristic).")
 
 
 # An unfinished run older than this probably lost its worker: it no longer blocks a new one.

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import joblib
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 
 from matching.features import DIST_DIMS, DIST_SLICES, Market
 
@@ -38,6 +39,19 @@ PAIR_FEATURES = (
     "tier_gap",
     "heuristic",
 )
+# What each feature is, for people (the matcher page lists a model's features by these).
+FEATURE_LABELS = {
+    "scale_fit": _("Scale fit"),
+    "tier_fit": _("Price tier closeness"),
+    "tone_sim": _("Tone similarity"),
+    "audience_fit": _("Audience fit"),
+    "channel_fit": _("Channel mix overlap"),
+    "category_rate": _("Past swap success rate of the category pair"),
+    "category_confidence": _("Past swaps of the category pair"),
+    "scale_gap": _("Scale gap"),
+    "tier_gap": _("Price tier gap"),
+    "heuristic": _("Heuristic score"),
+}
 SCALE_SIGMA = 0.5
 CATEGORY_PRIOR_STRENGTH = 4.0
 

@@ -10,11 +10,13 @@ type; the GraphQL types' ``scope()`` and the list selectors build on it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from matching.exclusions import excluded_open_pairs
-from matching.models import Dismissal, MatcherModel, Recommendation, TrainingRun
+from matching.models import Dismissal, MatcherModel, Recommendation, ServingReason, TrainingRun
 from partners import selectors as partner_selectors
 from partners.actors import Actor
 from partners.models import Brand, BrandStatus
@@ -98,12 +100,52 @@ def recommendation_list(
 def dismissal_list(*, actor: Actor, brand: Brand) -> QuerySet[Dismissal]:
     if not actor.can_view_private(brand.pk):
         return Dismissal.objects.none()
-    return Dismissal.objects.filter(brand=brand).select_related("partner").order_by("-created_at")
+    return (
+        Dismissal.objects.filter(brand=brand)
+        .select_related("partner", "partner__category")
+        .order_by("-created_at", "-id")
+    )
 
 
 def model_active() -> MatcherModel | None:
     """The model serving recommendations, or None (cold start: the heuristic serves)."""
     return MatcherModel.objects.filter(is_active=True).defer("artefact").first()
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Which ranker serves recommendations now, and why (``matcher_serving``)."""
+
+    model: MatcherModel | None  # the active model; None: the heuristic serves
+    reason: ServingReason
+    version: int | None = None  # the model the reason is about (active, or latest not activated)
+    auc: float | None = None  # its hold-out AUC
+    auc_heuristic: float | None = None  # the heuristic's AUC on the same hold-out rows
+
+    def text(self) -> str:
+        """The reason in the active language."""
+        label = str(self.reason.label)
+        ratio = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
+        return label % {"v": self.version, "auc": ratio(self.auc), "heuristic": ratio(self.auc_heuristic)}
+
+
+def matcher_serving() -> Serving:
+    """The model serving recommendations, or the heuristic, with the reason — from the
+    hold-out metrics each model was stored with (``matching.training``)."""
+    active = model_active()
+    model = active or MatcherModel.objects.defer("artefact").order_by("-version").first()
+    if model is None:
+        return Serving(model=None, reason=ServingReason.NO_MODEL)
+    auc, heuristic = model.metrics.get("auc"), model.metrics.get("auc_heuristic")
+    compared = auc is not None and heuristic is not None
+    if active is None:
+        reason = ServingReason.BELOW_HEURISTIC if compared and auc < heuristic else ServingReason.NONE_ACTIVE
+    elif not compared:
+        reason = ServingReason.NO_COMPARISON
+    else:
+        # matcher_train activates a model below the heuristic only when forced.
+        reason = ServingReason.NOT_BELOW_HEURISTIC if auc >= heuristic else ServingReason.FORCED
+    return Serving(model=active, reason=reason, version=model.version, auc=auc, auc_heuristic=heuristic)
 
 
 def model_history(*, actor: Actor) -> QuerySet[MatcherModel]:

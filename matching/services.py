@@ -92,6 +92,28 @@ def recommendation_dismiss(*, actor: Actor, brand: Brand, partner: Brand) -> Dis
     return dismissal
 
 
+@transaction.atomic
+def recommendation_undismiss(*, actor: Actor, brand: Brand, partner: Brand) -> bool:
+    """Undo ``recommendation_dismiss``: ``partner`` may be recommended to ``brand`` again, from
+    the refresh scheduled after commit. Same permission as dismissing. Idempotent: True if a
+    dismissal was removed (audited in ``brand``'s history), False if there was none."""
+    if not actor.can_edit(brand.pk):
+        raise _denied()
+    dismissal = Dismissal.objects.select_for_update().filter(brand=brand, partner=partner).first()
+    if dismissal is None:
+        return False
+    audit(
+        actor=actor,
+        action=AuditAction.RECOMMENDATION_UNDISMISSED,
+        obj=dismissal,
+        brand=brand,
+        data={"partner": partner.slug},
+    )
+    dismissal.delete()
+    transaction.on_commit(lambda: scheduling.schedule_brand_refresh(brand.pk))
+    return True
+
+
 # --- Outcomes import --------------------------------------------------------------------------
 class OutcomeImportError(LineImportError):
     """The outcomes file had bad lines; nothing was written. ``problems`` lists each one."""
@@ -210,6 +232,7 @@ class TrainResult:
     model: MatcherModel
     activated: bool
     metrics: dict
+    message: TrainingMessage = TrainingMessage.ACTIVATED  # why it was (not) activated
 
 
 def _training_pairs(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -236,8 +259,12 @@ def _training_pairs(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
 def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: int = 0) -> TrainResult:
     """Train a new model from the outcomes and dismissals in the database and store it.
 
-    The new model is activated if its hold-out AUC is no worse than the active model's
-    recorded hold-out AUC (or there is no active model), or when ``force``. Raises a
+    The new model is activated when ``force``, or if on its hold-out set it scores no lower
+    than the heuristic (its AUC against the heuristic's on the same rows) and no lower than
+    the active model's recorded hold-out AUC (or there is no active model). A model below the
+    heuristic is stored but never activated automatically: the heuristic (or the active
+    model) keeps serving, and ``TrainResult.message`` says why. A tie counts as no lower, as
+    for the active model: on a small, cleanly separated hold-out both score 1.0. Raises a
     ValidationError (``not_enough_outcomes``) below ``MATCHING_MIN_OUTCOMES`` outcomes or
     when the outcomes hold only one class; then the heuristic keeps serving.
     """
@@ -268,7 +295,15 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
     old_auc = active_row.metrics.get("auc") if active_row else None
     if active_row is not None:
         metrics["auc_active"] = old_auc
-    activate = force or active_row is None or old_auc is None or (new_auc is not None and new_auc >= old_auc)
+    heuristic_auc = metrics.get("auc_heuristic")
+    if force:
+        activate, message = True, TrainingMessage.ACTIVATED
+    elif new_auc is None or (heuristic_auc is not None and new_auc < heuristic_auc):
+        activate, message = False, TrainingMessage.BELOW_HEURISTIC
+    elif active_row is not None and old_auc is not None and new_auc < old_auc:
+        activate, message = False, TrainingMessage.KEPT_ACTIVE
+    else:
+        activate, message = True, TrainingMessage.ACTIVATED
     with transaction.atomic():
         # Two trainings may finish together (retrain clicked twice): allocate versions one at
         # a time. (select_for_update() on an aggregate locks nothing; Django drops it.)
@@ -302,7 +337,7 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
                 },
             )
     progress(1.0, TrainingMessage.DONE)
-    return TrainResult(model=model, activated=activate, metrics=metrics)
+    return TrainResult(model=model, activated=activate, metrics=metrics, message=message)
 
 
 def training_run_start(*, actor: Actor, force: bool = False) -> TrainingRun:
@@ -374,7 +409,7 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
             activated=result.activated,
             metrics=result.metrics,
             finished_at=timezone.now(),
-            message_code=TrainingMessage.ACTIVATED if result.activated else TrainingMessage.KEPT_ACTIVE,
+            message_code=result.message,
         )
     return TrainingRun.objects.get(pk=run_id)
 

@@ -67,7 +67,7 @@ def _audience_form_fields() -> dict[str, forms.Field]:
                 min_value=0,
                 max_value=100,
                 decimal_places=2,
-                widget=forms.NumberInput(attrs={"step": "0.1", "min": 0, "max": 100, "style": "width: 6em"}),
+                widget=forms.NumberInput(attrs={"step": "0.1", "min": 0, "max": 100, "class": "share-input"}),
             )
     fields[AUDIENCE_REGIONS_FIELD] = forms.MultipleChoiceField(
         label=AUDIENCE_DIMENSION_LABELS["regions"],

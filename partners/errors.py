@@ -28,3 +28,5 @@ class PartnersError(StrEnum):
     ALREADY_REVOKED = "already_revoked"
     INVALID_SCOPE = "invalid_scope"
     CANNOT_DEACTIVATE_SELF = "cannot_deactivate_self"
+    INVALID_IMAGE = "invalid_image"
+    TOO_LARGE = "too_large"

@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from partners.logos import logo_upload_to
+
 
 class User(AbstractUser):
     """A person. Platform admins are staff users; brand roles come from Membership."""
@@ -109,6 +111,9 @@ class Brand(models.Model):
     audience = models.JSONField(_("audience profile"), default=dict, blank=True)
     store_count = models.PositiveIntegerField(_("stores"), default=0)
     website = models.URLField(_("website"), blank=True)
+    # PNG, JPEG or WebP, ≤ 512 KB, checked by content (partners.logos); set through
+    # services.brand_logo_set. Empty: pages show the name's first character instead.
+    logo = models.FileField(_("logo"), upload_to=logo_upload_to, max_length=200, blank=True)
 
     status = models.CharField(
         _("status"), max_length=12, choices=BrandStatus.choices, default=BrandStatus.PENDING, db_index=True
@@ -294,7 +299,7 @@ class AuditAction(models.TextChoices):
     BRAND_REGISTERED = "brand.registered", _("Registered and submitted for review")
     BRAND_IMPORTED = "brand.imported", _("Imported by the platform")
     BRAND_UPDATED = "brand.updated", _("Profile updated")
-    BRAND_KYB_CHANGED = "brand.kyb_changed", _("Legal identity changed, back to review")
+    BRAND_KYB_CHANGED = "brand.kyb_changed", _("Legal identity changed")
     BRAND_CHANNELS_SET = "brand.channels_set", _("Channels updated")
     BRAND_APPROVED = "brand.approved", _("Approved")
     BRAND_REJECTED = "brand.rejected", _("Rejected")
@@ -314,6 +319,7 @@ class AuditAction(models.TextChoices):
     USER_REACTIVATED = "user.reactivated", _("Account reactivated")
     # matching
     RECOMMENDATION_DISMISSED = "recommendation.dismissed", _("Dismissed a recommended partner")
+    RECOMMENDATION_UNDISMISSED = "recommendation.undismissed", _("Undid the dismissal of a partner")
     MATCHER_TRAINING_STARTED = "matcher.training_started", _("Matcher training started")
     MATCHER_MODEL_ACTIVATED = "matcher.model_activated", _("Matcher model activated")
     # exchange

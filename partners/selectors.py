@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from partners.actors import Actor
 from partners.models import (
     ApiKey,
+    AuditAction,
     AuditEvent,
     Brand,
     BrandBlock,
@@ -179,6 +180,40 @@ def audit_actor_name(*, actor: Actor, event: AuditEvent) -> str:
     if event.actor_api_key_id is not None:
         return gettext("API key “%(name)s”") % {"name": event.actor_api_key.name}
     return gettext("System")
+
+
+# Review decisions on a brand's legal identity: KYB changes before the latest one were reviewed.
+KYB_DECISIONS = (AuditAction.BRAND_APPROVED, AuditAction.BRAND_REJECTED, AuditAction.BRAND_REINSTATED)
+
+
+def kyb_changes_unreviewed(*, actor: Actor, brand_ids: Iterable[int]) -> dict[int, list[tuple[str, str, str]]]:
+    """Per brand, the legal-identity fields changed since its last review decision, as
+    ``(field, old, new)`` — old as the reviewer last saw it, new as it is now; a field changed
+    and changed back is left out. From the ``BRAND_KYB_CHANGED`` events' data; brands
+    ``actor`` may not see privately, or with no such change, are absent. One query."""
+    ids = [pk for pk in brand_ids if actor.can_view_private(pk)]
+    if not ids:
+        return {}
+    events = (
+        audit_event_visible(actor=actor)
+        .filter(brand_id__in=ids, action__in=(AuditAction.BRAND_KYB_CHANGED, *KYB_DECISIONS))
+        .order_by("created_at", "id")
+        .values_list("brand_id", "action", "data")
+    )
+    pending: dict[int, dict[str, list[str]]] = {}
+    for brand_id, action, data in events:
+        if action != AuditAction.BRAND_KYB_CHANGED:
+            pending.pop(brand_id, None)
+            continue
+        fields = pending.setdefault(brand_id, {})
+        for field, change in ((data or {}).get("changes") or {}).items():
+            old, new = str(change.get("from") or ""), str(change.get("to") or "")
+            fields[field] = [fields[field][0] if field in fields else old, new]
+    return {
+        brand_id: [(field, old, new) for field, (old, new) in fields.items() if old != new]
+        for brand_id, fields in pending.items()
+        if any(old != new for old, new in fields.values())
+    }
 
 
 def approval_queue(*, actor: Actor, status: str = BrandStatus.PENDING, search: str = "") -> QuerySet[Brand]:

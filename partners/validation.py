@@ -1,7 +1,9 @@
 """Pure validators for brand data, shared by services, forms, the API and bulk import.
 
 Each validator returns the normalised value or raises ``ValidationError`` with a code from
-``partners.errors.PartnersError``. They never touch the database. The lists they check
+``partners.errors.PartnersError``. They never touch the database. A message that names a
+field or a code (``name``, ``wecom``) passes it in ``params``, so the import and the API show
+the code while the web pages put the label in its place (``frontend.labels``). The lists they check
 against (audience keys, regions, tone vocabulary) are in ``partners.reference``.
 
 One idea — what valid brand input is — over ~450 lines: a dozen fields, each with its own
@@ -210,13 +212,16 @@ def validate_non_negative_int(value: Any, name: str, maximum: int | None = None)
         or not isinstance(value, (int, float))
         or (isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()))
     ):
-        raise ValidationError(_("%(name)s must be a whole number.") % {"name": name}, code=E.INVALID)
+        raise ValidationError(_("%(name)s must be a whole number."), code=E.INVALID, params={"name": name})
     if value < 0:
-        raise ValidationError(_("%(name)s must be ≥ 0 (got %(v)s).") % {"name": name, "v": value}, code=E.OUT_OF_RANGE)
+        raise ValidationError(
+            _("%(name)s must be ≥ 0 (got %(v)s)."), code=E.OUT_OF_RANGE, params={"name": name, "v": value}
+        )
     if maximum is not None and value > maximum:
         raise ValidationError(
-            _("%(name)s must be at most %(max)s (got %(v)s).") % {"name": name, "max": f"{maximum:,}", "v": value},
+            _("%(name)s must be at most %(max)s (got %(v)s)."),
             code=E.OUT_OF_RANGE,
+            params={"name": name, "max": f"{maximum:,}", "v": value},
         )
     return int(value)
 
@@ -428,9 +433,9 @@ def clean_channels(value: Any) -> list[dict[str, Any]]:
         ctype = str(raw.get("type") or "").strip()
         if ctype not in ChannelType.values:
             errors[f"{prefix}.type"] = ValidationError(
-                _("unknown channel type %(t)s; one of: %(all)s.")
-                % {"t": excerpt(ctype) or "(empty)", "all": ", ".join(ChannelType.values)},
+                _("unknown channel type %(t)s; one of: %(all)s."),
                 code=E.UNKNOWN_CHANNEL_TYPE,
+                params={"t": excerpt(ctype) or "(empty)", "all": ", ".join(ChannelType.values)},
             )
             continue
         item: dict[str, Any] = {"type": ctype}
@@ -458,7 +463,7 @@ def clean_channels(value: Any) -> list[dict[str, Any]]:
         key = (ctype, item["label"])
         if key in seen:
             errors[f"{prefix}.type"] = ValidationError(
-                _("channel %(t)s is listed twice; give each a different label.") % {"t": ctype}, code=E.DUPLICATE
+                _("channel %(t)s is listed twice; give each a different label."), code=E.DUPLICATE, params={"t": ctype}
             )
         seen.add(key)
         out.append(item)

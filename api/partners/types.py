@@ -11,6 +11,7 @@ from __future__ import annotations
 import graphene
 from django.db.models import F, Prefetch, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.urls import reverse
 from graphene.types.generic import GenericScalar
 from graphene_django import DjangoListField
 
@@ -20,6 +21,7 @@ from api.core.scalars import BigInt
 from api.core.types import ScopedObjectType, actor_of, request_language
 from partners import selectors
 from partners.actors import Actor
+from partners.logos import logo_version
 from partners.models import (
     ApiKey,
     ApiKeyScope,
@@ -178,6 +180,7 @@ class BrandNode(ScopedObjectType):
     channel_type_labels = graphene.List(
         graphene.NonNull(graphene.String), required=True, description="`channelTypes` in the request's language."
     )
+    logo_url = graphene.String(description="The brand's logo (PNG, JPEG or WebP), an absolute URL; null without one.")
     # Private: null / empty unless the caller is a member of the brand or an admin.
     status = graphene.String()
     status_label = graphene.String(description="`status` in the request's language (private, like `status`).")
@@ -201,6 +204,7 @@ class BrandNode(ScopedObjectType):
             "active_audience",
             "channel_types",
             "channel_type_labels",
+            "logo_url",
             "status",
             "status_label",
             "status_reason",
@@ -231,6 +235,13 @@ class BrandNode(ScopedObjectType):
 
     def resolve_tone_tag_labels(self, info):
         return tone_labels(self.tone_tags or [])
+
+    def resolve_logo_url(self, info):
+        if not self.logo:
+            return None
+        # The web app serves logos (frontend.views.logos), under the same visibility rules.
+        path = reverse("frontend:brand_logo", args=[self.slug]) + f"?v={logo_version(self.logo.name)}"
+        return info.context.build_absolute_uri(path)
 
     def resolve_channel_types(self, info):
         channels = getattr(self, PREFETCHED_CHANNELS, None)

@@ -72,9 +72,8 @@ def quantity_noun(unit) -> str:
 @register.filter
 def quantity(value, unit) -> str:
     """``20000`` with unit ``cpm`` → ``20,000 reach``."""
-    try:
-        number = f"{int(value):,}"
-    except (TypeError, ValueError):
+    number = formatting.number(value)
+    if not number:
         return ""
     noun = quantity_noun(unit)
     return f"{number} {noun}" if noun else number

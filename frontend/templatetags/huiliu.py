@@ -1,8 +1,9 @@
 """Template filters that show domain values in the active language."""
 
 from django import template
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language
 
+from huiliu import formatting
 from partners.actors import Actor
 from partners.models import AuditAction
 from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
@@ -62,14 +63,6 @@ def get_item(mapping, key):
     return None
 
 
-TRANSITION_LABELS = {
-    "approve": gettext_lazy("Approve"),
-    "reject": gettext_lazy("Reject"),
-    "suspend": gettext_lazy("Suspend"),
-    "reinstate": gettext_lazy("Reinstate"),
-}
-
-
 @register.filter
 def audit_action(action: str) -> str:
     """An audit event's action as people read it; an unknown code is shown as it is."""
@@ -87,6 +80,8 @@ def audit_actor(context, event) -> str:
 
 @register.filter
 def transition_label(action: str) -> str:
+    from partners.services import TRANSITION_LABELS
+
     return str(TRANSITION_LABELS.get(action, action))
 
 
@@ -98,6 +93,29 @@ def channel_type(value: str) -> str:
         return ChannelType(value).label
     except ValueError:
         return value
+
+
+@register.filter
+def key_scopes(scopes) -> str:
+    """An API key's scopes by their labels ("读取, 写入"), never the codes."""
+    from partners.models import ApiKeyScope
+
+    return ", ".join(_choice_label(ApiKeyScope, s) for s in scopes or [])
+
+
+@register.filter
+def matcher_feature(name: str) -> str:
+    """A matcher feature by its label ("Scale fit"), never its column name ("scale_fit")."""
+    from matching.ranker import FEATURE_LABELS
+
+    return str(FEATURE_LABELS.get(name, name))
+
+
+def _choice_label(choices, value) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
 
 
 @register.filter
@@ -147,28 +165,23 @@ def audience_rows(audience) -> list:
 
 @register.filter
 def num(value) -> str:
-    """A whole number with thousands separators (120,000) in every language."""
-    try:
-        return f"{int(value):,}"
-    except (TypeError, ValueError):
-        return ""
+    """An exact count with thousands separators (120,000) in every language."""
+    return formatting.number(value)
 
 
 @register.filter
 def headcount(value) -> str:
-    """A count of people the way readers expect it: 5.8万 / 1.2亿 in Chinese, 58,000 in English."""
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        return ""
-    if _lang().startswith("en"):
-        if n >= 1_000_000:
-            return f"{n / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
-        return f"{n:,}"
-    for unit, size in (("亿", 100_000_000), ("万", 10_000)):
-        if n >= size:
-            return f"{n / size:.1f}".rstrip("0").rstrip(".") + unit
-    return str(n)
+    """A count of people the way readers expect it: 5.8万 / 1.2亿 in Chinese, 58K / 2.6M in
+    English (``huiliu.formatting.compact``, which the matcher's reasons use too)."""
+    return formatting.compact(value, _lang())
+
+
+@register.filter
+def logo_version(name: str) -> str:
+    """A stored logo's version token for its URL (``partners.logos.logo_version``)."""
+    from partners.logos import logo_version as version
+
+    return version(name)
 
 
 @register.filter

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from frontend.forms import SigninForm, SignupForm, apply_errors
-from frontend.views.common import safe_next
+from frontend.views.common import landing_url, safe_next
 from huiliu.throttle import ThrottleScope, client_ip, throttle
 from partners import services
 
@@ -39,7 +39,7 @@ def signup(request):
 
 def signin(request):
     if request.user.is_authenticated:
-        return redirect(safe_next(request, reverse("frontend:dashboard")))
+        return redirect(safe_next(request, landing_url(request.user)))
     form = SigninForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = authenticate(
@@ -49,7 +49,7 @@ def signin(request):
             form.add_error(None, _("The e-mail or password is incorrect."))
         else:
             login(request, user)
-            return redirect(safe_next(request, reverse("frontend:dashboard")))
+            return redirect(safe_next(request, landing_url(user)))
     return render(request, "frontend/accounts/signin.html", {"form": form, "next": request.GET.get("next", "")})
 
 

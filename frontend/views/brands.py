@@ -11,9 +11,18 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from frontend.forms import ApiKeyForm, AudienceForm, BrandProfileForm, ChannelRows, apply_errors, apply_profile_errors
+from frontend.forms import (
+    ApiKeyForm,
+    AudienceForm,
+    BrandProfileForm,
+    ChannelRows,
+    LogoForm,
+    apply_errors,
+    apply_profile_errors,
+)
+from frontend.labels import label_of, page_error_items
 from frontend.views.common import actor_of, brand_for
-from huiliu.errors import error_items
+from frontend.views.review import ACTIONS_BY_STATUS
 from partners import selectors, services
 
 
@@ -28,41 +37,103 @@ def dashboard(request):
 def brand_detail(request, slug: str):
     actor = actor_of(request)
     brand = brand_for(request, slug, need="view")
+    role = actor.role_in(brand.pk)
     return render(
         request,
         "frontend/brands/detail.html",
         {
             "brand": brand,
-            "role": actor.role_in(brand.pk),
+            "role": role,
+            # A platform admin who is not a member reads the page as a reviewer: neutral
+            # wording, and the review actions of the brand's status instead of "resubmit".
+            "reviewer": role is None and actor.is_admin,
+            "review_actions": ACTIONS_BY_STATUS.get(brand.status, []) if actor.is_admin else [],
             "can_edit": actor.can_edit(brand.pk),
             "can_manage_keys": actor.can_manage_keys(brand.pk),
             "channels": selectors.channel_list(actor=actor, brand=brand),
             "history": selectors.audit_history(actor=actor, brand=brand)[:50],
+            # Why a brand is in review again: its legal identity changed (old → new).
+            "kyb_changes": _labelled(selectors.kyb_changes_unreviewed(actor=actor, brand_ids=[brand.pk])).get(brand.pk),
         },
     )
 
 
+def _labelled(changes: dict[int, list[tuple[str, str, str]]]) -> dict[int, list[tuple[str, str, str]]]:
+    """``kyb_changes_unreviewed`` with each field's label."""
+    return {pk: [(label_of(field), old, new) for field, old, new in rows] for pk, rows in changes.items()}
+
+
 @login_required
 def brand_edit(request, slug: str):
+    """The profile editor. Every error shows in one round (the form's type checks and the
+    shared validator's, as in the wizard). A change of the legal identity that would send an
+    approved brand back to review is saved only once the member confirms it (``confirm_review``)."""
+    actor = actor_of(request)
     brand = brand_for(request, slug, need="edit")
     categories = list(selectors.category_list())
+    confirm_review: list[tuple[str, str, str]] = []
     if request.method == "POST":
         form = BrandProfileForm(request.POST, categories=categories, editing=True)
         audience_form = AudienceForm(request.POST)
-        forms_ok = form.is_valid() & audience_form.is_valid()  # both run, so both show errors
-        if forms_ok:
-            data = {**form.payload(), "audience": audience_form.payload()}
-            try:
-                services.brand_update(actor=actor_of(request), brand=brand, data=data)
-            except ValidationError as exc:
-                apply_profile_errors(form, audience_form, exc)
+        form.is_valid()  # coerce types; the shared validator then checks every field at once
+        data = form.payload()
+        if audience_form.is_valid():
+            data["audience"] = audience_form.payload()
+        fields = None
+        try:
+            fields = services.brand_update_clean(brand=brand, data=data)
+        except ValidationError as exc:
+            apply_profile_errors(form, audience_form, exc)
+        if fields is not None and not form.errors and not audience_form.has_errors():
+            review = services.brand_update_needs_review(actor=actor, brand=brand, fields=fields)
+            if review and request.POST.get("confirm_review") != "1":
+                confirm_review = [(label_of(k), getattr(brand, k), fields[k]) for k in review]
             else:
-                messages.success(request, _("The brand profile was saved."))
-                return redirect("frontend:brand_detail", slug=brand.slug)
+                return _save_profile(request, actor, brand, data)
     else:
-        form = BrandProfileForm(categories=categories, editing=True, initial=BrandProfileForm.initial_from(brand))
+        form = audience_form = None
+    return edit_page(request, brand, form=form, audience_form=audience_form, confirm_review=confirm_review)
+
+
+def edit_page(request, brand, *, form=None, audience_form=None, confirm_review=(), logo_form=None):
+    """The profile editor page; forms not given start from the stored brand."""
+    if form is None:
+        form = BrandProfileForm(
+            categories=list(selectors.category_list()), editing=True, initial=BrandProfileForm.initial_from(brand)
+        )
+    if audience_form is None:
         audience_form = AudienceForm(initial=AudienceForm.initial_from(brand.audience or {}))
-    return render(request, "frontend/brands/edit.html", {"brand": brand, "form": form, "audience_form": audience_form})
+    return render(
+        request,
+        "frontend/brands/edit.html",
+        {
+            "brand": brand,
+            "form": form,
+            "audience_form": audience_form,
+            "confirm_review": confirm_review,
+            "logo_form": logo_form or LogoForm(),
+        },
+    )
+
+
+def _save_profile(request, actor, brand, data):
+    try:
+        saved = services.brand_update(actor=actor, brand=brand, data=data)
+    except ValidationError as exc:  # e.g. permission lost meanwhile: shown on the brand page
+        for _field, _code, message in page_error_items(exc):
+            messages.error(request, message)
+    else:
+        if saved.status != brand.status:
+            messages.warning(
+                request,
+                _(
+                    "The brand profile was saved. Because its legal entity or credit code changed, the brand is "
+                    "back in review: it is not listed in the marketplace until the Huiliu team approves it again."
+                ),
+            )
+        else:
+            messages.success(request, _("The brand profile was saved."))
+    return redirect("frontend:brand_detail", slug=brand.slug)
 
 
 @login_required
@@ -96,7 +167,7 @@ def brand_resubmit(request, slug: str):
     try:
         services.brand_transition(actor=actor_of(request), brand=brand, action="resubmit")
     except ValidationError as exc:
-        for _field, _code, message in error_items(exc):
+        for _field, _code, message in page_error_items(exc):
             messages.error(request, message)
     else:
         messages.success(request, _("Your brand was resubmitted for review."))
@@ -141,7 +212,7 @@ def api_key_revoke(request, slug: str, key_id: int):
     try:
         services.api_key_revoke(actor=actor, api_key=key)
     except ValidationError as exc:
-        for _field, _code, message in error_items(exc):
+        for _field, _code, message in page_error_items(exc):
             messages.error(request, message)
     else:
         messages.success(request, _("API key “%(name)s” was revoked.") % {"name": key.name})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from partners import selectors
@@ -27,6 +28,12 @@ def brand_for(request, slug: str, *, need: str = "view") -> Brand:
     if brand is None or not allowed(brand):
         raise Http404
     return brand
+
+
+def landing_url(user) -> str:
+    """Where a signed-in person starts: platform admins at the review queue, everyone else
+    at their brands."""
+    return reverse("frontend:queue") if user.is_active and user.is_staff else reverse("frontend:dashboard")
 
 
 def safe_next(request, default: str) -> str:

@@ -21,9 +21,9 @@ from exchange import selectors, services
 from exchange.models import Proposal, Revision
 from exchange.states import OPEN_STATES
 from frontend.composer import ASK, MINE, ComposerForm, Meter, Row, default_window, offer_groups
+from frontend.labels import page_error_items
 from frontend.views.common import actor_of, brand_for
 from frontend.views.proposal_common import negotiates_for, proposal_or_404, refused, ui_language
-from huiliu.errors import error_items
 from partners import selectors as partner_selectors
 from partners.actors import Actor
 from partners.models import Brand
@@ -120,7 +120,7 @@ def _blockers(actor: Actor, draft: Draft) -> tuple[list[str], Proposal | None]:
         services.parties_check(draft.author, draft.other)
         problems = []
     except ValidationError as exc:
-        problems = [message for _field, _code, message in error_items(exc)]
+        problems = [message for _field, _code, message in page_error_items(exc)]
     existing = (
         selectors.proposal_list(actor=actor, brand=draft.author, counterparty=draft.other)
         .filter(state__in=OPEN_STATES)

@@ -17,10 +17,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from frontend.labels import page_error_items
 from frontend.views.common import actor_of
-from huiliu.errors import error_items
+from huiliu import formatting
 from huiliu.text import ascii_int
 from matching import selectors, services
+from matching.models import MatcherModel
 
 HISTORY_SIZE = 20
 
@@ -44,7 +46,7 @@ def metric_rows(metrics: dict) -> list[tuple[str, str]]:
         value = (metrics or {}).get(key)
         if value is None:
             continue
-        rows.append((str(label), f"{value:.3f}" if kind == "ratio" else f"{int(value):,}"))
+        rows.append((str(label), f"{value:.3f}" if kind == "ratio" else formatting.number(value)))
     return rows
 
 
@@ -78,7 +80,12 @@ def matcher(request):
         "frontend/matcher/admin.html",
         {
             "active": active,
-            "active_metrics": metric_rows(active.metrics) if active else [],
+            # Which ranker serves (a model or the heuristic), and why.
+            "serving": selectors.matcher_serving(),
+            # The active model's metrics; while the heuristic serves, the latest model's (which
+            # say why it was not activated).
+            "metrics_model": active or (models[0] if models else None),
+            "active_metrics": metric_rows((active or (models[0] if models else None) or MatcherModel()).metrics),
             "models": models,
             "runs": runs,
             "followed": followed,
@@ -96,7 +103,7 @@ def retrain(request):
     try:
         run = services.training_run_start(actor=actor, force=request.POST.get("force") == "1")
     except ValidationError as exc:
-        for _field, _code, message in error_items(exc):
+        for _field, _code, message in page_error_items(exc):
             messages.error(request, message)
         return redirect("frontend:matcher")
     return redirect(reverse("frontend:matcher") + f"?run={run.pk}")

@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from exchange import selectors
 from exchange.errors import ExchangeError
 from exchange.models import Proposal
-from huiliu.errors import error_items
+from frontend.labels import page_error_items
 from partners.actors import EDIT_ROLES, Actor
 
 
@@ -32,9 +32,9 @@ def proposal_or_404(actor: Actor, pk: int) -> Proposal:
 
 
 def refused(exc: ValidationError) -> bool:
-    return any(code == ExchangeError.PERMISSION_DENIED for _f, code, _m in error_items(exc))
+    return any(code == ExchangeError.PERMISSION_DENIED for _f, code, _m in page_error_items(exc))
 
 
 def flash_errors(request, exc: ValidationError) -> None:
-    for _field, _code, message in error_items(exc):
+    for _field, _code, message in page_error_items(exc):
         messages.error(request, message)

@@ -20,10 +20,10 @@ from exchange.models import Proposal
 from exchange.states import OPEN_STATES
 from frontend.composer import Meter
 from frontend.exchange_forms import DeclineForm, MessageForm
+from frontend.labels import page_error_items
 from frontend.revisions import revision_views
 from frontend.views.common import actor_of
 from frontend.views.proposal_common import flash_errors, negotiates_for, proposal_or_404, refused, ui_language
-from huiliu.errors import error_items
 from huiliu.text import ascii_int
 from partners.actors import Actor
 from partners.models import Brand
@@ -133,7 +133,7 @@ def decline(request, pk: int):
         except ValidationError as exc:
             if refused(exc):
                 raise PermissionDenied from None
-            for field, _code, message in error_items(exc):
+            for field, _code, message in page_error_items(exc):
                 form.add_error(field if field in ("reason", "note") else None, message)
         else:
             messages.success(
@@ -173,7 +173,7 @@ def message(request, pk: int):
         except ValidationError as exc:
             if refused(exc):
                 raise PermissionDenied from None
-            for _field, _code, text in error_items(exc):
+            for _field, _code, text in page_error_items(exc):
                 form.add_error("body", text)
         else:
             return redirect(reverse("frontend:proposal", args=[pk]) + "#thread")

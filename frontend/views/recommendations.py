@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from frontend.forms import RecommendationFilterForm
+from frontend.labels import page_error_items
 from frontend.views.common import actor_of, brand_for
-from huiliu.errors import error_items
 from matching import selectors, services
 from matching.errors import MatchingError
 from partners import selectors as partner_selectors
@@ -91,6 +91,8 @@ def partner_list(request, slug: str):
             # Where a dismissal returns to: the same filters and page.
             "back_query": _filter_query(request.GET, (*FILTER_KEYS, "page")),
             "page_extra": f"&{filter_query}" if filter_query else "",
+            # Partners this brand dismissed: never recommended again, unless undone here.
+            "dismissed": selectors.dismissal_list(actor=actor, brand=brand),
         },
     )
 
@@ -106,7 +108,7 @@ def dismiss(request, slug: str, partner_id: int):
     try:
         services.recommendation_dismiss(actor=actor, brand=brand, partner=partner)
     except ValidationError as exc:
-        problems = error_items(exc)
+        problems = page_error_items(exc)
         if any(code == MatchingError.PERMISSION_DENIED for _field, code, _message in problems):
             raise PermissionDenied from None
         for _field, _code, message in problems:
@@ -121,5 +123,35 @@ def dismiss(request, slug: str, partner_id: int):
             },
         )
     # Back to the same filters and page; only the known parameters are carried over.
+    query = _filter_query(QueryDict(request.POST.get("back", "")), (*FILTER_KEYS, "page"))
+    return redirect(reverse("frontend:recommendations", args=[brand.slug]) + (f"?{query}" if query else ""))
+
+
+@require_POST
+@login_required
+def undismiss(request, slug: str, partner_id: int):
+    """Undo a dismissal (editors; the rule is ``matching.services.recommendation_undismiss``)."""
+    actor = actor_of(request)
+    brand = brand_for(request, slug, need="view")
+    dismissal = selectors.dismissal_list(actor=actor, brand=brand).filter(partner_id=partner_id).first()
+    if dismissal is None:
+        raise Http404
+    try:
+        services.recommendation_undismiss(actor=actor, brand=brand, partner=dismissal.partner)
+    except ValidationError as exc:
+        problems = page_error_items(exc)
+        if any(code == MatchingError.PERMISSION_DENIED for _field, code, _message in problems):
+            raise PermissionDenied from None
+        for _field, _code, message in problems:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("%(partner)s can be recommended to %(brand)s again; the list updates within a few minutes.")
+            % {
+                "partner": dismissal.partner.display_name(get_language() or "zh-hans"),
+                "brand": brand.display_name(get_language() or "zh-hans"),
+            },
+        )
     query = _filter_query(QueryDict(request.POST.get("back", "")), (*FILTER_KEYS, "page"))
     return redirect(reverse("frontend:recommendations", args=[brand.slug]) + (f"?{query}" if query else ""))

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from frontend.forms import QueueFilterForm
-from frontend.views.common import actor_of
-from huiliu.errors import error_items
+from frontend.labels import label_of, page_error_items
+from frontend.views.common import actor_of, safe_next
 from partners import selectors, services
 from partners.models import BrandStatus
 from partners.services import TRANSITIONS
@@ -45,9 +45,12 @@ def queue(request):
     brands = selectors.approval_queue(actor=actor_of(request), status=status, search=search)
     page = Paginator(brands, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     shared = selectors.brands_sharing_credit_code(actor=actor_of(request), brands=page)
+    # What the reviewer should check again: legal-identity changes since the last decision.
+    changes = selectors.kyb_changes_unreviewed(actor=actor_of(request), brand_ids=[b.pk for b in page])
     for brand in page:
         brand.queue_actions = ACTIONS_BY_STATUS.get(brand.status, [])
         brand.credit_code_shared_with = shared.get(brand.pk, [])
+        brand.kyb_changes = [(label_of(field), old, new) for field, old, new in changes.get(brand.pk, [])]
     counts = {s: 0 for s in BrandStatus.values}
     all_brands = selectors.approval_queue(actor=actor_of(request), status="")
     counts.update(all_brands.order_by().values_list("status").annotate(n=Count("id")))
@@ -80,13 +83,14 @@ def transition(request, pk: int, action: str):
             actor=actor, brand=brand, action=action, reason=request.POST.get("reason", "")
         )
     except ValidationError as exc:
-        for _field, _code, message in error_items(exc):
+        for _field, _code, message in page_error_items(exc):
             messages.error(request, _("%(brand)s: %(message)s") % {"brand": brand.name, "message": message})
     else:
         messages.success(
             request, _("%(brand)s is now %(status)s.") % {"brand": brand.name, "status": brand.get_status_display()}
         )
-    # Back to the same filter; only the known parameters are carried over.
+    # Back to the same filter (only the known parameters are carried over), or to the page
+    # the action was taken on (a brand's page: ``next``).
     back = QueryDict(request.POST.get("back", ""))
     query = urlencode({k: back.get(k, "")[:100] for k in ("status", "q") if back.get(k)})
-    return redirect(reverse("frontend:queue") + (f"?{query}" if query else ""))
+    return redirect(safe_next(request, reverse("frontend:queue") + (f"?{query}" if query else "")))

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from frontend.forms import AudienceForm, BrandProfileForm, ChannelRows, apply_errors
+from frontend.labels import page_error_items
 from frontend.views.common import actor_of
-from huiliu.errors import error_items
 from partners import selectors, services, validation
 from partners.errors import PartnersError
 
@@ -123,7 +123,7 @@ def review(request):
         try:
             brand = services.brand_register(actor=actor_of(request), data=data)
         except ValidationError as exc:
-            errors = error_items(exc)
+            errors = page_error_items(exc)
         else:
             request.session.pop(SESSION_KEY, None)
             messages.success(request, _("Your brand was submitted for review. We will e-mail you when it is decided."))

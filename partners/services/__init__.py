@@ -14,10 +14,12 @@ One module per sub-domain; every public name is re-exported here, so callers kee
 * ``competition`` — competition rules between categories (admins)
 * ``memberships`` — a brand's team
 * ``keys`` — API keys
+* ``logos`` — a brand's logo (``brand_logo_set``)
 * ``audit`` — the audit trail's one writer (matching and the exchange use it too)
 """
 
 from partners.services.approval import (
+    TRANSITION_LABELS,
     TRANSITIONS,
     Transition,
     brand_approve,
@@ -29,7 +31,13 @@ from partners.services.approval import (
 )
 from partners.services.audit import audit
 from partners.services.blocks import brand_block, brand_unblock
-from partners.services.brands import KYB_FIELDS, brand_register, brand_update, brand_update_clean
+from partners.services.brands import (
+    KYB_FIELDS,
+    brand_register,
+    brand_update,
+    brand_update_clean,
+    brand_update_needs_review,
+)
 from partners.services.channels import brand_channels_set
 from partners.services.competition import COMPETITION_NOTIFY_EACH_MAX, competition_rule_create, competition_rule_delete
 from partners.services.keys import (
@@ -39,6 +47,7 @@ from partners.services.keys import (
     api_key_create,
     api_key_revoke,
 )
+from partners.services.logos import brand_logo_set
 from partners.services.memberships import membership_add, membership_set
 from partners.services.users import user_set_active, user_signup
 
@@ -48,6 +57,7 @@ __all__ = [
     "KYB_FIELDS",
     "LAST_USED_RESOLUTION",
     "TRANSITIONS",
+    "TRANSITION_LABELS",
     "Transition",
     "api_key_authenticate",
     "api_key_create",
@@ -56,6 +66,7 @@ __all__ = [
     "brand_approve",
     "brand_block",
     "brand_channels_set",
+    "brand_logo_set",
     "brand_register",
     "brand_reinstate",
     "brand_reject",
@@ -65,6 +76,7 @@ __all__ = [
     "brand_unblock",
     "brand_update",
     "brand_update_clean",
+    "brand_update_needs_review",
     "competition_rule_create",
     "competition_rule_delete",
     "membership_add",

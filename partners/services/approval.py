@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from huiliu.text import clean_free_text
 from partners.actors import Actor
@@ -35,8 +36,10 @@ class Transition(NamedTuple):
 
 
 TRANSITIONS: dict[str, Transition] = {
+    # A rejection can be reversed by an admin (e.g. the licence arrived by other means)
+    # without the brand resubmitting first.
     "approve": Transition(
-        sources=frozenset({BrandStatus.PENDING}),
+        sources=frozenset({BrandStatus.PENDING, BrandStatus.REJECTED}),
         target=BrandStatus.APPROVED,
         reason_required=False,
         admin_only=True,
@@ -73,6 +76,16 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
+# Each action as people read it (buttons, messages): never the code.
+TRANSITION_LABELS = {
+    "approve": gettext_lazy("Approve"),
+    "reject": gettext_lazy("Reject"),
+    "suspend": gettext_lazy("Suspend"),
+    "reinstate": gettext_lazy("Reinstate"),
+    "resubmit": gettext_lazy("Resubmit for review"),
+}
+
+
 @transaction.atomic
 def brand_transition(*, actor: Actor, brand: Brand, action: str, reason: str = "") -> Brand:
     """Move a brand through its status workflow; writes an AuditEvent and e-mails members."""
@@ -93,8 +106,8 @@ def brand_transition(*, actor: Actor, brand: Brand, action: str, reason: str = "
         raise ValidationError(
             {
                 "status": ValidationError(
-                    _("Cannot %(action)s a brand that is %(status)s.")
-                    % {"action": action, "status": brand.get_status_display()},
+                    _("“%(action)s” is not possible for a brand that is %(status)s.")
+                    % {"action": TRANSITION_LABELS[action], "status": brand.get_status_display()},
                     code=E.INVALID_TRANSITION,
                 )
             }

@@ -86,17 +86,29 @@ KYB_FIELDS = validation.BRAND_LEGAL_FIELDS
 REVIEWED_STATUSES = (BrandStatus.APPROVED, BrandStatus.SUSPENDED)
 
 
-def _kyb_changes(brand: Brand, before: dict[str, Any]) -> list[str]:
-    """The KYB fields whose change needs a reviewer's eyes, among those that changed.
-
-    Filling an empty legal entity while the credit code on file stays as reviewed is not one:
-    the credit code identifies the company, and the review checked it; the name only spells
-    out what the code already says.
+def brand_kyb_changes(*, actor: Actor, brand: Brand, fields: dict[str, Any]) -> list[str]:
+    """The KYB fields (``credit_code``, ``legal_name``) whose change in ``fields`` (``brand_update_clean``'s
+    result) a reviewer must see: edits by a member or an API key of an approved or suspended
+    brand. Filling an empty legal entity while the credit code on file stays as reviewed is not
+    one: the code identifies the company and the review checked it. Pure (reads its arguments).
     """
-    changed = [k for k in KYB_FIELDS if k in before]
-    if changed == ["legal_name"] and before["legal_name"] == "" and brand.credit_code:
+    changed = [k for k in KYB_FIELDS if k in fields and getattr(brand, k) != fields[k]]
+    if not changed or actor.is_admin or brand.status not in REVIEWED_STATUSES:
+        return []
+    if changed == ["legal_name"] and not brand.legal_name and brand.credit_code:
         return []
     return changed
+
+
+def brand_update_needs_review(*, actor: Actor, brand: Brand, fields: dict[str, Any]) -> list[str]:
+    """The KYB fields whose change would send ``brand`` back to review if ``actor`` saved
+    ``fields``; [] for an ordinary edit. Only an approved brand goes back to review (a suspended
+    one stays suspended; its change is recorded for the reviewer). ``brand_update`` decides
+    with the same rule, and the web form asks the member to confirm first — one rule, one place.
+    """
+    if brand.status != BrandStatus.APPROVED:
+        return []
+    return brand_kyb_changes(actor=actor, brand=brand, fields=fields)
 
 
 @transaction.atomic
@@ -129,11 +141,11 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
     fields = brand_update_clean(brand=brand, data=data)
     changed = sorted(k for k, v in fields.items() if getattr(brand, k) != v)
     before = {k: getattr(brand, k) for k in changed}
+    kyb_changed = brand_kyb_changes(actor=actor, brand=brand, fields=fields)
+    rereview = bool(brand_update_needs_review(actor=actor, brand=brand, fields=fields))
+    previous_status = brand.status
     for key, value in fields.items():
         setattr(brand, key, value)
-    kyb_changed = _kyb_changes(brand, before) if not actor.is_admin and brand.status in REVIEWED_STATUSES else []
-    previous_status = brand.status
-    rereview = bool(kyb_changed) and brand.status == BrandStatus.APPROVED
     if rereview:
         brand.status = BrandStatus.PENDING
         brand.status_reason = _("The legal name or credit code changed; the brand is back in review.")

@@ -52,7 +52,9 @@ def api_key_create(*, actor: Actor, brand: Brand, name: str, scopes: list[str]) 
     scopes = sorted(scopes)
     if not scopes or any(s not in ApiKeyScope.values for s in scopes):
         errors["scopes"] = ValidationError(
-            _("Scopes must be one or more of: %(all)s.") % {"all": ", ".join(ApiKeyScope.values)}, code=E.INVALID_SCOPE
+            _("Scopes must be one or more of: %(all)s."),
+            code=E.INVALID_SCOPE,
+            params={"all": ", ".join(ApiKeyScope.values)},  # codes for the API; pages show the labels
         )
     if errors:
         raise ValidationError(errors)

@@ -133,3 +133,26 @@ def test_error_messages_follow_the_request_language(as_read_key, brand, partners
     en_payload = as_read_key(DISMISS, _vars(brand, partners[0]), HTTP_ACCEPT_LANGUAGE="en")["dismissRecommendation"]
     en = en_payload["errors"][0]["message"]
     assert zh != en and "read-only" in en
+
+
+# --- undismissRecommendation -----------------------------------------------------------------------
+UNDISMISS = """mutation($b: ID!, $p: ID!) {
+  undismissRecommendation(brand: $b, partner: $p) { restoredPartnerId errors { field code message } }
+}"""
+
+
+def test_owner_undoes_a_dismissal(as_owner, brand, partners, recs, django_capture_on_commit_callbacks):
+    as_owner(DISMISS, _vars(brand, partners[1]))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        payload = as_owner(UNDISMISS, _vars(brand, partners[1]))["undismissRecommendation"]
+    assert payload == {"restoredPartnerId": gid("Brand", partners[1].pk), "errors": []}
+    assert not Dismissal.objects.exists()
+    assert len(callbacks) == 1  # the brand's list is refilled by a refresh after commit
+
+
+def test_undismiss_by_a_read_key_or_another_brand_is_refused(as_owner, as_read_key, as_other, brand, partners, recs):
+    as_owner(DISMISS, _vars(brand, partners[0]))
+    for client, code in ((as_read_key, "read_only_key"), (as_other, "permission_denied")):
+        payload = client(UNDISMISS, _vars(brand, partners[0]))["undismissRecommendation"]
+        assert payload["restoredPartnerId"] is None and payload["errors"][0]["code"] == code
+    assert Dismissal.objects.count() == 1

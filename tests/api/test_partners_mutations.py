@@ -381,6 +381,10 @@ EVERY_MUTATION = {
         "mutation($b: ID!, $p: ID!) { dismissRecommendation(brand: $b, partner: $p) { errors { field code } } }",
         lambda b: {"b": gid("Brand", b.pk), "p": gid("Brand", Brand.objects.get(slug="pop-mart").pk)},
     ),
+    "undismissRecommendation": (
+        "mutation($b: ID!, $p: ID!) { undismissRecommendation(brand: $b, partner: $p) { errors { field code } } }",
+        lambda b: {"b": gid("Brand", b.pk), "p": gid("Brand", Brand.objects.get(slug="pop-mart").pk)},
+    ),
     "retrainMatcher": ("mutation { retrainMatcher(force: true) { errors { field code } } }", lambda b: {}),
     # exchange (their own role tests: tests/api/test_exchange_api.py)
     "proposeSwap": (

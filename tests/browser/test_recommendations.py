@@ -154,7 +154,7 @@ def test_owner_reads_and_dismisses_recommendations_then_admin_retrains(browser_p
 
     # --- An admin retrains the matcher (English) -----------------------------------------------------------
     sign_in(page, url, "ops@huiliu.cn", button="Sign in")
-    page.get_by_role("link", name="Matcher").click()
+    page.get_by_role("link", name="Matcher", exact=True).click()  # the queue, where admins land, links it too
     page.wait_for_url(re.compile(r"/review/matcher/$"))
     assert "No trained model yet." in page.locator("#active-model").inner_text()
     shots.take("matcher-cold-start-en")

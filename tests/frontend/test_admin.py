@@ -57,7 +57,7 @@ def test_action_on_a_brand_in_the_wrong_status_reports_it_and_changes_nothing(ad
     admin_client_.cookies.load({"django_language": "en"})
     response = run_action(admin_client_, "reinstate", [brand], confirm="1")
     followed = admin_client_.get(response["Location"])
-    assert "Cannot reinstate a brand that is Approved." in followed.content.decode()
+    assert "“Reinstate” is not possible for a brand that is Approved." in followed.content.decode()
     brand.refresh_from_db()
     assert brand.status == BrandStatus.APPROVED
 

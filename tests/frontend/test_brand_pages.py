@@ -118,13 +118,8 @@ def test_profile_editor_shows_each_fields_error_and_saves_nothing(owner_client, 
     errors = errors_in(response)
     assert "Gender percentages must add up to 100 (they add up to 130)." in errors
     assert "Select a valid choice. 9 is not one of the available choices." in errors
-    # With the form-level checks passing, the shared validator's messages come back per field.
-    response = owner_client.post(
-        reverse("frontend:brand_edit", args=[brand.slug]),
-        profile_post(brand, name="", credit_code="91310000000000000X"),
-    )
-    errors = errors_in(response)
-    assert "name is required." in errors
+    # The shared validator's messages come back per field in the same round.
+    assert "Brand name (Chinese) is required." in errors
     assert "check digit is wrong" in errors
     brand.refresh_from_db()
     assert brand.name == "瑞幸咖啡"
@@ -162,8 +157,8 @@ def test_channel_editor_errors_keep_the_old_channels(owner_client, brand):
     )
     assert response.status_code == 200
     errors = errors_in(response)
-    assert "size must be ≥ 0 (got -3)." in errors
-    assert "channel wecom is listed twice" in errors
+    assert "Audience size (people) must be ≥ 0 (got -3)." in errors
+    assert "channel WeCom contacts is listed twice" in errors
     assert list(Channel.objects.filter(brand=brand).values_list("size", flat=True)) == [5]
 
 
@@ -182,7 +177,7 @@ def test_a_rejected_brand_can_be_resubmitted_by_its_owner(owner_client, brand, a
 def test_resubmitting_a_brand_that_is_not_rejected_shows_the_error(owner_client, brand):
     owner_client.cookies.load({"django_language": "en"})
     response = owner_client.post(reverse("frontend:brand_resubmit", args=[brand.slug]), follow=True)
-    assert "Cannot resubmit a brand that is Approved." in errors_in(response)
+    assert "“Resubmit for review” is not possible for a brand that is Approved." in errors_in(response)
     brand.refresh_from_db()
     assert brand.status == BrandStatus.APPROVED
 
@@ -204,7 +199,7 @@ def test_api_key_without_name_or_scope_is_refused(owner_client, brand):
     response = owner_client.post(reverse("frontend:api_keys", args=[brand.slug]), {"name": " "})
     errors = errors_in(response)
     assert "Give the key a name." in errors
-    assert "Scopes must be one or more of: read, write." in errors
+    assert "Scopes must be one or more of: Read, Write." in errors
     assert not ApiKey.objects.exists()
 
 

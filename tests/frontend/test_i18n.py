@@ -50,8 +50,8 @@ def test_validation_messages_are_shown_in_chinese_by_default(client):
     [
         ("zh-hans", 58000, "5.8万"),
         ("zh-hans", 116_989_071, "1.2亿"),
-        ("zh-hans", 9999, "9999"),
-        ("en", 58000, "58,000"),
+        ("zh-hans", 9999, "9,999"),
+        ("en", 58000, "58K"),
         ("en", 2_570_000, "2.6M"),
     ],
 )
@@ -62,3 +62,36 @@ def test_audience_sizes_read_naturally_in_each_language(language, value, shown):
 
     with translation.override(language):
         assert headcount(value) == shown
+
+
+# The glossary: one Chinese term per concept, on every page and in the matcher's reasons.
+GLOSSARY = {"active audience": "活跃受众"}
+GLOSSARY_AVOID = {"active audience": "活跃用户"}
+
+
+def _entries(po_text: str) -> list[tuple[str, str]]:
+    out = []
+    for block in po_text.split("\n\n"):
+        msgid = re.search(r'^msgid "(.*)"((?:\n".*")*)', block, flags=re.M)
+        msgstr = re.search(r'^msgstr(?:\[0\])? "(.*)"((?:\n".*")*)', block, flags=re.M)
+        if msgid and msgstr:
+            join = lambda m: (m.group(1) + m.group(2)).replace('"\n"', "").replace("\n", "").replace('"', "")  # noqa: E731
+            out.append((join(msgid), join(msgstr)))
+    return out
+
+
+def test_each_glossary_term_has_one_chinese_translation():
+    wrong = [
+        (msgid, msgstr)
+        for msgid, msgstr in _entries(ZH_PO.read_text(encoding="utf-8"))
+        for term, zh in GLOSSARY.items()
+        if (term in msgid.lower() and zh not in msgstr) or GLOSSARY_AVOID[term] in msgstr
+    ]
+    assert wrong == []
+
+
+def test_the_matchers_reasons_use_the_glossary_term():
+    from matching import explain
+
+    source = Path(explain.__file__).read_text(encoding="utf-8")
+    assert "活跃受众" in source and "活跃用户" not in source

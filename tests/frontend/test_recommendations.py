@@ -264,3 +264,55 @@ def test_page_query_count_does_not_grow_with_the_list(owner_client, me):
     services.recommendations_refresh_brand(brand_id=me.pk)
     assert Recommendation.objects.filter(brand=me).count() == 10
     assert queries_for_page() == few
+
+
+# --- Dismissed partners and undo ---------------------------------------------------------------
+def undismiss_url(brand, partner) -> str:
+    return reverse("frontend:recommendation_undismiss", args=[brand.slug, partner.pk])
+
+
+def dismissed_section(html: str) -> str:
+    return html[html.index('id="dismissed"') :] if 'id="dismissed"' in html else ""
+
+
+def test_the_page_lists_dismissed_partners_with_an_undo_button(owner_client, me, partners):
+    owner_client.cookies.load({"django_language": "en"})
+    assert 'id="dismissed"' not in owner_client.get(page_url(me)).content.decode()
+    owner_client.post(dismiss_url(me, partners["bakery"]))
+    html = owner_client.get(page_url(me)).content.decode()
+    section = dismissed_section(html)
+    assert "Dismissed partners" in section and partners["bakery"].name_en in section
+    assert f'action="{undismiss_url(me, partners["bakery"])}"' in section
+
+
+def test_undo_brings_the_partner_back_after_the_refresh(owner_client, me, partners, django_capture_on_commit_callbacks):
+    bakery = partners["bakery"]
+    owner_client.post(dismiss_url(me, bakery))
+    with django_capture_on_commit_callbacks(execute=True):  # the refresh runs on commit (eager Celery)
+        response = owner_client.post(undismiss_url(me, bakery), {"back": "page=1"})
+    assert response["Location"] == page_url(me) + "?page=1"
+    assert not Dismissal.objects.exists()
+    html = owner_client.get(page_url(me)).content.decode()
+    assert "sunny-bakery" in cards(html) and 'id="dismissed"' not in html
+
+
+def test_a_viewer_sees_the_dismissed_list_without_undo_and_cannot_undo(client, me, partners, viewer, owner):
+    from partners.actors import Actor
+
+    services.recommendation_dismiss(actor=Actor(user=owner), brand=me, partner=partners["pets"])
+    client.force_login(viewer)
+    html = client.get(page_url(me)).content.decode()
+    assert partners["pets"].name in dismissed_section(html)
+    assert "undismiss" not in html
+    assert client.post(undismiss_url(me, partners["pets"])).status_code == 403
+    assert Dismissal.objects.count() == 1
+
+
+def test_another_brands_member_cannot_undo(client, other_owner, me, partners, owner):
+    from partners.actors import Actor
+
+    services.recommendation_dismiss(actor=Actor(user=owner), brand=me, partner=partners["pets"])
+    client.force_login(other_owner)
+    assert client.post(undismiss_url(me, partners["pets"])).status_code == 404
+    assert client.get(undismiss_url(me, partners["pets"])).status_code in (404, 405)
+    assert Dismissal.objects.count() == 1

@@ -81,7 +81,7 @@ def test_retrain_runs_the_task_and_the_page_shows_the_new_active_model(
     assert "它已成为当前模型" in html
     assert "新模型已启用。" in html  # the run's result, translated
     assert "留出集 AUC（最终得分）" in html and f"{model.metrics['auc']:.3f}" in html
-    assert "scale_fit" in html  # features used
+    assert "规模匹配" in html and "scale_fit" not in html  # features used, by their labels
     assert 'id="training-runs"' in html and f'data-run="{run.pk}"' in html
 
 
@@ -169,3 +169,64 @@ def test_retrain_on_a_real_worker_is_polled_from_queued_to_succeeded(celery_work
     assert MatcherModel.objects.get(is_active=True).version == 1
     html = client.get(reverse(PAGE) + f"?run={run.pk}").content.decode()
     assert 'data-finished="true"' in html and "模型 v1 已用 36 条置换结果训练完成。" in html
+
+
+# --- Which ranker serves, and why ------------------------------------------------------------------
+@pytest.fixture
+def below_heuristic(monkeypatch):
+    from matching import training
+
+    real_fit = training.fit
+
+    def fit(*args, **kwargs):
+        artefact, metrics = real_fit(*args, **kwargs)
+        metrics["auc_heuristic"], metrics["auc"] = 0.681, 0.676
+        return artefact, metrics
+
+    monkeypatch.setattr(training, "fit", fit)
+
+
+def serving(html: str) -> str:
+    start = html.index('id="serving"')
+    return html[start : html.index("</p>", start)]
+
+
+def test_cold_start_page_says_the_heuristic_serves_because_no_model_was_trained(admin_client_):
+    admin_client_.cookies.load({"django_language": "en"})
+    box = serving(admin_client_.get(reverse(PAGE)).content.decode())
+    assert 'data-serving="heuristic"' in box and "no model has been trained yet" in box
+
+
+def test_a_model_below_the_heuristic_is_not_advertised_as_serving(
+    admin_client_, outcomes, below_heuristic, django_capture_on_commit_callbacks
+):
+    admin_client_.cookies.load({"django_language": "en"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_.post(reverse("frontend:matcher_retrain"))
+    assert not MatcherModel.objects.filter(is_active=True).exists()
+    html = admin_client_.get(response["Location"]).content.decode()
+    box = serving(html)
+    assert 'data-serving="heuristic"' in box and "Serving: the heuristic" in box
+    assert "the latest model, v1, scored AUC 0.676 on its hold-out set, below the heuristic&#x27;s 0.681" in box
+    assert "Not activated: the new model scored below the heuristic on its hold-out set." in html  # the run
+    assert "Of model v1, which is not active." in html  # its metrics say why
+
+
+def test_a_forced_model_below_the_heuristic_is_shown_as_activated_by_hand(
+    admin_client_, outcomes, below_heuristic, django_capture_on_commit_callbacks
+):
+    admin_client_.cookies.load({"django_language": "en"})
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client_.post(reverse("frontend:matcher_retrain"), {"force": "1"})
+    box = serving(admin_client_.get(reverse(PAGE)).content.decode())
+    assert 'data-serving="model"' in box and 'data-reason="forced"' in box
+    assert "Serving: model v1" in box and "activated by hand" in box
+
+
+def test_a_model_no_lower_than_the_heuristic_serves_with_its_numbers(admin_client_):
+    admin_client_.cookies.load({"django_language": "en"})
+    MatcherModel.objects.create(
+        version=3, is_active=True, metrics={"auc": 0.712, "auc_heuristic": 0.681}, artefact=b"", features=[]
+    )
+    box = serving(admin_client_.get(reverse(PAGE)).content.decode())
+    assert "Serving: model v3" in box and "scored AUC 0.712, no lower than the heuristic&#x27;s 0.681" in box

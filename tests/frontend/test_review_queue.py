@@ -62,7 +62,7 @@ def test_reject_without_a_reason_is_refused_and_changes_nothing(admin_client_, p
 def test_a_transition_not_allowed_from_the_current_status_is_refused(admin_client_, brand):
     admin_client_.cookies.load({"django_language": "en"})
     response = admin_client_.post(transition_url(brand, "reinstate"), follow=True)
-    assert "Cannot reinstate a brand that is Approved." in errors_in(response)
+    assert "“Reinstate” is not possible for a brand that is Approved." in errors_in(response)
     brand.refresh_from_db()
     assert brand.status == BrandStatus.APPROVED
 

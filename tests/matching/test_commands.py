@@ -52,6 +52,8 @@ def test_import_outcomes_writes_every_valid_line(brands, tmp_path):
     )
     out, _ = run("import_outcomes", path)
     assert "3" in out
+    # each kind by its label, never its code
+    assert "Accepted 1, Completed 1, Declined 1" in out and "completed 1" not in out
     done = Outcome.objects.get(outcome="completed")
     assert (done.brand_a, done.brand_b, done.a_new_members, done.b_new_members) == (
         brands["coffee"],

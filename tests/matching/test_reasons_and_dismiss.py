@@ -49,8 +49,8 @@ def test_reasons_quote_the_data_behind_the_components(pair):
     me, partner, _ = pair
     services.recommendations_refresh_brand(brand_id=me.pk)
     rec = Recommendation.objects.get(brand=me, partner=partner)
-    assert "规模相当：活跃受众 12.0万 vs 9.6万" in rec.reasons_zh
-    assert "Comparable scale: 120.0k vs 96.0k active audience" in rec.reasons_en
+    assert "规模相当：活跃受众 12万 vs 9.6万" in rec.reasons_zh
+    assert "Comparable scale: 120K vs 96K active audience" in rec.reasons_en
     assert "同为中端定位，调性相近（年轻、都市）" in rec.reasons_zh
     assert "Both mid-range, similar tone (young, urban)" in rec.reasons_en
     assert "客群相近：25–34岁女性为主" in rec.reasons_zh
@@ -136,3 +136,42 @@ def test_components_are_readable_and_writable_as_one_dict(pair):
     rec.refresh_from_db()
     assert rec.components == {"scale": 0.9, "positioning": 0.8, "audience": 0.7, "category": 0.6, "learned": None}
     assert (rec.scale_fit, rec.learned_score) == (0.9, None)
+
+
+# --- Undoing a dismissal -------------------------------------------------------------------------
+def test_undismiss_lets_the_partner_be_recommended_again_and_is_audited(pair, owner_actor):
+    from partners.models import AuditAction, AuditEvent
+
+    me, partner, _ = pair
+    services.recommendation_dismiss(actor=owner_actor, brand=me, partner=partner)
+    assert services.recommendation_undismiss(actor=owner_actor, brand=me, partner=partner) is True
+    assert not Dismissal.objects.exists()
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    assert partner in [r.partner for r in recommendation_list(actor=owner_actor, brand=me)]
+    event = AuditEvent.objects.get(action=AuditAction.RECOMMENDATION_UNDISMISSED)
+    assert (event.brand, event.actor, event.data) == (me, owner_actor.user, {"partner": partner.slug})
+
+
+def test_undismiss_is_idempotent_and_audited_once(pair, owner_actor):
+    from partners.models import AuditAction, AuditEvent
+
+    me, partner, _ = pair
+    services.recommendation_dismiss(actor=owner_actor, brand=me, partner=partner)
+    services.recommendation_undismiss(actor=owner_actor, brand=me, partner=partner)
+    assert services.recommendation_undismiss(actor=owner_actor, brand=me, partner=partner) is False
+    assert AuditEvent.objects.filter(action=AuditAction.RECOMMENDATION_UNDISMISSED).count() == 1
+
+
+def test_undismiss_by_another_brands_user_or_a_viewer_is_refused(pair, owner_actor, other_actor):
+    from partners.actors import Actor
+    from partners.models import Role
+    from tests.factories import MembershipFactory, UserFactory
+
+    me, partner, _ = pair
+    services.recommendation_dismiss(actor=owner_actor, brand=me, partner=partner)
+    viewer = Actor(user=MembershipFactory(brand=me, role=Role.VIEWER, user=UserFactory()).user)
+    for actor in (other_actor, viewer):
+        with pytest.raises(ValidationError) as exc:
+            services.recommendation_undismiss(actor=actor, brand=me, partner=partner)
+        assert exc.value.error_dict["__all__"][0].code == MatchingError.PERMISSION_DENIED
+    assert Dismissal.objects.count() == 1

@@ -54,14 +54,14 @@ def test_channel_change_through_the_service_refreshes_the_brand(admin_actor, dja
     brand = make_brand("a-coffee", "beverage.coffee", scale=100_000)
     make_brand("b-bakery", scale=400_000)
     services.recommendations_refresh_brand(brand_id=brand.pk)
-    assert Recommendation.objects.get(brand=brand).components["scale"] < 0.5  # 10.0万 vs 40.0万: 4× apart
+    assert Recommendation.objects.get(brand=brand).components["scale"] < 0.5  # 10万 vs 40万: 4× apart
     with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the task runs inline
         brand_channels_set(
             actor=admin_actor, brand=brand, channels=[{"type": "wecom", "size": 800_000, "active_rate": 0.5}]
         )
     rec = Recommendation.objects.get(brand=brand)
     assert rec.components["scale"] == 1.0
-    assert "规模相当：活跃受众 40.0万 vs 40.0万" in rec.reasons_zh
+    assert "规模相当：活跃受众 40万 vs 40万" in rec.reasons_zh
 
 
 def test_nightly_full_refresh_is_scheduled_with_an_expiry(settings):
@@ -85,7 +85,7 @@ def test_worker_refreshes_recommendations_after_a_channel_change(celery_worker, 
 
     def refreshed():
         rec = Recommendation.objects.filter(brand=brand, partner__slug="b-bakery").first()
-        return rec if rec and "规模相当：活跃受众 40.0万 vs 40.0万" in rec.reasons_zh else None
+        return rec if rec and "规模相当：活跃受众 40万 vs 40万" in rec.reasons_zh else None
 
     rec = wait_for(refreshed, timeout=60)
     assert rec.rank == 1

@@ -117,3 +117,74 @@ def test_training_run_by_a_non_admin_is_refused(owner_actor):
     with pytest.raises(ValidationError):
         services.training_run_start(actor=owner_actor)
     assert not TrainingRun.objects.exists()
+
+
+# --- A model below the heuristic is never activated automatically ----------------------------------
+@pytest.fixture
+def below_heuristic(monkeypatch):
+    """Training whose blended score ranks the hold-out worse than the heuristic alone."""
+    from matching import training
+
+    real_fit = training.fit
+
+    def fit(*args, **kwargs):
+        artefact, metrics = real_fit(*args, **kwargs)
+        metrics["auc_heuristic"], metrics["auc"] = 0.681, 0.676
+        return artefact, metrics
+
+    monkeypatch.setattr(training, "fit", fit)
+
+
+def test_a_model_below_the_heuristic_is_not_activated_and_the_heuristic_keeps_serving(history, below_heuristic):
+    from matching.models import TrainingMessage
+
+    me, _, _ = history
+    result = services.matcher_train()
+    assert not result.activated and not result.model.is_active
+    assert result.message == TrainingMessage.BELOW_HEURISTIC
+    assert model_active() is None
+    services.recommendations_refresh_brand(brand_id=me.pk)
+    assert set(Recommendation.objects.filter(brand=me).values_list("model_version", flat=True)) == {0}
+
+
+def test_a_model_below_the_heuristic_does_not_replace_the_active_one(history, below_heuristic, monkeypatch):
+    first = MatcherModel.objects.create(
+        version=1, is_active=True, metrics={"auc": 0.6, "auc_heuristic": 0.5}, artefact=b""
+    )
+    result = services.matcher_train()
+    assert not result.activated
+    assert model_active().pk == first.pk
+
+
+def test_force_activates_a_model_below_the_heuristic(history, below_heuristic):
+    from matching.models import TrainingMessage
+
+    result = services.matcher_train(force=True)
+    assert result.activated and result.model.is_active and result.message == TrainingMessage.ACTIVATED
+
+
+def test_a_training_run_says_why_its_model_was_not_activated(
+    history, below_heuristic, admin_actor, django_capture_on_commit_callbacks
+):
+    from matching.models import TrainingMessage
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.training_run_start(actor=admin_actor)
+    run.refresh_from_db()
+    assert not run.activated and run.message_code == TrainingMessage.BELOW_HEURISTIC
+
+
+def test_serving_says_which_ranker_serves_and_why(history, below_heuristic):
+    from matching.models import ServingReason
+    from matching.selectors import matcher_serving
+
+    assert matcher_serving().reason == ServingReason.NO_MODEL
+    services.matcher_train()
+    serving = matcher_serving()
+    assert (serving.model, serving.reason, serving.version) == (None, ServingReason.BELOW_HEURISTIC, 1)
+    assert "0.676" in serving.text() and "0.681" in serving.text()
+    forced = services.matcher_train(force=True).model
+    serving = matcher_serving()
+    assert (serving.model.pk, serving.reason) == (forced.pk, ServingReason.FORCED)
+    MatcherModel.objects.filter(pk=forced.pk).update(metrics={**forced.metrics, "auc": 0.7})
+    assert matcher_serving().reason == ServingReason.NOT_BELOW_HEURISTIC

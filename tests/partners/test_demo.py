@@ -59,6 +59,9 @@ def test_load_demo_prints_the_demo_accounts_and_password(capsys):
     assert DEMO_PASSWORD in out
     for email, _role, _slug, _name in DEMO_ACCOUNTS:
         assert email in out
+    # each account's role by its label, never its code
+    assert "Platform admin" in out and "Owner" in out
+    assert not any(line.split()[:1] in (["admin"], ["owner"], ["viewer"]) for line in out.splitlines())
 
 
 def test_demo_accounts_can_log_in_with_their_roles():

@@ -196,7 +196,7 @@ def test_full_lifecycle_reject_resubmit_approve_suspend_reinstate(pending, admin
     "status, action",
     [
         (BrandStatus.APPROVED, "approve"),
-        (BrandStatus.REJECTED, "approve"),
+        (BrandStatus.REJECTED, "reject"),
         (BrandStatus.PENDING, "suspend"),
         (BrandStatus.APPROVED, "reinstate"),
         (BrandStatus.SUSPENDED, "reject"),

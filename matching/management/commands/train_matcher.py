@@ -1,7 +1,8 @@
 """``manage.py train_matcher [--force]`` — train the ranker from the outcomes in the database.
 
-Activates the new model if its hold-out AUC is no worse than the active model's recorded
-hold-out AUC (``--force`` activates it anyway) and prints the metrics.
+Activates the new model if its hold-out AUC is no lower than the heuristic's and than the
+active model's recorded hold-out AUC (``--force`` activates it anyway) and prints the
+metrics and why it was, or was not, activated.
 """
 
 from __future__ import annotations
@@ -36,6 +37,5 @@ class Command(BaseCommand):
         for key in ("auc", "auc_learned", "auc_heuristic", "auc_active", "blend_weight"):
             if key in m:
                 self.stdout.write(f"  {key:<14} {fmt(m[key])}")
-        self.stdout.write(
-            "activated" if result.activated else "not activated: the active model scored higher (use --force)"
-        )
+        # Why the model was (not) activated, in words (TrainingMessage), never a bare flag.
+        self.stdout.write(str(result.message.label))
