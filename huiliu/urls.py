@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("graphql/", include("api.urls")),
+    path("", include("exchange.urls")),  # /t/<code>, the tracking redirect
     path("", include("frontend.urls")),
 ]

@@ -172,30 +172,41 @@ def event_store_direct(fields: Mapping[str, str]) -> bool:
     """One event straight into the database, idempotent on its id (Redis down, or none).
     Returns True if it was new. A database that fails too is logged, not raised: the visitor
     still gets the redirect."""
-    row = event_row(fields, Ingest.DIRECT)
     try:
-        created = ClickEvent.objects.bulk_create(
-            [ClickEvent(**dict(zip(COLUMNS, row, strict=True)))], ignore_conflicts=True
-        )
+        return _insert_values([event_row(fields, Ingest.DIRECT)]) == 1
     except Exception:
         log.exception("click %s lost: neither the stream nor the database took it", fields.get("e"))
         return False
-    return bool(created)
 
 
 # --- storing batches -----------------------------------------------------------------------------
+def _insert_values(rows: Sequence[Sequence[Any]]) -> int:
+    """``INSERT … VALUES … ON CONFLICT (event_id) DO NOTHING`` (PostgreSQL and SQLite alike);
+    returns how many rows were new."""
+    table = ClickEvent._meta.db_table
+    fields = [ClickEvent._meta.get_field(name) for name in COLUMNS]
+    sql = (
+        f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
+        "ON CONFLICT (event_id) DO NOTHING"
+    )
+    params = [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in rows]
+    with connection.cursor() as cursor:
+        if len(params) == 1:
+            cursor.execute(sql, params[0])
+        else:
+            cursor.executemany(sql, params)
+        return cursor.rowcount
+
+
 def events_write(rows: Sequence[Sequence[Any]]) -> int:
     """Insert rows (``COLUMNS`` order) that are not stored yet, in the caller's transaction;
     returns how many were new. PostgreSQL: COPY into a staging table, then one
-    ``INSERT … SELECT … ON CONFLICT (event_id) DO NOTHING`` (huiliu.bulk's pattern)."""
+    ``INSERT … SELECT … ON CONFLICT (event_id) DO NOTHING`` (huiliu.bulk's pattern);
+    elsewhere the same conflict rule row by row."""
     if not rows:
         return 0
     if connection.vendor != "postgresql":
-        objs = [ClickEvent(**dict(zip(COLUMNS, row, strict=True))) for row in rows]
-        before = ClickEvent.objects.filter(event_id__in=[o.event_id for o in objs]).count()
-        ClickEvent.objects.bulk_create(objs, ignore_conflicts=True)
-        after = ClickEvent.objects.filter(event_id__in=[o.event_id for o in objs]).count()
-        return after - before
+        return _insert_values(rows)
     table = ClickEvent._meta.db_table
     cols = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
