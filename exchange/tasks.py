@@ -63,12 +63,14 @@ def campaigns_advance_task() -> None:
 
 
 @shared_task(ignore_result=True, soft_time_limit=60)
-def events_flush_task() -> None:
+def events_flush_task() -> int:
     """Beat, every 5 seconds (queue ``events``): move queued click events into the database.
     Not ``acks_late``: the stream, not the task message, holds the work — a worker killed
-    mid-batch leaves its entries pending and the next flush takes them over."""
-    clicks.events_flush(max_seconds=4)
+    mid-batch leaves its entries pending and the next flush takes them over. Returns how many
+    events it read (the worker's log shows it)."""
+    result = clicks.events_flush(max_seconds=4)
     clicks.events_flush_maintain()
+    return result.read
 
 
 __all__ = [
