@@ -178,3 +178,15 @@ def test_the_beat_task_creates_missing_campaigns_and_advances(accepted):
     campaigns_advance_task.delay()
     campaign.refresh_from_db()
     assert campaign.state == CampaignState.LIVE
+
+
+def test_a_campaign_is_visible_to_its_two_brands_and_admins_only(campaign, coffee_actor, toys_actor, admin_actor):
+    from exchange.selectors import campaign_visible
+    from partners.actors import Actor
+    from tests.factories import BrandFactory, MembershipFactory, UserFactory
+
+    stranger = MembershipFactory(brand=BrandFactory(), user=UserFactory(username="x@else.example")).user
+    for actor in (coffee_actor, toys_actor, admin_actor):
+        assert list(campaign_visible(actor=actor)) == [campaign]
+    assert not campaign_visible(actor=Actor(user=stranger)).exists()
+    assert not campaign_visible(actor=Actor()).exists()
