@@ -13,6 +13,12 @@ the oldest unflushed clicks are lost — size it well above the longest outage e
 The redirect's client fails fast (short timeouts, one immediate retry) and, after a
 connection error, leaves the stream alone for ``PAUSE_SECONDS`` so a dead Redis costs each
 click nothing; the caller then writes the event straight to the database.
+
+One round trip per click: ``append`` runs a small Lua script that counts the append under a
+per-visitor, per-minute key and adds the entry with a flag set when the count passes a limit
+(the redirect's burst flag) — counting apart from the XADD would double the redirect's time
+spent waiting on Redis. An entry is two fields: the event's data (one string, encoded by the
+caller) and that flag.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import redis
 from redis.backoff import NoBackoff
@@ -31,10 +38,31 @@ from exchange import conf
 
 GROUP = "flushers"
 PAUSE_SECONDS = 2.0
-Entry = tuple[str, dict[str, str]]  # (stream id, fields)
+Entry = tuple[str, dict[str, str]]  # (stream id, {"d": data, "x": flag})
 
 _clients: dict[tuple[str, bool], redis.Redis] = {}
+_scripts: dict[str, object] = {}
 _down_until: dict[str, float] = {}
+
+# KEYS: stream, counter. ARGV: maxlen, counter ttl, limit, flag, data. The entry is the data
+# and a flag, set once the counter passes the limit (few fields: fewer bytes to pack and parse).
+_APPEND = """
+local n = redis.call('INCR', KEYS[2])
+if n == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+local flag = ''
+if n > tonumber(ARGV[3]) then flag = ARGV[4] end
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[5], 'x', flag)
+"""
+
+
+class Counted(NamedTuple):
+    """Count an append under ``key`` (kept ``ttl`` seconds); past ``limit`` appends the entry's
+    flag is ``flag``."""
+
+    key: str
+    ttl: int
+    limit: int
+    flag: str
 
 
 class StreamUnavailable(Exception):
@@ -59,14 +87,25 @@ def _client(*, fast: bool) -> redis.Redis:
     return client
 
 
-def append(fields: Mapping[str, str]) -> str:
-    """XADD one event; returns its stream id or raises ``StreamUnavailable``."""
+def append(data: str, *, counted: Counted | None = None) -> str:
+    """XADD one entry ``{d: data, x: flag}`` (counted and flagged in the same round trip when
+    ``counted`` is given, else with no flag); returns its stream id or raises
+    ``StreamUnavailable``."""
     url = conf.events_redis_url()
     if time.monotonic() < _down_until.get(url, 0.0):
         raise StreamUnavailable("paused after a recent connection error")
     try:
-        return _client(fast=True).xadd(
-            conf.events_stream(), dict(fields), maxlen=conf.events_stream_maxlen(), approximate=True
+        client = _client(fast=True)
+        if counted is None:
+            return client.xadd(
+                conf.events_stream(), {"d": data, "x": ""}, maxlen=conf.events_stream_maxlen(), approximate=True
+            )
+        script = _scripts.get(url)
+        if script is None:
+            script = _scripts[url] = client.register_script(_APPEND)
+        return script(
+            keys=[conf.events_stream(), counted.key],
+            args=[conf.events_stream_maxlen(), counted.ttl, counted.limit, counted.flag, data],
         )
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         _down_until[url] = time.monotonic() + PAUSE_SECONDS
@@ -76,6 +115,7 @@ def append(fields: Mapping[str, str]) -> str:
 def reset() -> None:
     """Forget clients and pauses (tests and forked processes)."""
     _clients.clear()
+    _scripts.clear()
     _down_until.clear()
 
 

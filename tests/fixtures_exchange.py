@@ -138,16 +138,19 @@ _redis_clients: dict = {}
 @pytest.fixture(autouse=True)
 def event_stream(settings):
     """Every test gets its own click-event stream (stale entries of another test, or of an
-    earlier run on the same Redis, would otherwise reach its flush); dropped afterwards."""
+    earlier run on the same Redis, would otherwise reach its flush), dropped afterwards, and no
+    link remembered by the process from an earlier test."""
     import uuid
 
     import redis
 
     from exchange import streams
+    from exchange.services.tracking import link_memo_clear
 
     name = f"test:clicks:{uuid.uuid4().hex[:12]}"
     settings.EXCHANGE_EVENTS_STREAM = name
     streams.reset()
+    link_memo_clear()
     yield name
     url = settings.EXCHANGE_EVENTS_REDIS_URL
     if url:

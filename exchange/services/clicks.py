@@ -50,26 +50,54 @@ COLUMNS = (
     "outside_window",
     "ingest",
 )
-SCHEMA = "1"  # the stream entry layout below; bump when it changes
+SCHEMA = "1"  # the stream entry layout (WIRE); bump when it changes
+# An event's fields, in the order they travel through the stream as one tab-separated string:
+# schema, event id, time (µs since the epoch), code, link, leg, click id, visitor, visitor kind,
+# referrer host, agent class, bot reason, outside the window. A burst, judged by the stream's
+# script, travels beside it as the entry's flag ("x").
+WIRE = ("s", "e", "t", "c", "l", "g", "k", "v", "vk", "r", "u", "b", "o")
+BURST_KEY_SECONDS = 120  # a minute's click counter outlives its minute
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Click(NamedTuple):
     location: str  # the destination with the click id
     visitor: Visitor
-    event: dict[str, str]  # as appended to the stream
+    event: dict[str, str]  # the event's fields (WIRE names)
+
+
+def wire(fields: Mapping[str, str]) -> str:
+    """The event as the stream carries it (no value holds a tab: ids, enums, a host name)."""
+    return "\t".join(fields[name] for name in WIRE)
+
+
+def unwire(entry: Mapping[str, str]) -> dict[str, str]:
+    """A stream entry back to the event's fields; a burst flag set by the stream becomes the
+    bot reason unless the event already had one."""
+    values = entry["d"].split("\t")
+    if values[0] != SCHEMA or len(values) != len(WIRE):
+        raise ValueError(f"unknown event layout {values[0]!r} with {len(values)} values")
+    fields = dict(zip(WIRE, values, strict=True))
+    if not fields["b"] and entry.get("x"):
+        fields["b"] = entry["x"]
+    return fields
 
 
 # --- recording ---------------------------------------------------------------------------------
+def _burst_key(visitor_id: str, now: datetime) -> str:
+    return f"exchange:burst:{visitor_id}:{int(now.timestamp()) // 60}"
+
+
 def _burst(visitor_id: str, now: datetime) -> bool:
     """More than ``EXCHANGE_CLICK_BURST_PER_MINUTE`` clicks from one visitor in this minute,
-    counted in the cache (every click counts, flagged or not). A failing cache flags nothing."""
-    key = f"exchange:burst:{visitor_id}:{int(now.timestamp()) // 60}"
+    counted in the cache (every click counts, flagged or not). A failing cache flags nothing.
+    The stream path counts in the same round trip as its XADD instead (``streams.Counted``)."""
+    key = _burst_key(visitor_id, now)
     try:
         try:
             count = cache.incr(key)
         except ValueError:  # the minute's first click
-            count = 1 if cache.add(key, 1, 120) else cache.incr(key)
+            count = 1 if cache.add(key, 1, BURST_KEY_SECONDS) else cache.incr(key)
     except Exception:
         log.warning("burst counter unavailable", exc_info=True)
         return False
@@ -86,16 +114,14 @@ def click_event(
     referer: str,
     now: datetime | None = None,
 ) -> tuple[dict[str, str], Visitor, str]:
-    """The event of one click as stream fields, its visitor, and the click id (hex)."""
+    """The event of one click as stream fields (the bot reason from the agent and the method;
+    the burst is judged where the click is counted), its visitor, and the click id (hex)."""
     now = now or timezone.now()
     visitor = visitor_of(cookie=cookie, ip=ip, user_agent=user_agent, day=timezone.localdate(now))
     verdict = classify_agent(user_agent)
     reason = verdict.bot_reason
-    burst = _burst(visitor.id, now)
     if not reason and method == "HEAD":
         reason = BotReason.HEAD_REQUEST
-    if not reason and burst:
-        reason = BotReason.BURST
     stamp = now.timestamp()
     click_id = uuid.uuid4().hex
     fields = {
@@ -108,7 +134,7 @@ def click_event(
         "k": click_id,
         "v": visitor.id,
         "vk": str(visitor.kind),
-        "r": referrer_host(referer),
+        "r": referrer_host(referer).replace("\t", ""),
         "u": str(verdict.ua_class),
         "b": str(reason),
         "o": "0" if entry.starts_ts <= stamp < entry.ends_ts else "1",
@@ -128,25 +154,29 @@ def click_record(
 ) -> Click:
     """Record one click on ``entry`` (stream first, else the database) and say where to send
     the visitor. Never raises for Redis: a click is answered whatever the stream does."""
+    now = now or timezone.now()
     fields, visitor, click_id = click_event(
         entry=entry, method=method, user_agent=user_agent, ip=ip, cookie=cookie, referer=referer, now=now
     )
     stored = False
     if streams.enabled():
+        counted = streams.Counted(
+            _burst_key(visitor.id, now), BURST_KEY_SECONDS, conf.click_burst_per_minute(), BotReason.BURST
+        )
         try:
-            streams.append(fields)
+            streams.append(wire(fields), counted=counted)
             stored = True
         except streams.StreamUnavailable:
             log.warning("event stream unavailable: writing click %s straight to the database", fields["e"])
     if not stored:
+        if not fields["b"] and _burst(visitor.id, now):
+            fields["b"] = BotReason.BURST
         event_store_direct(fields)
     return Click(with_click(entry.destination, click_id), visitor, fields)
 
 
 def event_row(fields: Mapping[str, str], ingest: str) -> tuple[Any, ...]:
-    """Stream fields → a row in ``COLUMNS`` order (raises KeyError/ValueError when malformed)."""
-    if fields["s"] != SCHEMA:
-        raise ValueError(f"unknown event schema {fields['s']!r}")
+    """An event's fields → a row in ``COLUMNS`` order (raises KeyError/ValueError when malformed)."""
     reason = fields["b"]
     if reason and reason not in BotReason.values:
         raise ValueError(f"unknown bot reason {reason!r}")
@@ -258,7 +288,7 @@ def events_flush(
         for entry_id, fields in entries:
             ids.append(entry_id)
             try:
-                rows.append(event_row(fields, Ingest.STREAM))
+                rows.append(event_row(unwire(fields), Ingest.STREAM))
             except (KeyError, ValueError, TypeError):
                 result.malformed += 1
                 log.error("dropping malformed click event %s: %r", entry_id, fields)

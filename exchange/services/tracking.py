@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import string
+import time
 from collections.abc import Iterable
 from typing import NamedTuple
 from urllib.parse import unquote_plus, urlencode, urlsplit
@@ -23,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.encoding import iri_to_uri
 from django.utils.translation import gettext as _
 
 from exchange import conf
@@ -45,6 +47,11 @@ _OURS = frozenset({"utm_source", "utm_medium", "utm_campaign", "utm_content", CL
 MAX_LANDING = 500
 _MISS = 0  # cached for an unknown code, so probing codes costs no database query either
 MISS_SECONDS = 300
+# Each process also keeps what it read for a few seconds: a click then waits on Redis once (its
+# XADD), not twice. A changed link reaches the other processes within MEMO_SECONDS.
+MEMO_SECONDS = 5.0
+MEMO_MAX = 50_000
+_memo: dict[str, tuple[float, LinkEntry | None]] = {}
 
 
 # --- codes and destinations ----------------------------------------------------------------------
@@ -62,7 +69,8 @@ def destination_build(landing: str, *, campaign_id: int, channel_type: str, form
     ours = urlencode(
         {"utm_source": UTM_SOURCE, "utm_medium": channel_type, "utm_campaign": campaign_id, "utm_content": format}
     )
-    return parts._replace(query="&".join([*kept, ours])).geturl()
+    # As a URI (non-ASCII percent-encoded once, here): the redirect sends it as it is.
+    return iri_to_uri(parts._replace(query="&".join([*kept, ours])).geturl())
 
 
 def with_click(destination: str, click_hex: str) -> str:
@@ -194,8 +202,21 @@ def _cache_key(code: str) -> str:
 
 
 def link_entry(code: str) -> LinkEntry | None:
-    """What the redirect needs about ``code``, from the cache when it can (no query), else one
-    query whose answer — found or not — is cached. A cache that fails is skipped, never fatal."""
+    """What the redirect needs about ``code``: from this process's memory (a few seconds), else
+    from the cache (no query), else one query whose answer — found or not — is cached. A cache
+    that fails is skipped, never fatal."""
+    now = time.monotonic()
+    memo = _memo.get(code)
+    if memo is not None and memo[0] > now:
+        return memo[1]
+    entry = _link_entry_shared(code)
+    if len(_memo) >= MEMO_MAX:
+        _memo.clear()  # probing with random codes must not grow it without bound
+    _memo[code] = (now + MEMO_SECONDS, entry)
+    return entry
+
+
+def _link_entry_shared(code: str) -> LinkEntry | None:
     key = _cache_key(code)
     try:
         cached = cache.get(key)
@@ -225,6 +246,9 @@ def link_entry(code: str) -> LinkEntry | None:
 
 
 def link_cache_forget(codes: Iterable[str]) -> None:
+    codes = list(codes)
+    for code in codes:
+        _memo.pop(code, None)
     keys = [_cache_key(c) for c in codes]
     if not keys:
         return
@@ -233,3 +257,8 @@ def link_cache_forget(codes: Iterable[str]) -> None:
     except Exception:
         # A stale entry would keep the old destination until it expires: say so loudly.
         log.error("could not drop cached tracking links %s", keys, exc_info=True)
+
+
+def link_memo_clear() -> None:
+    """Forget this process's memory of links (tests)."""
+    _memo.clear()

@@ -59,7 +59,7 @@ def test_a_second_flush_finds_nothing_and_changes_nothing(entry):
 
 def test_an_event_queued_twice_is_stored_once(entry):
     (event,) = queue(entry, 1)
-    streams.append(event)  # e.g. an XADD retried after its answer was lost
+    streams.append(clicks.wire(event))  # e.g. an XADD retried after its answer was lost
     result = clicks.events_flush()
     assert (result.read, result.stored, result.duplicates) == (2, 1, 1)
     assert ClickEvent.objects.count() == 1
@@ -110,10 +110,12 @@ def test_entries_pending_on_a_dead_consumer_are_taken_over_after_the_idle_time(e
 
 def test_a_malformed_entry_is_dropped_and_the_rest_stored(entry):
     queue(entry, 2)
-    streams.append({"s": "1", "e": "not-a-uuid"})
-    streams.append({"s": "99", "e": uuid.uuid4().hex})
+    (good,) = queue(entry, 1)
+    streams.append(clicks.wire({**good, "e": "not-a-uuid"}))
+    streams.append(clicks.wire({**good, "s": "99"}))
+    streams.append("1\tshort")
     result = clicks.events_flush()
-    assert (result.read, result.malformed, result.stored) == (4, 2, 2)
+    assert (result.read, result.malformed, result.stored) == (6, 3, 3)
     assert streams.backlog().length == 0
 
 
@@ -130,6 +132,8 @@ def test_event_rows_round_trip_the_stream_encoding(entry):
     fields, visitor, click_id = clicks.click_event(
         entry=entry, method="GET", user_agent="", ip="198.51.100.1", cookie=None, referer="https://a.example/x", now=now
     )
+    assert clicks.unwire({"d": clicks.wire(fields), "x": "burst"}) == fields, "an agent's reason wins over a burst"
+    assert clicks.unwire({"d": clicks.wire({**fields, "b": ""}), "x": "burst"})["b"] == "burst"
     row = dict(zip(clicks.COLUMNS, clicks.event_row(fields, Ingest.STREAM), strict=True))
     assert row["occurred_at"] == now and row["click_id"].hex == click_id and row["visitor_id"] == visitor.id
     assert (row["referrer_host"], row["is_bot"], row["bot_reason"]) == ("a.example", True, "no_agent")

@@ -202,3 +202,10 @@ def test_a_cached_link_costs_no_query_and_an_unknown_code_is_cached_too(campaign
         assert tracking.link_entry("Unknown123") is None
     with django_assert_num_queries(0):
         assert tracking.link_entry("Unknown123") is None
+
+
+def test_a_chinese_landing_address_is_sent_as_a_uri():
+    landing = tracking.landing_clean("https://shop.example.com/咖啡?q=豆")
+    dest = tracking.destination_build(landing, campaign_id=7, channel_type="wecom", format="banner")
+    assert dest.startswith("https://shop.example.com/%E5%92%96%E5%95%A1?q=%E8%B1%86&utm_source=huiliu&")
+    assert dest.isascii()

@@ -51,7 +51,7 @@ def queued(campaign, event_stream):
             fields, _visitor, _click = clicks.click_event(
                 entry=entry, method="GET", user_agent="Mozilla/5.0", ip="198.51.100.9", cookie=None, referer=""
             )
-            streams.append(fields)
+            streams.append(clicks.wire(fields))
             ids.append(fields["e"])
         return ids
 
