@@ -113,6 +113,33 @@ async def _load(port: int, path: str, clients: int, seconds: float) -> tuple[int
     return ok, bad, latencies
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return kids
+
+
+def _redis_cpu() -> float:
+    import redis
+
+    info = redis.Redis.from_url(os.environ["REDIS_URL"]).info("cpu")
+    return info["used_cpu_sys"] + info["used_cpu_user"]
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] * 1000
@@ -185,9 +212,14 @@ def main() -> None:
         before = ClickEvent.objects.count()
         load = os.getloadavg()
         results: dict[str, list[tuple[int, int, list[float]]]] = {"bare": [], "redirect": []}
+        cpu = {"bare": [0.0, 0.0], "redirect": [0.0, 0.0]}  # gunicorn workers, redis-server
+        workers = _children(server.pid)
         for _ in range(args.rounds):
-            results["bare"].append(asyncio.run(_load(port, "/bench/empty", args.clients, args.seconds)))
-            results["redirect"].append(asyncio.run(_load(port, f"/t/{code}", args.clients, args.seconds)))
+            for name, path in (("bare", "/bench/empty"), ("redirect", f"/t/{code}")):
+                before_cpu, before_redis = _cpu_seconds(workers), _redis_cpu()
+                results[name].append(asyncio.run(_load(port, path, args.clients, args.seconds)))
+                cpu[name][0] += _cpu_seconds(workers) - before_cpu
+                cpu[name][1] += _redis_cpu() - before_redis
 
         print(
             f"gunicorn {args.workers} sync workers, {args.clients} clients, {args.rounds} × {args.seconds:.0f} s per "
@@ -203,7 +235,8 @@ def main() -> None:
             rates[name] = statistics.mean(per_round)
             print(
                 f"{name:9s} {rates[name]:8,.0f} req/s (rounds: {', '.join(f'{x:,.0f}' for x in per_round)}), "
-                f"p50 {_pct(lat, 50):6.1f} ms, p99 {_pct(lat, 99):6.1f} ms, {ok:,} answered, {bad} failed"
+                f"p50 {_pct(lat, 50):6.1f} ms, p99 {_pct(lat, 99):6.1f} ms, {ok:,} answered, {bad} failed; "
+                f"CPU per request: gunicorn {cpu[name][0] / ok * 1e6:,.0f} µs, redis {cpu[name][1] / ok * 1e6:,.0f} µs"
             )
         ratio = rates["redirect"] / rates["bare"]
         print(f"redirect / bare view: {ratio:.1%} " + ("OK" if ratio >= TARGET_RATIO else "UNDER TARGET") + " (≥ 80 %)")
