@@ -52,6 +52,7 @@ MISS_SECONDS = 300
 MEMO_SECONDS = 5.0
 MEMO_MAX = 50_000
 _memo: dict[str, tuple[float, LinkEntry | None]] = {}
+_clock = time.monotonic
 
 
 # --- codes and destinations ----------------------------------------------------------------------
@@ -205,7 +206,7 @@ def link_entry(code: str) -> LinkEntry | None:
     """What the redirect needs about ``code``: from this process's memory (a few seconds), else
     from the cache (no query), else one query whose answer — found or not — is cached. A cache
     that fails is skipped, never fatal."""
-    now = time.monotonic()
+    now = _clock()
     memo = _memo.get(code)
     if memo is not None and memo[0] > now:
         return memo[1]

@@ -209,3 +209,14 @@ def test_a_chinese_landing_address_is_sent_as_a_uri():
     dest = tracking.destination_build(landing, campaign_id=7, channel_type="wecom", format="banner")
     assert dest.startswith("https://shop.example.com/%E5%92%96%E5%95%A1?q=%E8%B1%86&utm_source=huiliu&")
     assert dest.isascii()
+
+
+def test_another_process_sees_a_changed_link_once_its_memory_expires(campaign, monkeypatch):
+    link = TrackingLink.objects.first()
+    old = tracking.link_entry(link.code).destination
+    TrackingLink.objects.filter(pk=link.pk).update(destination="https://changed.example/?utm_source=huiliu")
+    cache.delete(f"exchange:link:{link.code}")  # what the changing process does, shared cache only
+    assert tracking.link_entry(link.code).destination == old, "remembered for a few seconds"
+    later = tracking._clock() + tracking.MEMO_SECONDS + 0.1
+    monkeypatch.setattr(tracking, "_clock", lambda: later)
+    assert tracking.link_entry(link.code).destination == "https://changed.example/?utm_source=huiliu"
