@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from exchange import conf, streams
-from exchange.models import BotReason, ClickEvent, Ingest
+from exchange.models import BotReason, ClickEvent, Ingest, UaClass, VisitorKind
 from exchange.services.tracking import LinkEntry, with_click
 from exchange.visitors import Visitor, classify_agent, referrer_host, visitor_of
 from huiliu import bulk
@@ -180,6 +180,8 @@ def event_row(fields: Mapping[str, str], ingest: str) -> tuple[Any, ...]:
     reason = fields["b"]
     if reason and reason not in BotReason.values:
         raise ValueError(f"unknown bot reason {reason!r}")
+    if fields["vk"] not in VisitorKind.values or fields["u"] not in UaClass.values:
+        raise ValueError(f"unknown visitor kind {fields['vk']!r} or agent class {fields['u']!r}")
     return (
         uuid.UUID(hex=fields["e"]),
         _EPOCH + timedelta(microseconds=int(fields["t"])),
@@ -255,7 +257,6 @@ class FlushResult:
     stored: int = 0  # rows new to the database
     malformed: int = 0  # entries dropped because they could not be read (logged)
     batches: int = 0
-    consumers_pruned: int = 0
     seconds: float = field(default=0.0)
 
     @property

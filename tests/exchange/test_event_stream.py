@@ -113,9 +113,10 @@ def test_a_malformed_entry_is_dropped_and_the_rest_stored(entry):
     (good,) = queue(entry, 1)
     streams.append(clicks.wire({**good, "e": "not-a-uuid"}))
     streams.append(clicks.wire({**good, "s": "99"}))
+    streams.append(clicks.wire({**good, "vk": "a-much-too-long-kind"}))  # would fail the whole batch's INSERT
     streams.append("1\tshort")
     result = clicks.events_flush()
-    assert (result.read, result.malformed, result.stored) == (6, 3, 3)
+    assert (result.read, result.malformed, result.stored) == (7, 4, 3)
     assert streams.backlog().length == 0
 
 
