@@ -252,7 +252,8 @@ EXCHANGE_DELIVERY_CONFIRM_DAYS = env.int("EXCHANGE_DELIVERY_CONFIRM_DAYS", defau
 # Click events go through a Redis stream (empty: straight to the database, the embedded default).
 EXCHANGE_EVENTS_REDIS_URL = env.str("EXCHANGE_EVENTS_REDIS_URL", default=REDIS_URL)
 EXCHANGE_EVENTS_STREAM = env.str("EXCHANGE_EVENTS_STREAM", default="huiliu:events:clicks")
-EXCHANGE_EVENTS_STREAM_MAXLEN = env.int("EXCHANGE_EVENTS_STREAM_MAXLEN", default=2_000_000)  # ~ bound on the backlog, see docs
+# An approximate bound on the unflushed backlog (docs/EXCHANGE.md: what trimming would cost).
+EXCHANGE_EVENTS_STREAM_MAXLEN = env.int("EXCHANGE_EVENTS_STREAM_MAXLEN", default=2_000_000)
 EXCHANGE_EVENTS_BATCH_SIZE = env.int("EXCHANGE_EVENTS_BATCH_SIZE", default=2_000)  # events per flush transaction
 EXCHANGE_EVENTS_CLAIM_IDLE_SECONDS = env.int("EXCHANGE_EVENTS_CLAIM_IDLE_SECONDS", default=60)  # then reclaimed
 EXCHANGE_CLICK_BURST_PER_MINUTE = env.int("EXCHANGE_CLICK_BURST_PER_MINUTE", default=10)  # more: flagged "burst"
