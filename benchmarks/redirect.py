@@ -166,6 +166,10 @@ def main() -> None:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "EXCHANGE_EVENTS_STREAM": f"bench:clicks:{os.getpid()}",
+        # The setup's side tasks (notifications, a matcher refresh) run inline, mailing nobody,
+        # rather than waiting in the broker for a worker that never comes.
+        "CELERY_TASK_ALWAYS_EAGER": "1",
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
