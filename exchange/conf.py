@@ -27,3 +27,40 @@ def email_lease_seconds() -> int:
 
 def sweep_grace_seconds() -> int:
     return settings.EXCHANGE_OUTBOX_SWEEP_GRACE_SECONDS
+
+
+# --- campaigns and tracking -------------------------------------------------------------------
+def delivery_confirm_days() -> int:
+    return settings.EXCHANGE_DELIVERY_CONFIRM_DAYS
+
+
+def events_redis_url() -> str:
+    return settings.EXCHANGE_EVENTS_REDIS_URL
+
+
+def events_stream() -> str:
+    return settings.EXCHANGE_EVENTS_STREAM
+
+
+def events_stream_maxlen() -> int:
+    return settings.EXCHANGE_EVENTS_STREAM_MAXLEN
+
+
+def events_batch_size() -> int:
+    return settings.EXCHANGE_EVENTS_BATCH_SIZE
+
+
+def events_claim_idle_seconds() -> int:
+    return settings.EXCHANGE_EVENTS_CLAIM_IDLE_SECONDS
+
+
+def click_burst_per_minute() -> int:
+    return settings.EXCHANGE_CLICK_BURST_PER_MINUTE
+
+
+def link_cache_seconds() -> int:
+    return settings.EXCHANGE_LINK_CACHE_SECONDS
+
+
+def client_ip_header() -> str:
+    return settings.EXCHANGE_CLIENT_IP_HEADER

@@ -37,3 +37,7 @@ class ExchangeError(StrEnum):
     REASON_REQUIRED = "reason_required"
     # rates
     INVALID_RATE = "invalid_rate"
+    # campaigns and tracking
+    LANDING_NOT_HTTPS = "landing_not_https"
+    LANDING_INVALID = "landing_invalid"
+    CAMPAIGN_CLOSED = "campaign_closed"

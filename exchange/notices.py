@@ -34,6 +34,8 @@ def notice_line(event: DomainEvent, brand: Brand, language: str) -> str:
             EventType.PROPOSAL_WITHDRAWN: _("%(other)s withdrew its proposal to %(brand)s"),
             EventType.PROPOSAL_EXPIRED: _("The swap proposal between %(brand)s and %(other)s expired"),
             EventType.PROPOSAL_MESSAGE: _("New message from %(other)s about your swap"),
+            EventType.CAMPAIGN_LIVE: _("The swap campaign between %(brand)s and %(other)s is live"),
+            EventType.CAMPAIGN_COMPLETED: _("The swap campaign between %(brand)s and %(other)s has ended"),
         }
         template = texts.get(event.type)
         if template is None:

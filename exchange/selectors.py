@@ -9,7 +9,16 @@ from enum import StrEnum
 from django.db.models import Prefetch, Q, QuerySet
 
 from exchange import valuation
-from exchange.models import ChannelRate, DomainEvent, Notification, Placement, Proposal, ProposalMessage, Revision
+from exchange.models import (
+    Campaign,
+    ChannelRate,
+    DomainEvent,
+    Notification,
+    Placement,
+    Proposal,
+    ProposalMessage,
+    Revision,
+)
 from exchange.states import CLOSED_STATES, OPEN_STATES
 from partners.actors import EDIT_ROLES, Actor
 from partners.models import Brand, Channel
@@ -36,6 +45,18 @@ def placement_visible(*, actor: Actor) -> QuerySet[Placement]:
 
 def proposal_message_visible(*, actor: Actor) -> QuerySet[ProposalMessage]:
     return ProposalMessage.objects.filter(proposal__in=proposal_visible(actor=actor).values("pk"))
+
+
+def campaign_visible(*, actor: Actor) -> QuerySet[Campaign]:
+    """A campaign is visible to its two brands' members and API keys and to platform admins
+    (the same rule as its proposal's)."""
+    qs = Campaign.objects.select_related("brand_a", "brand_b")
+    if actor.is_admin:
+        return qs
+    ids = actor.brand_ids
+    if not ids:
+        return qs.none()
+    return qs.filter(Q(brand_a_id__in=ids) | Q(brand_b_id__in=ids))
 
 
 def channel_rate_visible(*, actor: Actor) -> QuerySet[ChannelRate]:

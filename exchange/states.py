@@ -61,3 +61,18 @@ class DeclineReason(models.TextChoices):
     CAPACITY = "capacity", _("No capacity for this now")
     BRAND_CONCERNS = "brand_concerns", _("Brand or positioning concerns")
     OTHER = "other", _("Other")
+
+
+# --- campaigns -------------------------------------------------------------------------------
+class CampaignState(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    LIVE = "live", _("Live")
+    COMPLETED = "completed", _("Completed")
+    # Reserved for the settlement stage (a disputed delivery report blocks completion).
+    DISPUTED = "disputed", _("Disputed")
+
+
+CAMPAIGN_TRANSITIONS: dict[str, Transition] = {
+    "go_live": Transition((CampaignState.SCHEDULED,), CampaignState.LIVE, Who.SYSTEM, _("Go live")),
+    "complete": Transition((CampaignState.LIVE,), CampaignState.COMPLETED, Who.SYSTEM, _("Complete")),
+}

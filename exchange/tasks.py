@@ -1,6 +1,6 @@
-"""Celery tasks of the exchange (queue ``default``): thin wrappers that take ids and call a
-service. Delivery tasks are idempotent (rows claimed before the side effect), so they run
-with ``acks_late`` and are safe to redeliver."""
+"""Celery tasks of the exchange: thin wrappers that take ids and call a service. Delivery tasks
+are idempotent (rows claimed before the side effect), so they run with ``acks_late`` and are
+safe to redeliver. ``events_*`` tasks go to the ``events`` queue (huiliu.queues.ROUTES)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from exchange.services import notifications, proposals
+from exchange.services import campaigns, clicks, notifications, proposals
 
 
 @shared_task(
@@ -54,4 +54,30 @@ def proposals_expire_task() -> int:
     return proposals.proposals_expire()
 
 
-__all__ = ["email_send_task", "outbox_dispatch_task", "outbox_sweep_task", "proposals_expire_task"]
+@shared_task(ignore_result=True)
+def campaigns_advance_task() -> None:
+    """Beat, every 5 minutes: campaigns for accepted proposals that lack one, then every due
+    campaign one state on (scheduled → live → completed)."""
+    campaigns.campaigns_create_missing()
+    campaigns.campaigns_advance()
+
+
+@shared_task(ignore_result=True, soft_time_limit=60)
+def events_flush_task() -> int:
+    """Beat, every 5 seconds (queue ``events``): move queued click events into the database.
+    Not ``acks_late``: the stream, not the task message, holds the work — a worker killed
+    mid-batch leaves its entries pending and the next flush takes them over. Returns how many
+    events it read (the worker's log shows it)."""
+    result = clicks.events_flush(max_seconds=4)
+    clicks.events_flush_maintain()
+    return result.read
+
+
+__all__ = [
+    "campaigns_advance_task",
+    "email_send_task",
+    "events_flush_task",
+    "outbox_dispatch_task",
+    "outbox_sweep_task",
+    "proposals_expire_task",
+]

@@ -322,6 +322,33 @@ CELERY_BEAT_SCHEDULE["exchange-proposals-expire"] = {
     "options": {"expires": 3000},
 }
 
+# --- Exchange: campaigns and tracking (docs/EXCHANGE.md, "Campaigns and tracking") ------------
+# After a placement's window ends, its delivery counts as confirmed once this many days pass
+# without a confirmation (delivery reports will shorten it by confirming earlier).
+EXCHANGE_DELIVERY_CONFIRM_DAYS = env.int("EXCHANGE_DELIVERY_CONFIRM_DAYS", default=7)
+# Click events go through a Redis stream (empty: straight to the database, the embedded default).
+EXCHANGE_EVENTS_REDIS_URL = env.str("EXCHANGE_EVENTS_REDIS_URL", default=REDIS_URL)
+EXCHANGE_EVENTS_STREAM = env.str("EXCHANGE_EVENTS_STREAM", default="huiliu:events:clicks")
+# An approximate bound on the unflushed backlog (docs/EXCHANGE.md: what trimming would cost).
+EXCHANGE_EVENTS_STREAM_MAXLEN = env.int("EXCHANGE_EVENTS_STREAM_MAXLEN", default=2_000_000)
+EXCHANGE_EVENTS_BATCH_SIZE = env.int("EXCHANGE_EVENTS_BATCH_SIZE", default=2_000)  # events per flush transaction
+EXCHANGE_EVENTS_CLAIM_IDLE_SECONDS = env.int("EXCHANGE_EVENTS_CLAIM_IDLE_SECONDS", default=60)  # then reclaimed
+EXCHANGE_CLICK_BURST_PER_MINUTE = env.int("EXCHANGE_CLICK_BURST_PER_MINUTE", default=10)  # more: flagged "burst"
+EXCHANGE_LINK_CACHE_SECONDS = env.int("EXCHANGE_LINK_CACHE_SECONDS", default=24 * 3600)
+# The request header holding the visitor's address behind a trusted proxy (e.g. HTTP_X_REAL_IP);
+# empty: REMOTE_ADDR. Only ever hashed with the day's salt, never stored.
+EXCHANGE_CLIENT_IP_HEADER = env.str("EXCHANGE_CLIENT_IP_HEADER", default="")
+CELERY_BEAT_SCHEDULE["exchange-events-flush"] = {
+    "task": "exchange.tasks.events_flush_task",
+    "schedule": 5.0,
+    "options": {"expires": 4},
+}
+CELERY_BEAT_SCHEDULE["exchange-campaigns-advance"] = {
+    "task": "exchange.tasks.campaigns_advance_task",
+    "schedule": 300.0,
+    "options": {"expires": 280},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -330,6 +330,10 @@ class AuditAction(models.TextChoices):
     PROPOSAL_DECLINED = "proposal.declined", _("Declined a swap proposal")
     PROPOSAL_WITHDRAWN = "proposal.withdrawn", _("Withdrew a swap proposal")
     PROPOSAL_EXPIRED = "proposal.expired", _("Swap proposal expired")
+    CAMPAIGN_CREATED = "campaign.created", _("Swap campaign created")
+    CAMPAIGN_LIVE = "campaign.live", _("Swap campaign went live")
+    CAMPAIGN_COMPLETED = "campaign.completed", _("Swap campaign completed")
+    CAMPAIGN_LANDING_SET = "campaign.landing_set", _("Campaign landing page changed")
 
 
 class AuditEvent(models.Model):

@@ -87,3 +87,78 @@ def place(window):
         return spec
 
     return make
+
+
+@pytest.fixture
+def accepted(coffee, toys, coffee_actor, toys_actor, coffee_wecom, coffee_group, toys_wecom, place, window):
+    """A swap accepted after one counter: Bean House gives a WeCom message and a group broadcast
+    (days 2–8 and 4–5 from today), Tiny Toys a WeCom message (days 3–10)."""
+    from exchange import services
+
+    start = window[0]
+    proposal = services.proposal_create(
+        actor=coffee_actor,
+        brand=coffee,
+        counterparty=toys,
+        placements=[
+            place(coffee_wecom, 20_000),
+            place(
+                coffee_group,
+                5_000,
+                fmt="group_broadcast",
+                starts_on=start + timedelta(days=2),
+                ends_on=start + timedelta(days=3),
+            ),
+        ],
+    )
+    carried = list(proposal.revisions.get().placements.all())
+    services.proposal_counter(
+        actor=toys_actor,
+        proposal=proposal,
+        revision=1,
+        placements=[
+            *(
+                place(None, p.quantity, fmt=p.format, based_on=p, starts_on=p.starts_on, ends_on=p.ends_on)
+                for p in carried
+            ),
+            place(toys_wecom, 20_000, starts_on=start + timedelta(days=1), ends_on=start + timedelta(days=8)),
+        ],
+    )
+    return services.proposal_accept(actor=coffee_actor, proposal=proposal, revision=2)
+
+
+@pytest.fixture
+def campaign(accepted):
+    return accepted.campaign
+
+
+_redis_clients: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def event_stream(settings):
+    """Every test gets its own click-event stream (stale entries of another test, or of an
+    earlier run on the same Redis, would otherwise reach its flush), dropped afterwards, and no
+    link remembered by the process from an earlier test."""
+    import uuid
+
+    import redis
+
+    from exchange import streams
+    from exchange.services.tracking import link_memo_clear
+
+    name = f"test:clicks:{uuid.uuid4().hex[:12]}"
+    settings.EXCHANGE_EVENTS_STREAM = name
+    streams.reset()
+    link_memo_clear()
+    yield name
+    url = settings.EXCHANGE_EVENTS_REDIS_URL
+    if url:
+        client = _redis_clients.get(url) or _redis_clients.setdefault(
+            url, redis.Redis.from_url(url, socket_connect_timeout=0.5)
+        )
+        try:
+            client.delete(name)
+        except redis.RedisError:
+            pass
+    streams.reset()

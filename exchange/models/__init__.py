@@ -1,14 +1,23 @@
-"""Exchange models, one module per sub-domain (rates, proposals, outbox and notifications)."""
+"""Exchange models, one module per sub-domain (rates, proposals, campaigns, tracking, outbox and
+notifications)."""
 
+from exchange.models.campaigns import Campaign, CampaignLeg, CampaignPlacement
 from exchange.models.outbox import DomainEvent, EmailDelivery, EventType, Notification
 from exchange.models.proposals import Placement, Proposal, ProposalMessage, Revision
 from exchange.models.rates import ChannelRate, PlacementFormat, PricingUnit, unit_for
+from exchange.models.tracking import BotReason, ClickEvent, Ingest, TrackingLink, UaClass, VisitorKind
 
 __all__ = [
+    "BotReason",
+    "Campaign",
+    "CampaignLeg",
+    "CampaignPlacement",
     "ChannelRate",
+    "ClickEvent",
     "DomainEvent",
     "EmailDelivery",
     "EventType",
+    "Ingest",
     "Notification",
     "Placement",
     "PlacementFormat",
@@ -16,5 +25,8 @@ __all__ = [
     "Proposal",
     "ProposalMessage",
     "Revision",
+    "TrackingLink",
+    "UaClass",
+    "VisitorKind",
     "unit_for",
 ]

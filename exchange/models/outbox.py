@@ -17,6 +17,8 @@ class EventType(models.TextChoices):
     PROPOSAL_WITHDRAWN = "proposal.withdrawn", _("Proposal withdrawn")
     PROPOSAL_EXPIRED = "proposal.expired", _("Proposal expired")
     PROPOSAL_MESSAGE = "proposal.message", _("New message")
+    CAMPAIGN_LIVE = "campaign.live", _("Campaign live")
+    CAMPAIGN_COMPLETED = "campaign.completed", _("Campaign completed")
 
 
 class DomainEvent(models.Model):

@@ -1,5 +1,7 @@
 """State changes of the exchange, one module per sub-domain; the public names are here."""
 
+from exchange.services.campaigns import campaign_create, campaigns_advance, campaigns_create_missing
+from exchange.services.clicks import click_record, events_flush
 from exchange.services.drafting import PlacementSpec, Preview, proposal_preview
 from exchange.services.notifications import email_send, event_dispatch, notifications_mark_read, outbox_pending
 from exchange.services.proposals import (
@@ -14,13 +16,20 @@ from exchange.services.proposals import (
     revision_balance,
 )
 from exchange.services.rates import channel_rate_set
+from exchange.services.tracking import leg_landing_set
 
 __all__ = [
     "PlacementSpec",
     "Preview",
+    "campaign_create",
+    "campaigns_advance",
+    "campaigns_create_missing",
     "channel_rate_set",
+    "click_record",
     "email_send",
     "event_dispatch",
+    "events_flush",
+    "leg_landing_set",
     "notifications_mark_read",
     "outbox_pending",
     "proposal_accept",

@@ -24,6 +24,7 @@ from exchange import conf, valuation
 from exchange.errors import ExchangeError as E
 from exchange.models import EventType, Placement, Proposal, ProposalMessage, Revision
 from exchange.outbox import emit
+from exchange.services.campaigns import campaign_create
 from exchange.services.common import can_act_for, error
 from exchange.services.drafting import (
     PlacementSpec,
@@ -343,7 +344,8 @@ def proposal_counter(
 @transaction.atomic
 def proposal_accept(*, actor: Actor, proposal: Proposal, revision: int) -> Proposal:
     """The side whose turn it is accepts the current revision (both sides must give something).
-    The accepted proposal is what a campaign is created from (``proposal_accepted`` signal)."""
+    Its campaign is created in the same transaction (``campaign_create``); ``proposal_accepted``
+    is sent once it commits."""
     proposal = _locked(proposal)
     _check_open_and_current(proposal, revision)
     author = _acting_side(actor, proposal, TRANSITIONS["accept"].who)
@@ -389,6 +391,7 @@ def proposal_accept(*, actor: Actor, proposal: Proposal, revision: int) -> Propo
     )
     _record_outcome(proposal, OutcomeKind.ACCEPTED)
     _refresh_pair(proposal)
+    campaign_create(actor=actor, proposal=proposal)  # same transaction: never an accepted swap without one
     proposal_id = proposal.pk
     transaction.on_commit(lambda: proposal_accepted.send(sender=Proposal, proposal_id=proposal_id))
     return proposal
