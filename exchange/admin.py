@@ -11,11 +11,11 @@ from django.utils.translation import gettext as _
 from exchange import services
 from exchange.models import ChannelRate, Placement, Proposal, ProposalMessage, Revision
 from exchange.services.rates import MAX_RATE_CENTS
-from huiliu.admin_input import CheckedLookupsAdmin
+from huiliu.admin_input import CheckedLookupsAdmin, CheckedTextForm
 from partners.actors import Actor
 
 
-class ChannelRateForm(forms.ModelForm):
+class ChannelRateForm(CheckedTextForm):
     """Validated by the service's own rules before saving, so a refused figure is a field
     error on the form (not a success message over a change that never happened)."""
 

@@ -8,10 +8,12 @@ does for any lookup it cannot apply.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import ValidationError
 
-from huiliu.text import ascii_int, forbidden_character
+from huiliu.text import ascii_int, clean_free_text, clean_line, clean_name, forbidden_character
 
 DATE_PARTS = ("__year", "__month", "__day")
 
@@ -31,3 +33,28 @@ class CheckedLookupsAdmin(admin.ModelAdmin):
         if any(bad_lookup(key, value) for key, values in request.GET.lists() for value in values):
             raise IncorrectLookupParameters
         return super().get_changelist_instance(request)
+
+
+class CheckedTextForm(forms.ModelForm):
+    """An admin form whose text goes through the same checks as every other way in: names and
+    labels refuse control, invisible and text-direction characters (``clean_name``), other
+    lines refuse control characters (``clean_line``), free text allows only line breaks and
+    tabs (``clean_free_text``). A refused value is a field error, never a 500 at save time."""
+
+    def clean(self):
+        data = super().clean()
+        for name, field in self.fields.items():
+            value = data.get(name)
+            if not isinstance(value, str) or not value or not isinstance(field, forms.CharField):
+                continue
+            label = str(field.label or name)
+            try:
+                if isinstance(field.widget, forms.Textarea):
+                    data[name] = clean_free_text(value, label)
+                elif "name" in name or name in ("label", "note"):
+                    data[name] = clean_name(value, label)
+                else:
+                    data[name] = clean_line(value, label)
+            except ValidationError as exc:
+                self.add_error(name, exc)
+        return data

@@ -16,6 +16,8 @@ read-only.
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.apps import apps as django_apps
 from django.contrib import admin, messages
@@ -29,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import partners.admin_accounts  # noqa: F401  (registers the User admin)
-from huiliu.admin_input import CheckedLookupsAdmin
+from huiliu.admin_input import CheckedLookupsAdmin, CheckedTextForm
 from huiliu.errors import error_items
 from partners import selectors, services, validation
 from partners.actors import Actor
@@ -54,6 +56,9 @@ from partners.models import (
 admin.site.site_header = gettext_lazy("Huiliu platform admin")
 admin.site.site_title = gettext_lazy("Huiliu admin")
 admin.site.index_title = gettext_lazy("Platform administration")
+
+
+CATEGORY_CODE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 
 
 def _actor(request) -> Actor:
@@ -315,14 +320,29 @@ class BrandAdmin(CheckedLookupsAdmin):
         return TemplateResponse(request, "admin/partners/brand/transition.html", context)
 
 
+class CategoryForm(CheckedTextForm):
+    class Meta:
+        model = Category
+        fields = ("code", "name_zh", "name_en", "parent", "is_leaf")
+
+    def clean_code(self):
+        code = self.cleaned_data.get("code") or ""
+        if not CATEGORY_CODE.fullmatch(code):
+            raise forms.ValidationError(
+                _("A category code is lower-case words joined by dots, e.g. beverage.coffee."), code="invalid"
+            )
+        return code
+
+
 @admin.register(Category)
 class CategoryAdmin(CheckedLookupsAdmin):
+    form = CategoryForm
     list_display = ("code", "name_zh", "name_en", "parent", "is_leaf")
     list_filter = ("is_leaf",)
     search_fields = ("code", "name_zh", "name_en")
 
 
-class CompetitionRuleForm(forms.ModelForm):
+class CompetitionRuleForm(CheckedTextForm):
     class Meta:
         model = CompetitionRule
         fields = ("category_a", "category_b", "note")

@@ -9,20 +9,19 @@ trail keeps pointing at them. Admin rights are granted by superusers only.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from huiliu.admin_input import CheckedLookupsAdmin
+from huiliu.admin_input import CheckedLookupsAdmin, CheckedTextForm
 from huiliu.errors import error_items
 from partners import services
 from partners.actors import Actor
 from partners.models import User
 
 
-class UserAdminForm(forms.ModelForm):
+class UserAdminForm(CheckedTextForm):
     class Meta:
         model = User
         fields = ("display_name", "language", "is_active", "is_staff", "is_superuser")

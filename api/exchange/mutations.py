@@ -164,7 +164,7 @@ class MarkNotificationsRead(BaseMutation):
     """Mark your inbox read: the given notifications, or all of them."""
 
     permission = Permission.USER
-    count = graphene.Int(required=True, description="How many changed.")
+    count = graphene.Int(description="How many changed (null when refused: see errors).")
 
     class Arguments:
         ids = graphene.List(graphene.NonNull(graphene.ID), description="Notification IDs; omit for all.")
