@@ -53,7 +53,8 @@ def apply_errors(form: forms.Form, exc: ValidationError, *, prefix_map: dict[str
     """Attach a service's ValidationError to the form: known fields next to their input,
     anything else at the top of the form."""
     prefix_map = prefix_map or {}
-    for field, _code, message in page_error_items(exc):
+    labels = {name: f.label for name, f in form.fields.items() if f.label}
+    for field, _code, message in page_error_items(exc, labels):
         name = prefix_map.get(field, field)
         if name in form.fields:
             form.add_error(name, message)

@@ -35,15 +35,26 @@ FIELD_LABELS: dict[str, Any] = {
     "size": gettext_lazy("Audience size (people)"),
     "active_rate": gettext_lazy("Active rate (%)"),
     "label": gettext_lazy("Label"),
+    # free text of the exchange, accounts and reviews
+    "notes": gettext_lazy("Notes"),
+    "note": gettext_lazy("Note"),
+    "body": gettext_lazy("Message"),
+    "message": gettext_lazy("Message"),
+    "email": gettext_lazy("E-mail"),
+    "display_name": gettext_lazy("Your name"),
+    "source": gettext_lazy("Source"),
+    "reason": gettext_lazy("Reason"),
 }
 CODE_LABELS: dict[str, Any] = {**dict(ChannelType.choices), **dict(ApiKeyScope.choices)}
 
 
-def label_of(value: Any) -> Any:
+def label_of(value: Any, overrides: dict[str, Any] | None = None) -> Any:
     """The label of a field name or a code (or of a ", "-separated list of codes); any other
-    value as it is."""
+    value as it is. ``overrides`` (a form's own field labels) win over the shared ones."""
     if not isinstance(value, str):
         return value
+    if overrides and value in overrides:
+        return str(overrides[value])
     if value in FIELD_LABELS:
         return str(FIELD_LABELS[value])
     if value in CODE_LABELS:
@@ -54,23 +65,24 @@ def label_of(value: Any) -> Any:
     return value
 
 
-def page_message(error: ValidationError) -> str:
+def page_message(error: ValidationError, overrides: dict[str, Any] | None = None) -> str:
     """One leaf error's message with labels in place of the codes in its params."""
     message = str(error.message)
     if error.params:
-        message %= {key: label_of(value) for key, value in error.params.items()}
+        message %= {key: label_of(value, overrides) for key, value in error.params.items()}
     return message
 
 
-def page_error_items(exc: ValidationError) -> list[tuple[str, str, str]]:
-    """``huiliu.errors.error_items`` for pages: (field, code, message) with labels."""
+def page_error_items(exc: ValidationError, labels: dict[str, Any] | None = None) -> list[tuple[str, str, str]]:
+    """``huiliu.errors.error_items`` for pages: (field, code, message) with labels — a form's
+    own (``labels``: field name → label) before the shared ones."""
     items: list[tuple[str, str, str]] = []
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():
             for error in errors:
                 for leaf in error.error_list:
-                    items.append((field, str(leaf.code or DEFAULT_CODE), page_message(leaf)))
+                    items.append((field, str(leaf.code or DEFAULT_CODE), page_message(leaf, labels)))
     else:
         for leaf in exc.error_list:
-            items.append(("__all__", str(leaf.code or DEFAULT_CODE), page_message(leaf)))
+            items.append(("__all__", str(leaf.code or DEFAULT_CODE), page_message(leaf, labels)))
     return items

@@ -110,3 +110,10 @@ def test_recommend_names_a_brands_status_by_its_label():
 
 def test_scope_labels_are_translated():
     assert [str(label) for label in ApiKeyScope.labels] == ["Read", "Write"]
+
+
+def test_an_error_names_the_field_as_its_own_form_labels_it(client, brand, owner):
+    client.force_login(owner)
+    response = client.post(f"/dashboard/brands/{brand.slug}/keys/", {"name": "CRM\x01", "scopes": ["read"]})
+    html = response.content.decode()
+    assert "Brand name (Chinese)" not in html and "品牌名称" not in html
