@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from frontend.labels import page_error_items
 from huiliu import formatting
+from partners import validation
 from partners.errors import PartnersError
 from partners.models import ApiKeyScope, BrandStatus, ChannelType
 from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
@@ -358,21 +359,31 @@ class ChannelRows:
                 item["size"] = int(raw_size or 0)
             except ValueError:
                 row["errors"]["size"] = _("Enter a whole number of people, e.g. 120000.")
+                item["size"] = 0  # stands in so the shared checks still see the rest of the row
                 ok = False
             try:
                 rate = float(row["active_rate"] or 0)
             except ValueError:
                 row["errors"]["active_rate"] = _("Enter a percentage, e.g. 35.")
+                item["active_rate"] = 0.0
                 ok = False
             else:
                 if not 0 <= rate <= 100:
                     row["errors"]["active_rate"] = _("The active rate is a percentage between 0 and 100.")
                     ok = False
-                item["active_rate"] = round(rate / 100, 4)
+                item["active_rate"] = round(rate / 100, 4) if 0 <= rate <= 100 else 0.0
             out.append(item)
+        self._best_effort = out
+        if not ok:
+            # Every error in one round: the shared validator's findings on what could be read
+            # join the number errors (a field that already has one keeps it).
+            try:
+                validation.clean_channels(out)
+            except ValidationError as exc:
+                self.apply_service_errors(exc, keep_existing=True)
         return out if ok else None
 
-    def apply_service_errors(self, exc: ValidationError) -> None:
+    def apply_service_errors(self, exc: ValidationError, *, keep_existing: bool = False) -> None:
         for field, code, message in page_error_items(exc):
             if field.startswith("channels[") and "]" in field:
                 index = int(field[len("channels[") : field.index("]")])
@@ -380,6 +391,8 @@ class ChannelRows:
                 if 0 <= index < len(self.rows):
                     if code == PartnersError.UNKNOWN_CHANNEL_TYPE and not self.rows[index]["type"]:
                         message = _("Choose a channel type.")  # a row with numbers but no type
+                    if keep_existing and name in self.rows[index]["errors"]:
+                        continue
                     self.rows[index]["errors"][name] = message
                     continue
             self.non_field_errors.append(message)

@@ -97,10 +97,11 @@ def channel_type(value: str) -> str:
 
 @register.filter
 def key_scopes(scopes) -> str:
-    """An API key's scopes by their labels ("读取, 写入"), never the codes."""
+    """An API key's scopes by their labels ("读取、写入" / "Read, Write"), never the codes."""
     from partners.models import ApiKeyScope
 
-    return ", ".join(_choice_label(ApiKeyScope, s) for s in scopes or [])
+    separator = "、" if (get_language() or "").startswith("zh") else ", "
+    return separator.join(_choice_label(ApiKeyScope, s) for s in scopes or [])
 
 
 @register.filter

@@ -302,3 +302,19 @@ def test_channel_editor_keeps_the_platforms_verification_of_unchanged_channels(o
         "wecom": "audited",
         "douyin": "self_reported",
     }
+
+
+def test_channel_editor_shows_every_error_in_one_round(owner_client, brand):
+    owner_client.cookies.load({"django_language": "en"})
+    response = owner_client.post(
+        reverse("frontend:brand_channels", args=[brand.slug]),
+        {
+            "channel_type": ["wecom", "bogus"],
+            "channel_label": ["", ""],
+            "channel_size": ["100", "50"],
+            "channel_active_rate": ["300", "10"],
+        },
+    )
+    errors = errors_in(response)
+    assert "The active rate is a percentage between 0 and 100." in errors  # the form's own number check
+    assert "unknown channel type bogus" in errors  # and, in the same round, the shared validator's

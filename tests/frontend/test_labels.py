@@ -73,7 +73,7 @@ def test_a_forged_channel_type_is_refused_with_the_labels_of_the_real_ones(owner
 def test_api_key_scopes_are_shown_by_their_labels(owner_client, brand, owner):
     services.api_key_create(actor=Actor(user=owner), brand=brand, name="CRM", scopes=["read", "write"])
     html = owner_client.get(reverse("frontend:api_keys", args=[brand.slug])).content.decode()
-    assert "读取, 写入" in html and "read, write" not in html
+    assert "读取、写入" in html and "read, write" not in html
 
 
 def test_an_api_key_without_scopes_is_refused_with_their_labels(owner_client, brand):
