@@ -33,20 +33,25 @@ def brand_status_notify(audit_event_id: int) -> int:
         return 0
     event = AuditEvent.objects.select_related("brand").get(pk=audit_event_id)
     brand = event.brand
-    recipients = sorted(
-        {m.user.email for m in brand.memberships.select_related("user") if m.user.email and m.user.is_active}
-    )
+    # Each person in the language they use the site in (empty: the site default).
+    by_language: dict[str, set[str]] = {}
+    for m in brand.memberships.select_related("user"):
+        if m.user.email and m.user.is_active:
+            by_language.setdefault(m.user.language or settings.LANGUAGE_CODE, set()).add(m.user.email)
+    recipients = sorted(email for emails in by_language.values() for email in emails)
     if not recipients:
         return 0
-    with translation.override(settings.LANGUAGE_CODE):
-        # One line whatever the stored name holds: a line break in a header is refused by
-        # Django (BadHeaderError), which no retry would ever get past.
-        subject = one_line(
-            _("Huiliu: %(brand)s is now %(status)s") % {"brand": brand.name, "status": brand.get_status_display()}
-        )
-        body = subject + ("\n\n" + _("Reason: %(reason)s") % {"reason": event.reason} if event.reason else "")
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        for language, emails in sorted(by_language.items()):
+            with translation.override(language):
+                # One line whatever the stored name holds: a line break in a header is refused
+                # by Django (BadHeaderError), which no retry would ever get past.
+                subject = one_line(
+                    _("Huiliu: %(brand)s is now %(status)s")
+                    % {"brand": brand.display_name(language), "status": brand.get_status_display()}
+                )
+                body = subject + ("\n\n" + _("Reason: %(reason)s") % {"reason": event.reason} if event.reason else "")
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, sorted(emails))
     except Exception:
         # Un-claim so the retry can send; the exception decides whether a retry happens.
         AuditEvent.objects.filter(pk=audit_event_id).update(notified_at=None)

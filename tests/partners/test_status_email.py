@@ -36,3 +36,25 @@ def test_a_stored_name_with_a_line_break_still_gets_its_status_email(settings, n
     assert "第一行\n第二行" in message.body
     event.refresh_from_db()
     assert event.notified_at is not None
+
+
+def test_status_email_is_in_each_members_language(db, admin_actor):
+    from django.core import mail
+
+    from partners import services
+    from partners.models import BrandStatus, Role
+    from partners.tasks import brand_status_notify
+    from tests.factories import BrandFactory, MembershipFactory, UserFactory
+
+    brand = BrandFactory(status=BrandStatus.PENDING, name="豆仓咖啡", name_en="Bean House")
+    MembershipFactory(brand=brand, role=Role.OWNER, user=UserFactory(username="zh@bean.example"))
+    MembershipFactory(brand=brand, role=Role.MARKETER, user=UserFactory(username="en@bean.example", language="en"))
+    services.brand_approve(actor=admin_actor, brand=brand)
+    from partners.models import AuditEvent
+
+    event = AuditEvent.objects.filter(brand=brand).latest("id")
+    mail.outbox.clear()
+    assert brand_status_notify(event.pk) == 2
+    by_to = {m.to[0]: m.subject for m in mail.outbox}
+    assert "Bean House" in by_to["en@bean.example"] and "Approved" in by_to["en@bean.example"]
+    assert "豆仓咖啡" in by_to["zh@bean.example"] and "已通过" in by_to["zh@bean.example"]
