@@ -170,6 +170,10 @@ class MarkNotificationsRead(BaseMutation):
         ids = graphene.List(graphene.NonNull(graphene.ID), description="Notification IDs; omit for all.")
 
     @classmethod
+    def failed(cls, info, errors):
+        return cls(errors=errors, count=0)  # refused: nothing changed (count is non-null)
+
+    @classmethod
     def perform(cls, actor, info, ids=None):
         pks = None if ids is None else [decode_id(i, "Notification", field="ids") for i in ids]
         return {"count": services.notifications_mark_read(actor=actor, ids=pks)}
