@@ -310,7 +310,9 @@ class Run:
         import schemathesis
 
         rows = (
-            [json.loads(line) for line in self.tally_path.read_text().split("\n") if line] if self.tally_path.exists() else []
+            [json.loads(line) for line in self.tally_path.read_text().split("\n") if line]
+            if self.tally_path.exists()
+            else []
         )
         per_op = collections.Counter(r["operation"] for r in rows)
         statuses = collections.Counter(r["status"] for r in rows)
@@ -368,15 +370,15 @@ def _seed(out: Path) -> int:
 
 def market_dictionaries(brand) -> dict:
     """Schemathesis dictionaries of the market's real IDs (``brand``, the key's own, drawn half
-    the time, since only its own brand lets a write key in), slugs, revision numbers and page
-    sizes, and the bindings of each to the arguments that take it:
+    the time, since only its own brand lets a write key in), slugs, revision numbers, page
+    sizes, cursors, category codes and regions, and the bindings of each to the arguments that take it:
     ``{"dictionaries": {name: values}, "bindings": {"Query.channels.brand": name, …}}``.
     Also used by the short fuzz pass of the test suite (tests/api/test_fuzz_short.py)."""
-    from graphql_relay import to_global_id
+    from graphql_relay import offset_to_cursor, to_global_id
 
     from exchange.models import ChannelRate, Notification, Placement, Proposal
     from matching.models import MatcherModel, Recommendation, TrainingRun
-    from partners.models import ApiKey, Brand, Channel
+    from partners.models import ApiKey, Brand, Category, Channel
 
     def gids(model, type_name, **filters) -> list[str]:
         pks = model.objects.filter(**filters).order_by("pk").values_list("pk", flat=True)[:60]
@@ -400,6 +402,10 @@ def market_dictionaries(brand) -> dict:
         "slugs": list(Brand.objects.order_by("pk").values_list("slug", flat=True)),
         "revisions": [1, 2, 3, 4],
         "page_sizes": [1, 2, 10, 100],
+        "offsets": [0, 1, 5],
+        "cursors": [offset_to_cursor(n) for n in (0, 1, 3, 20)],
+        "categories": list(Category.objects.order_by("code").values_list("code", flat=True)[:40]),
+        "regions": ["CN-SH", "CN-BJ", "CN-GD", "CN-ZJ"],
     }
     dictionaries = {name: values for name, values in dictionaries.items() if values}
     by_argument = {
@@ -430,6 +436,12 @@ def market_dictionaries(brand) -> dict:
             "*.*.revision": "revisions",
             "*.*.first": "page_sizes",
             "*.*.last": "page_sizes",
+            "*.*.offset": "offsets",
+            "*.*.after": "cursors",
+            "*.*.before": "cursors",
+            "*.*.category": "categories",
+            "*.*.input.category": "categories",
+            "*.*.region": "regions",
         }
     )
     return {
