@@ -9,7 +9,7 @@ PIP := $(VENV)/bin/pip
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/huiliu
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test install install-dev assets migrate lint format worker beat bench clean messages
+.PHONY: demo test install install-dev assets migrate lint format worker beat bench clean messages fuzz
 
 $(VENV)/.stamp-runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ test: lint
 	$(MAKE) --no-print-directory assets
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+## make fuzz: schemathesis against /graphql/ with a write key, 50 examples per operation, on a
+## throw-away PostgreSQL database and a loopback server (scripts/fuzz_graphql.py, docs/API.md
+## "Fuzzing"). Fails on any response >= 500 or internal_error. FUZZ_ARGS="--examples 5 --seed 1" …
+fuzz: $(VENV)/.stamp-dev
+	$(PY) scripts/fuzz_graphql.py $(FUZZ_ARGS)
 
 migrate: $(VENV)/.stamp-runtime
 	$(PY) manage.py migrate

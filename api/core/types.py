@@ -121,6 +121,12 @@ class ScopedConnectionField(DjangoConnectionField):
                 )
         for arg in ("after", "before"):
             check_cursor(args.get(arg), arg, info.field_name)
+        after, before = args.get("after"), args.get("before")
+        if after is not None and before is not None and cursor_to_offset(before) <= cursor_to_offset(after):
+            # No edge lies after `after` and before `before`: an empty page (Relay). graphql-relay
+            # would slice the queryset with a negative bound (ValueError, internal_error); moving
+            # `before` just past `after` gives it the empty window it can slice.
+            args["before"] = offset_to_cursor(cursor_to_offset(after) + 1)
         offset = args.get("offset")
         if offset is not None:
             if offset < 0:

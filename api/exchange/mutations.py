@@ -164,10 +164,14 @@ class MarkNotificationsRead(BaseMutation):
     """Mark your inbox read: the given notifications, or all of them."""
 
     permission = Permission.USER
-    count = graphene.Int(description="How many changed (null when refused: see errors).")
+    count = graphene.Int(required=True, description="How many changed (0 when refused: see errors).")
 
     class Arguments:
         ids = graphene.List(graphene.NonNull(graphene.ID), description="Notification IDs; omit for all.")
+
+    @classmethod
+    def failed(cls, info, errors):
+        return cls(errors=errors, count=0)  # refused: nothing changed (count is non-null)
 
     @classmethod
     def perform(cls, actor, info, ids=None):

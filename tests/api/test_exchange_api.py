@@ -322,5 +322,5 @@ def test_message_authors_show_no_email_or_key_name(coffee, toys, coffee_owner, c
 
 def test_mark_notifications_read_refused_for_a_key_is_an_error_not_an_internal_one(coffee_key, anon):
     query = "mutation { markNotificationsRead { count errors { code } } }"
-    assert coffee_key(query)["markNotificationsRead"] == {"count": None, "errors": [{"code": "permission_denied"}]}
+    assert coffee_key(query)["markNotificationsRead"] == {"count": 0, "errors": [{"code": "permission_denied"}]}
     assert anon(query)["markNotificationsRead"]["errors"] == [{"code": "unauthenticated"}]
