@@ -4,7 +4,7 @@ expect, and place the services' field errors back next to the inputs.
 Validation rules live in partners.validation (shared with the API and bulk import); the
 forms only coerce types (text → number, percent → share) and say so when that fails.
 
-One idea at ~440 lines: the brand forms (profile, audience, channels, wizard steps) share the
+One idea at ~490 lines: the brand forms (profile, audience, channels, wizard steps) share the
 coercion helpers at the top; splitting per form would scatter them.
 """
 

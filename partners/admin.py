@@ -12,6 +12,9 @@ surface records: profile corrections (``brand_update``), competition rules
 (``competition_rule_create`` / ``competition_rule_delete``), team members
 (``membership_set``), key revocation (``api_key_revoke``). API keys and audit events are
 read-only.
+
+One idea at ~490 lines: the partners admin, model by model; the structured profile fields
+and the account admin already live in their own modules.
 """
 
 from __future__ import annotations

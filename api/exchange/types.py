@@ -10,7 +10,8 @@
 Children of a proposal are resolved from the prefetch the selector made (no per-row scope
 query: the parent was scoped), so a list costs the same number of queries for 1 or 100 rows.
 
-One idea at ~400 lines: the exchange's read model, type by type.
+One idea at ~470 lines: the exchange's read model, type by type (a split would separate
+the types that resolve each other).
 """
 
 from __future__ import annotations

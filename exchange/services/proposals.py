@@ -5,7 +5,7 @@ two conflicting actions exactly one wins), writes the revision / state, an audit
 domain event (the outbox) together, and records the outcome for the matcher. On any error
 nothing is written.
 
-One idea at ~480 lines: the proposal's state machine (each transition with its guards, audit,
+One idea at ~500 lines: the proposal's state machine (each transition with its guards, audit,
 outbox event and outcome). Drafting and valuing a revision is in ``drafting``.
 """
 
@@ -174,6 +174,19 @@ def _refresh_pair(proposal: Proposal) -> None:
     """Opening or closing a negotiation changes both brands' recommendation lists."""
     ids = (proposal.initiator_id, proposal.counterparty_id)
     transaction.on_commit(lambda: [scheduling.schedule_brand_refresh(i) for i in ids])
+
+
+def _close(proposal: Proposal, transition: str, *, now: datetime, **fields: Any) -> None:
+    """Move an open proposal into the closing state of ``transition``: nobody's turn any more,
+    closed at ``now`` (an expired one keeps the moment it expired as its expiry)."""
+    proposal.state = TRANSITIONS[transition].target
+    proposal.turn = None
+    proposal.updated_at = proposal.closed_at = now
+    if transition != "expire":
+        proposal.expires_at = None
+    for name, value in fields.items():
+        setattr(proposal, name, value)
+    proposal.save()
 
 
 def _locked(proposal: Proposal | int) -> Proposal:
@@ -366,12 +379,7 @@ def proposal_accept(*, actor: Actor, proposal: Proposal, revision: int) -> Propo
             _("A placement of this revision starts in the past; counter with new dates before accepting."),
             E.WINDOW_IN_PAST,
         )
-    now = timezone.now()
-    proposal.state = TRANSITIONS["accept"].target
-    proposal.turn = None
-    proposal.updated_at = proposal.closed_at = now
-    proposal.expires_at = None
-    proposal.save()
+    _close(proposal, "accept", now=timezone.now())
     audit(
         actor=actor,
         action=AuditAction.PROPOSAL_ACCEPTED,
@@ -408,13 +416,7 @@ def proposal_decline(*, actor: Actor, proposal: Proposal, revision: int, reason:
     note = clean_message(note, field="note")
     if reason == DeclineReason.OTHER and is_blank(note):
         raise error("note", _("Say in a few words why you decline."), E.REASON_REQUIRED)
-    now = timezone.now()
-    proposal.state = TRANSITIONS["decline"].target
-    proposal.turn = None
-    proposal.decline_reason, proposal.decline_note = reason, note
-    proposal.updated_at = proposal.closed_at = now
-    proposal.expires_at = None
-    proposal.save()
+    _close(proposal, "decline", now=timezone.now(), decline_reason=reason, decline_note=note)
     audit(
         actor=actor,
         action=AuditAction.PROPOSAL_DECLINED,
@@ -440,12 +442,7 @@ def proposal_withdraw(*, actor: Actor, proposal: Proposal) -> Proposal:
     proposal = _locked(proposal)
     _check_open_and_current(proposal, None)
     author = _acting_side(actor, proposal, TRANSITIONS["withdraw"].who)
-    now = timezone.now()
-    proposal.state = TRANSITIONS["withdraw"].target
-    proposal.turn = None
-    proposal.updated_at = proposal.closed_at = now
-    proposal.expires_at = None
-    proposal.save()
+    _close(proposal, "withdraw", now=timezone.now())
     audit(actor=actor, action=AuditAction.PROPOSAL_WITHDRAWN, obj=proposal, brand=author)
     emit(type=EventType.PROPOSAL_WITHDRAWN, proposal=proposal, actor_brand_id=author.pk, payload=_payload(proposal))
     _refresh_pair(proposal)
@@ -465,10 +462,7 @@ def proposals_expire(*, now: datetime | None = None) -> int:
             proposal = _locked(pk)
             if proposal.state not in OPEN_STATES or proposal.expires_at is None or proposal.expires_at > now:
                 continue
-            proposal.state = TRANSITIONS["expire"].target
-            proposal.turn = None
-            proposal.updated_at = proposal.closed_at = now
-            proposal.save()
+            _close(proposal, "expire", now=now)
             audit(actor=system, action=AuditAction.PROPOSAL_EXPIRED, obj=proposal, brand=proposal.initiator)
             emit(type=EventType.PROPOSAL_EXPIRED, proposal=proposal, actor_brand_id=None, payload=_payload(proposal))
             _record_outcome(proposal, OutcomeKind.EXPIRED)

@@ -97,16 +97,12 @@ def partner_list(request, slug: str):
     )
 
 
-@require_POST
-@login_required
-def dismiss(request, slug: str, partner_id: int):
+def _change_dismissal(request, brand, partner, change, success: str):
+    """Run a dismissal service and go back to the same filters and page: a refusal by rights is
+    a 403, any other problem a message; only the known filter parameters are carried over."""
     actor = actor_of(request)
-    brand = brand_for(request, slug, need="view")
-    partner = partner_selectors.brand_get(actor=actor, pk=partner_id)
-    if partner is None:
-        raise Http404
     try:
-        services.recommendation_dismiss(actor=actor, brand=brand, partner=partner)
+        change(actor=actor, brand=brand, partner=partner)
     except ValidationError as exc:
         problems = page_error_items(exc)
         if any(code == MatchingError.PERMISSION_DENIED for _field, code, _message in problems):
@@ -114,44 +110,42 @@ def dismiss(request, slug: str, partner_id: int):
         for _field, _code, message in problems:
             messages.error(request, message)
     else:
+        language = get_language() or "zh-hans"
         messages.success(
-            request,
-            _("%(partner)s will not be recommended to %(brand)s again.")
-            % {
-                "partner": partner.display_name(get_language() or "zh-hans"),
-                "brand": brand.display_name(get_language() or "zh-hans"),
-            },
+            request, success % {"partner": partner.display_name(language), "brand": brand.display_name(language)}
         )
-    # Back to the same filters and page; only the known parameters are carried over.
     query = _filter_query(QueryDict(request.POST.get("back", "")), (*FILTER_KEYS, "page"))
     return redirect(reverse("frontend:recommendations", args=[brand.slug]) + (f"?{query}" if query else ""))
+
+
+@require_POST
+@login_required
+def dismiss(request, slug: str, partner_id: int):
+    brand = brand_for(request, slug, need="view")
+    partner = partner_selectors.brand_get(actor=actor_of(request), pk=partner_id)
+    if partner is None:
+        raise Http404
+    return _change_dismissal(
+        request,
+        brand,
+        partner,
+        services.recommendation_dismiss,
+        _("%(partner)s will not be recommended to %(brand)s again."),
+    )
 
 
 @require_POST
 @login_required
 def undismiss(request, slug: str, partner_id: int):
     """Undo a dismissal (editors; the rule is ``matching.services.recommendation_undismiss``)."""
-    actor = actor_of(request)
     brand = brand_for(request, slug, need="view")
-    dismissal = selectors.dismissal_list(actor=actor, brand=brand).filter(partner_id=partner_id).first()
+    dismissal = selectors.dismissal_list(actor=actor_of(request), brand=brand).filter(partner_id=partner_id).first()
     if dismissal is None:
         raise Http404
-    try:
-        services.recommendation_undismiss(actor=actor, brand=brand, partner=dismissal.partner)
-    except ValidationError as exc:
-        problems = page_error_items(exc)
-        if any(code == MatchingError.PERMISSION_DENIED for _field, code, _message in problems):
-            raise PermissionDenied from None
-        for _field, _code, message in problems:
-            messages.error(request, message)
-    else:
-        messages.success(
-            request,
-            _("%(partner)s can be recommended to %(brand)s again; the list updates within a few minutes.")
-            % {
-                "partner": dismissal.partner.display_name(get_language() or "zh-hans"),
-                "brand": brand.display_name(get_language() or "zh-hans"),
-            },
-        )
-    query = _filter_query(QueryDict(request.POST.get("back", "")), (*FILTER_KEYS, "page"))
-    return redirect(reverse("frontend:recommendations", args=[brand.slug]) + (f"?{query}" if query else ""))
+    return _change_dismissal(
+        request,
+        brand,
+        dismissal.partner,
+        services.recommendation_undismiss,
+        _("%(partner)s can be recommended to %(brand)s again; the list updates within a few minutes."),
+    )
