@@ -72,7 +72,7 @@ format: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check --fix .
 
 messages: $(VENV)/.stamp-runtime
-	DEBUG=1 $(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=node_modules --ignore=tests
+	DEBUG=1 $(PY) manage.py makemessages -l zh_Hans -l en --no-location --ignore=.venv --ignore=node_modules --ignore=tests
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
 
 clean:

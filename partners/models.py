@@ -334,6 +334,11 @@ class AuditAction(models.TextChoices):
     CAMPAIGN_LIVE = "campaign.live", _("Swap campaign went live")
     CAMPAIGN_COMPLETED = "campaign.completed", _("Swap campaign completed")
     CAMPAIGN_LANDING_SET = "campaign.landing_set", _("Campaign landing page changed")
+    COUPONS_GENERATED = "coupons.generated", _("Generated a coupon batch")
+    DELIVERY_REPORTED = "delivery.reported", _("Reported a delivery")
+    DELIVERY_CONFIRMED = "delivery.confirmed", _("Confirmed a delivery")
+    DELIVERY_DISPUTED = "delivery.disputed", _("Disputed a delivery")
+    EVENT_REVERSED = "reported_event.reversed", _("Reversed a reported order or new member")
 
 
 class AuditEvent(models.Model):

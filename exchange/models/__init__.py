@@ -1,7 +1,8 @@
-"""Exchange models, one module per sub-domain (rates, proposals, campaigns, tracking, outbox and
-notifications)."""
+"""Exchange models, one module per sub-domain (rates, proposals, campaigns, tracking, metrics,
+outbox and notifications)."""
 
 from exchange.models.campaigns import Campaign, CampaignLeg, CampaignPlacement
+from exchange.models.metrics import LegDayMetrics, LegDayVisitor
 from exchange.models.outbox import DomainEvent, EmailDelivery, EventType, Notification
 from exchange.models.proposals import Placement, Proposal, ProposalMessage, Revision
 from exchange.models.rates import ChannelRate, PlacementFormat, PricingUnit, unit_for
@@ -18,6 +19,8 @@ __all__ = [
     "EmailDelivery",
     "EventType",
     "Ingest",
+    "LegDayMetrics",
+    "LegDayVisitor",
     "Notification",
     "Placement",
     "PlacementFormat",

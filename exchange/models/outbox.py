@@ -19,6 +19,13 @@ class EventType(models.TextChoices):
     PROPOSAL_MESSAGE = "proposal.message", _("New message")
     CAMPAIGN_LIVE = "campaign.live", _("Campaign live")
     CAMPAIGN_COMPLETED = "campaign.completed", _("Campaign completed")
+    DELIVERY_REPORTED = "delivery.reported", _("Delivery reported")
+    DELIVERY_CONFIRMED = "delivery.confirmed", _("Delivery confirmed")
+    DELIVERY_DISPUTED = "delivery.disputed", _("Delivery disputed")
+    CONVERSIONS_CONFIRMED = "conversion.confirmed", _("Reported orders confirmed")
+    CONVERSION_REVERSED = "conversion.reversed", _("Reported order reversed")
+    MEMBERS_CONFIRMED = "member.confirmed", _("Reported new members confirmed")
+    MEMBER_REVERSED = "member.reversed", _("Reported new member reversed")
 
 
 class DomainEvent(models.Model):
