@@ -3,8 +3,10 @@ creates what is missing, so demo brands edited since keep their changes).
 
 Thin: the work is ``partners.demo.demo_load`` (brands, rules, accounts) and
 ``matching.demo.demo_history_load`` (a swap history, a trained matcher, fresh
-recommendations), then ``exchange.demo.demo_swaps_load`` (proposals in every state). Prints the demo accounts at the end. It lives in the project-level ``demo``
-app because it spans partners and matching (partners never imports matching).
+recommendations), then ``exchange.demo.demo_swaps_load`` (proposals in every state) and
+``exchange.demo_campaigns.demo_campaigns_load`` (a live and a completed campaign with their
+events). Prints the demo accounts at the end. It lives in the project-level ``demo`` app
+because it spans partners and matching (partners never imports matching).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from exchange.demo import demo_swaps_load
+from exchange.demo_campaigns import demo_campaigns_load
 from matching.demo import demo_history_load
 from partners.demo import GENERATED, demo_load
 from partners.importer import BrandImportError
@@ -46,6 +49,12 @@ class Command(BaseCommand):
         swaps = demo_swaps_load()
         if swaps.proposals:
             self.stdout.write(_("Swap proposals: %(n)d in every state.") % {"n": swaps.proposals})
+        campaigns = demo_campaigns_load()
+        if campaigns.campaigns:
+            self.stdout.write(
+                _("Campaigns: %(n)d (one live, one completed) with %(clicks)d tracked clicks.")
+                % {"n": campaigns.campaigns, "clicks": campaigns.clicks}
+            )
         statuses = ", ".join(f"{BrandStatus(status).label} {count}" for status, count in result.by_status.items())
         self.stdout.write(_("Demo market: %(n)d brands (%(statuses)s).") % {"n": result.brands, "statuses": statuses})
         self.stdout.write("")

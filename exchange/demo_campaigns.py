@@ -1,0 +1,261 @@
+"""The demo market's campaigns: one completed and one live, with a believable history of clicks
+(a launch-day spike that decays, evening peaks, repeat visitors, a few unfurlers and crawlers
+filtered out), so the dashboards open on real-looking figures.
+
+The swaps are proposed and accepted through the real services (so values, legs, links and the
+outbox are what the product makes), then moved back in time — a proposal cannot be made for a
+past window, but a demo needs a finished swap — and their clicks are written through the same
+idempotent writer the stream flush uses (``clicks.events_write``), which keeps the rollups.
+Safe to run again: skipped once a live or completed campaign exists.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from exchange import conf, services
+from exchange.demo import _offer, _person
+from exchange.models import (
+    BotReason,
+    Campaign,
+    CampaignPlacement,
+    Ingest,
+    Placement,
+    Proposal,
+    Revision,
+    UaClass,
+    VisitorKind,
+)
+from exchange.services import clicks
+from exchange.services.campaigns import window_of
+from exchange.services.tracking import link_memo_clear
+from exchange.states import CampaignState
+from partners.models import Brand
+
+# Hourly weights of a day's clicks in Asia/Shanghai: lunch and the evening scroll.
+HOURLY = [1, 0.5, 0.3, 0.2, 0.2, 0.3, 0.8, 1.5, 2.5, 3, 3, 3.5, 5, 4, 3, 3, 3, 3.5, 4.5, 6, 7, 7.5, 6, 3]
+REFERRERS = ["", "", "", "", "mp.weixin.qq.com", "work.weixin.qq.com", "servicewechat.com"]
+BOTS = [
+    (UaClass.PREVIEW, BotReason.PREVIEW_AGENT),
+    (UaClass.BOT, BotReason.BOT_AGENT),
+    (UaClass.OTHER, BotReason.NO_AGENT),
+]
+
+
+@dataclass
+class DemoCampaigns:
+    campaigns: int = 0
+    clicks: int = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One demo swap: who proposes to whom, each side's share of its best channel's capacity,
+    where its window lies relative to today, and the click-through of each side's audience."""
+
+    initiator: str
+    counterparty: str
+    shares: tuple[float, float]
+    prefer: tuple[str | None, str | None]
+    starts_days_ago: int
+    days: int
+    ctr: tuple[float, float]
+    message: str
+
+
+PLANS = (
+    Plan(
+        initiator="luckin-coffee",
+        counterparty="three-squirrels",
+        shares=(0.08, 0.3),
+        prefer=("wecom", "package_insert"),
+        starts_days_ago=24,
+        days=7,
+        ctr=(0.021, 0.016),
+        message="双十二囤货季：我们企微会员发一轮坚果礼盒福利，换你们包裹里的一张咖啡券卡片。",
+    ),
+    Plan(
+        initiator="pop-mart",
+        counterparty="panda-bubuzou",
+        shares=(0.04, 0.2),
+        prefer=("miniprogram", "wecom"),
+        starts_days_ago=4,
+        days=9,
+        ctr=(0.018, 0.024),
+        message="圣诞限定盲盒 × 生日蛋糕：小程序开屏给熊猫不走的蛋糕券，换你们企微会员的一轮盲盒福利推送。",
+    ),
+)
+
+
+def _accepted(plan: Plan) -> Proposal:
+    initiator, counterparty = _person(plan.initiator), _person(plan.counterparty)
+    brands = {s: Brand.objects.get(slug=s) for s in (plan.initiator, plan.counterparty)}
+    span = (3, 3 + plan.days - 1)
+    proposal = services.proposal_create(
+        actor=initiator,
+        brand=brands[plan.initiator],
+        counterparty=brands[plan.counterparty],
+        placements=[_offer(plan.initiator, plan.shares[0], days=span, prefer=plan.prefer[0])],
+        message=plan.message,
+    )
+    current = proposal.revisions.get()
+    services.proposal_counter(
+        actor=counterparty,
+        proposal=proposal,
+        revision=1,
+        placements=[
+            *(
+                {
+                    "based_on_id": p.pk,
+                    "format": p.format,
+                    "quantity": p.quantity,
+                    "starts_on": p.starts_on,
+                    "ends_on": p.ends_on,
+                }
+                for p in current.placements.all()
+            ),
+            _offer(plan.counterparty, plan.shares[1], days=span, prefer=plan.prefer[1]),
+        ],
+        message="没问题，我们这边同一周期上线，素材按品牌规范走。",
+    )
+    return services.proposal_accept(actor=initiator, proposal=proposal, revision=2)
+
+
+def _move_back(campaign: Campaign, days: int) -> None:
+    """Shift the swap ``days`` into the past: its proposal's history, placement dates, and the
+    campaign's windows (read again from the moved dates, as ``campaign_create`` derives them)."""
+    shift = timedelta(days=days)
+    proposal = campaign.proposal
+    Proposal.objects.filter(pk=proposal.pk).update(
+        created_at=proposal.created_at - shift,
+        updated_at=proposal.updated_at - shift,
+        closed_at=proposal.closed_at - shift,
+    )
+    for revision in Revision.objects.filter(proposal=proposal):
+        Revision.objects.filter(pk=revision.pk).update(created_at=revision.created_at - shift)
+    for placement in Placement.objects.filter(revision__proposal=proposal):
+        Placement.objects.filter(pk=placement.pk).update(
+            starts_on=placement.starts_on - shift, ends_on=placement.ends_on - shift
+        )
+    windows = []
+    for cp in CampaignPlacement.objects.filter(leg__campaign=campaign).select_related("placement"):
+        start, end = window_of(cp.placement.starts_on, cp.placement.ends_on)
+        CampaignPlacement.objects.filter(pk=cp.pk).update(starts_at=start, ends_at=end)
+        windows.append((start, end))
+    Campaign.objects.filter(pk=campaign.pk).update(
+        created_at=campaign.created_at - shift,
+        starts_at=min(w[0] for w in windows),
+        ends_at=max(w[1] for w in windows),
+    )
+    link_memo_clear()
+
+
+def _day_weights(days: int, rng: random.Random) -> list[float]:
+    """A launch spike decaying over the window, with day-to-day noise and a weekend lift."""
+    return [math.exp(-0.38 * d) * rng.uniform(0.8, 1.2) + 0.08 for d in range(days)]
+
+
+def _moment(day: date, rng: random.Random) -> datetime:
+    tz = timezone.get_default_timezone()
+    hour = rng.choices(range(24), weights=HOURLY)[0]
+    at = datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60), rng.randrange(1_000_000)))
+    return timezone.make_aware(at, tz)
+
+
+def _clicks_for(cp: CampaignPlacement, *, ctr: float, until: datetime, rng: random.Random) -> list[tuple]:
+    """Click rows (``clicks.COLUMNS`` order) for one placement's link from its start to ``until``."""
+    link = cp.link
+    reach = cp.placement.quantity
+    first = timezone.localtime(cp.starts_at).date()
+    days = (timezone.localtime(cp.ends_at).date() - first).days
+    weights = _day_weights(days, rng)
+    total = int(reach * ctr)
+    pool = [uuid.uuid4().hex for _ in range(max(1, int(total * 0.78)))]  # repeat visitors
+    rows = []
+    for d, weight in enumerate(weights):
+        day = first + timedelta(days=d)
+        for _ in range(int(total * weight / sum(weights))):
+            at = _moment(day, rng)
+            if at >= until:
+                continue
+            bot = rng.random() < 0.045
+            ua, reason = rng.choice(BOTS) if bot else (rng.choice([UaClass.MOBILE] * 9 + [UaClass.BROWSER]), "")
+            rows.append(
+                (
+                    uuid.uuid4(),
+                    at,
+                    link.code,
+                    link.pk,
+                    cp.leg_id,
+                    uuid.uuid4(),
+                    rng.choice(pool) if not bot else uuid.uuid4().hex,
+                    VisitorKind.COOKIE if not bot else VisitorKind.HASH,
+                    rng.choice(REFERRERS),
+                    ua,
+                    bot,
+                    reason,
+                    False,
+                    Ingest.STREAM,
+                )
+            )
+    # A few late clicks on a finished placement: recorded, flagged outside the window.
+    if cp.ends_at < until:
+        for _ in range(rng.randint(3, 9)):
+            at = cp.ends_at + timedelta(hours=rng.uniform(1, 60))
+            if at < until:
+                rows.append(
+                    (
+                        uuid.uuid4(),
+                        at,
+                        link.code,
+                        link.pk,
+                        cp.leg_id,
+                        uuid.uuid4(),
+                        rng.choice(pool),
+                        VisitorKind.COOKIE,
+                        "",
+                        UaClass.MOBILE,
+                        False,
+                        "",
+                        True,
+                        Ingest.STREAM,
+                    )
+                )
+    return rows
+
+
+def demo_campaigns_load() -> DemoCampaigns:
+    """The two demo campaigns with their clicks (once: nothing when one is live or completed)."""
+    if Campaign.objects.filter(state__in=(CampaignState.LIVE, CampaignState.COMPLETED)).exists():
+        return DemoCampaigns()
+    result = DemoCampaigns()
+    now = timezone.now()
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        for n, plan in enumerate(PLANS):
+            rng = random.Random(20261206 + n)
+            with transaction.atomic():
+                campaign = _accepted(plan).campaign
+                _move_back(campaign, days=3 + plan.starts_days_ago)
+            campaign.refresh_from_db()
+            services.campaigns_advance(now=campaign.starts_at + timedelta(minutes=5))
+            settled = campaign.ends_at + timedelta(days=conf.delivery_confirm_days(), hours=1)
+            if settled < now:
+                services.campaigns_advance(now=settled)
+            rows = []
+            for cp in CampaignPlacement.objects.filter(leg__campaign=campaign).select_related(
+                "link", "placement", "leg"
+            ):
+                side = 0 if cp.leg.promoter.slug == plan.initiator else 1
+                rows.extend(_clicks_for(cp, ctr=plan.ctr[side], until=now, rng=rng))
+            with transaction.atomic():
+                result.clicks += clicks.events_write(rows)
+            result.campaigns += 1
+    return result

@@ -1,0 +1,38 @@
+"""The demo market ships a live and a completed campaign with a believable click history, once."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Count
+from django.utils import timezone
+
+from exchange.demo import demo_swaps_load
+from exchange.demo_campaigns import demo_campaigns_load
+from exchange.models import Campaign, ClickEvent
+from exchange.states import CampaignState
+from partners.demo import demo_load
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_has_a_live_and_a_completed_campaign_with_clicks_and_loads_once(django_capture_on_commit_callbacks):
+    demo_load(generated=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        demo_swaps_load()
+        loaded = demo_campaigns_load()
+    assert loaded.campaigns == 2
+    states = {c.state for c in Campaign.objects.exclude(state=CampaignState.SCHEDULED)}
+    assert states == {CampaignState.LIVE, CampaignState.COMPLETED}
+    per_leg = dict(ClickEvent.objects.values_list("leg_id").annotate(n=Count("id")))
+    for campaign in Campaign.objects.exclude(state=CampaignState.SCHEDULED):
+        for leg in campaign.legs.all():
+            assert per_leg.get(leg.pk, 0) > 50, "every leg of a running or finished demo swap has clicks"
+    assert ClickEvent.objects.count() == loaded.clicks
+    filtered = ClickEvent.objects.filter(is_bot=True).count()
+    assert 0 < filtered < 0.1 * loaded.clicks, "a few unfurlers and crawlers, flagged"
+    live = Campaign.objects.get(state=CampaignState.LIVE)
+    assert not ClickEvent.objects.filter(leg__campaign=live, occurred_at__gt=timezone.now()).exists()
+    completed = Campaign.objects.get(state=CampaignState.COMPLETED)
+    assert ClickEvent.objects.filter(leg__campaign=completed, outside_window=True).exists(), "late clicks flagged"
+    assert demo_campaigns_load().campaigns == 0
+    assert ClickEvent.objects.count() == loaded.clicks
