@@ -33,7 +33,7 @@ from graphene_django.views import GraphQLView, HttpError
 from graphql import GraphQLError, specified_rules
 
 from api.core.errors import ApiError
-from api.core.validation import max_aliases_rule
+from api.core.validation import max_aliases_rule, max_cost_rule
 from huiliu import jsonl
 from huiliu.throttle import Throttled, ThrottleScope, client_ip, throttle
 from partners.services import api_key_authenticate
@@ -135,6 +135,15 @@ class HuiliuGraphQLView(GraphQLView):
             response.status_code = 429
             response["Retry-After"] = str(self.retry_after)
         return response
+
+    def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
+        # The cost of a page depends on its `first: $n`, so the cost rule is built per request
+        # with the request's variables, beside the fixed rules set in dispatch().
+        fixed = tuple(rule for rule in self.validation_rules if not getattr(rule, "per_request", False))
+        cost_rule = max_cost_rule(settings.GRAPHQL_MAX_COST, variables if isinstance(variables, dict) else None)
+        cost_rule.per_request = True
+        self.validation_rules = (*fixed, cost_rule)
+        return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
 
     @staticmethod
     def _check_size(request) -> HttpResponse | None:

@@ -271,6 +271,9 @@ GRAPHENE = {
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_REQUEST_BYTES = env.int("GRAPHQL_MAX_REQUEST_BYTES", default=100_000)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=30)
+# Estimated cost per document (api.core.validation.query_cost: 1 per field, a connection
+# multiplies what is under it by its page size); above it the query is refused before it runs.
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=25_000)
 GRAPHIQL_ENABLED = DEBUG
 
 # --- Stripe (settlement; used by the exchange) ---------------------------------------------
