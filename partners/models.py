@@ -250,8 +250,14 @@ class Membership(models.Model):
 
 
 class ApiKeyScope(models.TextChoices):
+    """What a key may do, least privilege first: every mutation declares the scope it needs
+    (api.core.mutations.BaseMutation.scope). ``write`` implies ``read``; the others do not, so a
+    point-of-sale system can hold a key that reports orders and nothing else."""
+
     READ = "read", _("Read")
-    WRITE = "write", _("Write")
+    WRITE = "write", _("Write (profile, proposals)")
+    EVENTS_WRITE = "events:write", _("Report events (conversions, new members, deliveries)")
+    WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhooks")
 
 
 class ApiKey(models.Model):

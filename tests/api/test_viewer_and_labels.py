@@ -35,7 +35,7 @@ def test_an_api_key_learns_who_it_is_without_its_secret(write_key, brand):
     assert viewer["brand"] == {"slug": brand.slug, "name": brand.name}
     assert viewer["apiKey"]["prefix"] == key.prefix and viewer["apiKey"]["name"] == key.name
     assert viewer["apiKey"]["scopes"] == ["read", "write"]
-    assert viewer["apiKey"]["scopeLabels"] == ["读取", "写入"]
+    assert viewer["apiKey"]["scopeLabels"] == ["读取", "写入（资料、提案）"]
     assert viewer["roleLabel"] == "运营"  # a write key acts as a marketer
     text = response.content.decode()
     key.refresh_from_db()
@@ -129,7 +129,7 @@ def test_memberships_and_keys_label_their_role_and_scopes(owner, brand, write_ke
     )
     membership = data["me"]["memberships"][0]
     assert (membership["role"], membership["roleLabel"]) == ("owner", "所有者")
-    assert membership["brand"]["apiKeys"][0]["scopeLabels"] == ["读取", "写入"]
+    assert membership["brand"]["apiKeys"][0]["scopeLabels"] == ["读取", "写入（资料、提案）"]
 
 
 def test_recommended_partners_label_their_tone_tags(toned, owner):
