@@ -120,6 +120,13 @@ class Brand(models.Model):
     )
     status_reason = models.TextField(_("reason for the status"), blank=True)
     status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    # Set by a platform admin for a partner that needs more than the default API rate.
+    api_rate_per_minute = models.PositiveIntegerField(
+        _("API requests per minute per key"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the platform default. Raising it raises every key's burst in proportion."),
+    )
     submitted_at = models.DateTimeField(_("submitted for review"), default=timezone.now)
 
     # Scale = Σ channel size × active rate. Kept in step by the channel services so lists
