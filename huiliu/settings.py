@@ -343,6 +343,12 @@ CELERY_BEAT_SCHEDULE["exchange-events-flush"] = {
     "schedule": 5.0,
     "options": {"expires": 4},
 }
+# The click events' monthly partitions (PostgreSQL), created three months ahead; daily is plenty.
+CELERY_BEAT_SCHEDULE["exchange-click-partitions"] = {
+    "task": "exchange.tasks.events_partitions_ensure_task",
+    "schedule": crontab(minute=17, hour=3),
+    "options": {"expires": 3600},
+}
 CELERY_BEAT_SCHEDULE["exchange-campaigns-advance"] = {
     "task": "exchange.tasks.campaigns_advance_task",
     "schedule": 300.0,

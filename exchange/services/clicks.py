@@ -6,8 +6,8 @@
   database. Returns where to send the visitor.
 * ``events_flush`` — moves the stream into PostgreSQL: batches read through the consumer group
   (after taking over what a dead consumer left pending), each written in one transaction
-  (COPY into a staging table, ``INSERT … ON CONFLICT (event_id) DO NOTHING``), acknowledged
-  only after the commit. A crash anywhere leaves the batch pending to be written again;
+  (COPY into a staging table, ``INSERT … ON CONFLICT (event_id, occurred_at) DO NOTHING``,
+  the rollups of exactly the rows inserted), acknowledged only after the commit. A crash anywhere leaves the batch pending to be written again;
   the event id makes the second write a no-op. No click is lost, none is counted twice.
 """
 
@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from exchange import conf, streams
 from exchange.models import BotReason, ClickEvent, Ingest, UaClass, VisitorKind
+from exchange.services import rollups
 from exchange.services.tracking import LinkEntry, with_click
 from exchange.visitors import Visitor, classify_agent, referrer_host, visitor_of
 from huiliu import bulk
@@ -201,52 +202,102 @@ def event_row(fields: Mapping[str, str], ingest: str) -> tuple[Any, ...]:
 
 
 def event_store_direct(fields: Mapping[str, str]) -> bool:
-    """One event straight into the database, idempotent on its id (Redis down, or none).
-    Returns True if it was new. A database that fails too is logged, not raised: the visitor
-    still gets the redirect."""
+    """One event straight into the database with its rollups, in one transaction, idempotent on
+    its id (Redis down, or none). Returns True if it was new. A database that fails too is
+    logged, not raised: the visitor still gets the redirect."""
     try:
-        return _insert_values([event_row(fields, Ingest.DIRECT)]) == 1
+        with transaction.atomic():
+            return events_write([event_row(fields, Ingest.DIRECT)]) == 1
     except Exception:
         log.exception("click %s lost: neither the stream nor the database took it", fields.get("e"))
         return False
 
 
 # --- storing batches -----------------------------------------------------------------------------
-def _insert_values(rows: Sequence[Sequence[Any]]) -> int:
-    """``INSERT … VALUES … ON CONFLICT (event_id) DO NOTHING`` (PostgreSQL and SQLite alike);
-    returns how many rows were new."""
+CONFLICT = "ON CONFLICT (event_id, occurred_at) DO NOTHING"  # the key the partitions can enforce
+_AT = COLUMNS.index("occurred_at")
+_LEG, _VISITOR, _BOT = COLUMNS.index("leg_id"), COLUMNS.index("visitor_id"), COLUMNS.index("is_bot")
+
+
+def _insert_values(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """``INSERT … VALUES … ON CONFLICT DO NOTHING`` one row at a time (PostgreSQL and SQLite
+    alike); returns the rows that were new."""
     table = ClickEvent._meta.db_table
     fields = [ClickEvent._meta.get_field(name) for name in COLUMNS]
-    sql = (
-        f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
-        "ON CONFLICT (event_id) DO NOTHING"
-    )
-    params = [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in rows]
+    sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) {CONFLICT}"
+    new = []
     with connection.cursor() as cursor:
-        if len(params) == 1:
-            cursor.execute(sql, params[0])
-        else:
-            cursor.executemany(sql, params)
-        return cursor.rowcount
+        for row in rows:
+            cursor.execute(sql, [f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)])
+            if cursor.rowcount == 1:
+                new.append(row)
+    return new
+
+
+def _rollup_rows(new: Sequence[Sequence[Any]]) -> None:
+    """The rollups of a few new rows, counted here (one direct click; SQLite's batches)."""
+    counts: dict[rollups.Key, dict[str, int]] = {}
+    seen = []
+    for row in new:
+        key = (row[_LEG], rollups.day_of(row[_AT]))
+        metric = "filtered_clicks" if row[_BOT] else "clicks"
+        counts.setdefault(key, {}).setdefault(metric, 0)
+        counts[key][metric] += 1
+        if not row[_BOT]:
+            seen.append((*key, row[_VISITOR]))
+    visitors = {key: {"unique_visitors": n} for key, n in rollups.visitors_add(seen).items()}
+    rollups.rollup_add(rollups.deltas_merge(counts, visitors))
 
 
 def events_write(rows: Sequence[Sequence[Any]]) -> int:
-    """Insert rows (``COLUMNS`` order) that are not stored yet, in the caller's transaction;
-    returns how many were new. PostgreSQL: COPY into a staging table, then one
-    ``INSERT … SELECT … ON CONFLICT (event_id) DO NOTHING`` (huiliu.bulk's pattern);
-    elsewhere the same conflict rule row by row."""
+    """Insert rows (``COLUMNS`` order) that are not stored yet and add exactly those to the
+    rollups, in the caller's transaction; returns how many were new.
+
+    Counted per leg and day (Asia/Shanghai) of ``occurred_at``: ``clicks`` (not filtered),
+    ``filtered_clicks`` (bots, previews, bursts, HEAD), ``unique_visitors`` (first counted
+    click of a visitor on that leg and day). A click ``outside_window`` (the placement's window
+    had not started or had ended) is counted like any other on the day it happened — the visitor
+    really came through the link; the flag stays on the stored event for whoever wants it apart.
+
+    PostgreSQL, several rows: COPY into a staging table, one ``INSERT … SELECT … ON CONFLICT
+    DO NOTHING RETURNING`` whose returned rows (only the new ones) land in a second temporary
+    table, aggregated per leg and day in SQL; the visitors go in set-based too
+    (``rollups.visitors_add_select``) — nothing per row in Python, so a replayed batch adds
+    nothing. One row, or SQLite: the same conflict rule row by row, the few new rows counted
+    here."""
     if not rows:
         return 0
-    if connection.vendor != "postgresql":
-        return _insert_values(rows)
+    if connection.vendor != "postgresql" or len(rows) == 1:
+        new = _insert_values(rows)
+        _rollup_rows(new)
+        return len(new)
     table = ClickEvent._meta.db_table
     cols = ", ".join(COLUMNS)
+    day, day_params = rollups.day_sql("occurred_at")
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE click_stage ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")
         bulk.copy_rows("click_stage", COLUMNS, rows)
-        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM click_stage ON CONFLICT (event_id) DO NOTHING")
+        cursor.execute(
+            "CREATE TEMP TABLE click_new (leg_id bigint, day date, is_bot boolean, visitor_id text) ON COMMIT DROP"
+        )
+        cursor.execute(
+            f"WITH ins AS (INSERT INTO {table} ({cols}) SELECT {cols} FROM click_stage {CONFLICT} "
+            "RETURNING leg_id, occurred_at, is_bot, visitor_id) "
+            f"INSERT INTO click_new SELECT leg_id, {day}, is_bot, visitor_id FROM ins",
+            day_params,
+        )
         inserted = cursor.rowcount
-        cursor.execute("DROP TABLE click_stage")  # a caller's outer transaction may write another batch
+        if inserted:
+            cursor.execute(
+                "SELECT leg_id, day, count(*) FILTER (WHERE NOT is_bot), count(*) FILTER (WHERE is_bot) "
+                "FROM click_new GROUP BY 1, 2"
+            )
+            counts = {(int(leg), d): {"clicks": n, "filtered_clicks": f} for leg, d, n, f in cursor.fetchall()}
+            new_visitors = rollups.visitors_add_select("SELECT leg_id, day, visitor_id FROM click_new WHERE NOT is_bot")
+            visitors = {key: {"unique_visitors": n} for key, n in new_visitors.items()}
+            rollups.rollup_add(rollups.deltas_merge(counts, visitors))
+        # A caller's outer transaction may write another batch.
+        cursor.execute("DROP TABLE click_stage, click_new")
     return inserted
 
 
