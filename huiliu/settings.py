@@ -70,6 +70,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "huiliu.urls"
 WSGI_APPLICATION = "huiliu.wsgi.application"
+# URL prefixes answered by a WSGI callable in front of Django's handler and its middleware, which
+# may decline (return None) to let Django answer: the tracking redirect (exchange/views.py).
+WSGI_FAST_PATHS = {"/t/": "exchange.views.track_redirect_wsgi"}
 ASGI_APPLICATION = "huiliu.asgi.application"
 
 TEMPLATES = [
