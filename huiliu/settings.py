@@ -334,7 +334,7 @@ EXCHANGE_EVENTS_REDIS_URL = env.str("EXCHANGE_EVENTS_REDIS_URL", default=REDIS_U
 EXCHANGE_EVENTS_STREAM = env.str("EXCHANGE_EVENTS_STREAM", default="huiliu:events:clicks")
 # An approximate bound on the unflushed backlog (docs/EXCHANGE.md: what trimming would cost).
 EXCHANGE_EVENTS_STREAM_MAXLEN = env.int("EXCHANGE_EVENTS_STREAM_MAXLEN", default=2_000_000)
-EXCHANGE_EVENTS_BATCH_SIZE = env.int("EXCHANGE_EVENTS_BATCH_SIZE", default=2_000)  # events per flush transaction
+EXCHANGE_EVENTS_BATCH_SIZE = env.int("EXCHANGE_EVENTS_BATCH_SIZE", default=5_000)  # events per flush transaction
 EXCHANGE_EVENTS_CLAIM_IDLE_SECONDS = env.int("EXCHANGE_EVENTS_CLAIM_IDLE_SECONDS", default=60)  # then reclaimed
 EXCHANGE_CLICK_BURST_PER_MINUTE = env.int("EXCHANGE_CLICK_BURST_PER_MINUTE", default=10)  # more: flagged "burst"
 EXCHANGE_LINK_CACHE_SECONDS = env.int("EXCHANGE_LINK_CACHE_SECONDS", default=24 * 3600)

@@ -1,4 +1,4 @@
-# Click events: unique on (event_id, occurred_at), then — on PostgreSQL only — the table rebuilt
+# Click events: unique on (event_id, occurred_at), no index of their own on leg and link, then — on PostgreSQL only — the table rebuilt
 # as declaratively partitioned by RANGE (occurred_at), one partition per month (Asia/Shanghai
 # month boundaries, the rollups' days) plus a default partition for anything outside them.
 # Partitions ahead are created daily by beat (exchange.services.partitions); this migration
@@ -9,6 +9,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+import django.db.models.deletion
 from django.db import migrations, models
 
 TABLE = "exchange_clickevent"
@@ -99,6 +100,32 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="clickevent",
             constraint=models.UniqueConstraint(fields=("event_id", "occurred_at"), name="click_event_once"),
+        ),
+        # Every index is paid by every stored click: leg alone is covered by (leg, occurred_at),
+        # nothing reads by link.
+        migrations.AlterField(
+            model_name="clickevent",
+            name="leg",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="clicks",
+                to="exchange.campaignleg",
+                verbose_name="leg",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="clickevent",
+            name="link",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="clicks",
+                to="exchange.trackinglink",
+                verbose_name="tracking link",
+            ),
         ),
         migrations.RunPython(partition, unpartition, elidable=False),
     ]

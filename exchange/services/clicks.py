@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time as _time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -176,12 +177,15 @@ def click_record(
     return Click(with_click(entry.destination, click_id), visitor, fields)
 
 
+_BOT_REASONS, _VISITOR_KINDS, _UA_CLASSES = (frozenset(e.values) for e in (BotReason, VisitorKind, UaClass))
+
+
 def event_row(fields: Mapping[str, str], ingest: str) -> tuple[Any, ...]:
     """An event's fields → a row in ``COLUMNS`` order (raises KeyError/ValueError when malformed)."""
     reason = fields["b"]
-    if reason and reason not in BotReason.values:
+    if reason and reason not in _BOT_REASONS:
         raise ValueError(f"unknown bot reason {reason!r}")
-    if fields["vk"] not in VisitorKind.values or fields["u"] not in UaClass.values:
+    if fields["vk"] not in _VISITOR_KINDS or fields["u"] not in _UA_CLASSES:
         raise ValueError(f"unknown visitor kind {fields['vk']!r} or agent class {fields['u']!r}")
     return (
         uuid.UUID(hex=fields["e"]),
@@ -259,32 +263,42 @@ def events_write(rows: Sequence[Sequence[Any]]) -> int:
     had not started or had ended) is counted like any other on the day it happened — the visitor
     really came through the link; the flag stays on the stored event for whoever wants it apart.
 
-    PostgreSQL, several rows: COPY into a staging table, one ``INSERT … SELECT … ON CONFLICT
-    DO NOTHING RETURNING`` whose returned rows (only the new ones) land in a second temporary
-    table, aggregated per leg and day in SQL; the visitors go in set-based too
-    (``rollups.visitors_add_select``) — nothing per row in Python, so a replayed batch adds
-    nothing. One row, or SQLite: the same conflict rule row by row, the few new rows counted
-    here."""
+    PostgreSQL, several rows: COPY into a staging table, then ``_store_staged`` (only the rows
+    really inserted are counted, in SQL). One row, or SQLite: the same conflict rule row by
+    row, the few new rows counted here."""
     if not rows:
         return 0
     if connection.vendor != "postgresql" or len(rows) == 1:
         new = _insert_values(rows)
         _rollup_rows(new)
         return len(new)
-    table = ClickEvent._meta.db_table
     cols = ", ".join(COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE click_stage ON COMMIT DROP AS SELECT {cols} FROM {ClickEvent._meta.db_table} WITH NO DATA"
+        )
+    bulk.copy_rows("click_stage", COLUMNS, rows)
+    return _store_staged(f"SELECT {cols} FROM click_stage")
+
+
+def _store_staged(select: str, params: Sequence[Any] = ()) -> int:
+    """Insert what ``select`` reads from ``click_stage`` (``COLUMNS`` order) unless stored, and
+    add the inserted rows — and only those — to the rollups: ``INSERT … ON CONFLICT DO NOTHING
+    RETURNING`` into a second temporary table, aggregated per leg and day in SQL, the visitors
+    added set-based (``rollups.visitors_add_select``). Nothing per row in Python, so a replayed
+    batch costs one statement and adds nothing. Drops the temporary tables (a caller's outer
+    transaction may write another batch)."""
+    table = ClickEvent._meta.db_table
     day, day_params = rollups.day_sql("occurred_at")
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE click_stage ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")
-        bulk.copy_rows("click_stage", COLUMNS, rows)
         cursor.execute(
             "CREATE TEMP TABLE click_new (leg_id bigint, day date, is_bot boolean, visitor_id text) ON COMMIT DROP"
         )
         cursor.execute(
-            f"WITH ins AS (INSERT INTO {table} ({cols}) SELECT {cols} FROM click_stage {CONFLICT} "
+            f"WITH ins AS (INSERT INTO {table} ({', '.join(COLUMNS)}) {select} {CONFLICT} "
             "RETURNING leg_id, occurred_at, is_bot, visitor_id) "
             f"INSERT INTO click_new SELECT leg_id, {day}, is_bot, visitor_id FROM ins",
-            day_params,
+            [*params, *day_params],
         )
         inserted = cursor.rowcount
         if inserted:
@@ -296,9 +310,48 @@ def events_write(rows: Sequence[Sequence[Any]]) -> int:
             new_visitors = rollups.visitors_add_select("SELECT leg_id, day, visitor_id FROM click_new WHERE NOT is_bot")
             visitors = {key: {"unique_visitors": n} for key, n in new_visitors.items()}
             rollups.rollup_add(rollups.deltas_merge(counts, visitors))
-        # A caller's outer transaction may write another batch.
         cursor.execute("DROP TABLE click_stage, click_new")
     return inserted
+
+
+# --- the flush's own path on PostgreSQL: stream entries straight into COPY text ----------------------
+# An entry's data is already a tab-separated line in WIRE order. One that is plainly well formed
+# (this expression: ids, digits and the enums' values, nothing to escape, no burst flag to merge)
+# goes into the COPY text as it is, and SQL converts the columns; any other is decoded and
+# checked field by field (``event_row``: malformed ones are dropped) and re-encoded.
+_ENUM = "|".join
+_WIRE_LINE = re.compile(
+    rf"{SCHEMA}\t[0-9a-f]{{32}}\t[0-9]{{1,17}}\t[0-9A-Za-z]{{1,16}}\t[0-9]{{1,18}}\t[0-9]{{1,18}}\t"
+    rf"[0-9a-f]{{32}}\t[^\t\n\r\\]{{1,32}}\t(?:{_ENUM(VisitorKind.values)})\t[^\t\n\r\\]{{0,255}}\t"
+    rf"(?:{_ENUM(UaClass.values)})\t(?:{_ENUM(BotReason.values)}|)\t[01]"
+)
+_STAGE_SELECT = (
+    "SELECT e::uuid, to_timestamp(t::bigint / 1000000) + (t::bigint %% 1000000) * interval '1 microsecond', c, "
+    "l::bigint, g::bigint, k::uuid, v, vk, r, u, b <> '', b, o = '1', %s FROM click_stage"
+)
+
+
+def _line_of(fields: Mapping[str, str]) -> str:
+    """A checked event (``event_row`` passed) as a staging line, truncated as ``event_row`` does."""
+    cut = {"c": 16, "v": 32, "r": 255}
+    return "\t".join(_escape(fields[n][: cut[n]] if n in cut else fields[n]) for n in WIRE)
+
+
+def _escape(value: str) -> str:
+    """COPY text's escapes (huiliu.bulk's rule)."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _events_write_lines(lines: Sequence[str]) -> int:
+    """``events_write`` for staging lines (PostgreSQL): one COPY of the text, then
+    ``_store_staged`` converting the columns in SQL."""
+    if not lines:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE click_stage ({', '.join(f'{n} text' for n in WIRE)}) ON COMMIT DROP")
+        with cursor.cursor.copy(f"COPY click_stage ({', '.join(WIRE)}) FROM STDIN") as copy:
+            copy.write("\n".join(lines) + "\n")
+    return _store_staged(_STAGE_SELECT, [Ingest.STREAM.value])
 
 
 @dataclass
@@ -337,15 +390,23 @@ def events_flush(
         if not entries:
             break
         rows, ids = [], []
+        lines = connection.vendor == "postgresql"  # COPY text straight from the entries
+        plain = _WIRE_LINE.fullmatch
         for entry_id, fields in entries:
             ids.append(entry_id)
+            data = fields.get("d", "")
+            if lines and not fields.get("x") and plain(data):
+                rows.append(data)
+                continue
             try:
-                rows.append(event_row(unwire(fields), Ingest.STREAM))
+                event = unwire(fields)
+                row = event_row(event, Ingest.STREAM)
+                rows.append(_line_of(event) if lines else row)
             except (KeyError, ValueError, TypeError):
                 result.malformed += 1
                 log.error("dropping malformed click event %s: %r", entry_id, fields)
         with transaction.atomic(durable=True):  # committed before the acknowledgement below
-            result.stored += events_write(rows)
+            result.stored += _events_write_lines(rows) if lines else events_write(rows)
         streams.ack(ids)
         result.read += len(entries)
         result.batches += 1
