@@ -41,3 +41,6 @@ class ExchangeError(StrEnum):
     LANDING_NOT_HTTPS = "landing_not_https"
     LANDING_INVALID = "landing_invalid"
     CAMPAIGN_CLOSED = "campaign_closed"
+    # click event partitions (operators)
+    PARTITION_NOT_ENDED = "partition_not_ended"
+    PARTITION_UNKNOWN = "partition_unknown"

@@ -9,7 +9,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from exchange.services import campaigns, clicks, notifications, proposals
+from exchange.services import campaigns, clicks, notifications, partitions, proposals
 
 
 @shared_task(
@@ -73,10 +73,18 @@ def events_flush_task() -> int:
     return result.read
 
 
+@shared_task(ignore_result=True)
+def events_partitions_ensure_task() -> list[str]:
+    """Beat, daily (queue ``events``): the click events' monthly partitions exist three months
+    ahead (PostgreSQL; nothing elsewhere). Returns the partitions created."""
+    return partitions.click_partitions_ensure(months_ahead=3)
+
+
 __all__ = [
     "campaigns_advance_task",
     "email_send_task",
     "events_flush_task",
+    "events_partitions_ensure_task",
     "outbox_dispatch_task",
     "outbox_sweep_task",
     "proposals_expire_task",

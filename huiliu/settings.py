@@ -70,6 +70,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "huiliu.urls"
 WSGI_APPLICATION = "huiliu.wsgi.application"
+# URL prefixes answered by a WSGI callable in front of Django's handler and its middleware, which
+# may decline (return None) to let Django answer: the tracking redirect (exchange/views.py).
+WSGI_FAST_PATHS = {"/t/": "exchange.views.track_redirect_wsgi"}
 ASGI_APPLICATION = "huiliu.asgi.application"
 
 TEMPLATES = [
@@ -338,7 +341,7 @@ EXCHANGE_EVENTS_REDIS_URL = env.str("EXCHANGE_EVENTS_REDIS_URL", default=REDIS_U
 EXCHANGE_EVENTS_STREAM = env.str("EXCHANGE_EVENTS_STREAM", default="huiliu:events:clicks")
 # An approximate bound on the unflushed backlog (docs/EXCHANGE.md: what trimming would cost).
 EXCHANGE_EVENTS_STREAM_MAXLEN = env.int("EXCHANGE_EVENTS_STREAM_MAXLEN", default=2_000_000)
-EXCHANGE_EVENTS_BATCH_SIZE = env.int("EXCHANGE_EVENTS_BATCH_SIZE", default=2_000)  # events per flush transaction
+EXCHANGE_EVENTS_BATCH_SIZE = env.int("EXCHANGE_EVENTS_BATCH_SIZE", default=5_000)  # events per flush transaction
 EXCHANGE_EVENTS_CLAIM_IDLE_SECONDS = env.int("EXCHANGE_EVENTS_CLAIM_IDLE_SECONDS", default=60)  # then reclaimed
 EXCHANGE_CLICK_BURST_PER_MINUTE = env.int("EXCHANGE_CLICK_BURST_PER_MINUTE", default=10)  # more: flagged "burst"
 EXCHANGE_LINK_CACHE_SECONDS = env.int("EXCHANGE_LINK_CACHE_SECONDS", default=24 * 3600)
@@ -349,6 +352,12 @@ CELERY_BEAT_SCHEDULE["exchange-events-flush"] = {
     "task": "exchange.tasks.events_flush_task",
     "schedule": 5.0,
     "options": {"expires": 4},
+}
+# The click events' monthly partitions (PostgreSQL), created three months ahead; daily is plenty.
+CELERY_BEAT_SCHEDULE["exchange-click-partitions"] = {
+    "task": "exchange.tasks.events_partitions_ensure_task",
+    "schedule": crontab(minute=17, hour=3),
+    "options": {"expires": 3600},
 }
 CELERY_BEAT_SCHEDULE["exchange-campaigns-advance"] = {
     "task": "exchange.tasks.campaigns_advance_task",

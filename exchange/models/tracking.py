@@ -1,8 +1,13 @@
 """Tracking: a short link per campaign placement, and the click events the redirect records.
 
-Click events are append-only. They keep the ids they were recorded with without foreign-key
-constraints to the link and leg, so a batch copied from the stream is never refused for one
-row (links are never deleted: ``PROTECT`` from the campaign side keeps them).
+Click events are append-only. On PostgreSQL their table is partitioned by month of
+``occurred_at`` (migration 0010, ``exchange.services.partitions``): the primary key there is
+(id, occurred_at) in SQL while the ORM keeps ``id`` — ids come from one sequence, so ``id``
+alone still names one row. Nothing may reference this table with a database foreign key (a
+partitioned table's keys include the month); refer to an event by ``click_id`` instead.
+
+Events keep the ids they were recorded with without foreign-key constraints to the link and
+leg, so a batch copied from the stream is never refused for one row (links are never deleted: ``PROTECT`` from the campaign side keeps them).
 """
 
 from __future__ import annotations
@@ -68,18 +73,29 @@ class Ingest(models.TextChoices):
 
 
 class ClickEvent(models.Model):
-    event_id = models.UUIDField(_("event id"), unique=True)  # written once: every writer inserts ON CONFLICT DO NOTHING
+    # Written once: every writer inserts ON CONFLICT (event_id, occurred_at) DO NOTHING. The
+    # time is part of the key because PostgreSQL's partitions (by month of occurred_at) can only
+    # enforce keys holding it; an event's time travels with its id and never changes.
+    event_id = models.UUIDField(_("event id"))
     occurred_at = models.DateTimeField(_("when"), db_index=True)
     code = models.CharField(_("code"), max_length=16)
+    # No index of their own: every index is paid by every stored click (the flush's cost), and
+    # reads go by leg and time — the (leg, occurred_at) index below — or by click id.
     link = models.ForeignKey(
         TrackingLink,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         related_name="clicks",
         verbose_name=_("tracking link"),
     )
     leg = models.ForeignKey(
-        CampaignLeg, on_delete=models.DO_NOTHING, db_constraint=False, related_name="clicks", verbose_name=_("leg")
+        CampaignLeg,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="clicks",
+        verbose_name=_("leg"),
     )
     click_id = models.UUIDField(_("click id"), db_index=True)  # the hl_click handed to the destination
     visitor_id = models.CharField(_("visitor id"), max_length=32)
@@ -97,6 +113,7 @@ class ClickEvent(models.Model):
         verbose_name_plural = _("click events")
         ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["leg", "occurred_at"])]
+        constraints = [models.UniqueConstraint(fields=["event_id", "occurred_at"], name="click_event_once")]
 
     def __str__(self) -> str:
         return f"click {self.event_id} on {self.code}"

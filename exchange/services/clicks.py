@@ -6,14 +6,15 @@
   database. Returns where to send the visitor.
 * ``events_flush`` — moves the stream into PostgreSQL: batches read through the consumer group
   (after taking over what a dead consumer left pending), each written in one transaction
-  (COPY into a staging table, ``INSERT … ON CONFLICT (event_id) DO NOTHING``), acknowledged
-  only after the commit. A crash anywhere leaves the batch pending to be written again;
+  (COPY into a staging table, ``INSERT … ON CONFLICT (event_id, occurred_at) DO NOTHING``,
+  the rollups of exactly the rows inserted), acknowledged only after the commit. A crash anywhere leaves the batch pending to be written again;
   the event id makes the second write a no-op. No click is lost, none is counted twice.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time as _time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from exchange import conf, streams
 from exchange.models import BotReason, ClickEvent, Ingest, UaClass, VisitorKind
+from exchange.services import rollups
 from exchange.services.tracking import LinkEntry, with_click
 from exchange.visitors import Visitor, classify_agent, referrer_host, visitor_of
 from huiliu import bulk
@@ -175,12 +177,15 @@ def click_record(
     return Click(with_click(entry.destination, click_id), visitor, fields)
 
 
+_BOT_REASONS, _VISITOR_KINDS, _UA_CLASSES = (frozenset(e.values) for e in (BotReason, VisitorKind, UaClass))
+
+
 def event_row(fields: Mapping[str, str], ingest: str) -> tuple[Any, ...]:
     """An event's fields → a row in ``COLUMNS`` order (raises KeyError/ValueError when malformed)."""
     reason = fields["b"]
-    if reason and reason not in BotReason.values:
+    if reason and reason not in _BOT_REASONS:
         raise ValueError(f"unknown bot reason {reason!r}")
-    if fields["vk"] not in VisitorKind.values or fields["u"] not in UaClass.values:
+    if fields["vk"] not in _VISITOR_KINDS or fields["u"] not in _UA_CLASSES:
         raise ValueError(f"unknown visitor kind {fields['vk']!r} or agent class {fields['u']!r}")
     return (
         uuid.UUID(hex=fields["e"]),
@@ -201,53 +206,152 @@ def event_row(fields: Mapping[str, str], ingest: str) -> tuple[Any, ...]:
 
 
 def event_store_direct(fields: Mapping[str, str]) -> bool:
-    """One event straight into the database, idempotent on its id (Redis down, or none).
-    Returns True if it was new. A database that fails too is logged, not raised: the visitor
-    still gets the redirect."""
+    """One event straight into the database with its rollups, in one transaction, idempotent on
+    its id (Redis down, or none). Returns True if it was new. A database that fails too is
+    logged, not raised: the visitor still gets the redirect."""
     try:
-        return _insert_values([event_row(fields, Ingest.DIRECT)]) == 1
+        with transaction.atomic():
+            return events_write([event_row(fields, Ingest.DIRECT)]) == 1
     except Exception:
         log.exception("click %s lost: neither the stream nor the database took it", fields.get("e"))
         return False
 
 
 # --- storing batches -----------------------------------------------------------------------------
-def _insert_values(rows: Sequence[Sequence[Any]]) -> int:
-    """``INSERT … VALUES … ON CONFLICT (event_id) DO NOTHING`` (PostgreSQL and SQLite alike);
-    returns how many rows were new."""
+CONFLICT = "ON CONFLICT (event_id, occurred_at) DO NOTHING"  # the key the partitions can enforce
+_AT = COLUMNS.index("occurred_at")
+_LEG, _VISITOR, _BOT = COLUMNS.index("leg_id"), COLUMNS.index("visitor_id"), COLUMNS.index("is_bot")
+
+
+def _insert_values(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """``INSERT … VALUES … ON CONFLICT DO NOTHING`` one row at a time (PostgreSQL and SQLite
+    alike); returns the rows that were new."""
     table = ClickEvent._meta.db_table
     fields = [ClickEvent._meta.get_field(name) for name in COLUMNS]
-    sql = (
-        f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
-        "ON CONFLICT (event_id) DO NOTHING"
-    )
-    params = [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in rows]
+    sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) {CONFLICT}"
+    new = []
     with connection.cursor() as cursor:
-        if len(params) == 1:
-            cursor.execute(sql, params[0])
-        else:
-            cursor.executemany(sql, params)
-        return cursor.rowcount
+        for row in rows:
+            cursor.execute(sql, [f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)])
+            if cursor.rowcount == 1:
+                new.append(row)
+    return new
+
+
+def _rollup_rows(new: Sequence[Sequence[Any]]) -> None:
+    """The rollups of a few new rows, counted here (one direct click; SQLite's batches)."""
+    counts: dict[rollups.Key, dict[str, int]] = {}
+    seen = []
+    for row in new:
+        key = (row[_LEG], rollups.day_of(row[_AT]))
+        metric = "filtered_clicks" if row[_BOT] else "clicks"
+        counts.setdefault(key, {}).setdefault(metric, 0)
+        counts[key][metric] += 1
+        if not row[_BOT]:
+            seen.append((*key, row[_VISITOR]))
+    visitors = {key: {"unique_visitors": n} for key, n in rollups.visitors_add(seen).items()}
+    rollups.rollup_add(rollups.deltas_merge(counts, visitors))
 
 
 def events_write(rows: Sequence[Sequence[Any]]) -> int:
-    """Insert rows (``COLUMNS`` order) that are not stored yet, in the caller's transaction;
-    returns how many were new. PostgreSQL: COPY into a staging table, then one
-    ``INSERT … SELECT … ON CONFLICT (event_id) DO NOTHING`` (huiliu.bulk's pattern);
-    elsewhere the same conflict rule row by row."""
+    """Insert rows (``COLUMNS`` order) that are not stored yet and add exactly those to the
+    rollups, in the caller's transaction; returns how many were new.
+
+    Counted per leg and day (Asia/Shanghai) of ``occurred_at``: ``clicks`` (not filtered),
+    ``filtered_clicks`` (bots, previews, bursts, HEAD), ``unique_visitors`` (first counted
+    click of a visitor on that leg and day). A click ``outside_window`` (the placement's window
+    had not started or had ended) is counted like any other on the day it happened — the visitor
+    really came through the link; the flag stays on the stored event for whoever wants it apart.
+
+    PostgreSQL, several rows: COPY into a staging table, then ``_store_staged`` (only the rows
+    really inserted are counted, in SQL). One row, or SQLite: the same conflict rule row by
+    row, the few new rows counted here."""
     if not rows:
         return 0
-    if connection.vendor != "postgresql":
-        return _insert_values(rows)
-    table = ClickEvent._meta.db_table
+    if connection.vendor != "postgresql" or len(rows) == 1:
+        new = _insert_values(rows)
+        _rollup_rows(new)
+        return len(new)
     cols = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE click_stage ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")
-        bulk.copy_rows("click_stage", COLUMNS, rows)
-        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM click_stage ON CONFLICT (event_id) DO NOTHING")
+        cursor.execute(
+            f"CREATE TEMP TABLE click_stage ON COMMIT DROP AS SELECT {cols} FROM {ClickEvent._meta.db_table} WITH NO DATA"
+        )
+    bulk.copy_rows("click_stage", COLUMNS, rows)
+    return _store_staged(f"SELECT {cols} FROM click_stage")
+
+
+def _store_staged(select: str, params: Sequence[Any] = ()) -> int:
+    """Insert what ``select`` reads from ``click_stage`` (``COLUMNS`` order) unless stored, and
+    add the inserted rows — and only those — to the rollups: ``INSERT … ON CONFLICT DO NOTHING
+    RETURNING`` into a second temporary table, aggregated per leg and day in SQL, the visitors
+    added set-based (``rollups.visitors_add_select``). Nothing per row in Python, so a replayed
+    batch costs one statement and adds nothing. Drops the temporary tables (a caller's outer
+    transaction may write another batch)."""
+    table = ClickEvent._meta.db_table
+    day, day_params = rollups.day_sql("occurred_at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE click_new (leg_id bigint, day date, is_bot boolean, visitor_id text) ON COMMIT DROP"
+        )
+        cursor.execute(
+            f"WITH ins AS (INSERT INTO {table} ({', '.join(COLUMNS)}) {select} {CONFLICT} "
+            "RETURNING leg_id, occurred_at, is_bot, visitor_id) "
+            f"INSERT INTO click_new SELECT leg_id, {day}, is_bot, visitor_id FROM ins",
+            [*params, *day_params],
+        )
         inserted = cursor.rowcount
-        cursor.execute("DROP TABLE click_stage")  # a caller's outer transaction may write another batch
+        if inserted:
+            cursor.execute(
+                "SELECT leg_id, day, count(*) FILTER (WHERE NOT is_bot), count(*) FILTER (WHERE is_bot) "
+                "FROM click_new GROUP BY 1, 2"
+            )
+            counts = {(int(leg), d): {"clicks": n, "filtered_clicks": f} for leg, d, n, f in cursor.fetchall()}
+            new_visitors = rollups.visitors_add_select("SELECT leg_id, day, visitor_id FROM click_new WHERE NOT is_bot")
+            visitors = {key: {"unique_visitors": n} for key, n in new_visitors.items()}
+            rollups.rollup_add(rollups.deltas_merge(counts, visitors))
+        cursor.execute("DROP TABLE click_stage, click_new")
     return inserted
+
+
+# --- the flush's own path on PostgreSQL: stream entries straight into COPY text ----------------------
+# An entry's data is already a tab-separated line in WIRE order. One that is plainly well formed
+# (this expression: ids, digits and the enums' values, nothing to escape, no burst flag to merge)
+# goes into the COPY text as it is, and SQL converts the columns; any other is decoded and
+# checked field by field (``event_row``: malformed ones are dropped) and re-encoded.
+_ENUM = "|".join
+_WIRE_LINE = re.compile(
+    rf"{SCHEMA}\t[0-9a-f]{{32}}\t[0-9]{{1,17}}\t[0-9A-Za-z]{{1,16}}\t[0-9]{{1,18}}\t[0-9]{{1,18}}\t"
+    rf"[0-9a-f]{{32}}\t[^\t\n\r\\]{{1,32}}\t(?:{_ENUM(VisitorKind.values)})\t[^\t\n\r\\]{{0,255}}\t"
+    rf"(?:{_ENUM(UaClass.values)})\t(?:{_ENUM(BotReason.values)}|)\t[01]"
+)
+_STAGE_SELECT = (
+    "SELECT e::uuid, to_timestamp(t::bigint / 1000000) + (t::bigint %% 1000000) * interval '1 microsecond', c, "
+    "l::bigint, g::bigint, k::uuid, v, vk, r, u, b <> '', b, o = '1', %s FROM click_stage"
+)
+
+
+def _line_of(fields: Mapping[str, str]) -> str:
+    """A checked event (``event_row`` passed) as a staging line, truncated as ``event_row`` does."""
+    cut = {"c": 16, "v": 32, "r": 255}
+    return "\t".join(_escape(fields[n][: cut[n]] if n in cut else fields[n]) for n in WIRE)
+
+
+def _escape(value: str) -> str:
+    """COPY text's escapes (huiliu.bulk's rule)."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _events_write_lines(lines: Sequence[str]) -> int:
+    """``events_write`` for staging lines (PostgreSQL): one COPY of the text, then
+    ``_store_staged`` converting the columns in SQL."""
+    if not lines:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE click_stage ({', '.join(f'{n} text' for n in WIRE)}) ON COMMIT DROP")
+        with cursor.cursor.copy(f"COPY click_stage ({', '.join(WIRE)}) FROM STDIN") as copy:
+            copy.write("\n".join(lines) + "\n")
+    return _store_staged(_STAGE_SELECT, [Ingest.STREAM.value])
 
 
 @dataclass
@@ -286,15 +390,23 @@ def events_flush(
         if not entries:
             break
         rows, ids = [], []
+        lines = connection.vendor == "postgresql"  # COPY text straight from the entries
+        plain = _WIRE_LINE.fullmatch
         for entry_id, fields in entries:
             ids.append(entry_id)
+            data = fields.get("d", "")
+            if lines and not fields.get("x") and plain(data):
+                rows.append(data)
+                continue
             try:
-                rows.append(event_row(unwire(fields), Ingest.STREAM))
+                event = unwire(fields)
+                row = event_row(event, Ingest.STREAM)
+                rows.append(_line_of(event) if lines else row)
             except (KeyError, ValueError, TypeError):
                 result.malformed += 1
                 log.error("dropping malformed click event %s: %r", entry_id, fields)
         with transaction.atomic(durable=True):  # committed before the acknowledgement below
-            result.stored += events_write(rows)
+            result.stored += _events_write_lines(rows) if lines else events_write(rows)
         streams.ack(ids)
         result.read += len(entries)
         result.batches += 1

@@ -9,13 +9,18 @@ stores nothing new adds nothing):
   (PostgreSQL and SQLite alike). Deltas may be negative (a reversed conversion).
 * ``visitors_add(seen)`` — ``(leg_id, day, visitor_id)`` triples; returns, per ``(leg_id, day)``,
   how many of them were new that day — what ``unique_visitors`` grows by.
-* ``day_of(moment)`` — the rollup day of a UTC time (its date in Asia/Shanghai).
+* ``visitors_add_select(sql, params)`` — the same for the triples a ``SELECT`` returns, set-based
+  in the database (the click flush: thousands of visitors per batch never travel through Python).
+* ``day_of(moment)`` — the rollup day of a UTC time (its date in Asia/Shanghai); ``day_sql``
+  the same in PostgreSQL.
+
+Rows are written in key order, so two writers adding to the same days never deadlock.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
 from django.db import connection
@@ -45,7 +50,7 @@ def rollup_add(deltas: Mapping[Key, Mapping[str, int]]) -> None:
     """Add ``deltas`` to the legs' daily rows (created at zero when missing), in the caller's
     transaction. Unknown metric names raise ``ValueError`` before anything is written."""
     rows = []
-    for (leg_id, day), counts in deltas.items():
+    for (leg_id, day), counts in sorted(deltas.items()):
         unknown = set(counts) - set(METRICS)
         if unknown:
             raise ValueError(f"unknown metrics {sorted(unknown)}")
@@ -95,6 +100,27 @@ def visitors_add(seen: Iterable[tuple[int, date, str]]) -> dict[Key, int]:
             for leg, day in cursor.fetchall():
                 new[(int(leg), day if isinstance(day, date) else date.fromisoformat(str(day)))] += 1
     return dict(new)
+
+
+def visitors_add_select(sql: str, params: Sequence[object] = ()) -> dict[Key, int]:
+    """``visitors_add`` for the ``(leg_id, day, visitor_id)`` rows of a ``SELECT`` (PostgreSQL):
+    one ``INSERT … SELECT DISTINCT … ON CONFLICT DO NOTHING RETURNING``, counted per
+    ``(leg_id, day)`` in the same statement."""
+    table = LegDayVisitor._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH seen AS (SELECT DISTINCT leg_id, day, visitor_id FROM ({sql}) s ORDER BY 1, 2, 3), "
+            f"new AS (INSERT INTO {table} (leg_id, day, visitor_id) SELECT leg_id, day, visitor_id FROM seen "
+            "ON CONFLICT (leg_id, day, visitor_id) DO NOTHING RETURNING leg_id, day) "
+            "SELECT leg_id, day, count(*) FROM new GROUP BY 1, 2",
+            list(params),
+        )
+        return {(int(leg), day): int(n) for leg, day, n in cursor.fetchall()}
+
+
+def day_sql(column: str) -> tuple[str, list[str]]:
+    """``day_of`` of a timestamp column in PostgreSQL: the SQL and its parameter."""
+    return f"({column} AT TIME ZONE %s)::date", [str(timezone.get_default_timezone())]
 
 
 def deltas_merge(*parts: Mapping[Key, Mapping[str, int]]) -> dict[Key, dict[str, int]]:

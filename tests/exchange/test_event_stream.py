@@ -165,3 +165,24 @@ def test_the_flush_task_runs_on_the_events_queue_on_a_beat_that_expires(settings
     queue(entry, 2)
     events_flush_task.delay()  # eager in the tests
     assert ClickEvent.objects.count() == 2
+
+
+def test_the_flush_stores_every_field_as_the_redirect_recorded_it(entry):
+    """Plain entries go into COPY text as they are and SQL converts them; an odd one (a
+    backslash to escape) or a burst-flagged one is decoded in Python — both store the same."""
+    plain = queue(entry, 2) + [
+        clicks.click_record(
+            entry=entry, method="GET", user_agent="Mozilla/5.0 (iPhone) Mobile", ip="198.51.100.2", cookie=None,
+            referer="https://m.example.com/a",
+        ).event
+    ]  # fmt: skip
+    odd = {**plain[2], "e": uuid.uuid4().hex, "r": "odd\\host.example"}
+    streams.append(clicks.wire(odd))
+    burst = {**plain[2], "e": uuid.uuid4().hex}
+    streams.append(clicks.wire(burst), counted=streams.Counted(f"test:burst:{burst['e']}", 60, 0, "burst"))
+    assert clicks.events_flush().stored == 5
+    for fields, reason in [*((e, e["b"]) for e in plain), (odd, odd["b"]), (burst, "burst")]:
+        stored = ClickEvent.objects.get(event_id=uuid.UUID(hex=fields["e"]))
+        expected = dict(zip(clicks.COLUMNS, clicks.event_row({**fields, "b": reason}, Ingest.STREAM), strict=True))
+        assert {c: getattr(stored, c) for c in clicks.COLUMNS} == expected
+    assert ClickEvent.objects.get(event_id=uuid.UUID(hex=odd["e"])).referrer_host == "odd\\host.example"

@@ -53,7 +53,10 @@ def queued(campaign, event_stream):
             )
             streams.append(clicks.wire(fields))
             ids.append(fields["e"])
+            queue.times[fields["e"]] = clicks.event_row(fields, "stream")[1]
         return ids
+
+    queue.times = {}
 
     return queue
 
@@ -89,9 +92,10 @@ def _lock_waiters() -> int:
         return cursor.fetchone()[0]
 
 
-def _hold_event_id(event_id: str) -> psycopg.Connection:
-    """Another session inserts a row with this event id and does not commit: whoever inserts the
-    same id next waits on it (the unique index) — a flush held in the middle of its batch."""
+def _hold_event_id(event_id: str, occurred_at) -> psycopg.Connection:
+    """Another session inserts a row with this event id and time and does not commit: whoever
+    inserts the same event next waits on it (the unique key) — a flush held in the middle of
+    its batch."""
     db = connection.settings_dict
     blocker = psycopg.connect(
         host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"], autocommit=False
@@ -99,15 +103,15 @@ def _hold_event_id(event_id: str) -> psycopg.Connection:
     blocker.execute(
         f"INSERT INTO {ClickEvent._meta.db_table} (event_id, occurred_at, code, link_id, leg_id, click_id, visitor_id, "
         "visitor_kind, referrer_host, ua_class, is_bot, bot_reason, outside_window, ingest) "
-        "VALUES (%s, now(), 'x', 0, 0, %s, 'x', 'hash', '', 'other', false, '', false, 'direct')",
-        [uuid.UUID(hex=event_id), uuid.uuid4()],
+        "VALUES (%s, %s, 'x', 0, 0, %s, 'x', 'hash', '', 'other', false, '', false, 'direct')",
+        [uuid.UUID(hex=event_id), occurred_at, uuid.uuid4()],
     )
     return blocker
 
 
 def test_worker_killed_mid_batch_loses_nothing_and_stores_nothing_twice(queued, workers):
     ids = queued(3000)
-    blocker = _hold_event_id(ids[10])  # in the first batch
+    blocker = _hold_event_id(ids[10], queued.times[ids[10]])  # in the first batch
     env = {"EXCHANGE_EVENTS_BATCH_SIZE": 500, "EXCHANGE_EVENTS_CLAIM_IDLE_SECONDS": 1}
     worker = workers(**env)
     try:
