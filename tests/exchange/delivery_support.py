@@ -1,0 +1,44 @@
+"""Helpers for the delivery-report tests (services, GraphQL, web): a live campaign at a frozen
+"now", its placements by promoter, and real image bytes made with Pillow."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from exchange import services
+from exchange.models import CampaignPlacement
+
+
+def make_live(campaign):
+    """Move the campaign live at its first window's start; returns that instant."""
+    services.campaigns_advance(now=campaign.starts_at)
+    campaign.refresh_from_db()
+    return campaign.starts_at
+
+
+def placement_of(campaign, promoter, fmt: str = "direct_message") -> CampaignPlacement:
+    """The promoter's placement of that format (the ``accepted`` fixture has one per format)."""
+    return (
+        CampaignPlacement.objects.select_related("leg", "placement")
+        .filter(leg__campaign=campaign, leg__promoter=promoter, placement__format=fmt)
+        .get()
+    )
+
+
+def during(cp: CampaignPlacement, hours: int = 26):
+    """An instant inside the placement's window."""
+    return cp.starts_at + timedelta(hours=hours)
+
+
+def image_bytes(fmt: str = "PNG", size=(24, 16)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 80, 40)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def upload(name: str = "screenshot.png", content: bytes | None = None, content_type: str = "image/png"):
+    return SimpleUploadedFile(name, image_bytes() if content is None else content, content_type=content_type)
