@@ -8,6 +8,7 @@ no storage (``exchange.services.delivery`` stores it).
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from typing import BinaryIO
 
@@ -43,3 +44,9 @@ def proof_format(stream: BinaryIO) -> str | None:
 def content_type(stream: BinaryIO) -> str | None:
     kind = proof_format(stream)
     return PROOF_TYPES[kind][0] if kind else None
+
+
+def proof_version(name: str) -> str:
+    """A short token of a stored proof's name for its URL (``?v=…``): a new upload gets a new
+    name, so a cached old proof is never shown."""
+    return hashlib.sha256(str(name or "").encode()).hexdigest()[:10]
