@@ -20,7 +20,7 @@ from partners.actors import Actor
 from partners.models import ApiKeyScope, Role
 from partners.services import api_key_create
 from tests.api.conftest import Gql, gid, session, with_key
-from tests.exchange.delivery_support import placement_of, upload
+from tests.exchange.delivery_support import make_live_now, placement_of, upload
 from tests.factories import BrandFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,22 +52,7 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def live(campaign):
-    """The campaign live now: its windows moved so that the last to start started a day ago."""
-    from django.db.models import Max
-
-    from exchange.models import Campaign, CampaignPlacement
-
-    latest = CampaignPlacement.objects.filter(leg__campaign=campaign).aggregate(m=Max("starts_at"))["m"]
-    shift = timezone.now() - timedelta(days=1) - latest
-    for cp in CampaignPlacement.objects.filter(leg__campaign=campaign):
-        CampaignPlacement.objects.filter(pk=cp.pk).update(starts_at=cp.starts_at + shift, ends_at=cp.ends_at + shift)
-    Campaign.objects.filter(pk=campaign.pk).update(
-        starts_at=campaign.starts_at + shift, ends_at=campaign.ends_at + shift
-    )
-    services.campaigns_advance()
-    campaign.refresh_from_db()
-    assert campaign.state == "live"
-    return campaign
+    return make_live_now(campaign)
 
 
 @pytest.fixture

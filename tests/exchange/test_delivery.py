@@ -107,7 +107,7 @@ def test_a_file_that_is_not_a_png_jpeg_or_webp_image_is_refused(cp, coffee_actor
 
 def test_an_oversize_image_is_refused(cp, coffee_actor, settings, tmp_path):
     settings.EXCHANGE_PROOF_MAX_BYTES = 1000
-    big = image_bytes("PNG", size=(400, 400))
+    big = image_bytes("PNG", size=(40, 40), noisy=True)
     assert len(big) > 1000
     with pytest.raises(ValidationError) as exc:
         report(coffee_actor, cp, proof_url="", proof_image=upload("big.png", big))
