@@ -219,3 +219,12 @@ def test_the_page_costs_the_same_queries_for_one_report_or_three(
     with CaptureQueriesContext(connection) as three:
         coffee_web.get(page_url(live))
     assert len(three) == len(one)
+
+
+def test_the_page_and_its_errors_read_in_chinese_by_default(cp, live, coffee_owner):
+    c = Client(headers={"accept-language": "zh-hans"})
+    c.force_login(coffee_owner)
+    page = c.get(page_url(live)).content.decode()
+    assert "交付报告" in page and "承诺量" in page and "提交交付报告" in page
+    response = c.post(reverse("frontend:delivery_report", args=[live.pk, cp.pk]), report_form(cp, reach="-1"))
+    assert "实际触达不能为负数。" in errors_in(response)
