@@ -319,13 +319,19 @@ def test_a_dispute_is_recorded_for_both_sides_and_blocks_confirmation(cp, coffee
 
 
 def test_the_other_side_is_notified(cp, coffee_actor, toys_owner, coffee_owner):
+    from django.core import mail
+
     from exchange.models import Notification
-    from exchange.services.notifications import event_dispatch
+    from exchange.services.notifications import email_send, event_dispatch
 
     report(coffee_actor, cp)
     event = DomainEvent.objects.get(type=EventType.DELIVERY_REPORTED)
-    event_dispatch(event_id=event.pk)
+    (job,) = event_dispatch(event_id=event.pk)
     assert list(Notification.objects.values_list("user", flat=True)) == [toys_owner.pk]
+    assert email_send(delivery_id=job)
+    (sent,) = mail.outbox
+    assert sent.to == [toys_owner.email] and sent.subject == "汇流：豆仓咖啡 提交了与 小小玩具 置换的交付报告"
+    assert f"/campaigns/{cp.leg.campaign_id}/delivery/" in sent.body
 
 
 # --- silence confirms (beat) -------------------------------------------------------------------
