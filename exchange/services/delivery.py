@@ -102,9 +102,12 @@ def _placement_locked(pk: int) -> CampaignPlacement:
 
 
 def _report_locked(pk: int) -> DeliveryReport:
-    report = DeliveryReport.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=pk)
-    report.placement = _placement_locked(report.placement_id)
-    report.campaign = report.placement.leg.campaign
+    # The placement row first, then the report: the order ``delivery_report`` locks them in,
+    # so a correction racing an answer waits instead of deadlocking.
+    placement_id = DeliveryReport.objects.filter(pk=pk).values_list("placement_id", flat=True).get()
+    cp = _placement_locked(placement_id)
+    report = DeliveryReport.objects.select_for_update(of=("self",)).get(pk=pk)
+    report.placement, report.campaign = cp, cp.leg.campaign
     return report
 
 
@@ -261,6 +264,12 @@ def delivery_report(
                 "placement",
                 _("This delivery is already confirmed; it can no longer be changed."),
                 E.DELIVERY_ALREADY_CONFIRMED,
+            )
+        if report is not None and report.state == DeliveryState.REPORTED and now >= report.confirm_due_at:
+            raise error(
+                "placement",
+                _("The other brand's time to answer has passed; this delivery counts as confirmed."),
+                E.CONFIRM_WINDOW_CLOSED,
             )
         errors: dict = {}
         _check_reach(reach, cp, errors)

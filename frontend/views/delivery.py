@@ -81,7 +81,11 @@ def delivery_panel(request, campaign: Campaign, viewer_brand: Brand | None, boun
             cp.leg.promoter_id == viewer_id
             and can_act_for(actor, viewer_id)
             and campaign.state in RUNNING
-            and (report is None or report.state != DeliveryState.CONFIRMED)
+            and (
+                report is None
+                or report.state == DeliveryState.DISPUTED
+                or (report.state == DeliveryState.REPORTED and now < report.confirm_due_at)
+            )
         )
         can_answer = (
             report is not None

@@ -223,6 +223,15 @@ def test_a_confirmed_report_cannot_be_replaced(cp, coffee_actor, toys_actor):
     assert (r.reach, r.version) == (18_000, 1)
 
 
+def test_no_correction_once_the_answer_window_has_passed(cp, coffee_actor):
+    r = report(coffee_actor, cp)
+    with pytest.raises(ValidationError) as exc:
+        report(coffee_actor, cp, reach=1, now=r.confirm_due_at)
+    assert codes(exc.value) == {"placement": [E.CONFIRM_WINDOW_CLOSED]}
+    r.refresh_from_db()
+    assert (r.reach, r.version) == (18_000, 1)
+
+
 # --- confirming and disputing ----------------------------------------------------------------
 def test_confirming_feeds_the_legs_rollup_and_the_completion_seam(cp, coffee_actor, toys_actor, toys):
     r = report(coffee_actor, cp)

@@ -41,7 +41,7 @@ def cp(live, coffee):
 
 
 def logged_in(user) -> Client:
-    c = Client()
+    c = Client(headers={"accept-language": "en"})  # messages compared in English; Chinese: the last test
     c.force_login(user)
     return c
 
