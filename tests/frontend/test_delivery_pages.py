@@ -228,3 +228,8 @@ def test_the_page_and_its_errors_read_in_chinese_by_default(cp, live, coffee_own
     assert "交付报告" in page and "承诺量" in page and "提交交付报告" in page
     response = c.post(reverse("frontend:delivery_report", args=[live.pk, cp.pk]), report_form(cp, reach="-1"))
     assert "实际触达不能为负数。" in errors_in(response)
+
+
+def test_the_accepted_proposal_links_to_its_delivery_page(live, coffee_web):
+    page = coffee_web.get(reverse("frontend:proposal", args=[live.proposal_id])).content.decode()
+    assert f'href="{page_url(live)}"' in page
