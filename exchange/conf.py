@@ -64,3 +64,16 @@ def link_cache_seconds() -> int:
 
 def client_ip_header() -> str:
     return settings.EXCHANGE_CLIENT_IP_HEADER
+
+
+# --- delivery reports -------------------------------------------------------------------------
+def proof_max_bytes() -> int:
+    return settings.EXCHANGE_PROOF_MAX_BYTES
+
+
+def delivery_reach_cap_multiple() -> int:
+    return settings.EXCHANGE_DELIVERY_REACH_CAP_MULTIPLE
+
+
+def delivery_window_grace_days() -> int:
+    return settings.EXCHANGE_DELIVERY_WINDOW_GRACE_DAYS

@@ -1,6 +1,7 @@
 """The demo market's campaigns: one completed and one live, with a believable history of clicks
 (a launch-day spike that decays, evening peaks, repeat visitors, a few unfurlers and crawlers
-filtered out), so the dashboards open on real-looking figures.
+filtered out) and delivery reports (confirmed on the finished swap; awaiting an answer and
+disputed on the live one), so the dashboards open on real-looking figures.
 
 The swaps are proposed and accepted through the real services (so values, legs, links and the
 outbox are what the product makes), then moved back in time — a proposal cannot be made for a
@@ -232,6 +233,50 @@ def _clicks_for(cp: CampaignPlacement, *, ctr: float, until: datetime, rng: rand
     return rows
 
 
+DELIVERY_PROOFS = {
+    "wecom": "https://work.weixin.qq.com/wework_admin/frame#/customer/analysis",
+    "miniprogram": "https://mp.weixin.qq.com/wxamp/statistics/overview",
+    "package_insert": "https://mp.weixin.qq.com/s/demo-parcel-insert-batch",
+}
+
+
+def _deliveries(campaign: Campaign, plan: Plan, now: datetime, rng: random.Random) -> None:
+    """Delivery reports as the brands would file them: on the finished swap, every placement
+    reported the day after its window and confirmed by the other side the day after that (so it
+    completes when its last window ends); on the live swap, the placements whose window started
+    two days ago are reported, one of them disputed — the dashboards and the admins' dispute
+    list open on both states."""
+    finished = campaign.ends_at < now
+    for cp in (
+        CampaignPlacement.objects.filter(leg__campaign=campaign)
+        .select_related("placement", "leg__promoter", "leg__promoted")
+        .order_by("leg_id", "id")
+    ):
+        reported_at = (cp.ends_at + timedelta(hours=20)) if finished else (cp.starts_at + timedelta(days=2))
+        if reported_at >= now:
+            continue
+        report = services.delivery_report(
+            actor=_person(cp.leg.promoter.slug),
+            placement=cp,
+            reach=int(cp.placement.quantity * rng.uniform(0.93, 1.04)),
+            delivered_at=reported_at - timedelta(hours=30),
+            proof_url=DELIVERY_PROOFS.get(cp.placement.channel_type, DELIVERY_PROOFS["package_insert"]),
+            note="数据取自后台统计，截图已同步到群里。",
+            now=reported_at,
+        )
+        answer = _person(cp.leg.promoted.slug)
+        if finished:
+            services.delivery_confirm(actor=answer, report=report, now=reported_at + timedelta(hours=26))
+        elif cp.leg.promoter.slug == plan.counterparty:
+            services.delivery_dispute(
+                actor=answer,
+                report=report,
+                reason="reach_overstated",
+                note="我们这边小程序后台看到的曝光约少一成，麻烦核对一下口径。",
+                now=min(now, reported_at + timedelta(hours=5)),
+            )
+
+
 def demo_campaigns_load() -> DemoCampaigns:
     """The two demo campaigns with their clicks (once: nothing when one is live or completed)."""
     if Campaign.objects.filter(state__in=(CampaignState.LIVE, CampaignState.COMPLETED)).exists():
@@ -246,6 +291,8 @@ def demo_campaigns_load() -> DemoCampaigns:
                 _move_back(campaign, days=3 + plan.starts_days_ago)
             campaign.refresh_from_db()
             services.campaigns_advance(now=campaign.starts_at + timedelta(minutes=5))
+            with transaction.atomic():
+                _deliveries(campaign, plan, now, rng)
             settled = campaign.ends_at + timedelta(days=conf.delivery_confirm_days(), hours=1)
             if settled < now:
                 services.campaigns_advance(now=settled)

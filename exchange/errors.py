@@ -44,3 +44,18 @@ class ExchangeError(StrEnum):
     # click event partitions (operators)
     PARTITION_NOT_ENDED = "partition_not_ended"
     PARTITION_UNKNOWN = "partition_unknown"
+    # delivery reports
+    CAMPAIGN_NOT_RUNNING = "campaign_not_running"
+    REACH_NEGATIVE = "reach_negative"
+    REACH_ABOVE_PROMISED = "reach_above_promised"
+    DELIVERED_OUTSIDE_WINDOW = "delivered_outside_window"
+    DELIVERED_IN_FUTURE = "delivered_in_future"
+    PROOF_REQUIRED = "proof_required"
+    PROOF_URL_NOT_HTTPS = "proof_url_not_https"
+    PROOF_URL_INVALID = "proof_url_invalid"
+    PROOF_NOT_IMAGE = "proof_not_image"
+    PROOF_TOO_LARGE = "proof_too_large"
+    NOTE_TOO_LONG = "note_too_long"
+    DELIVERY_ALREADY_CONFIRMED = "delivery_already_confirmed"
+    DELIVERY_NOT_AWAITING = "delivery_not_awaiting"
+    CONFIRM_WINDOW_CLOSED = "confirm_window_closed"

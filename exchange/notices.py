@@ -36,6 +36,9 @@ def notice_line(event: DomainEvent, brand: Brand, language: str) -> str:
             EventType.PROPOSAL_MESSAGE: _("New message from %(other)s about your swap"),
             EventType.CAMPAIGN_LIVE: _("The swap campaign between %(brand)s and %(other)s is live"),
             EventType.CAMPAIGN_COMPLETED: _("The swap campaign between %(brand)s and %(other)s has ended"),
+            EventType.DELIVERY_REPORTED: _("%(other)s reported a delivery for its swap with %(brand)s"),
+            EventType.DELIVERY_CONFIRMED: _("A delivery in the swap between %(brand)s and %(other)s was confirmed"),
+            EventType.DELIVERY_DISPUTED: _("%(other)s disputed a delivery in its swap with %(brand)s"),
         }
         template = texts.get(event.type)
         if template is None:

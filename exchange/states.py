@@ -76,3 +76,23 @@ CAMPAIGN_TRANSITIONS: dict[str, Transition] = {
     "go_live": Transition((CampaignState.SCHEDULED,), CampaignState.LIVE, Who.SYSTEM, _("Go live")),
     "complete": Transition((CampaignState.LIVE,), CampaignState.COMPLETED, Who.SYSTEM, _("Complete")),
 }
+
+
+# --- delivery reports ------------------------------------------------------------------------
+class DeliveryState(models.TextChoices):
+    """A delivery report: ``reported`` waits for the promoted side, who confirms or disputes it
+    before ``confirm_due_at``; silence confirms it (beat). A re-report (while ``reported`` or
+    ``disputed``) returns it to ``reported`` with a fresh window."""
+
+    REPORTED = "reported", _("Awaiting confirmation")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISPUTED = "disputed", _("Disputed")
+
+
+class DisputeReason(models.TextChoices):
+    REACH_OVERSTATED = "reach_overstated", _("Reach is overstated")
+    NOT_DELIVERED = "not_delivered", _("Not delivered")
+    WRONG_AUDIENCE = "wrong_audience", _("Shown to the wrong audience")
+    LATE = "late", _("Delivered late")
+    PROOF_INVALID = "proof_invalid", _("The proof is not valid")
+    OTHER = "other", _("Other")

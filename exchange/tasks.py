@@ -9,7 +9,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from exchange.services import campaigns, clicks, notifications, partitions, proposals
+from exchange.services import campaigns, clicks, delivery, notifications, partitions, proposals
 
 
 @shared_task(
@@ -62,6 +62,12 @@ def campaigns_advance_task() -> None:
     campaigns.campaigns_advance()
 
 
+@shared_task(ignore_result=True)
+def deliveries_autoconfirm_task() -> int:
+    """Beat, hourly: confirm the delivery reports nobody answered within the window."""
+    return delivery.deliveries_autoconfirm()
+
+
 @shared_task(ignore_result=True, soft_time_limit=60)
 def events_flush_task() -> int:
     """Beat, every 5 seconds (queue ``events``): move queued click events into the database.
@@ -82,6 +88,7 @@ def events_partitions_ensure_task() -> list[str]:
 
 __all__ = [
     "campaigns_advance_task",
+    "deliveries_autoconfirm_task",
     "email_send_task",
     "events_flush_task",
     "events_partitions_ensure_task",

@@ -4,6 +4,7 @@ from frontend.views import (
     accounts,
     brands,
     compose,
+    delivery,
     exchange_admin,
     inbox,
     logos,
@@ -77,4 +78,11 @@ urlpatterns = [
     path("review/rates/", exchange_admin.rates, name="rates"),
     path("review/rates/<int:pk>/", exchange_admin.rate_edit, name="rate_edit"),
     path("review/proposals/", exchange_admin.proposals, name="proposals_admin"),
+    # Delivery reports (a campaign's delivery panel, its forms and proofs; disputes for admins)
+    path("campaigns/<int:pk>/delivery/", delivery.page, name="campaign_delivery"),
+    path("campaigns/<int:pk>/delivery/<int:placement_pk>/report/", delivery.report, name="delivery_report"),
+    path("campaigns/<int:pk>/delivery/reports/<int:report_pk>/confirm/", delivery.confirm, name="delivery_confirm"),
+    path("campaigns/<int:pk>/delivery/reports/<int:report_pk>/dispute/", delivery.dispute, name="delivery_dispute"),
+    path("campaigns/<int:pk>/delivery/reports/<int:report_pk>/proof/", delivery.proof, name="delivery_proof"),
+    path("review/deliveries/", delivery.disputed_admin, name="deliveries_admin"),
 ]

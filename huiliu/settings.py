@@ -333,8 +333,9 @@ CELERY_BEAT_SCHEDULE["exchange-proposals-expire"] = {
 }
 
 # --- Exchange: campaigns and tracking (docs/EXCHANGE.md, "Campaigns and tracking") ------------
-# After a placement's window ends, its delivery counts as confirmed once this many days pass
-# without a confirmation (delivery reports will shorten it by confirming earlier).
+# Days the promoted side has to confirm or dispute a delivery report (silence confirms it), and
+# the days after a placement's window ends after which a placement nobody reported on counts
+# as delivered (a disputed report never lapses).
 EXCHANGE_DELIVERY_CONFIRM_DAYS = env.int("EXCHANGE_DELIVERY_CONFIRM_DAYS", default=7)
 # Click events go through a Redis stream (empty: straight to the database, the embedded default).
 EXCHANGE_EVENTS_REDIS_URL = env.str("EXCHANGE_EVENTS_REDIS_URL", default=REDIS_URL)
@@ -363,6 +364,18 @@ CELERY_BEAT_SCHEDULE["exchange-campaigns-advance"] = {
     "task": "exchange.tasks.campaigns_advance_task",
     "schedule": 300.0,
     "options": {"expires": 280},
+}
+
+# --- Exchange: delivery reports (docs/EXCHANGE.md, "Delivery reports") --------------------------
+EXCHANGE_PROOF_MAX_BYTES = env.int("EXCHANGE_PROOF_MAX_BYTES", default=5 * 1024 * 1024)  # an uploaded proof image
+# A reported reach above this multiple of the promised quantity is refused as a typo.
+EXCHANGE_DELIVERY_REACH_CAP_MULTIPLE = env.int("EXCHANGE_DELIVERY_REACH_CAP_MULTIPLE", default=3)
+# How far outside its placement's window a delivery may be dated (late posts, time zones).
+EXCHANGE_DELIVERY_WINDOW_GRACE_DAYS = env.int("EXCHANGE_DELIVERY_WINDOW_GRACE_DAYS", default=2)
+CELERY_BEAT_SCHEDULE["exchange-deliveries-autoconfirm"] = {
+    "task": "exchange.tasks.deliveries_autoconfirm_task",
+    "schedule": crontab(minute=17),
+    "options": {"expires": 3000},
 }
 
 LOGGING = {

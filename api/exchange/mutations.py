@@ -12,6 +12,7 @@ from api.core.errors import ApiError
 from api.core.ids import brand_for, decode_id
 from api.core.mutations import BaseMutation, Permission
 from api.core.scalars import BigInt
+from api.exchange.delivery import DeliveryMutation
 from api.exchange.inputs import AskInput, PlacementInput, asks_list, placement_specs
 from api.exchange.types import (
     ChannelRateNode,
@@ -204,7 +205,7 @@ class SetChannelRate(BaseMutation):
         return {"channel_rate": rate}
 
 
-class ExchangeMutation(graphene.ObjectType):
+class ExchangeMutation(DeliveryMutation, graphene.ObjectType):  # + reportDelivery, confirmDelivery, disputeDelivery
     propose_swap = ProposeSwap.Field()
     counter_proposal = CounterProposal.Field()
     accept_proposal = AcceptProposal.Field()

@@ -1,7 +1,8 @@
 """Exchange models, one module per sub-domain (rates, proposals, campaigns, tracking, metrics,
-outbox and notifications)."""
+outbox and notifications, delivery reports)."""
 
 from exchange.models.campaigns import Campaign, CampaignLeg, CampaignPlacement
+from exchange.models.delivery import DeliveryReport
 from exchange.models.metrics import LegDayMetrics, LegDayVisitor
 from exchange.models.outbox import DomainEvent, EmailDelivery, EventType, Notification
 from exchange.models.proposals import Placement, Proposal, ProposalMessage, Revision
@@ -15,6 +16,7 @@ __all__ = [
     "CampaignPlacement",
     "ChannelRate",
     "ClickEvent",
+    "DeliveryReport",
     "DomainEvent",
     "EmailDelivery",
     "EventType",

@@ -2,6 +2,7 @@
 
 from exchange.services.campaigns import campaign_create, campaigns_advance, campaigns_create_missing
 from exchange.services.clicks import click_record, events_flush
+from exchange.services.delivery import deliveries_autoconfirm, delivery_confirm, delivery_dispute, delivery_report
 from exchange.services.drafting import PlacementSpec, Preview, proposal_preview
 from exchange.services.notifications import email_send, event_dispatch, notifications_mark_read, outbox_pending
 from exchange.services.proposals import (
@@ -26,6 +27,10 @@ __all__ = [
     "campaigns_create_missing",
     "channel_rate_set",
     "click_record",
+    "deliveries_autoconfirm",
+    "delivery_confirm",
+    "delivery_dispute",
+    "delivery_report",
     "email_send",
     "event_dispatch",
     "events_flush",

@@ -6,9 +6,11 @@
   existed.
 * ``campaigns_advance`` (beat) — live once the earliest placement window has started;
   completed once every placement is *settled*: its window has ended and its delivery is
-  confirmed, or the confirmation window (``EXCHANGE_DELIVERY_CONFIRM_DAYS``) after its end has
-  lapsed. Until delivery reports exist nothing confirms a delivery, so the second half of the
-  rule decides alone. Each transition is audited (for both brands) and written to the outbox.
+  confirmed (``exchange.services.delivery``), or nobody reported on it and the confirmation
+  window (``EXCHANGE_DELIVERY_CONFIRM_DAYS``) after its end has lapsed. A report holds the
+  campaign until it is confirmed: an unanswered one until its own window lapses (beat then
+  confirms it), a disputed one until it is resolved — a dispute never lapses. Each transition
+  is audited (for both brands) and written to the outbox.
 """
 
 from __future__ import annotations
@@ -124,11 +126,14 @@ def campaigns_create_missing(*, limit: int = 100) -> int:
 
 
 def _unsettled_q(now: datetime) -> Q:
-    """A placement whose window is still running, or ended but neither confirmed nor past the
-    confirmation window — the one rule of completion (delivery reports will set the seam,
-    ``delivery_confirmed_at``)."""
+    """A placement whose window is still running, or ended without a confirmed delivery while
+    either the confirmation window after it has not lapsed or a report on it (unanswered or
+    disputed) waits — the one rule of completion. Confirming a report sets
+    ``delivery_confirmed_at``."""
     lapsed = now - timedelta(days=conf.delivery_confirm_days())
-    return Q(ends_at__gt=now) | Q(delivery_confirmed_at__isnull=True, ends_at__gt=lapsed)
+    return Q(ends_at__gt=now) | (
+        Q(delivery_confirmed_at__isnull=True) & (Q(ends_at__gt=lapsed) | Q(delivery_report__isnull=False))
+    )
 
 
 def _unsettled_placements(now: datetime):

@@ -27,6 +27,8 @@ from partners.models import Brand, Membership
 
 log = logging.getLogger(__name__)
 
+DELIVERY_EVENTS = (EventType.DELIVERY_REPORTED, EventType.DELIVERY_CONFIRMED, EventType.DELIVERY_DISPUTED)
+
 
 def language_of(user) -> str:
     return user.language or settings.LANGUAGE_CODE
@@ -68,7 +70,12 @@ def _subject_and_body(event: DomainEvent, brand: Brand, language: str) -> tuple[
         body = line + "\n\n"
         if event.type == EventType.PROPOSAL_MESSAGE and event.payload.get("preview"):
             body += "“" + str(event.payload["preview"]) + "”\n\n"
-        if event.proposal_id is not None:
+        campaign_id = event.payload.get("campaign")
+        if event.type in DELIVERY_EVENTS and campaign_id:
+            body += _("Open the delivery reports: %(url)s") % {
+                "url": f"{settings.SITE_URL}/campaigns/{int(campaign_id)}/delivery/"
+            }
+        elif event.proposal_id is not None:
             body += _("Open the proposal: %(url)s") % {"url": f"{settings.SITE_URL}/proposals/{event.proposal_id}/"}
         body += "\n"
     return subject, body

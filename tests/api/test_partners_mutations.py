@@ -416,6 +416,20 @@ EVERY_MUTATION = {
         "mutation { setChannelRate(channelType: SMS, format: SMS, rateCents: 1) { errors { field code } } }",
         lambda b: {},
     ),
+    # delivery reports (their own role tests: tests/api/test_delivery_api.py)
+    "reportDelivery": (
+        'mutation($p: ID!) { reportDelivery(placement: $p, reach: 1, deliveredAt: "2030-01-01T00:00:00+08:00",'
+        ' proofUrl: "https://x.cn/p") { errors { field code } } }',
+        lambda b: {"p": gid("CampaignPlacement", 1)},
+    ),
+    "confirmDelivery": (
+        "mutation($r: ID!) { confirmDelivery(report: $r) { errors { field code } } }",
+        lambda b: {"r": gid("DeliveryReport", 1)},
+    ),
+    "disputeDelivery": (
+        "mutation($r: ID!) { disputeDelivery(report: $r, reason: LATE) { errors { field code } } }",
+        lambda b: {"r": gid("DeliveryReport", 1)},
+    ),
 }
 
 

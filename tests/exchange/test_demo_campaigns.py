@@ -34,5 +34,20 @@ def test_demo_has_a_live_and_a_completed_campaign_with_clicks_and_loads_once(dja
     assert not ClickEvent.objects.filter(leg__campaign=live, occurred_at__gt=timezone.now()).exists()
     completed = Campaign.objects.get(state=CampaignState.COMPLETED)
     assert ClickEvent.objects.filter(leg__campaign=completed, outside_window=True).exists(), "late clicks flagged"
+    # Delivery reports: the finished swap's all confirmed (its rollups carry them), the live
+    # one's awaiting an answer and disputed.
+    from exchange.models import DeliveryReport, LegDayMetrics
+    from exchange.states import DeliveryState
+
+    done = DeliveryReport.objects.filter(campaign=completed)
+    assert done.count() == completed.legs.values("placements").count()
+    assert set(done.values_list("state", flat=True)) == {DeliveryState.CONFIRMED}
+    assert sum(LegDayMetrics.objects.filter(leg__campaign=completed).values_list("delivered_reach", flat=True)) == sum(
+        done.values_list("reach", flat=True)
+    )
+    assert set(DeliveryReport.objects.filter(campaign=live).values_list("state", flat=True)) == {
+        DeliveryState.REPORTED,
+        DeliveryState.DISPUTED,
+    }
     assert demo_campaigns_load().campaigns == 0
     assert ClickEvent.objects.count() == loaded.clicks

@@ -42,6 +42,10 @@ SECRETS = {
     "revision_message": "SECRET-REVISION-MESSAGE",
     "placement_notes": "SECRET-PLACEMENT-NOTES",
     "thread": "SECRET-THREAD-MESSAGE",
+    # delivery reports of the victim's campaign with that brand: its own and the third's
+    "delivery_note": "SECRET-DELIVERY-NOTE",
+    "delivery_proof": "https://proof.example/SECRET-DELIVERY-PROOF",
+    "dispute_note": "SECRET-DISPUTE-NOTE",
 }
 ADMIN_ONLY = ("model_metric", "model_feature", "training_message")
 CREDIT = valid_credit_code(424242)
@@ -151,9 +155,41 @@ def _victim_proposal(actor, brand):
         ],
     )
     exchange_services.proposal_message_send(actor=Actor(user=third_owner), proposal=proposal, body=SECRETS["thread"])
+    _victim_deliveries(actor, Actor(user=third_owner), proposal)
     for event_id in DomainEvent.objects.values_list("pk", flat=True):
         event_dispatch(event_id=event_id)
     return proposal
+
+
+def _victim_deliveries(actor, third_actor, proposal):
+    """The swap accepted and live; the victim reported its delivery (a private note, a proof
+    link) and disputed the third brand's report (a private note)."""
+    from datetime import timedelta
+
+    from exchange import services as exchange_services
+
+    exchange_services.proposal_accept(actor=actor, proposal=proposal, revision=2)
+    proposal.refresh_from_db()
+    campaign = proposal.campaign
+    exchange_services.campaigns_advance(now=campaign.starts_at)
+    at = campaign.starts_at + timedelta(hours=1)
+    for cp in campaign.legs.get(promoter=campaign.brand_a).placements.all():
+        exchange_services.delivery_report(
+            actor=actor,
+            placement=cp,
+            reach=900,
+            delivered_at=at,
+            proof_url=SECRETS["delivery_proof"],
+            note=SECRETS["delivery_note"],
+            now=at,
+        )
+    for cp in campaign.legs.get(promoter=campaign.brand_b).placements.all():
+        theirs = exchange_services.delivery_report(
+            actor=third_actor, placement=cp, reach=950, delivered_at=at, proof_url="https://third.example/p", now=at
+        )
+        exchange_services.delivery_dispute(
+            actor=actor, report=theirs, reason="other", note=SECRETS["dispute_note"], now=at + timedelta(hours=1)
+        )
 
 
 @pytest.fixture
@@ -166,7 +202,10 @@ def attacker(db):
 
 def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1) -> dict[str, str]:
     """Arguments for root fields that need them: aim every lookup at the victim."""
+    from exchange.models import DeliveryReport
+
     victim_id = gid("Brand", victim_brand.pk)
+    report = DeliveryReport.objects.filter(campaign__proposal_id=proposal_pk, state="disputed").first()
     channel = victim_brand.channels.first()
     channel_id = gid("Channel", channel.pk if channel else 1)
     return {
@@ -183,6 +222,9 @@ def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1) -> dict[str,
         "brand": f'id: "{victim_id}"',
         "channels": f'brand: "{victim_id}"',
         "Brand.auditEvents": "limit: 100",
+        "deliveryReports": f'campaign: "{gid("Campaign", report.campaign_id if report else 1)}"',
+        "deliveryReport": f'id: "{gid("DeliveryReport", report.pk if report else 1)}"',
+        "disputedDeliveryReports": "first: 100",
     }
 
 
@@ -241,6 +283,9 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
     assert data["activeMatcherModel"] is None and data["trainingRun"] is None
     # … its proposal was asked for by ID, its draft valued in its name: nothing came back.
     assert data["proposal"] is None and data["proposals"]["edges"] == [] and data["previewSwap"] is None
+    # … its campaign's delivery reports were asked for by campaign and by ID: none came back.
+    assert data["deliveryReports"] == [] and data["deliveryReport"] is None
+    assert data["disputedDeliveryReports"]["edges"] == []
     # … and none of its private values appear anywhere.
     leaked = [s for s in _secrets_of(victim) if s in text]
     assert leaked == [], f"{caller} saw {leaked}"
@@ -254,7 +299,8 @@ def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, atta
     for visible in (SECRETS["legal"], SECRETS["channel"], SECRETS["key"], CREDIT, victim["key"].prefix):
         assert visible in text
     assert SECRETS["reason_zh"] in text  # its own recommendations …
-    for name in ("revision_message", "placement_notes", "thread"):  # … its own proposal and thread …
+    for name in ("revision_message", "placement_notes", "thread", "delivery_note", "delivery_proof", "dispute_note"):
+        # … its own proposal, thread and delivery reports …
         assert SECRETS[name] in text, name
     for name in ADMIN_ONLY:  # … but not the platform's models and training runs
         assert SECRETS[name] not in text, name
@@ -311,3 +357,5 @@ def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
     assert data["recommendations"]["edges"]
     assert data["proposals"]["edges"] and data["notifications"]["edges"]
     assert data["proposal"]["revisions"][1]["placements"]
+    assert len(data["deliveryReports"]) == 2 and data["deliveryReport"]["state"] == "DISPUTED"
+    assert data["disputedDeliveryReports"]["edges"]
