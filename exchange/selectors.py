@@ -11,12 +11,15 @@ from django.db.models import Prefetch, Q, QuerySet
 from exchange import valuation
 from exchange.models import (
     Campaign,
+    CampaignPlacement,
     ChannelRate,
+    CouponBatch,
     DomainEvent,
     Notification,
     Placement,
     Proposal,
     ProposalMessage,
+    ReportedEvent,
     Revision,
 )
 from exchange.states import CLOSED_STATES, OPEN_STATES
@@ -211,3 +214,57 @@ def event_list(*, actor: Actor, proposal: Proposal) -> QuerySet[DomainEvent]:
     if not actor.is_admin and not ({proposal.initiator_id, proposal.counterparty_id} & actor.brand_ids):
         return DomainEvent.objects.none()
     return DomainEvent.objects.filter(proposal=proposal).order_by("created_at", "id")
+
+
+# --- coupons and partner-reported events ---------------------------------------------------------
+def _party_q(actor: Actor, prefix: str) -> Q:
+    ids = actor.brand_ids
+    return Q(**{f"{prefix}brand_a_id__in": ids}) | Q(**{f"{prefix}brand_b_id__in": ids})
+
+
+def reported_event_visible(*, actor: Actor) -> QuerySet[ReportedEvent]:
+    """Reported orders and new members: both brands of the campaign see every row (its state
+    and reason), as do platform admins."""
+    qs = ReportedEvent.objects.select_related("brand", "leg", "link", "campaign")
+    if actor.is_admin:
+        return qs
+    if not actor.brand_ids:
+        return qs.none()
+    return qs.filter(_party_q(actor, "campaign__"))
+
+
+def reported_event_list(
+    *, actor: Actor, campaign: Campaign | None = None, kind: str | None = None, state: str | None = None
+) -> QuerySet[ReportedEvent]:
+    """Newest first; narrowed to one campaign, kind or state when given."""
+    qs = reported_event_visible(actor=actor)
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-created_at", "-id")
+
+
+def coupon_batch_visible(*, actor: Actor) -> QuerySet[CouponBatch]:
+    """Coupon batches (counts, not codes) of the campaigns the caller may see."""
+    qs = CouponBatch.objects.select_related("placement", "leg", "leg__campaign")
+    if actor.is_admin:
+        return qs
+    if not actor.brand_ids:
+        return qs.none()
+    return qs.filter(_party_q(actor, "leg__campaign__"))
+
+
+def campaign_placement_get(*, actor: Actor, pk: int) -> CampaignPlacement | None:
+    """A placement of a campaign the caller may see, with its leg, campaign and link."""
+    return (
+        CampaignPlacement.objects.select_related("leg", "leg__campaign", "leg__promoter", "leg__promoted", "link")
+        .filter(leg__campaign__in=campaign_visible(actor=actor).values("pk"), pk=pk)
+        .first()
+    )
+
+
+def campaign_get(*, actor: Actor, pk: int) -> Campaign | None:
+    return campaign_visible(actor=actor).filter(pk=pk).first()

@@ -9,7 +9,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from exchange.services import campaigns, clicks, notifications, proposals
+from exchange.services import campaigns, clicks, notifications, proposals, reported
 
 
 @shared_task(
@@ -73,6 +73,13 @@ def events_flush_task() -> int:
     return result.read
 
 
+@shared_task(ignore_result=True, soft_time_limit=600)
+def reported_events_confirm_task() -> int:
+    """Beat, hourly: confirm reported orders and new members past their screening period.
+    Idempotent (only pending rows move), so a lost or repeated run is harmless."""
+    return reported.reported_events_confirm()
+
+
 __all__ = [
     "campaigns_advance_task",
     "email_send_task",
@@ -80,4 +87,5 @@ __all__ = [
     "outbox_dispatch_task",
     "outbox_sweep_task",
     "proposals_expire_task",
+    "reported_events_confirm_task",
 ]
