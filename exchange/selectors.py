@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from exchange import valuation
 from exchange.models import (
@@ -268,3 +268,24 @@ def campaign_placement_get(*, actor: Actor, pk: int) -> CampaignPlacement | None
 
 def campaign_get(*, actor: Actor, pk: int) -> Campaign | None:
     return campaign_visible(actor=actor).filter(pk=pk).first()
+
+
+def coupon_batches_for(placement_or_campaign) -> QuerySet[CouponBatch]:
+    """The coupon batch of a campaign placement (a queryset of at most one), or every batch of a
+    campaign, with ``redeemed_total`` annotated (no query per row). Not scoped: for callers that
+    already hold a visible campaign (or a GraphQL type whose get_queryset scopes it)."""
+    qs = CouponBatch.objects.select_related("placement", "leg", "leg__campaign").annotate(
+        redeemed_total=Count("coupons", filter=Q(coupons__redeemed_at__isnull=False))
+    )
+    if isinstance(placement_or_campaign, CampaignPlacement):
+        return qs.filter(placement=placement_or_campaign)
+    return qs.filter(leg__campaign=placement_or_campaign).order_by("leg_id", "placement_id")
+
+
+def reported_events_for(campaign: Campaign) -> QuerySet[ReportedEvent]:
+    """A (visible) campaign's reported rows, newest first, with what a row shows joined."""
+    return (
+        ReportedEvent.objects.filter(campaign=campaign)
+        .select_related("brand", "leg__promoter", "leg__promoted", "link")
+        .order_by("-created_at", "-id")
+    )

@@ -3,6 +3,7 @@ from django.urls import path
 from frontend.views import (
     accounts,
     brands,
+    campaign_assets,
     compose,
     exchange_admin,
     inbox,
@@ -77,4 +78,26 @@ urlpatterns = [
     path("review/rates/", exchange_admin.rates, name="rates"),
     path("review/rates/<int:pk>/", exchange_admin.rate_edit, name="rate_edit"),
     path("review/proposals/", exchange_admin.proposals, name="proposals_admin"),
+    # Campaign assets: coupons, QR codes, reported orders and new members (exchange)
+    path("campaigns/<int:pk>/assets/", campaign_assets.assets, name="campaign_assets"),
+    path(
+        "campaigns/<int:pk>/assets/placements/<int:placement>/coupons/",
+        campaign_assets.coupons_generate,
+        name="campaign_coupons_generate",
+    ),
+    path(
+        "campaigns/<int:pk>/assets/placements/<int:placement>/coupons.csv",
+        campaign_assets.coupons_csv,
+        name="campaign_coupons_csv",
+    ),
+    path(
+        "campaigns/<int:pk>/assets/placements/<int:placement>/qr.<str:fmt>",
+        campaign_assets.qr,
+        name="campaign_qr",
+    ),
+    path(
+        "campaigns/<int:pk>/assets/events/<int:event>/reverse/",
+        campaign_assets.event_reverse,
+        name="campaign_event_reverse",
+    ),
 ]

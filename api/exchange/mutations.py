@@ -13,6 +13,7 @@ from api.core.ids import brand_for, decode_id
 from api.core.mutations import BaseMutation, Permission
 from api.core.scalars import BigInt
 from api.exchange.inputs import AskInput, PlacementInput, asks_list, placement_specs
+from api.exchange.reported import ReportedMutation
 from api.exchange.types import (
     ChannelRateNode,
     ChannelTypeEnum,
@@ -204,7 +205,8 @@ class SetChannelRate(BaseMutation):
         return {"channel_rate": rate}
 
 
-class ExchangeMutation(graphene.ObjectType):
+# Coupons and partner-reported events (api/exchange/reported.py) compose in as a mixin.
+class ExchangeMutation(ReportedMutation, graphene.ObjectType):
     propose_swap = ProposeSwap.Field()
     counter_proposal = CounterProposal.Field()
     accept_proposal = AcceptProposal.Field()

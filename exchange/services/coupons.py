@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from exchange import conf
 from exchange.errors import ExchangeError as E
-from exchange.models import CampaignPlacement, Coupon, CouponBatch
+from exchange.models import Campaign, CampaignPlacement, Coupon, CouponBatch
 from exchange.services.common import can_act_for, error
 from exchange.states import CampaignState
 from huiliu import bulk
@@ -132,9 +132,8 @@ def batch_counts(batch_ids) -> dict[int, tuple[int, int]]:
     return {r["batch_id"]: (r["n"], r["redeemed"]) for r in rows}
 
 
-def can_download_codes(actor: Actor, placement: CampaignPlacement) -> bool:
+def can_download_codes(actor: Actor, campaign: Campaign) -> bool:
     """The two parties of the campaign (any role); not platform admins, not other brands."""
-    campaign = placement.leg.campaign
     return bool({campaign.brand_a_id, campaign.brand_b_id} & actor.brand_ids)
 
 
@@ -146,7 +145,7 @@ def coupons_csv(*, actor: Actor, placement: CampaignPlacement) -> Iterator[str]:
     placement id, status (``unused`` / ``redeemed``), redemption time in Asia/Shanghai. Raises
     ``ValidationError`` (``permission_denied``) before yielding anything for a non-party."""
     placement = CampaignPlacement.objects.select_related("leg__campaign").get(pk=placement.pk)
-    if not can_download_codes(actor, placement):
+    if not can_download_codes(actor, placement.leg.campaign):
         raise error(
             "placement", _("Only the two brands of this campaign can download its coupons."), E.PERMISSION_DENIED
         )

@@ -448,7 +448,12 @@ def _report(*, actor: Actor, brand: Brand, kind: str, rows: Sequence[Mapping[str
         ]
         bulk.update_rows(redeemed, ["redeemed_at", "redeemed_by_id"])
         wanted = [inserted[r.external_id] for r in new_rows] + [pk for _r, pk in duplicates]
-        events = {e.pk: e for e in ReportedEvent.objects.filter(pk__in=wanted)}
+        events = {
+            e.pk: e
+            for e in ReportedEvent.objects.filter(pk__in=wanted).select_related(
+                "brand", "leg__promoter", "leg__promoted", "link"
+            )
+        }
     for r in new_rows:
         result.accepted.append(Accepted(r.index, r.external_id, events[inserted[r.external_id]], False))
     for r, pk in duplicates:
