@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import uuid
 from collections import defaultdict
@@ -72,6 +73,8 @@ from huiliu import bulk
 from partners.actors import Actor
 from partners.models import AuditAction, Brand
 from partners.services import audit
+
+log = logging.getLogger(__name__)
 
 CLOCK_SKEW = timedelta(minutes=10)
 MAX_EXTERNAL_ID = 128
@@ -272,6 +275,7 @@ def _targets(rows: Sequence[_Row]) -> dict[tuple[str, str], _Target]:
         coupons = (
             Coupon.objects.select_for_update(of=("self",))
             .filter(code__in=wanted[AttributionKind.COUPON])
+            .order_by("pk")  # one lock order for every batch: two batches never deadlock
             .values_list(
                 "code",
                 "pk",
@@ -427,6 +431,7 @@ def _report(*, actor: Actor, brand: Brand, kind: str, rows: Sequence[Mapping[str
         )
         lost = [r for r in fresh if r.external_id not in inserted]
         if lost:  # a concurrent identical batch stored them first: duplicates or conflicts
+            log.info("%d reported rows of brand %s were stored by a concurrent report", len(lost), brand.pk)
             raced = dict(
                 (ext, (pk, digest))
                 for ext, pk, digest in ReportedEvent.objects.filter(
