@@ -416,6 +416,23 @@ EVERY_MUTATION = {
         "mutation { setChannelRate(channelType: SMS, format: SMS, rateCents: 1) { errors { field code } } }",
         lambda b: {},
     ),
+    # coupons and reported events (their own role tests: tests/api/test_reported_api.py)
+    "reportConversions": (
+        "mutation($b: ID!) { reportConversions(brand: $b, rows: []) { errors { field code } } }",
+        lambda b: {"b": gid("Brand", b.pk)},
+    ),
+    "reportNewMembers": (
+        "mutation($b: ID!) { reportNewMembers(brand: $b, rows: []) { errors { field code } } }",
+        lambda b: {"b": gid("Brand", b.pk)},
+    ),
+    "reverseReportedEvent": (
+        "mutation($e: ID!) { reverseReportedEvent(event: $e, reason: REFUND) { errors { field code } } }",
+        lambda b: {"e": gid("ReportedEvent", 1)},
+    ),
+    "generateCoupons": (
+        "mutation($p: ID!) { generateCoupons(placement: $p, size: 10) { errors { field code } } }",
+        lambda b: {"p": gid("CampaignPlacement", 1)},
+    ),
 }
 
 
