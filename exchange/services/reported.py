@@ -84,6 +84,7 @@ GMV_CURRENCY = "CNY"
 CONFIRM_CHUNK = 1000
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _TRACKING_CODE = re.compile(r"[0-9A-Za-z]{8,16}")
+_COUPON = re.compile(r"[0-9A-Z]{1,16}")  # after normalising; anything else is no code of ours
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The columns written by the batch insert (every one the table needs).
 COLUMNS = (
@@ -235,7 +236,7 @@ def _attribution(row: Mapping[str, Any]) -> tuple[str, str]:
             raise _Reject(E.UNKNOWN_CLICK, _("No click has this id.")) from None
     if kind == AttributionKind.COUPON:
         code = coupon_code_normalise(value)
-        if not code or len(code) > 16:
+        if not _COUPON.fullmatch(code):
             raise _Reject(E.UNKNOWN_COUPON, _("No coupon has this code."))
         return kind, code
     if not _TRACKING_CODE.fullmatch(value):
