@@ -77,3 +77,25 @@ def delivery_reach_cap_multiple() -> int:
 
 def delivery_window_grace_days() -> int:
     return settings.EXCHANGE_DELIVERY_WINDOW_GRACE_DAYS
+
+
+# --- coupons and partner-reported events ----------------------------------------------------
+def coupon_batch_max() -> int:
+    return settings.EXCHANGE_COUPON_BATCH_MAX
+
+
+def attribution_days() -> int:
+    return settings.EXCHANGE_ATTRIBUTION_DAYS
+
+
+def screening_days() -> int:
+    return settings.EXCHANGE_SCREENING_DAYS
+
+
+def report_batch_max() -> int:
+    return settings.EXCHANGE_REPORT_BATCH_MAX
+
+
+def public_base_url() -> str:
+    """Where absolute links printed for the outside world (QR codes) point: ``SITE_URL``."""
+    return settings.SITE_URL

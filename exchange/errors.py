@@ -59,3 +59,26 @@ class ExchangeError(StrEnum):
     DELIVERY_ALREADY_CONFIRMED = "delivery_already_confirmed"
     DELIVERY_NOT_AWAITING = "delivery_not_awaiting"
     CONFIRM_WINDOW_CLOSED = "confirm_window_closed"
+    # coupons
+    COUPON_BATCH_SIZE = "coupon_batch_size"
+    COUPON_BATCH_SHRINK = "coupon_batch_shrink"
+    # partner-reported events: the batch
+    BATCH_TOO_LARGE = "batch_too_large"
+    # … and each row (a rejected row carries one of these; the others in its batch are kept)
+    INVALID_EXTERNAL_ID = "invalid_external_id"
+    INVALID_AMOUNT = "invalid_amount"
+    INVALID_CURRENCY = "invalid_currency"
+    INVALID_TIME = "invalid_time"
+    ATTRIBUTION_REQUIRED = "attribution_required"
+    ATTRIBUTION_AMBIGUOUS = "attribution_ambiguous"
+    UNKNOWN_CLICK = "unknown_click"
+    UNKNOWN_COUPON = "unknown_coupon"
+    UNKNOWN_CODE = "unknown_code"
+    NOT_YOUR_CAMPAIGN = "not_your_campaign"
+    OUTSIDE_ATTRIBUTION_WINDOW = "outside_attribution_window"
+    COUPON_REDEEMED = "coupon_redeemed"
+    CONFLICT = "conflict"
+    DUPLICATE_IN_BATCH = "duplicate_in_batch"
+    # reversal
+    NOT_PENDING = "not_pending"
+    SCREENING_OVER = "screening_over"

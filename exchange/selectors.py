@@ -6,19 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from exchange import valuation
 from exchange.models import (
     Campaign,
     CampaignPlacement,
     ChannelRate,
+    CouponBatch,
     DeliveryReport,
     DomainEvent,
     Notification,
     Placement,
     Proposal,
     ProposalMessage,
+    ReportedEvent,
     Revision,
 )
 from exchange.states import CLOSED_STATES, OPEN_STATES, DeliveryState
@@ -268,4 +270,79 @@ def campaign_placements_for_delivery(*, actor: Actor, campaign: Campaign) -> Que
         CampaignPlacement.objects.filter(leg__campaign=campaign)
         .select_related("leg__promoter", "leg__promoted", "placement", "delivery_report")
         .order_by("leg_id", "starts_at", "id")
+    )
+
+
+# --- coupons and partner-reported events ---------------------------------------------------------
+def _party_q(actor: Actor, prefix: str) -> Q:
+    ids = actor.brand_ids
+    return Q(**{f"{prefix}brand_a_id__in": ids}) | Q(**{f"{prefix}brand_b_id__in": ids})
+
+
+def reported_event_visible(*, actor: Actor) -> QuerySet[ReportedEvent]:
+    """Reported orders and new members: both brands of the campaign see every row (its state
+    and reason), as do platform admins."""
+    qs = ReportedEvent.objects.select_related("brand", "leg", "link", "campaign")
+    if actor.is_admin:
+        return qs
+    if not actor.brand_ids:
+        return qs.none()
+    return qs.filter(_party_q(actor, "campaign__"))
+
+
+def reported_event_list(
+    *, actor: Actor, campaign: Campaign | None = None, kind: str | None = None, state: str | None = None
+) -> QuerySet[ReportedEvent]:
+    """Newest first; narrowed to one campaign, kind or state when given."""
+    qs = reported_event_visible(actor=actor)
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-created_at", "-id")
+
+
+def coupon_batch_visible(*, actor: Actor) -> QuerySet[CouponBatch]:
+    """Coupon batches (counts, not codes) of the campaigns the caller may see."""
+    qs = CouponBatch.objects.select_related("placement", "leg", "leg__campaign")
+    if actor.is_admin:
+        return qs
+    if not actor.brand_ids:
+        return qs.none()
+    return qs.filter(_party_q(actor, "leg__campaign__"))
+
+
+def campaign_placement_get(*, actor: Actor, pk: int) -> CampaignPlacement | None:
+    """A placement of a campaign the caller may see, with its leg, campaign and link."""
+    return (
+        CampaignPlacement.objects.select_related("leg", "leg__campaign", "leg__promoter", "leg__promoted", "link")
+        .filter(leg__campaign__in=campaign_visible(actor=actor).values("pk"), pk=pk)
+        .first()
+    )
+
+
+def campaign_get(*, actor: Actor, pk: int) -> Campaign | None:
+    return campaign_visible(actor=actor).filter(pk=pk).first()
+
+
+def coupon_batches_for(placement_or_campaign) -> QuerySet[CouponBatch]:
+    """The coupon batch of a campaign placement (a queryset of at most one), or every batch of a
+    campaign, with ``redeemed_total`` annotated (no query per row). Not scoped: for callers that
+    already hold a visible campaign (or a GraphQL type whose get_queryset scopes it)."""
+    qs = CouponBatch.objects.select_related("placement", "leg", "leg__campaign").annotate(
+        redeemed_total=Count("coupons", filter=Q(coupons__redeemed_at__isnull=False))
+    )
+    if isinstance(placement_or_campaign, CampaignPlacement):
+        return qs.filter(placement=placement_or_campaign)
+    return qs.filter(leg__campaign=placement_or_campaign).order_by("leg_id", "placement_id")
+
+
+def reported_events_for(campaign: Campaign) -> QuerySet[ReportedEvent]:
+    """A (visible) campaign's reported rows, newest first, with what a row shows joined."""
+    return (
+        ReportedEvent.objects.filter(campaign=campaign)
+        .select_related("brand", "leg__promoter", "leg__promoted", "link")
+        .order_by("-created_at", "-id")
     )

@@ -9,7 +9,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from exchange.services import campaigns, clicks, delivery, notifications, partitions, proposals
+from exchange.services import campaigns, clicks, delivery, notifications, partitions, proposals, reported
 
 
 @shared_task(
@@ -86,6 +86,13 @@ def events_partitions_ensure_task() -> list[str]:
     return partitions.click_partitions_ensure(months_ahead=3)
 
 
+@shared_task(ignore_result=True, soft_time_limit=600)
+def reported_events_confirm_task() -> int:
+    """Beat, hourly: confirm reported orders and new members past their screening period.
+    Idempotent (only pending rows move), so a lost or repeated run is harmless."""
+    return reported.reported_events_confirm()
+
+
 __all__ = [
     "campaigns_advance_task",
     "deliveries_autoconfirm_task",
@@ -95,4 +102,5 @@ __all__ = [
     "outbox_dispatch_task",
     "outbox_sweep_task",
     "proposals_expire_task",
+    "reported_events_confirm_task",
 ]

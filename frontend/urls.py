@@ -3,6 +3,7 @@ from django.urls import path
 from frontend.views import (
     accounts,
     brands,
+    campaign_assets,
     compose,
     delivery,
     exchange_admin,
@@ -85,4 +86,26 @@ urlpatterns = [
     path("campaigns/<int:pk>/delivery/reports/<int:report_pk>/dispute/", delivery.dispute, name="delivery_dispute"),
     path("campaigns/<int:pk>/delivery/reports/<int:report_pk>/proof/", delivery.proof, name="delivery_proof"),
     path("review/deliveries/", delivery.disputed_admin, name="deliveries_admin"),
+    # Campaign assets: coupons, QR codes, reported orders and new members (exchange)
+    path("campaigns/<int:pk>/assets/", campaign_assets.assets, name="campaign_assets"),
+    path(
+        "campaigns/<int:pk>/assets/placements/<int:placement>/coupons/",
+        campaign_assets.coupons_generate,
+        name="campaign_coupons_generate",
+    ),
+    path(
+        "campaigns/<int:pk>/assets/placements/<int:placement>/coupons.csv",
+        campaign_assets.coupons_csv,
+        name="campaign_coupons_csv",
+    ),
+    path(
+        "campaigns/<int:pk>/assets/placements/<int:placement>/qr.<str:fmt>",
+        campaign_assets.qr,
+        name="campaign_qr",
+    ),
+    path(
+        "campaigns/<int:pk>/assets/events/<int:event>/reverse/",
+        campaign_assets.event_reverse,
+        name="campaign_event_reverse",
+    ),
 ]

@@ -360,6 +360,22 @@ CELERY_BEAT_SCHEDULE["exchange-click-partitions"] = {
     "schedule": crontab(minute=17, hour=3),
     "options": {"expires": 3600},
 }
+
+# --- Exchange: coupons and partner-reported events (docs/EXCHANGE.md) --------------------------
+# The most coupon codes one placement's batch may hold (the promoted brand chooses N up to it).
+EXCHANGE_COUPON_BATCH_MAX = env.int("EXCHANGE_COUPON_BATCH_MAX", default=5_000)
+# A reported order or new member is credited to a click up to this many days after it (for a
+# coupon or tracking code: up to this many days after the placement's window ends).
+EXCHANGE_ATTRIBUTION_DAYS = env.int("EXCHANGE_ATTRIBUTION_DAYS", default=14)
+# Reported rows stay pending (reversible by the reporter) this many days, then are confirmed.
+EXCHANGE_SCREENING_DAYS = env.int("EXCHANGE_SCREENING_DAYS", default=7)
+# The most rows one reportConversions / reportNewMembers call may carry.
+EXCHANGE_REPORT_BATCH_MAX = env.int("EXCHANGE_REPORT_BATCH_MAX", default=500)
+CELERY_BEAT_SCHEDULE["exchange-reported-confirm"] = {
+    "task": "exchange.tasks.reported_events_confirm_task",
+    "schedule": crontab(minute=17),
+    "options": {"expires": 3000},
+}
 CELERY_BEAT_SCHEDULE["exchange-campaigns-advance"] = {
     "task": "exchange.tasks.campaigns_advance_task",
     "schedule": 300.0,

@@ -20,7 +20,7 @@ from tests.support.workers import start_worker, stop_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.fixtures_exchange"]
+pytest_plugins = ["tests.fixtures_exchange", "tests.fixtures_reported"]
 
 
 @pytest.fixture(autouse=True)

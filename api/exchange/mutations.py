@@ -14,6 +14,7 @@ from api.core.mutations import BaseMutation, Permission
 from api.core.scalars import BigInt
 from api.exchange.delivery import DeliveryMutation
 from api.exchange.inputs import AskInput, PlacementInput, asks_list, placement_specs
+from api.exchange.reported import ReportedMutation
 from api.exchange.types import (
     ChannelRateNode,
     ChannelTypeEnum,
@@ -205,7 +206,9 @@ class SetChannelRate(BaseMutation):
         return {"channel_rate": rate}
 
 
-class ExchangeMutation(DeliveryMutation, graphene.ObjectType):  # + reportDelivery, confirmDelivery, disputeDelivery
+# Delivery reports (api/exchange/delivery.py), coupons and partner-reported events
+# (api/exchange/reported.py) compose in as mixins.
+class ExchangeMutation(DeliveryMutation, ReportedMutation, graphene.ObjectType):
     propose_swap = ProposeSwap.Field()
     counter_proposal = CounterProposal.Field()
     accept_proposal = AcceptProposal.Field()

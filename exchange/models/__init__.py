@@ -2,14 +2,29 @@
 outbox and notifications, delivery reports)."""
 
 from exchange.models.campaigns import Campaign, CampaignLeg, CampaignPlacement
+from exchange.models.coupons import Coupon, CouponBatch
 from exchange.models.delivery import DeliveryReport
 from exchange.models.metrics import LegDayMetrics, LegDayVisitor
 from exchange.models.outbox import DomainEvent, EmailDelivery, EventType, Notification
 from exchange.models.proposals import Placement, Proposal, ProposalMessage, Revision
 from exchange.models.rates import ChannelRate, PlacementFormat, PricingUnit, unit_for
+from exchange.models.reported import (
+    AttributionKind,
+    ReportedEvent,
+    ReportedKind,
+    ReportedState,
+    ReverseReason,
+)
 from exchange.models.tracking import BotReason, ClickEvent, Ingest, TrackingLink, UaClass, VisitorKind
 
 __all__ = [
+    "AttributionKind",
+    "Coupon",
+    "CouponBatch",
+    "ReportedEvent",
+    "ReportedKind",
+    "ReportedState",
+    "ReverseReason",
     "BotReason",
     "Campaign",
     "CampaignLeg",

@@ -2,6 +2,7 @@
 
 from exchange.services.campaigns import campaign_create, campaigns_advance, campaigns_create_missing
 from exchange.services.clicks import click_record, events_flush
+from exchange.services.coupons import coupon_batch_generate, coupons_csv
 from exchange.services.delivery import deliveries_autoconfirm, delivery_confirm, delivery_dispute, delivery_report
 from exchange.services.drafting import PlacementSpec, Preview, proposal_preview
 from exchange.services.notifications import email_send, event_dispatch, notifications_mark_read, outbox_pending
@@ -17,6 +18,12 @@ from exchange.services.proposals import (
     revision_balance,
 )
 from exchange.services.rates import channel_rate_set
+from exchange.services.reported import (
+    conversions_report,
+    new_members_report,
+    reported_event_reverse,
+    reported_events_confirm,
+)
 from exchange.services.tracking import leg_landing_set
 
 __all__ = [
@@ -31,10 +38,14 @@ __all__ = [
     "delivery_confirm",
     "delivery_dispute",
     "delivery_report",
+    "conversions_report",
+    "coupon_batch_generate",
+    "coupons_csv",
     "email_send",
     "event_dispatch",
     "events_flush",
     "leg_landing_set",
+    "new_members_report",
     "notifications_mark_read",
     "outbox_pending",
     "proposal_accept",
@@ -46,5 +57,7 @@ __all__ = [
     "parties_check",
     "proposal_withdraw",
     "proposals_expire",
+    "reported_event_reverse",
+    "reported_events_confirm",
     "revision_balance",
 ]

@@ -430,6 +430,23 @@ EVERY_MUTATION = {
         "mutation($r: ID!) { disputeDelivery(report: $r, reason: LATE) { errors { field code } } }",
         lambda b: {"r": gid("DeliveryReport", 1)},
     ),
+    # coupons and reported events (their own role tests: tests/api/test_reported_api.py)
+    "reportConversions": (
+        "mutation($b: ID!) { reportConversions(brand: $b, rows: []) { errors { field code } } }",
+        lambda b: {"b": gid("Brand", b.pk)},
+    ),
+    "reportNewMembers": (
+        "mutation($b: ID!) { reportNewMembers(brand: $b, rows: []) { errors { field code } } }",
+        lambda b: {"b": gid("Brand", b.pk)},
+    ),
+    "reverseReportedEvent": (
+        "mutation($e: ID!) { reverseReportedEvent(event: $e, reason: REFUND) { errors { field code } } }",
+        lambda b: {"e": gid("ReportedEvent", 1)},
+    ),
+    "generateCoupons": (
+        "mutation($p: ID!) { generateCoupons(placement: $p, size: 10) { errors { field code } } }",
+        lambda b: {"p": gid("CampaignPlacement", 1)},
+    ),
 }
 
 

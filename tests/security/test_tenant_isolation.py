@@ -46,6 +46,8 @@ SECRETS = {
     "delivery_note": "SECRET-DELIVERY-NOTE",
     "delivery_proof": "https://proof.example/SECRET-DELIVERY-PROOF",
     "dispute_note": "SECRET-DISPUTE-NOTE",
+    # exchange: an order the victim reported on its campaign with a fourth brand
+    "external_order": "SECRET-EXTERNAL-ORDER",
 }
 ADMIN_ONLY = ("model_metric", "model_feature", "training_message")
 CREDIT = valid_credit_code(424242)
@@ -98,7 +100,69 @@ def victim(db):
         state=TrainingState.SUCCEEDED, model=model, message=SECRETS["training_message"], progress=1.0
     )
     proposal = _victim_proposal(actor, brand)
-    return {"brand": brand, "owner": owner, "key": key, "raw": raw, "run": run, "proposal": proposal}
+    placement = _victim_campaign(actor, brand)
+    return {
+        "brand": brand,
+        "owner": owner,
+        "key": key,
+        "raw": raw,
+        "run": run,
+        "proposal": proposal,
+        "placement": placement,
+    }
+
+
+def _victim_campaign(actor, brand):
+    """An accepted swap of the victim with a fourth brand, running now: the victim (promoted on
+    the partner's leg) generated coupons and reported an order with a sentinel id. Returns the
+    partner's campaign placement (the one with the coupons)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exchange import services as exchange_services
+    from exchange.models import CampaignPlacement
+
+    partner = BrandFactory(slug="victim-swap", category=category("food.bakery"))
+    partner_owner = MembershipFactory(brand=partner, role=Role.OWNER, user=UserFactory(username="p4@example.com")).user
+    partner_channel = partner.channels.create(type="wecom", label="partner wecom", size=10_000, active_rate=0.5)
+    start = timezone.localdate() + timedelta(days=2)
+    spec = {"format": "direct_message", "quantity": 1000, "starts_on": start, "ends_on": start}
+    proposal = exchange_services.proposal_create(
+        actor=Actor(user=partner_owner),
+        brand=partner,
+        counterparty=brand,
+        placements=[{**spec, "channel_id": partner_channel.pk}],
+    )
+    (theirs,) = proposal.revisions.get().placements.all()
+    exchange_services.proposal_counter(
+        actor=actor,
+        proposal=proposal,
+        revision=1,
+        placements=[{**spec, "based_on_id": theirs.pk}, {**spec, "channel_id": brand.channels.get().pk}],
+    )
+    exchange_services.proposal_accept(actor=Actor(user=partner_owner), proposal=proposal, revision=2)
+    now = timezone.now()
+    CampaignPlacement.objects.filter(leg__campaign__proposal=proposal).update(
+        starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1)
+    )
+    cp = CampaignPlacement.objects.select_related("link").get(leg__campaign__proposal=proposal, leg__promoted=brand)
+    exchange_services.coupon_batch_generate(actor=actor, placement=cp, size=3)
+    result = exchange_services.conversions_report(
+        actor=actor,
+        brand=brand,
+        rows=[
+            {
+                "external_id": SECRETS["external_order"],
+                "amount_cents": 4242,
+                "currency": "CNY",
+                "occurred_at": now.isoformat(),
+                "tracking_code": cp.link.code,
+            }
+        ],
+    )
+    assert result.new == 1
+    return cp
 
 
 def _victim_proposal(actor, brand):
@@ -200,7 +264,7 @@ def attacker(db):
     return {"brand": brand, "owner": owner, "raw": raw}
 
 
-def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1) -> dict[str, str]:
+def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1, placement_pk: int = 1) -> dict[str, str]:
     """Arguments for root fields that need them: aim every lookup at the victim."""
     from exchange.models import DeliveryReport
 
@@ -212,6 +276,8 @@ def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1) -> dict[str,
         "proposals": "first: 20",
         "proposal": f'id: "{gid("Proposal", proposal_pk)}"',
         "notifications": "first: 20",
+        "reportedEvents": "first: 20",
+        "couponBatch": f'placement: "{gid("CampaignPlacement", placement_pk)}"',
         "previewSwap": f'brand: "{victim_id}", counterparty: "{victim_id}", placements: [{{channel: "{channel_id}", '
         f'format: DIRECT_MESSAGE, quantity: 10, startsOn: "2030-01-01", endsOn: "2030-01-02"}}]',
         "brands": "first: 20",
@@ -261,12 +327,24 @@ def build_walk(args: dict[str, str]) -> tuple[str, set[str]]:
 def _secrets_of(victim) -> list[str]:
     key: ApiKey = victim["key"]
     key.refresh_from_db()
-    return [*SECRETS.values(), CREDIT, key.prefix, key.key_hash, victim["raw"], "9876543", "victim-owner@example.com"]
+    link_code = victim["placement"].link.code
+    return [
+        *SECRETS.values(),
+        CREDIT,
+        key.prefix,
+        key.key_hash,
+        victim["raw"],
+        "9876543",
+        "victim-owner@example.com",
+        link_code,
+    ]
 
 
 @pytest.mark.parametrize("caller", ["other_brand_owner", "other_brand_key", "anonymous"])
 def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attacker, caller):
-    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk))
+    query, _reached = build_walk(
+        _root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk)
+    )
     client = {
         "other_brand_owner": lambda: session(attacker["owner"]),
         "other_brand_key": lambda: with_key(attacker["raw"]),
@@ -286,6 +364,8 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
     # … its campaign's delivery reports were asked for by campaign and by ID: none came back.
     assert data["deliveryReports"] == [] and data["deliveryReport"] is None
     assert data["disputedDeliveryReports"]["edges"] == []
+    # … its reported orders and its campaign placement's coupon batch likewise.
+    assert data["reportedEvents"]["edges"] == [] and data["couponBatch"] is None
     # … and none of its private values appear anywhere.
     leaked = [s for s in _secrets_of(victim) if s in text]
     assert leaked == [], f"{caller} saw {leaked}"
@@ -294,13 +374,23 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
 def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, attacker):
     # The positive control: the same walk as the victim's owner does return its private data
     # (so the test above would catch a leak), yet never the key's hash or secret.
-    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk))
+    query, _reached = build_walk(
+        _root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk)
+    )
     text = json.dumps(session(victim["owner"])(query), ensure_ascii=False)
     for visible in (SECRETS["legal"], SECRETS["channel"], SECRETS["key"], CREDIT, victim["key"].prefix):
         assert visible in text
     assert SECRETS["reason_zh"] in text  # its own recommendations …
-    for name in ("revision_message", "placement_notes", "thread", "delivery_note", "delivery_proof", "dispute_note"):
-        # … its own proposal, thread and delivery reports …
+    for name in (
+        "revision_message",
+        "placement_notes",
+        "thread",
+        "delivery_note",
+        "delivery_proof",
+        "dispute_note",
+        "external_order",
+    ):
+        # … its own proposal, thread, delivery reports and reported orders …
         assert SECRETS[name] in text, name
     for name in ADMIN_ONLY:  # … but not the platform's models and training runs
         assert SECRETS[name] not in text, name
@@ -312,7 +402,9 @@ def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, atta
 def test_walk_as_an_admin_reaches_the_admin_only_matcher_data(victim, admin_user):
     # Positive control for the admin-only types: the walk selects their fields, so the
     # refusals above are real.
-    query, _reached = build_walk(_root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk))
+    query, _reached = build_walk(
+        _root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk)
+    )
     data = session(admin_user)(query)
     text = json.dumps(data, ensure_ascii=False)
     for name in (*ADMIN_ONLY, "reason_zh"):
@@ -332,7 +424,7 @@ def test_walk_reaches_every_object_type_of_the_schema(db):
 
 
 def _mutation_payload_types() -> set[str]:
-    """Payload types (`RegisterBrand` …) and `Error`: reached only through mutations, whose
+    """Payload types (`RegisterBrand` …), `Error` and per-row results: reached only through mutations, whose
     refusals are tested per mutation in tests/api/test_partners_mutations.py."""
     mutation = schema.graphql_schema.mutation_type
     names = set()
@@ -341,15 +433,17 @@ def _mutation_payload_types() -> set[str]:
         names.add(payload.name)
         for sub in payload.fields.values():
             named = get_named_type(sub.type)
-            if named.name == "Error":
-                names.add("Error")
+            # `Error`, and the per-row results of batch mutations (`AcceptedRow`, `RejectedRow`):
+            # plain values of one response, not objects (no Node) anyone could look up later.
+            if isinstance(named, GraphQLObjectType) and not any(i.name == "Node" for i in named.interfaces):
+                names.add(named.name)
     return names
 
 
 def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
     # Guards the walk itself: nested lists (channels, apiKeys, auditEvents, memberships)
     # carry rows for the owner, so an empty answer for others is a real refusal.
-    query, _ = build_walk(_root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk))
+    query, _ = build_walk(_root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk))
     data = session(victim["owner"])(query)
     brand = data["brand"]
     assert brand["channels"] and brand["apiKeys"] and brand["auditEvents"]
@@ -359,3 +453,4 @@ def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
     assert data["proposal"]["revisions"][1]["placements"]
     assert len(data["deliveryReports"]) == 2 and data["deliveryReport"]["state"] == "DISPUTED"
     assert data["disputedDeliveryReports"]["edges"]
+    assert data["reportedEvents"]["edges"] and data["couponBatch"]["downloadUrl"]
