@@ -11,8 +11,10 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from enum import StrEnum
 
+from django.conf import settings
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from exchange import valuation
@@ -450,3 +452,8 @@ def campaign_metrics(*, campaign: Campaign, granularity: str = "day", today: dat
     return CampaignMetrics(
         campaign=campaign, granularity=granularity, days=days, legs=legs, reciprocity=reciprocity(campaign, legs)
     )
+
+
+def tracking_url(link: TrackingLink) -> str:
+    """The short link a promoter shares: ``<SITE_URL>/t/<code>``."""
+    return f"{settings.SITE_URL}{reverse('exchange:track', args=[link.code])}"

@@ -42,6 +42,9 @@ SECRETS = {
     "revision_message": "SECRET-REVISION-MESSAGE",
     "placement_notes": "SECRET-PLACEMENT-NOTES",
     "thread": "SECRET-THREAD-MESSAGE",
+    # exchange: the campaign that proposal became (its landing page, links and figures)
+    "landing": "https://landing.victim.example/SECRET-LANDING",
+    "gmv": "987654321",
 }
 ADMIN_ONLY = ("model_metric", "model_feature", "training_message")
 CREDIT = valid_credit_code(424242)
@@ -151,9 +154,27 @@ def _victim_proposal(actor, brand):
         ],
     )
     exchange_services.proposal_message_send(actor=Actor(user=third_owner), proposal=proposal, body=SECRETS["thread"])
+    _victim_campaign(actor, brand, proposal)
     for event_id in DomainEvent.objects.values_list("pk", flat=True):
         event_dispatch(event_id=event_id)
     return proposal
+
+
+def _victim_campaign(actor, brand, proposal):
+    """The victim accepts: a campaign with a landing page of its own, tracking links and
+    figures in the rollups — private to the two parties."""
+    from exchange import services as exchange_services
+    from exchange.services.rollups import day_of, rollup_add, visitors_add
+    from exchange.services.tracking import leg_landing_set
+
+    accepted = exchange_services.proposal_accept(actor=actor, proposal=proposal, revision=2)
+    campaign = accepted.campaign
+    leg_landing_set(actor=actor, leg=campaign.legs.get(promoted=brand), url=SECRETS["landing"])
+    day = day_of(campaign.starts_at)
+    for leg in campaign.legs.all():
+        rollup_add({(leg.pk, day): {"clicks": 4, "gmv_cents": int(SECRETS["gmv"]), "new_members": 2}})
+        visitors_add([(leg.pk, day, "victim-visitor")])
+    return campaign
 
 
 @pytest.fixture
@@ -165,6 +186,10 @@ def attacker(db):
 
 
 def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1) -> dict[str, str]:
+    from exchange.models import Campaign
+
+    campaign = Campaign.objects.filter(proposal_id=proposal_pk).first()
+    campaign_pk = campaign.pk if campaign else 1
     """Arguments for root fields that need them: aim every lookup at the victim."""
     victim_id = gid("Brand", victim_brand.pk)
     channel = victim_brand.channels.first()
@@ -173,6 +198,8 @@ def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1) -> dict[str,
         "proposals": "first: 100",
         "proposal": f'id: "{gid("Proposal", proposal_pk)}"',
         "notifications": "first: 100",
+        "campaigns": "first: 100",
+        "campaign": f'id: "{gid("Campaign", campaign_pk)}"',
         "previewSwap": f'brand: "{victim_id}", counterparty: "{victim_id}", placements: [{{channel: "{channel_id}", '
         f'format: DIRECT_MESSAGE, quantity: 10, startsOn: "2030-01-01", endsOn: "2030-01-02"}}]',
         "brands": "first: 100",
@@ -219,7 +246,20 @@ def build_walk(args: dict[str, str]) -> tuple[str, set[str]]:
 def _secrets_of(victim) -> list[str]:
     key: ApiKey = victim["key"]
     key.refresh_from_db()
-    return [*SECRETS.values(), CREDIT, key.prefix, key.key_hash, victim["raw"], "9876543", "victim-owner@example.com"]
+    from exchange.models import TrackingLink
+
+    codes = list(TrackingLink.objects.filter(leg__campaign__proposal=victim["proposal"]).values_list("code", flat=True))
+    assert codes
+    return [
+        *SECRETS.values(),
+        CREDIT,
+        key.prefix,
+        key.key_hash,
+        victim["raw"],
+        "9876543",
+        "victim-owner@example.com",
+        *codes,
+    ]
 
 
 @pytest.mark.parametrize("caller", ["other_brand_owner", "other_brand_key", "anonymous"])
@@ -241,6 +281,8 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
     assert data["activeMatcherModel"] is None and data["trainingRun"] is None
     # … its proposal was asked for by ID, its draft valued in its name: nothing came back.
     assert data["proposal"] is None and data["proposals"]["edges"] == [] and data["previewSwap"] is None
+    # … its campaign was asked for by ID: nothing came back either.
+    assert data["campaign"] is None and data["campaigns"]["edges"] == []
     # … and none of its private values appear anywhere.
     leaked = [s for s in _secrets_of(victim) if s in text]
     assert leaked == [], f"{caller} saw {leaked}"
@@ -254,7 +296,7 @@ def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, atta
     for visible in (SECRETS["legal"], SECRETS["channel"], SECRETS["key"], CREDIT, victim["key"].prefix):
         assert visible in text
     assert SECRETS["reason_zh"] in text  # its own recommendations …
-    for name in ("revision_message", "placement_notes", "thread"):  # … its own proposal and thread …
+    for name in ("revision_message", "placement_notes", "thread", "landing", "gmv"):  # … proposal, thread, campaign …
         assert SECRETS[name] in text, name
     for name in ADMIN_ONLY:  # … but not the platform's models and training runs
         assert SECRETS[name] not in text, name
@@ -311,3 +353,6 @@ def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
     assert data["recommendations"]["edges"]
     assert data["proposals"]["edges"] and data["notifications"]["edges"]
     assert data["proposal"]["revisions"][1]["placements"]
+    campaign = data["campaign"]
+    assert data["campaigns"]["edges"] and campaign["legs"][0]["placements"][0]["link"]["code"]
+    assert campaign["metrics"]["legs"][0]["totals"]["clicks"] == 4
