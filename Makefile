@@ -24,7 +24,7 @@ $(VENV)/.stamp-dev: requirements.txt requirements-dev.txt
 install: $(VENV)/.stamp-runtime
 install-dev: $(VENV)/.stamp-dev
 
-# Browser libraries (htmx) from the npm registry, pinned by package-lock.json and served as
+# Browser libraries (htmx, Apache ECharts) from the npm registry, pinned by package-lock.json and served as
 # static files from node_modules/ (settings.STATICFILES_DIRS). Reinstalled when the lock changes.
 node_modules/.package-lock.json: package-lock.json
 	@command -v npm >/dev/null || { echo "npm is required (Debian: apt-get install -y npm)"; exit 1; }

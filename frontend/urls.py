@@ -4,6 +4,7 @@ from frontend.views import (
     accounts,
     brands,
     campaign_assets,
+    campaigns,
     compose,
     delivery,
     exchange_admin,
@@ -70,6 +71,9 @@ urlpatterns = [
     path("proposals/<int:pk>/message/", proposals.message, name="proposal_message"),
     path("proposals/notifications/<int:pk>/", inbox.notification_open, name="notification_open"),
     path("proposals/notifications/read/", inbox.notifications_read, name="notifications_read"),
+    # Swap campaigns (what accepted proposals became)
+    path("campaigns/", campaigns.campaign_list, name="campaigns"),
+    path("campaigns/<int:pk>/", campaigns.dashboard, name="campaign"),
     # Platform admins
     path("review/", review.queue, name="queue"),
     path("review/<int:pk>/<slug:action>/", review.transition, name="queue_transition"),

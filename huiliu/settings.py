@@ -191,10 +191,14 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
 WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step
 # Browser libraries installed from npm (`make assets`: package.json, package-lock.json), served
-# as /static/vendor/htmx/…. Listed only once installed, so a checkout that has not run npm yet
-# still passes Django's checks; the pages then work without htmx (every form has a submit).
+# as /static/vendor/htmx/… and /static/vendor/echarts/…. Listed only once installed, so a
+# checkout that has not run npm yet still passes Django's checks; the pages then work without
+# htmx (every form has a submit) and campaign dashboards show their figures as tables.
 HTMX_DIST = BASE_DIR / "node_modules" / "htmx.org" / "dist"
-STATICFILES_DIRS = [("vendor/htmx", HTMX_DIST)] if HTMX_DIST.is_dir() else []
+ECHARTS_DIST = BASE_DIR / "node_modules" / "echarts" / "dist"
+STATICFILES_DIRS = [
+    (prefix, path) for prefix, path in (("vendor/htmx", HTMX_DIST), ("vendor/echarts", ECHARTS_DIST)) if path.is_dir()
+]
 
 # --- Security (production defaults) -----------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,5 +1,5 @@
 """Template filters for the exchange pages: money, placement formats, pricing units and
-quantities, proposal states and decline reasons — always their labels, never raw codes."""
+quantities, proposal and campaign states and decline reasons — always their labels, never raw codes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django import template
 from django.utils.translation import gettext_lazy
 
 from exchange.models import EventType, PlacementFormat, PricingUnit
-from exchange.states import DeclineReason, ProposalState
+from exchange.states import CampaignState, DeclineReason, ProposalState
 from huiliu import formatting
 from partners.models import ChannelType
 
@@ -82,6 +82,11 @@ def quantity(value, unit) -> str:
 @register.filter
 def proposal_state(value) -> str:
     return _label(ProposalState, value)
+
+
+@register.filter
+def campaign_state(value) -> str:
+    return _label(CampaignState, value)
 
 
 @register.filter

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from exchange import services
+from exchange import selectors, services
 from exchange.models import Proposal
-from exchange.states import OPEN_STATES
+from exchange.states import OPEN_STATES, ProposalState
 from frontend.composer import Meter
 from frontend.exchange_forms import DeclineForm, MessageForm
 from frontend.labels import page_error_items
@@ -77,6 +77,9 @@ def _detail(request, proposal: Proposal, *, decline_form=None, message_form=None
             "thread": list(proposal.messages.all()),
             "decline_form": decline_form or DeclineForm(initial={"revision": proposal.revision_number}),
             "message_form": message_form or MessageForm(),
+            "campaign": selectors.campaign_for_proposal(actor=actor, proposal=proposal)
+            if proposal.state == ProposalState.ACCEPTED
+            else None,
         },
     )
 

@@ -48,6 +48,9 @@ SECRETS = {
     "dispute_note": "SECRET-DISPUTE-NOTE",
     # exchange: an order the victim reported on its campaign with a fourth brand
     "external_order": "SECRET-EXTERNAL-ORDER",
+    # exchange: the campaign that proposal became (its landing page, links and figures)
+    "landing": "https://landing.victim.example/SECRET-LANDING",
+    "gmv": "987654321",
 }
 ADMIN_ONLY = ("model_metric", "model_feature", "training_message")
 CREDIT = valid_credit_code(424242)
@@ -219,21 +222,38 @@ def _victim_proposal(actor, brand):
         ],
     )
     exchange_services.proposal_message_send(actor=Actor(user=third_owner), proposal=proposal, body=SECRETS["thread"])
+    _victim_campaign(actor, brand, proposal)
     _victim_deliveries(actor, Actor(user=third_owner), proposal)
     for event_id in DomainEvent.objects.values_list("pk", flat=True):
         event_dispatch(event_id=event_id)
     return proposal
 
 
+def _victim_campaign(actor, brand, proposal):
+    """The victim accepts: a campaign with a landing page of its own, tracking links and
+    figures in the rollups — private to the two parties."""
+    from exchange import services as exchange_services
+    from exchange.services.rollups import day_of, rollup_add, visitors_add
+    from exchange.services.tracking import leg_landing_set
+
+    accepted = exchange_services.proposal_accept(actor=actor, proposal=proposal, revision=2)
+    campaign = accepted.campaign
+    leg_landing_set(actor=actor, leg=campaign.legs.get(promoted=brand), url=SECRETS["landing"])
+    day = day_of(campaign.starts_at)
+    for leg in campaign.legs.all():
+        rollup_add({(leg.pk, day): {"clicks": 4, "gmv_cents": int(SECRETS["gmv"]), "new_members": 2}})
+        visitors_add([(leg.pk, day, "victim-visitor")])
+    return campaign
+
+
 def _victim_deliveries(actor, third_actor, proposal):
-    """The swap accepted and live; the victim reported its delivery (a private note, a proof
+    """The swap (accepted by _victim_campaign) live; the victim reported its delivery (a private note, a proof
     link) and disputed the third brand's report (a private note)."""
     from datetime import timedelta
 
     from exchange import services as exchange_services
 
-    exchange_services.proposal_accept(actor=actor, proposal=proposal, revision=2)
-    proposal.refresh_from_db()
+    proposal.refresh_from_db()  # accepted by _victim_campaign
     campaign = proposal.campaign
     exchange_services.campaigns_advance(now=campaign.starts_at)
     at = campaign.starts_at + timedelta(hours=1)
@@ -265,6 +285,10 @@ def attacker(db):
 
 
 def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1, placement_pk: int = 1) -> dict[str, str]:
+    from exchange.models import Campaign
+
+    campaign = Campaign.objects.filter(proposal_id=proposal_pk).first()
+    campaign_pk = campaign.pk if campaign else 1
     """Arguments for root fields that need them: aim every lookup at the victim."""
     from exchange.models import DeliveryReport
 
@@ -278,6 +302,8 @@ def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1, placement_pk
         "notifications": "first: 20",
         "reportedEvents": "first: 20",
         "couponBatch": f'placement: "{gid("CampaignPlacement", placement_pk)}"',
+        "campaigns": "first: 20",
+        "campaign": f'id: "{gid("Campaign", campaign_pk)}"',
         "previewSwap": f'brand: "{victim_id}", counterparty: "{victim_id}", placements: [{{channel: "{channel_id}", '
         f'format: DIRECT_MESSAGE, quantity: 10, startsOn: "2030-01-01", endsOn: "2030-01-02"}}]',
         "brands": "first: 20",
@@ -327,6 +353,10 @@ def build_walk(args: dict[str, str]) -> tuple[str, set[str]]:
 def _secrets_of(victim) -> list[str]:
     key: ApiKey = victim["key"]
     key.refresh_from_db()
+    from exchange.models import TrackingLink
+
+    codes = list(TrackingLink.objects.filter(leg__campaign__proposal=victim["proposal"]).values_list("code", flat=True))
+    assert codes
     link_code = victim["placement"].link.code
     return [
         *SECRETS.values(),
@@ -337,6 +367,7 @@ def _secrets_of(victim) -> list[str]:
         "9876543",
         "victim-owner@example.com",
         link_code,
+        *codes,
     ]
 
 
@@ -366,6 +397,8 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
     assert data["disputedDeliveryReports"]["edges"] == []
     # … its reported orders and its campaign placement's coupon batch likewise.
     assert data["reportedEvents"]["edges"] == [] and data["couponBatch"] is None
+    # … its campaign was asked for by ID: nothing came back either.
+    assert data["campaign"] is None and data["campaigns"]["edges"] == []
     # … and none of its private values appear anywhere.
     leaked = [s for s in _secrets_of(victim) if s in text]
     assert leaked == [], f"{caller} saw {leaked}"
@@ -389,6 +422,8 @@ def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, atta
         "delivery_proof",
         "dispute_note",
         "external_order",
+        "landing",
+        "gmv",
     ):
         # … its own proposal, thread, delivery reports and reported orders …
         assert SECRETS[name] in text, name
@@ -454,3 +489,6 @@ def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
     assert len(data["deliveryReports"]) == 2 and data["deliveryReport"]["state"] == "DISPUTED"
     assert data["disputedDeliveryReports"]["edges"]
     assert data["reportedEvents"]["edges"] and data["couponBatch"]["downloadUrl"]
+    campaign = data["campaign"]
+    assert data["campaigns"]["edges"] and campaign["legs"][0]["placements"][0]["link"]["code"]
+    assert campaign["metrics"]["legs"][0]["totals"]["clicks"] == 4
