@@ -103,7 +103,7 @@ def victim(db):
         state=TrainingState.SUCCEEDED, model=model, message=SECRETS["training_message"], progress=1.0
     )
     proposal = _victim_proposal(actor, brand)
-    placement = _victim_campaign(actor, brand)
+    placement = _victim_reported_campaign(actor, brand)
     return {
         "brand": brand,
         "owner": owner,
@@ -115,7 +115,7 @@ def victim(db):
     }
 
 
-def _victim_campaign(actor, brand):
+def _victim_reported_campaign(actor, brand):
     """An accepted swap of the victim with a fourth brand, running now: the victim (promoted on
     the partner's leg) generated coupons and reported an order with a sentinel id. Returns the
     partner's campaign placement (the one with the coupons)."""
