@@ -39,6 +39,7 @@ from exchange.proofs import proof_version
 from exchange.services.common import can_act_for
 from exchange.states import DeliveryState, DisputeReason
 from partners.actors import Actor
+from partners.models import ApiKeyScope
 
 DeliveryStateEnum = graphene.Enum.from_enum(
     DeliveryState, description="reported (awaiting the promoted side) → confirmed | disputed"
@@ -242,6 +243,8 @@ class ReportDelivery(BaseMutation):
     awaiting an answer or disputed): reach, when, and proof. The other side then has
     EXCHANGE_DELIVERY_CONFIRM_DAYS to confirm or dispute; silence confirms."""
 
+    scope = ApiKeyScope.EVENTS_WRITE  # what a shop or CRM key may hold alone
+
     report = graphene.Field(DeliveryReportNode)
 
     class Arguments:
@@ -270,6 +273,8 @@ class ReportDelivery(BaseMutation):
 class ConfirmDelivery(BaseMutation):
     """Confirm a delivery report on a placement promoting your brand."""
 
+    scope = ApiKeyScope.EVENTS_WRITE  # what a shop or CRM key may hold alone
+
     report = graphene.Field(DeliveryReportNode)
 
     class Arguments:
@@ -284,6 +289,8 @@ class ConfirmDelivery(BaseMutation):
 class DisputeDelivery(BaseMutation):
     """Dispute a delivery report on a placement promoting your brand, with a reason (``note``
     is required for OTHER). A disputed report holds the campaign open."""
+
+    scope = ApiKeyScope.EVENTS_WRITE  # what a shop or CRM key may hold alone
 
     report = graphene.Field(DeliveryReportNode)
 

@@ -44,6 +44,7 @@ from exchange.services.common import can_act_for
 from exchange.services.coupons import can_download_codes
 from exchange.services.reported import screening_ends
 from partners.actors import Actor
+from partners.models import ApiKeyScope
 
 ReportedKindEnum = graphene.Enum.from_enum(ReportedKind, description="An order (conversion) or a new member.")
 ReportedStateEnum = graphene.Enum.from_enum(
@@ -282,6 +283,8 @@ def _rows(rows) -> list[dict]:
 
 
 class _Report(BaseMutation):
+    scope = ApiKeyScope.EVENTS_WRITE  # what a shop or CRM key may hold alone
+
     class Meta:
         abstract = True
 
@@ -334,6 +337,8 @@ class ReportNewMembers(_Report):
 
 class ReverseReportedEvent(BaseMutation):
     """Reverse one of your pending reports (refund, member left …) during its screening period."""
+
+    scope = ApiKeyScope.EVENTS_WRITE  # what a shop or CRM key may hold alone
 
     event = graphene.Field(ReportedEventNode)
 

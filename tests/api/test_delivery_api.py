@@ -204,7 +204,7 @@ def test_a_read_only_key_of_the_promoted_side_reads_but_cannot_answer(cp, coffee
     assert caller(LIST, {"c": gid("Campaign", live.pk)})["deliveryReports"][0]["canAnswer"] is False
     payload = caller(CONFIRM, {"r": gid("DeliveryReport", r.pk)})["confirmDelivery"]
     assert payload["errors"] == [{"field": None, "code": "read_only_key"}]
-    _key, raw = api_key_create(actor=Actor(user=toys_owner), brand=toys, name="rw", scopes=["read", "write"])
+    _key, raw = api_key_create(actor=Actor(user=toys_owner), brand=toys, name="rw", scopes=["events:write"])
     assert with_key(raw)(CONFIRM, {"r": gid("DeliveryReport", r.pk)})["confirmDelivery"]["errors"] == []
 
 
