@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Least
 from django.test.utils import override_settings
 from django.utils import timezone
 
@@ -31,6 +33,10 @@ from exchange.models import (
     Ingest,
     Placement,
     Proposal,
+    ReportedEvent,
+    ReportedKind,
+    ReportedState,
+    ReverseReason,
     Revision,
     UaClass,
     VisitorKind,
@@ -55,6 +61,8 @@ BOTS = [
 class DemoCampaigns:
     campaigns: int = 0
     clicks: int = 0
+    conversions: int = 0
+    new_members: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,7 +186,7 @@ def _clicks_for(cp: CampaignPlacement, *, ctr: float, until: datetime, rng: rand
     first = timezone.localtime(cp.starts_at).date()
     days = (timezone.localtime(cp.ends_at).date() - first).days
     weights = _day_weights(days, rng)
-    total = int(reach * ctr)
+    total = min(int(reach * ctr), MAX_CLICKS_PER_PLACEMENT)
     pool = [uuid.uuid4().hex for _ in range(max(1, int(total * 0.78)))]  # repeat visitors
     rows = []
     for d, weight in enumerate(weights):
@@ -277,6 +285,101 @@ def _deliveries(campaign: Campaign, plan: Plan, now: datetime, rng: random.Rando
             )
 
 
+# What an order looks like in each promoted brand's shop (¥, cents): a coffee, a snack box, a
+# blind box — the amounts the demo's orders are drawn from.
+BASKETS = {
+    "luckin-coffee": (1_690, 2_990, 3_580, 5_980),
+    "three-squirrels": (3_990, 5_990, 8_990, 12_900),
+    "pop-mart": (5_900, 6_900, 11_800, 35_900),
+    "panda-bubuzou": (9_900, 13_900, 19_900),
+}
+# The demo keeps each link to a few thousand clicks (a click-through well under 1% of the big
+# channels' reach): believable, and `make demo` loads in seconds rather than minutes.
+MAX_CLICKS_PER_PLACEMENT = 2_500
+COUPON_SHARE = 0.3  # of a leg's orders, redeemed with a coupon of its first placement
+BATCH = 500  # rows per report call, as the API takes them
+
+
+def _report_in_batches(report, *, actor, brand, rows: list[dict]) -> int:
+    stored = 0
+    for start in range(0, len(rows), BATCH):
+        result = report(actor=actor, brand=brand, rows=rows[start : start + BATCH])
+        stored += sum(1 for a in result.accepted if not a.duplicate)
+    return stored
+
+
+def _coupons(campaign: Campaign) -> dict[int, tuple[CampaignPlacement, list[str]]]:
+    """Each promoted brand issues a batch of coupons on its first placement while the swap is
+    live (a finished campaign issues none): leg id → (placement, codes)."""
+    out = {}
+    for leg in campaign.legs.select_related("promoted").order_by("id"):
+        first = leg.placements.select_related("link").order_by("starts_at", "id").first()
+        batch = services.coupon_batch_generate(actor=_person(leg.promoted.slug), placement=first, size=400)
+        out[leg.pk] = (first, list(batch.coupons.order_by("id").values_list("code", flat=True)))
+    return out
+
+
+def _reported(
+    campaign: Campaign, click_rows: list[tuple], coupons_of: dict, now: datetime, rng: random.Random
+) -> tuple[int, int]:
+    """What each promoted brand's shop and CRM report back, as a partner system would through
+    ``reportConversions`` / ``reportNewMembers``: orders by visitors who clicked (by click id,
+    or with one of the leg's coupons), new WeCom / membership sign-ups among them, a few
+    reversed (refunds, members who left). Rows older than the screening period are then
+    confirmed by the beat's own service. Returns (orders, new members) stored."""
+    orders = members = 0
+    by_leg: dict[int, list[tuple]] = {}
+    for row in click_rows:
+        if not row[10] and not row[12]:  # neither filtered nor outside the window
+            by_leg.setdefault(row[4], []).append(row)
+    for leg in campaign.legs.select_related("promoted").order_by("id"):
+        clicks_of_leg = sorted(by_leg.get(leg.pk, []), key=lambda r: r[1])
+        if not clicks_of_leg:
+            continue
+        promoted = leg.promoted
+        actor = _person(promoted.slug)
+        basket = BASKETS.get(promoted.slug, (4_990, 8_990, 12_900))
+        first, coupons = coupons_of[leg.pk]
+        coupons = list(coupons)
+        conversions, joined, seen_visitors = [], [], set()
+        for row in clicks_of_leg:
+            click_id, at, visitor = row[5], row[1], row[6]
+            if rng.random() < 0.055:
+                when = min(at + timedelta(minutes=rng.uniform(2, 90)), now - timedelta(minutes=5))
+                order = {
+                    "external_id": f"{promoted.slug[:3].upper()}-{when:%y%m%d}-{len(conversions) + 1:05d}",
+                    "amount_cents": rng.choice(basket),
+                    "currency": "CNY",
+                    "occurred_at": when,
+                }
+                if coupons and rng.random() < COUPON_SHARE and when < first.ends_at:
+                    order["coupon_code"] = coupons.pop()
+                else:
+                    order["click_id"] = str(click_id)
+                conversions.append(order)
+            if visitor not in seen_visitors and rng.random() < 0.16:
+                seen_visitors.add(visitor)
+                when = min(at + timedelta(minutes=rng.uniform(1, 30)), now - timedelta(minutes=5))
+                member = uuid.uuid5(uuid.NAMESPACE_URL, f"{promoted.slug}/{visitor}").hex  # hashed by the client
+                joined.append({"external_id": member, "click_id": str(click_id), "occurred_at": when})
+        orders += _report_in_batches(services.conversions_report, actor=actor, brand=promoted, rows=conversions)
+        members += _report_in_batches(services.new_members_report, actor=actor, brand=promoted, rows=joined)
+        stored = ReportedEvent.objects.filter(leg=leg).order_by("occurred_at", "id")
+        for event, reason in (
+            *((e, ReverseReason.REFUND) for e in stored.filter(kind=ReportedKind.CONVERSION)[3:5]),
+            *((e, ReverseReason.MEMBER_LEFT) for e in stored.filter(kind=ReportedKind.NEW_MEMBER)[7:9]),
+        ):
+            services.reported_event_reverse(actor=actor, event=event, reason=reason)
+    # Reported as they happened: each row's report time is an hour after the order or sign-up
+    # (the shop's hourly sync), so the older ones have passed their screening period.
+    ReportedEvent.objects.filter(campaign=campaign).update(created_at=F("occurred_at") + timedelta(hours=1))
+    ReportedEvent.objects.filter(campaign=campaign, state=ReportedState.REVERSED).update(
+        reversed_at=Least(F("created_at") + timedelta(days=2), Value(now))
+    )
+    services.reported_events_confirm(now=now)
+    return orders, members
+
+
 def demo_campaigns_load() -> DemoCampaigns:
     """The two demo campaigns with their clicks (once: nothing when one is live or completed)."""
     if Campaign.objects.filter(state__in=(CampaignState.LIVE, CampaignState.COMPLETED)).exists():
@@ -292,6 +395,8 @@ def demo_campaigns_load() -> DemoCampaigns:
             campaign.refresh_from_db()
             services.campaigns_advance(now=campaign.starts_at + timedelta(minutes=5))
             with transaction.atomic():
+                coupons_of = _coupons(campaign)
+            with transaction.atomic():
                 _deliveries(campaign, plan, now, rng)
             settled = campaign.ends_at + timedelta(days=conf.delivery_confirm_days(), hours=1)
             if settled < now:
@@ -304,5 +409,9 @@ def demo_campaigns_load() -> DemoCampaigns:
                 rows.extend(_clicks_for(cp, ctr=plan.ctr[side], until=now, rng=rng))
             with transaction.atomic():
                 result.clicks += clicks.events_write(rows)
+            with transaction.atomic():
+                orders, members = _reported(campaign, rows, coupons_of, now, rng)
+            result.conversions += orders
+            result.new_members += members
             result.campaigns += 1
     return result

@@ -66,7 +66,9 @@ def _rows(cp, n, prefix="G"):
 
 @pytest.fixture
 def toys_key(toys, toys_owner):
-    return api_key_create(actor=Actor(user=toys_owner), brand=toys, name="shop", scopes=["read", "write", "events:write"])[1]
+    return api_key_create(
+        actor=Actor(user=toys_owner), brand=toys, name="shop", scopes=["read", "write", "events:write"]
+    )[1]
 
 
 @pytest.fixture

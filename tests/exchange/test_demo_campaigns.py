@@ -49,5 +49,28 @@ def test_demo_has_a_live_and_a_completed_campaign_with_clicks_and_loads_once(dja
         DeliveryState.REPORTED,
         DeliveryState.DISPUTED,
     }
+    # Orders and new members reported back per leg: some confirmed after screening, some still
+    # pending, a few reversed; coupons redeemed; the rollups agree with the rows and the clicks.
+    from django.core.management import call_command
+    from django.db.models import Sum
+
+    from exchange.models import Coupon, ReportedEvent, ReportedKind, ReportedState
+
+    for campaign in (completed, live):
+        for leg in campaign.legs.all():
+            kinds = set(ReportedEvent.objects.filter(leg=leg).values_list("kind", flat=True))
+            assert kinds == {ReportedKind.CONVERSION, ReportedKind.NEW_MEMBER}, leg
+    states = set(ReportedEvent.objects.values_list("state", flat=True))
+    assert states == {ReportedState.PENDING, ReportedState.CONFIRMED, ReportedState.REVERSED}
+    assert not ReportedEvent.objects.filter(
+        leg__campaign=live, state=ReportedState.CONFIRMED, created_at__gt=timezone.now() - timezone.timedelta(days=7)
+    ).exists()
+    assert Coupon.objects.filter(redeemed_at__isnull=False).exists()
+    counted = ReportedEvent.objects.exclude(state=ReportedState.REVERSED)
+    totals = LegDayMetrics.objects.aggregate(c=Sum("conversions"), m=Sum("new_members"), g=Sum("gmv_cents"))
+    assert totals["c"] == counted.filter(kind=ReportedKind.CONVERSION).count() == loaded.conversions - 8
+    assert totals["m"] == counted.filter(kind=ReportedKind.NEW_MEMBER).count()
+    assert totals["g"] == counted.filter(kind=ReportedKind.CONVERSION).aggregate(s=Sum("amount_cents"))["s"]
+    call_command("check_rollups")  # exits non-zero on any difference between clicks and rollups
     assert demo_campaigns_load().campaigns == 0
     assert ClickEvent.objects.count() == loaded.clicks

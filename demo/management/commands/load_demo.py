@@ -52,8 +52,16 @@ class Command(BaseCommand):
         campaigns = demo_campaigns_load()
         if campaigns.campaigns:
             self.stdout.write(
-                _("Campaigns: %(n)d (one live, one completed) with %(clicks)d tracked clicks.")
-                % {"n": campaigns.campaigns, "clicks": campaigns.clicks}
+                _(
+                    "Campaigns: %(n)d (one live, one completed) with %(clicks)d tracked clicks, %(orders)d "
+                    "reported orders and %(members)d new members."
+                )
+                % {
+                    "n": campaigns.campaigns,
+                    "clicks": campaigns.clicks,
+                    "orders": campaigns.conversions,
+                    "members": campaigns.new_members,
+                }
             )
         statuses = ", ".join(f"{BrandStatus(status).label} {count}" for status, count in result.by_status.items())
         self.stdout.write(_("Demo market: %(n)d brands (%(statuses)s).") % {"n": result.brands, "statuses": statuses})
