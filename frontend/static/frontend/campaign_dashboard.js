@@ -49,6 +49,7 @@
   }
 
   function draw(element, option) {
+    if (element.clientWidth < 480) { option.grid.top = 64; }  // the legend wraps on a phone
     var chart = window.echarts.init(element, null, { renderer: "canvas" });
     chart.setOption(option);
     charts.push(chart);
