@@ -129,7 +129,7 @@ def _chart_data(legs: list[LegView], days) -> dict:
     }
     return {
         "days": [d.strftime("%m-%d") for d in days],
-        "labels": {"delivered": _("Delivered"), "promised": _("Promised"), "count": _("Count"), "day": _("Day")},
+        "labels": {"delivered": _("Delivered"), "promised": _("Promised")},
         "legs": [
             {
                 "id": view.leg.pk,

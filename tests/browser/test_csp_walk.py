@@ -1,6 +1,6 @@
 """Every page the app serves, opened in headless Chromium under the Content-Security-Policy:
 public pages, sign-in and sign-up, the wizard, a member's brand pages, recommendations, the
-proposal inbox, composer and page, the review queue, the matcher, the admin rate pages and the
+proposal inbox, composer and page, the campaign list, the review queue, the matcher, the admin rate pages and the
 Django admin. The browser_page fixture fails the test on any CSP violation the console reports;
 here we also check that each page's script still runs (a blocked script fails silently)."""
 
@@ -80,6 +80,7 @@ def test_every_page_runs_under_the_content_security_policy(browser_page, live_se
         "/dashboard/brands/tide-coffee/partners/",
         "/proposals/",
         f"/proposals/{site['proposal']}/",
+        "/campaigns/",  # a dashboard is walked in test_campaign_dashboard.py (ECharts drawn)
         "/register/",
         "/register/profile/",
     ):

@@ -129,3 +129,9 @@ def test_list_query_count_does_not_grow_with_campaigns(running, coffee_owner):
     for _ in range(3):
         _campaign_with_a_new_partner(running.brand_a, coffee_owner, wecom)
     assert count() == one
+
+
+def test_an_id_beyond_the_database_range_is_a_404_not_a_server_error(campaign, coffee_owner):
+    browser = signed_in(coffee_owner)
+    browser.raise_request_exception = False
+    assert browser.get("/campaigns/99999999999999999999999/").status_code == 404

@@ -285,13 +285,11 @@ def attacker(db):
 
 
 def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1, placement_pk: int = 1) -> dict[str, str]:
-    from exchange.models import Campaign
+    """Arguments for root fields that need them: aim every lookup at the victim."""
+    from exchange.models import Campaign, DeliveryReport
 
     campaign = Campaign.objects.filter(proposal_id=proposal_pk).first()
     campaign_pk = campaign.pk if campaign else 1
-    """Arguments for root fields that need them: aim every lookup at the victim."""
-    from exchange.models import DeliveryReport
-
     victim_id = gid("Brand", victim_brand.pk)
     report = DeliveryReport.objects.filter(campaign__proposal_id=proposal_pk, state="disputed").first()
     channel = victim_brand.channels.first()

@@ -41,7 +41,7 @@
   function base() {
     return {
       textStyle: { fontFamily: FONT, color: INK },
-      grid: { left: 48, right: 16, top: 40, bottom: 28, containLabel: true },
+      grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis", renderMode: "richText", confine: true },
       legend: { top: 0, left: 0, icon: "roundRect", itemWidth: 12, itemHeight: 8, textStyle: { color: INK } },
       aria: { enabled: true }
@@ -49,6 +49,7 @@
   }
 
   function draw(element, option) {
+    if (element.clientWidth < 480) { option.grid.top = 64; }  // the legend wraps on a phone
     var chart = window.echarts.init(element, null, { renderer: "canvas" });
     chart.setOption(option);
     charts.push(chart);
@@ -64,7 +65,7 @@
       axisLine: { lineStyle: { color: LINE } }, axisLabel: { color: INK }
     };
     option.yAxis = {
-      type: "value", minInterval: 1, name: data.labels.count, nameTextStyle: { color: INK },
+      type: "value", minInterval: 1,
       splitLine: { lineStyle: { color: LINE } }, axisLabel: { color: INK }
     };
     option.series = leg.series.map(function (s) {
