@@ -8,6 +8,7 @@ field instead.
 
 import graphene
 
+from api.exchange.delivery import DeliveryQuery
 from api.exchange.mutations import ExchangeMutation
 from api.exchange.queries import ExchangeQuery
 from api.matching.mutations import MatchingMutation
@@ -15,7 +16,7 @@ from api.matching.queries import MatchingQuery
 from api.partners.mutations import PartnersMutation
 from api.partners.queries import PartnersQuery
 
-QUERIES: list[type[graphene.ObjectType]] = [PartnersQuery, MatchingQuery, ExchangeQuery]
+QUERIES: list[type[graphene.ObjectType]] = [PartnersQuery, MatchingQuery, ExchangeQuery, DeliveryQuery]
 MUTATIONS: list[type[graphene.ObjectType]] = [PartnersMutation, MatchingMutation, ExchangeMutation]
 
 

@@ -298,9 +298,3 @@ class DisputeDelivery(BaseMutation):
             actor=actor, report=_report(actor, report), reason=getattr(reason, "value", reason), note=note or ""
         )
         return {"report": _fresh(actor, done)}
-
-
-class DeliveryMutation(graphene.ObjectType):
-    report_delivery = ReportDelivery.Field()
-    confirm_delivery = ConfirmDelivery.Field()
-    dispute_delivery = DisputeDelivery.Field()

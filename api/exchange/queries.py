@@ -10,7 +10,6 @@ from api.core.errors import Error, graphql_error_from
 from api.core.ids import brand_for, decode_id
 from api.core.scalars import BigInt, Money
 from api.core.types import ScopedConnectionField, actor_of
-from api.exchange.delivery import DeliveryQuery
 from api.exchange.inputs import PlacementInput, placement_specs
 from api.exchange.types import (
     Balance,
@@ -48,7 +47,7 @@ def _proposal_or_error(actor, global_id: str, field: str = "proposal") -> Propos
     return selectors.proposal_get(actor=actor, pk=pk)
 
 
-class ExchangeQuery(DeliveryQuery, graphene.ObjectType):  # + deliveryReports, deliveryReport, disputed…
+class ExchangeQuery(graphene.ObjectType):
     channel_rates = graphene.List(
         graphene.NonNull(ChannelRateNode), required=True, description="Benchmark values placements are priced at."
     )
