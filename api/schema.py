@@ -9,6 +9,7 @@ field instead.
 import graphene
 
 from api.exchange.campaigns import CampaignQuery
+from api.exchange.delivery import DeliveryQuery
 from api.exchange.mutations import ExchangeMutation
 from api.exchange.queries import ExchangeQuery
 from api.matching.mutations import MatchingMutation
@@ -16,7 +17,7 @@ from api.matching.queries import MatchingQuery
 from api.partners.mutations import PartnersMutation
 from api.partners.queries import PartnersQuery
 
-QUERIES: list[type[graphene.ObjectType]] = [PartnersQuery, MatchingQuery, ExchangeQuery, CampaignQuery]
+QUERIES: list[type[graphene.ObjectType]] = [PartnersQuery, MatchingQuery, ExchangeQuery, CampaignQuery, DeliveryQuery]
 MUTATIONS: list[type[graphene.ObjectType]] = [PartnersMutation, MatchingMutation, ExchangeMutation]
 
 

@@ -257,6 +257,12 @@ def with_delivery_reports(qs: QuerySet[Campaign]) -> QuerySet[Campaign]:
     return qs.prefetch_related(Prefetch("delivery_reports", queryset=_delivery_reads(DeliveryReport.objects.all())))
 
 
+def delivery_reports_of(campaign: Campaign) -> QuerySet[DeliveryReport]:
+    """Every report of a campaign the caller already got through ``campaign_visible`` (the
+    same rule covers its reports), joined for display."""
+    return _delivery_reads(DeliveryReport.objects.filter(campaign=campaign))
+
+
 def delivery_report_list(*, actor: Actor, campaign: Campaign) -> QuerySet[DeliveryReport]:
     """The campaign's delivery reports the caller may see, by leg and placement window."""
     return _delivery_reads(delivery_report_visible(actor=actor).filter(campaign=campaign)).order_by(

@@ -48,13 +48,14 @@ DisputeReasonEnum = graphene.Enum("DeliveryDisputeReason", [(r.name, r.value) fo
 
 
 def delivery_reports_for(campaign: Campaign) -> list[DeliveryReport]:
-    """A (visible) campaign's delivery reports, by leg and window. Uses the prefetch of
-    ``selectors.with_delivery_reports`` when present (a list of campaigns then costs one query
-    for all their reports); otherwise one query."""
-    return sorted(
-        campaign.delivery_reports.all(),
-        key=lambda r: (r.placement.leg_id, r.placement.starts_at, r.placement_id),
-    )
+    """A (visible) campaign's delivery reports, by leg and window, for the Campaign type. Uses
+    the prefetch of ``selectors.with_delivery_reports`` when the campaign list made one (all
+    their reports in one query); otherwise one joined query for this campaign."""
+    if "delivery_reports" in getattr(campaign, "_prefetched_objects_cache", {}):
+        reports = list(campaign.delivery_reports.all())
+    else:
+        reports = list(selectors.delivery_reports_of(campaign))
+    return sorted(reports, key=lambda r: (r.placement.leg_id, r.placement.starts_at, r.placement_id))
 
 
 class DeliveryReportNode(ScopedObjectType):
@@ -305,9 +306,3 @@ class DisputeDelivery(BaseMutation):
             actor=actor, report=_report(actor, report), reason=getattr(reason, "value", reason), note=note or ""
         )
         return {"report": _fresh(actor, done)}
-
-
-class DeliveryMutation(graphene.ObjectType):
-    report_delivery = ReportDelivery.Field()
-    confirm_delivery = ConfirmDelivery.Field()
-    dispute_delivery = DisputeDelivery.Field()

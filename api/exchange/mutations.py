@@ -12,7 +12,7 @@ from api.core.errors import ApiError
 from api.core.ids import brand_for, decode_id
 from api.core.mutations import BaseMutation, Permission
 from api.core.scalars import BigInt
-from api.exchange.delivery import DeliveryMutation
+from api.exchange.delivery import ConfirmDelivery, DisputeDelivery, ReportDelivery
 from api.exchange.inputs import AskInput, PlacementInput, asks_list, placement_specs
 from api.exchange.reported import ReportedMutation
 from api.exchange.types import (
@@ -206,9 +206,8 @@ class SetChannelRate(BaseMutation):
         return {"channel_rate": rate}
 
 
-# Delivery reports (api/exchange/delivery.py), coupons and partner-reported events
-# (api/exchange/reported.py) compose in as mixins.
-class ExchangeMutation(DeliveryMutation, ReportedMutation, graphene.ObjectType):
+# Coupons and partner-reported events (api/exchange/reported.py) compose in as a mixin.
+class ExchangeMutation(ReportedMutation, graphene.ObjectType):
     propose_swap = ProposeSwap.Field()
     counter_proposal = CounterProposal.Field()
     accept_proposal = AcceptProposal.Field()
@@ -217,3 +216,7 @@ class ExchangeMutation(DeliveryMutation, ReportedMutation, graphene.ObjectType):
     send_proposal_message = SendProposalMessage.Field()
     mark_notifications_read = MarkNotificationsRead.Field()
     set_channel_rate = SetChannelRate.Field()
+    # delivery reports (api/exchange/delivery.py)
+    report_delivery = ReportDelivery.Field()
+    confirm_delivery = ConfirmDelivery.Field()
+    dispute_delivery = DisputeDelivery.Field()

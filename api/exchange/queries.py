@@ -10,7 +10,6 @@ from api.core.errors import Error, graphql_error_from
 from api.core.ids import brand_for, decode_id
 from api.core.scalars import BigInt, Money
 from api.core.types import ScopedConnectionField, actor_of
-from api.exchange.delivery import DeliveryQuery
 from api.exchange.inputs import PlacementInput, placement_specs
 from api.exchange.reported import ReportedQuery
 from api.exchange.types import (
@@ -49,9 +48,8 @@ def _proposal_or_error(actor, global_id: str, field: str = "proposal") -> Propos
     return selectors.proposal_get(actor=actor, pk=pk)
 
 
-# Delivery reports (api/exchange/delivery.py), coupons and partner-reported events
-# (api/exchange/reported.py) compose in as mixins.
-class ExchangeQuery(DeliveryQuery, ReportedQuery, graphene.ObjectType):
+# Coupons and partner-reported events (api/exchange/reported.py) compose in as a mixin.
+class ExchangeQuery(ReportedQuery, graphene.ObjectType):
     channel_rates = graphene.List(
         graphene.NonNull(ChannelRateNode), required=True, description="Benchmark values placements are priced at."
     )

@@ -255,3 +255,20 @@ def test_delivery_reports_for_uses_the_campaign_prefetch(live, coffee, coffee_ac
     with django_assert_num_queries(0):
         (r,) = delivery_reports_for(campaigns[0])
         assert r.placement.placement.quantity == 20_000 and r.placement.leg.promoted.slug == "tiny-toys"
+
+
+def test_delivery_reports_for_without_a_prefetch_is_one_query(live, coffee, toys, coffee_actor, toys_actor):
+    from api.exchange.delivery import delivery_reports_for
+    from exchange import selectors
+
+    reported(placement_of(live, coffee), coffee_actor)
+    theirs = placement_of(live, toys)
+    services.delivery_report(
+        actor=toys_actor, placement=theirs, reach=5, delivered_at=theirs.starts_at + timedelta(hours=2), proof_url=PROOF
+    )
+    campaign = selectors.campaign_visible(actor=coffee_actor).get()
+    with CaptureQueriesContext(connection) as queries:
+        rows = delivery_reports_for(campaign)
+        assert [r.placement.leg.promoter.slug for r in rows] == ["bean-house", "tiny-toys"]
+        assert all(r.placement.placement.quantity for r in rows)
+    assert len(queries) == 1

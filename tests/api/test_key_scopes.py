@@ -40,9 +40,8 @@ def _literal(type_) -> str:
         ]
         return "{" + ", ".join(required) + "}"
     assert isinstance(type_, GraphQLScalarType)
-    typed = {"Int": "1", "Float": "1", "Boolean": "false", "BigInt": "1", "Date": '"2030-01-01"'}
-    typed["DateTime"] = '"2030-01-01T00:00:00+08:00"'
-    return typed.get(type_.name, '"x"')
+    times = {"DateTime": '"2030-01-01T00:00:00+08:00"', "Date": '"2030-01-01"'}
+    return {"Int": "1", "Float": "1", "Boolean": "false", "BigInt": "1", **times}.get(type_.name, '"x"')
 
 
 def _call(name: str) -> str:
