@@ -5,7 +5,7 @@ Thin: the work is ``partners.demo.demo_load`` (brands, rules, accounts) and
 ``matching.demo.demo_history_load`` (a swap history, a trained matcher, fresh
 recommendations), then ``exchange.demo.demo_swaps_load`` (proposals in every state) and
 ``exchange.demo_campaigns.demo_campaigns_load`` (a live and a completed campaign with their
-events). Prints the demo accounts at the end. It lives in the project-level ``demo`` app
+events) and ``exchange.demo_reported.demo_reported_load`` (their reported orders and new members). Prints the demo accounts at the end. It lives in the project-level ``demo`` app
 because it spans partners and matching (partners never imports matching).
 """
 
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from exchange.demo import demo_swaps_load
 from exchange.demo_campaigns import demo_campaigns_load
+from exchange.demo_reported import demo_reported_load
 from matching.demo import demo_history_load
 from partners.demo import GENERATED, demo_load
 from partners.importer import BrandImportError
@@ -54,6 +55,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 _("Campaigns: %(n)d (one live, one completed) with %(clicks)d tracked clicks.")
                 % {"n": campaigns.campaigns, "clicks": campaigns.clicks}
+            )
+        reported = demo_reported_load()
+        if reported.orders or reported.members:
+            self.stdout.write(
+                _("Reported through the API: %(o)d orders and %(m)d new members (%(r)d reversed, %(c)d confirmed).")
+                % {"o": reported.orders, "m": reported.members, "r": reported.reversed, "c": reported.confirmed}
             )
         statuses = ", ".join(f"{BrandStatus(status).label} {count}" for status, count in result.by_status.items())
         self.stdout.write(_("Demo market: %(n)d brands (%(statuses)s).") % {"n": result.brands, "statuses": statuses})
