@@ -33,9 +33,10 @@ from graphene_django.views import GraphQLView, HttpError
 from graphql import GraphQLError, specified_rules
 
 from api.core.errors import ApiError
-from api.core.validation import max_aliases_rule
-from huiliu import jsonl
+from api.core.validation import max_aliases_rule, max_cost_rule
+from huiliu import buckets, jsonl
 from huiliu.throttle import Throttled, ThrottleScope, client_ip, throttle
+from partners import usage
 from partners.services import api_key_authenticate
 
 logger = logging.getLogger("api.graphql")
@@ -60,12 +61,31 @@ def _rate_limited(exc: Throttled) -> HttpResponse:
 
 
 def _throttle_caller(request) -> None:
-    """Count the request against its caller's limit: an API key's own, or an anonymous
-    caller's address. Signed-in people are limited per operation (registerBrand …)."""
+    """Count the request against its caller's limit: an API key's token bucket (its state
+    kept on the request for the RateLimit-* headers), or an anonymous caller's address.
+    Signed-in people are limited per operation (registerBrand …)."""
+    request.rate_bucket = None
     if request.api_key is not None:
-        throttle(ThrottleScope.GRAPHQL_API_KEY, f"key:{request.api_key.pk}")
+        rate = usage.key_rate(request.api_key)
+        bucket = buckets.take(f"key:{request.api_key.pk}", capacity=rate.burst, per_minute=rate.per_minute)
+        request.rate_bucket = bucket
+        if bucket is not None and not bucket.allowed:
+            raise Throttled("api_key", bucket.retry_after)
     elif not request.user.is_authenticated:
         throttle(ThrottleScope.GRAPHQL_ANONYMOUS, f"ip:{client_ip(request)}")
+
+
+def _rate_headers(request, response) -> None:
+    """IETF RateLimit header fields for API-key callers: the bucket's size, what is left, and
+    in how many seconds it is full again; ``RateLimit-Policy`` names the refill rate."""
+    bucket = getattr(request, "rate_bucket", None)
+    if bucket is None:
+        return
+    response["RateLimit-Limit"] = str(bucket.capacity)
+    response["RateLimit-Remaining"] = str(bucket.remaining)
+    response["RateLimit-Reset"] = str(bucket.reset)
+    window = max(1, round(bucket.capacity * 60 / bucket.per_minute))
+    response["RateLimit-Policy"] = f"{bucket.capacity};w={window};burst={bucket.capacity};rate={bucket.per_minute}/m"
 
 
 def _is_expected(error: Exception) -> bool:
@@ -128,13 +148,32 @@ class HuiliuGraphQLView(GraphQLView):
         try:
             _throttle_caller(request)
         except Throttled as exc:
-            return _rate_limited(exc)
+            response = _rate_limited(exc)
+            self._count_usage(request, response)
+            return response
         self.retry_after = 0  # set by format_error when an operation was throttled
+        self.had_errors = False  # set by format_error: the request answered with top-level errors
         response = super().dispatch(request, *args, **kwargs)
         if self.retry_after:
             response.status_code = 429
             response["Retry-After"] = str(self.retry_after)
+        self._count_usage(request, response)
         return response
+
+    def _count_usage(self, request, response) -> None:
+        _rate_headers(request, response)
+        if request.api_key is not None:
+            failed = response.status_code >= 400 or getattr(self, "had_errors", False)
+            usage.usage_count(request.api_key.pk, error=failed)
+
+    def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
+        # The cost of a page depends on its `first: $n`, so the cost rule is built per request
+        # with the request's variables, beside the fixed rules set in dispatch().
+        fixed = tuple(rule for rule in self.validation_rules if not getattr(rule, "per_request", False))
+        cost_rule = max_cost_rule(settings.GRAPHQL_MAX_COST, variables if isinstance(variables, dict) else None)
+        cost_rule.per_request = True
+        self.validation_rules = (*fixed, cost_rule)
+        return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
 
     @staticmethod
     def _check_size(request) -> HttpResponse | None:
@@ -189,6 +228,7 @@ class HuiliuGraphQLView(GraphQLView):
         return query, variables, operation_name, id_
 
     def format_error(self, error):
+        self.had_errors = True
         if isinstance(error, HttpError):  # bad request shape: no query, bad variables JSON …
             return {"message": str(error.message), "extensions": {"code": "bad_request"}}
         if _is_expected(error):

@@ -239,9 +239,13 @@ THROTTLE_RATES = {
     "signup": env.str("THROTTLE_SIGNUP", default="20/h"),  # sign-up attempts per client address
     "brand_register": env.str("THROTTLE_BRAND_REGISTER", default="10/h"),  # brands registered per user
     "graphql_anonymous": env.str("THROTTLE_GRAPHQL_ANONYMOUS", default="60/m"),  # per client address
-    "graphql_api_key": env.str("THROTTLE_GRAPHQL_API_KEY", default="600/m"),  # per API key
 }
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+# Per API key, a token bucket (huiliu/buckets.py): bursts of API_KEY_BURST requests, refilled at
+# API_KEY_RATE_PER_MINUTE; a platform admin raises one brand's rate (Brand.api_rate_per_minute
+# in the Django admin), the burst scaling with it. Reported in RateLimit-* response headers.
+API_KEY_RATE_PER_MINUTE = env.int("API_KEY_RATE_PER_MINUTE", default=600)
+API_KEY_BURST = env.int("API_KEY_BURST", default=120)
 THROTTLE_TRUSTED_PROXIES = env.int("THROTTLE_TRUSTED_PROXIES", default=0)
 RATELIMIT_USE_CACHE = THROTTLE_CACHE
 RATELIMIT_IP_META_KEY = "huiliu.throttle.client_ip"
@@ -271,6 +275,9 @@ GRAPHENE = {
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_REQUEST_BYTES = env.int("GRAPHQL_MAX_REQUEST_BYTES", default=100_000)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=30)
+# Estimated cost per document (api.core.validation.query_cost: 1 per field, a connection
+# multiplies what is under it by its page size); above it the query is refused before it runs.
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=25_000)
 GRAPHIQL_ENABLED = DEBUG
 
 # --- Stripe (settlement; used by the exchange) ---------------------------------------------

@@ -39,7 +39,7 @@ class ThrottleScope(StrEnum):
     SIGNUP = "signup"  # per client address
     BRAND_REGISTER = "brand_register"  # per user
     GRAPHQL_ANONYMOUS = "graphql_anonymous"  # per client address
-    GRAPHQL_API_KEY = "graphql_api_key"  # per key
+    # API keys have a token bucket of their own (huiliu/buckets.py, partners/usage.py).
 
 
 class Throttled(Exception):
@@ -116,7 +116,10 @@ class ThrottleMiddleware:
 
 
 def throttle_reset() -> None:
-    """Forget every count and lockout (tests; an operator after an incident)."""
+    """Forget every count, bucket and lockout (tests; an operator after an incident)."""
+    from huiliu import buckets
+
+    buckets.reset_local()
     cache = caches[settings.THROTTLE_CACHE]
     if hasattr(cache, "delete_pattern"):  # django-redis: only this cache's prefixed keys
         cache.delete_pattern("*")

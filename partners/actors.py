@@ -52,7 +52,10 @@ class Actor:
         if self.api_key is not None:
             if not self.api_key.is_active:
                 return {}
-            role = Role.MARKETER if self.api_key.has_scope(ApiKeyScope.WRITE) else Role.VIEWER
+            # A key that may write anything acts with marketer rights; which mutations it may
+            # call at all is its scopes' business (BaseMutation.scope).
+            writes = self.api_key.has_scope(ApiKeyScope.WRITE) or self.api_key.has_scope(ApiKeyScope.EVENTS_WRITE)
+            role = Role.MARKETER if writes else Role.VIEWER
             return {self.api_key.brand_id: role}
         if self.user is None:
             return {}

@@ -246,6 +246,7 @@ class BrandAdmin(CheckedLookupsAdmin):
                 "fields": AUDIENCE_FIELDSET,
             },
         ),
+        (gettext_lazy("API"), {"fields": ("api_rate_per_minute",)}),
         (gettext_lazy("Dates"), {"fields": ("submitted_at", "created_at", "updated_at")}),
     )
     inlines = (ChannelInline, MembershipInline, AuditEventInline)

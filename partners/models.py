@@ -120,6 +120,13 @@ class Brand(models.Model):
     )
     status_reason = models.TextField(_("reason for the status"), blank=True)
     status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    # Set by a platform admin for a partner that needs more than the default API rate.
+    api_rate_per_minute = models.PositiveIntegerField(
+        _("API requests per minute per key"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the platform default. Raising it raises every key's burst in proportion."),
+    )
     submitted_at = models.DateTimeField(_("submitted for review"), default=timezone.now)
 
     # Scale = Σ channel size × active rate. Kept in step by the channel services so lists
@@ -250,8 +257,14 @@ class Membership(models.Model):
 
 
 class ApiKeyScope(models.TextChoices):
+    """What a key may do, least privilege first: every mutation declares the scope it needs
+    (api.core.mutations.BaseMutation.scope). ``write`` implies ``read``; the others do not, so a
+    point-of-sale system can hold a key that reports orders and nothing else."""
+
     READ = "read", _("Read")
-    WRITE = "write", _("Write")
+    WRITE = "write", _("Write (profile, proposals)")
+    EVENTS_WRITE = "events:write", _("Report events (conversions, new members, deliveries)")
+    WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhooks")
 
 
 class ApiKey(models.Model):

@@ -22,7 +22,8 @@ class ApiError(StrEnum):
     INVALID_CURSOR = "invalid_cursor"
     PERMISSION_DENIED = "permission_denied"
     UNAUTHENTICATED = "unauthenticated"
-    READ_ONLY_KEY = "read_only_key"
+    READ_ONLY_KEY = "read_only_key"  # a key with no write scope at all
+    INSUFFICIENT_SCOPE = "insufficient_scope"  # a key without the scope this mutation declares
     INTERNAL_ERROR = "internal_error"
     REQUEST_TOO_LARGE = "request_too_large"
     CSRF_FAILED = "csrf_failed"

@@ -28,12 +28,22 @@ class Permission(StrEnum):
     ADMIN = "admin"  # a platform admin
 
 
-def permission_error(actor: Actor, permission: Permission) -> Error | None:
-    """Why ``actor`` may not call a mutation declaring ``permission``, or None."""
+WRITE_SCOPES = (ApiKeyScope.WRITE, ApiKeyScope.EVENTS_WRITE, ApiKeyScope.WEBHOOKS_MANAGE)
+
+
+def permission_error(actor: Actor, permission: Permission, scope: ApiKeyScope = ApiKeyScope.WRITE) -> Error | None:
+    """Why ``actor`` may not call a mutation declaring ``permission`` and, for API keys,
+    ``scope`` — or None."""
     if not actor.is_authenticated:
         return error(ApiError.UNAUTHENTICATED, _("Sign in or use an API key to do this."))
-    if actor.api_key is not None and not actor.api_key.has_scope(ApiKeyScope.WRITE):
-        return error(ApiError.READ_ONLY_KEY, _("This API key is read-only; mutations need the write scope."))
+    key = actor.api_key
+    if key is not None and not key.has_scope(scope):
+        if not any(key.has_scope(s) for s in WRITE_SCOPES):
+            return error(ApiError.READ_ONLY_KEY, _("This API key is read-only; mutations need a write scope."))
+        return error(
+            ApiError.INSUFFICIENT_SCOPE,
+            _("This API key lacks the “%(scope)s” scope this operation needs.") % {"scope": scope.value},
+        )
     if permission == Permission.USER and actor.user is None:
         return error(ApiError.PERMISSION_DENIED, _("Only a signed-in person can do this, not an API key."))
     if permission == Permission.ADMIN and not actor.is_admin:
@@ -48,6 +58,9 @@ class BaseMutation(graphene.Mutation):
     errors = graphene.List(graphene.NonNull(Error), required=True)
 
     permission: Permission = Permission.AUTHENTICATED
+    # The API-key scope the operation needs (people are checked by ``permission`` and the
+    # service). Profile and proposal writes need ``write``; event reports ``events:write``.
+    scope: ApiKeyScope = ApiKeyScope.WRITE
 
     @classmethod
     def perform(cls, actor: Actor, info, **kwargs) -> dict:
@@ -60,7 +73,7 @@ class BaseMutation(graphene.Mutation):
     @classmethod
     def mutate(cls, root, info, **kwargs):
         actor = actor_of(info)
-        denied = permission_error(actor, cls.permission)
+        denied = permission_error(actor, cls.permission, cls.scope)
         if denied is not None:
             return cls.failed(info, [denied])
         try:

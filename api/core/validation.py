@@ -32,3 +32,89 @@ def max_aliases_rule(limit: int) -> type[ValidationRule]:
                     )
 
     return MaxAliases
+
+
+# --- query cost ---------------------------------------------------------------------------------
+def _page_size(node, variables: dict, cap: int) -> int:
+    """The page a connection field asks for: ``first`` or ``last`` (a literal or a variable),
+    the cap when absent or unreadable — the cost is an upper bound, never an underestimate."""
+    for argument in node.arguments or ():
+        if argument.name.value not in ("first", "last"):
+            continue
+        value = argument.value
+        if value.kind == "variable":
+            raw = variables.get(value.name.value)
+        else:
+            raw = getattr(value, "value", None)
+        try:
+            return max(1, min(int(raw), cap))
+        except (TypeError, ValueError):
+            return cap
+    return cap
+
+
+def query_cost(document, schema, *, variables: dict | None = None, cap: int = 100) -> int:
+    """An upper bound on the work a document asks for, before it runs: every field costs 1,
+    and a connection multiplies what is selected under it by the page it asks for (``first`` /
+    ``last``, at most ``cap``). Fragments count where they are spread; each operation is
+    costed and the dearest one counts. Unknown fields cost 1 (validation reports them)."""
+    from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_named_type
+
+    variables = variables or {}
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+    def cost(selection_set, parent, seen: frozenset[str]) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            kind = selection.kind
+            if kind == "field":
+                fields = getattr(parent, "fields", None) or {}
+                definition = fields.get(selection.name.value)
+                sub = 0
+                if selection.selection_set is not None and definition is not None:
+                    sub = cost(selection.selection_set, get_named_type(definition.type), seen)
+                multiplier = 1
+                if definition is not None and get_named_type(definition.type).name.endswith("Connection"):
+                    multiplier = _page_size(selection, variables, cap)
+                total += 1 + multiplier * sub
+            elif kind == "inline_fragment":
+                condition = selection.type_condition
+                target = schema.get_type(condition.name.value) if condition is not None else parent
+                total += cost(selection.selection_set, target or parent, seen)
+            elif kind == "fragment_spread":
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if fragment is None or name in seen:  # unknown or cyclic: validation refuses it
+                    continue
+                target = schema.get_type(fragment.type_condition.name.value) or parent
+                total += cost(fragment.selection_set, target, seen | {name})
+        return total
+
+    roots = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}
+    best = 0
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            root = roots.get(definition.operation.value)
+            if root is not None:
+                best = max(best, cost(definition.selection_set, root, frozenset()))
+    return best
+
+
+def max_cost_rule(budget: int, variables: dict | None, cap: int = 100) -> type[ValidationRule]:
+    """Refuse a document whose estimated cost (``query_cost``) is above ``budget``, before it
+    runs; the error carries the cost and the budget so a client can split its query."""
+
+    class MaxCost(ValidationRule):
+        def enter_document(self, node, *_args):
+            estimated = query_cost(node, self.context.schema, variables=variables, cap=cap)
+            if estimated > budget:
+                self.report_error(
+                    GraphQLError(
+                        _("Query too expensive: estimated cost %(cost)d, budget %(budget)d. Ask for smaller pages.")
+                        % {"cost": estimated, "budget": budget},
+                        node,
+                        extensions={"code": "query_too_expensive", "cost": estimated, "budget": budget},
+                    )
+                )
+
+    return MaxCost

@@ -20,6 +20,7 @@ from api.core.loaders import selects
 from api.core.scalars import BigInt
 from api.core.types import ScopedObjectType, actor_of, request_language
 from partners import selectors
+from partners import usage as key_usage
 from partners.actors import Actor
 from partners.logos import logo_version
 from partners.models import (
@@ -97,10 +98,24 @@ class ChannelNode(ScopedObjectType):
         return choice_label(Verification, self.verification)
 
 
+class ApiKeyUsageDay(graphene.ObjectType):
+    """Requests a key made on one day (Asia/Shanghai), and how many answered with errors."""
+
+    day = graphene.Date(required=True)
+    requests = graphene.Int(required=True)
+    errors = graphene.Int(required=True)
+
+
 class ApiKeyNode(ScopedObjectType):
     """A key's metadata. The secret is shown once, in createApiKey's payload; its hash never."""
 
     is_active = graphene.Boolean(required=True)
+    usage = graphene.List(
+        graphene.NonNull(ApiKeyUsageDay),
+        required=True,
+        days=graphene.Int(default_value=14, description="How many days back, newest first (1–40)."),
+        description="Requests and errors per day, from counters (kept 40 days).",
+    )
     scopes = graphene.List(graphene.NonNull(graphene.String), required=True)
     scope_labels = graphene.List(
         graphene.NonNull(graphene.String), required=True, description="`scopes` in the request's language."
@@ -120,7 +135,14 @@ class ApiKeyNode(ScopedObjectType):
             "last_used_at",
             "revoked_at",
             "is_active",
+            "usage",
         )
+
+    def resolve_usage(self, info, days=14):
+        return [
+            ApiKeyUsageDay(day=d.day, requests=d.requests, errors=d.errors)
+            for d in key_usage.usage_days(self.pk, days=days)
+        ]
 
     def resolve_scopes(self, info):
         return list(self.scopes or [])

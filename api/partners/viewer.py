@@ -11,7 +11,7 @@ import graphene
 
 from api.core.labels import choice_label, choice_labels
 from api.partners.types import BrandNode, UserNode
-from partners import selectors
+from partners import selectors, usage
 from partners.actors import Actor
 from partners.models import ApiKey, ApiKeyScope, Role
 
@@ -41,6 +41,15 @@ class ViewerApiKey(graphene.ObjectType):
         return choice_labels(ApiKeyScope, root.scopes or [])
 
 
+class ViewerRateLimit(graphene.ObjectType):
+    """The key's token bucket: bursts of ``burst`` requests, refilled at ``perMinute``."""
+
+    per_minute = graphene.Int(required=True)
+    burst = graphene.Int(required=True)
+    raised = graphene.Boolean(required=True, description="A platform admin set this brand's rate above the default.")
+    remaining = graphene.Int(description="Requests left in the bucket after this one (null when not counted).")
+
+
 class Viewer(graphene.ObjectType):
     """Who is calling: a person (session), a partner system's API key, or nobody.
 
@@ -55,6 +64,7 @@ class Viewer(graphene.ObjectType):
     brand = graphene.Field(BrandNode, description="The key's brand; null for people (see `user.memberships`).")
     role = graphene.String(description="What the key may do in its brand: `viewer` (read) or `marketer` (write).")
     role_label = graphene.String(description="`role` in the request's language.")
+    rate_limit = graphene.Field(ViewerRateLimit, description="The key's rate limit; null unless a key is used.")
 
     def resolve_kind(root: Actor, info):
         if root.api_key is not None:
@@ -80,3 +90,15 @@ class Viewer(graphene.ObjectType):
 
     def resolve_role_label(root: Actor, info):
         return choice_label(Role, Viewer.resolve_role(root, info))
+
+    def resolve_rate_limit(root: Actor, info):
+        if root.api_key is None:
+            return None
+        rate = usage.key_rate(root.api_key)
+        bucket = getattr(info.context, "rate_bucket", None)
+        return ViewerRateLimit(
+            per_minute=rate.per_minute,
+            burst=rate.burst,
+            raised=rate.raised,
+            remaining=bucket.remaining if bucket is not None else None,
+        )

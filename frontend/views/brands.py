@@ -24,6 +24,7 @@ from frontend.labels import label_of, page_error_items
 from frontend.views.common import actor_of, brand_for
 from frontend.views.review import ACTIONS_BY_STATUS
 from partners import selectors, services
+from partners.usage import usage_days
 
 
 @login_required
@@ -191,10 +192,15 @@ def api_keys(request, slug: str):
             # Rendered (not redirected) so the secret appears exactly once and is never stored.
             messages.success(request, _("API key “%(name)s” was created.") % {"name": key.name})
             form = ApiKeyForm()
+    keys = list(selectors.api_key_list(actor=actor, brand=brand))
+    for key in keys:  # from the usage counters (partners/usage.py), not a log
+        week = usage_days(key.pk, days=7)
+        key.week_requests = sum(d.requests for d in week)
+        key.week_errors = sum(d.errors for d in week)
     response = render(
         request,
         "frontend/brands/api_keys.html",
-        {"brand": brand, "form": form, "raw_key": raw_key, "keys": selectors.api_key_list(actor=actor, brand=brand)},
+        {"brand": brand, "form": form, "raw_key": raw_key, "keys": keys},
     )
     if raw_key:
         response["Cache-Control"] = "no-store"

@@ -47,7 +47,7 @@ def api_key_create(*, actor: Actor, brand: Brand, name: str, scopes: list[str]) 
         except ValidationError as exc:
             errors["name"] = exc
     scopes = set(scopes or [])
-    if ApiKeyScope.WRITE in scopes:
+    if ApiKeyScope.WRITE in scopes:  # write implies read; event and webhook scopes do not
         scopes.add(ApiKeyScope.READ)
     scopes = sorted(scopes)
     if not scopes or any(s not in ApiKeyScope.values for s in scopes):

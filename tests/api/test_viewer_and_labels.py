@@ -11,8 +11,8 @@ import pytest
 
 from matching.services import recommendations_refresh_brand
 from partners.actors import Actor
-from partners.models import ApiKey, Brand
-from partners.services import api_key_revoke
+from partners.models import ApiKey, ApiKeyScope, Brand
+from partners.services import api_key_create, api_key_revoke
 from tests.api.conftest import gid, session, with_key
 from tests.factories import BrandFactory, category
 
@@ -35,7 +35,7 @@ def test_an_api_key_learns_who_it_is_without_its_secret(write_key, brand):
     assert viewer["brand"] == {"slug": brand.slug, "name": brand.name}
     assert viewer["apiKey"]["prefix"] == key.prefix and viewer["apiKey"]["name"] == key.name
     assert viewer["apiKey"]["scopes"] == ["read", "write"]
-    assert viewer["apiKey"]["scopeLabels"] == ["读取", "写入"]
+    assert viewer["apiKey"]["scopeLabels"] == ["读取", "写入（资料、提案）"]
     assert viewer["roleLabel"] == "运营"  # a write key acts as a marketer
     text = response.content.decode()
     key.refresh_from_db()
@@ -129,7 +129,7 @@ def test_memberships_and_keys_label_their_role_and_scopes(owner, brand, write_ke
     )
     membership = data["me"]["memberships"][0]
     assert (membership["role"], membership["roleLabel"]) == ("owner", "所有者")
-    assert membership["brand"]["apiKeys"][0]["scopeLabels"] == ["读取", "写入"]
+    assert membership["brand"]["apiKeys"][0]["scopeLabels"] == ["读取", "写入（资料、提案）"]
 
 
 def test_recommended_partners_label_their_tone_tags(toned, owner):
@@ -176,3 +176,20 @@ def test_exchange_codes_come_with_labels(coffee, toys, coffee_owner, coffee_weco
     assert placement["unitLabel"] and placement["unitLabel"] != placement["unit"]
     assert all(r["formatLabel"] and r["channelTypeLabel"] for r in data["channelRates"])
     assert "DIRECT_MESSAGE" not in json.dumps([r["formatLabel"] for r in data["channelRates"]])
+
+
+def test_a_key_learns_its_rate_limit_and_its_owner_sees_its_usage(owner, brand, settings):
+    settings.API_KEY_BURST = 50
+    settings.API_KEY_RATE_PER_MINUTE = 300
+    key, raw = api_key_create(actor=Actor(user=owner), brand=brand, name="CRM", scopes=[ApiKeyScope.READ])
+    caller = with_key(raw)
+    caller("{ categories { code } }")
+    viewer = caller("{ viewer { rateLimit { perMinute burst raised remaining } } }")["viewer"]
+    assert viewer["rateLimit"] == {"perMinute": 300, "burst": 50, "raised": False, "remaining": 48}
+    assert session(owner)("{ viewer { rateLimit { perMinute } } }")["viewer"]["rateLimit"] is None
+    data = session(owner)(
+        "query($s: String) { brand(slug: $s) { apiKeys { name usage(days: 2) { day requests errors } } } }",
+        {"s": brand.slug},
+    )
+    (listed,) = data["brand"]["apiKeys"]
+    assert [d["requests"] for d in listed["usage"]] == [2, 0]

@@ -199,7 +199,10 @@ def test_api_key_without_name_or_scope_is_refused(owner_client, brand):
     response = owner_client.post(reverse("frontend:api_keys", args=[brand.slug]), {"name": " "})
     errors = errors_in(response)
     assert "Give the key a name." in errors
-    assert "Scopes must be one or more of: Read, Write." in errors
+    assert (
+        "Scopes must be one or more of: Read, Write (profile, proposals), Report events (conversions, new members, deliveries), Manage webhooks."
+        in errors
+    )
     assert not ApiKey.objects.exists()
 
 

@@ -109,7 +109,14 @@ def test_recommend_names_a_brands_status_by_its_label():
 
 
 def test_scope_labels_are_translated():
-    assert [str(label) for label in ApiKeyScope.labels] == ["Read", "Write"]
+    from django.utils import translation
+
+    with translation.override("en"):
+        english = [str(label) for label in ApiKeyScope.labels]
+    with translation.override("zh-hans"):
+        chinese = [str(label) for label in ApiKeyScope.labels]
+    assert english[:2] == ["Read", "Write (profile, proposals)"]
+    assert all(zh != en for zh, en in zip(chinese, english, strict=True)), chinese
 
 
 def test_an_error_names_the_field_as_its_own_form_labels_it(client, brand, owner):

@@ -234,17 +234,17 @@ def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1, placement_pk
     channel = victim_brand.channels.first()
     channel_id = gid("Channel", channel.pk if channel else 1)
     return {
-        "proposals": "first: 100",
+        "proposals": "first: 20",
         "proposal": f'id: "{gid("Proposal", proposal_pk)}"',
-        "notifications": "first: 100",
-        "reportedEvents": "first: 100",
+        "notifications": "first: 20",
+        "reportedEvents": "first: 20",
         "couponBatch": f'placement: "{gid("CampaignPlacement", placement_pk)}"',
         "previewSwap": f'brand: "{victim_id}", counterparty: "{victim_id}", placements: [{{channel: "{channel_id}", '
         f'format: DIRECT_MESSAGE, quantity: 10, startsOn: "2030-01-01", endsOn: "2030-01-02"}}]',
-        "brands": "first: 100",
-        "recommendations": f'brand: "{victim_id}", first: 100',
-        "matcherModels": "first: 100",
-        "trainingRuns": "first: 100",
+        "brands": "first: 20",
+        "recommendations": f'brand: "{victim_id}", first: 20',
+        "matcherModels": "first: 20",
+        "trainingRuns": "first: 20",
         "trainingRun": f'id: "{gid("TrainingRun", run_pk)}"',
         "brand": f'id: "{victim_id}"',
         "channels": f'brand: "{victim_id}"',

@@ -220,8 +220,9 @@ def test_signed_in_people_are_not_held_to_the_anonymous_limit(rates, owner):
         api(QUERY)
 
 
-def test_each_api_key_has_its_own_limit(rates, brand, owner):
-    rates(graphql_api_key="2/m")
+def test_each_api_key_has_its_own_limit(settings, brand, owner):
+    settings.API_KEY_BURST = 2
+    settings.API_KEY_RATE_PER_MINUTE = 1
     keys = [
         services.api_key_create(actor=Actor(user=owner), brand=brand, name=f"k{n}", scopes=[ApiKeyScope.READ])[1]
         for n in range(2)
@@ -236,9 +237,10 @@ def test_each_api_key_has_its_own_limit(rates, brand, owner):
 
 
 def test_the_default_limits_are_generous(settings):
-    for scope in ("signup", "brand_register", "graphql_anonymous", "graphql_api_key"):
+    for scope in ("signup", "brand_register", "graphql_anonymous"):
         count, _per = settings.THROTTLE_RATES[scope].split("/")
         assert int(count) >= 10, scope
+    assert settings.API_KEY_RATE_PER_MINUTE >= 60 and settings.API_KEY_BURST >= 10
     assert settings.AXES_FAILURE_LIMIT >= 5
 
 
@@ -266,3 +268,84 @@ def test_without_the_cache_sign_in_sign_up_and_graphql_still_work(throttle_cache
     assert signup.status_code == 302
     assert post_graphql(from_ip("203.0.113.7"), QUERY).status_code == 200
     assert "unavailable" in caplog.text
+
+
+# --- API keys: a token bucket, reported in RateLimit-* headers ----------------------------------
+def test_a_key_sees_its_budget_in_the_headers_and_spends_its_burst(settings, brand, owner):
+    settings.API_KEY_BURST = 3
+    settings.API_KEY_RATE_PER_MINUTE = 6  # one token every 10 s
+    raw = services.api_key_create(actor=Actor(user=owner), brand=brand, name="crm", scopes=[ApiKeyScope.READ])[1]
+    caller = with_key(raw)
+    remaining = []
+    for _ in range(3):
+        response = caller.raw(QUERY)
+        assert response.status_code == 200
+        assert response["RateLimit-Limit"] == "3"
+        remaining.append(int(response["RateLimit-Remaining"]))
+    assert remaining == [2, 1, 0]
+    refused = caller.raw(QUERY)
+    assert_throttled(refused)
+    assert refused["RateLimit-Remaining"] == "0"
+    assert 1 <= int(refused["Retry-After"]) <= 10
+    assert refused["RateLimit-Policy"] == "3;w=30;burst=3;rate=6/m"
+
+
+def test_an_admin_raises_one_brands_rate(settings, brand, owner):
+    settings.API_KEY_BURST = 2
+    settings.API_KEY_RATE_PER_MINUTE = 1
+    brand.api_rate_per_minute = 5
+    brand.save(update_fields=["api_rate_per_minute"])
+    raw = services.api_key_create(actor=Actor(user=owner), brand=brand, name="crm", scopes=[ApiKeyScope.READ])[1]
+    caller = with_key(raw)
+    for _ in range(10):  # burst scaled with the rate: 2 × 5
+        assert caller.raw(QUERY).status_code == 200
+    assert_throttled(caller.raw(QUERY))
+
+
+def test_a_tokens_refill_over_time(settings, brand, owner):
+    from huiliu import buckets
+
+    settings.API_KEY_BURST = 1
+    settings.API_KEY_RATE_PER_MINUTE = 60 * 20  # 20 a second
+    first = buckets.take("refill-test", capacity=1, per_minute=1200)
+    second = buckets.take("refill-test", capacity=1, per_minute=1200)
+    assert first.allowed and not second.allowed
+    import time
+
+    time.sleep(0.1)
+    assert buckets.take("refill-test", capacity=1, per_minute=1200).allowed
+
+
+def test_usage_per_key_counts_requests_and_errors_per_day(brand, owner):
+    from partners.usage import usage_days
+
+    key, raw = services.api_key_create(actor=Actor(user=owner), brand=brand, name="crm", scopes=[ApiKeyScope.READ])
+    caller = with_key(raw)
+    caller(QUERY)
+    caller(QUERY)
+    caller.raw("{ nope }")
+    today = usage_days(key.pk, days=3)
+    assert len(today) == 3
+    assert (today[0].requests, today[0].errors) == (3, 1)
+    assert (today[1].requests, today[1].errors) == (0, 0)
+
+
+def test_without_the_cache_a_key_is_let_through_without_rate_headers(throttle_cache_down, brand, owner, caplog):
+    raw = services.api_key_create(actor=Actor(user=owner), brand=brand, name="crm", scopes=[ApiKeyScope.READ])[1]
+    response = with_key(raw).raw(QUERY)
+    assert response.status_code == 200
+    assert "RateLimit-Remaining" not in response
+    assert "Redis unavailable" in caplog.text
+
+
+def test_in_the_embedded_default_the_bucket_is_counted_in_process(settings, brand, owner):
+    settings.CACHES = {
+        **settings.CACHES,
+        settings.THROTTLE_CACHE: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"},
+    }
+    settings.API_KEY_BURST = 2
+    settings.API_KEY_RATE_PER_MINUTE = 1
+    raw = services.api_key_create(actor=Actor(user=owner), brand=brand, name="crm", scopes=[ApiKeyScope.READ])[1]
+    caller = with_key(raw)
+    assert [caller.raw(QUERY)["RateLimit-Remaining"] for _ in range(2)] == ["1", "0"]
+    assert_throttled(caller.raw(QUERY))
