@@ -44,6 +44,7 @@ from exchange.services.common import can_act_for
 from exchange.services.coupons import can_download_codes
 from exchange.services.reported import screening_ends
 from partners.actors import Actor
+from partners.models import ApiKeyScope
 
 ReportedKindEnum = graphene.Enum.from_enum(ReportedKind, description="An order (conversion) or a new member.")
 ReportedStateEnum = graphene.Enum.from_enum(
@@ -289,6 +290,7 @@ class _Report(BaseMutation):
     rejected = graphene.List(graphene.NonNull(RejectedRow), required=True)
     new_count = graphene.Int(required=True, description="Accepted rows that were new (not duplicates).")
 
+    scope = ApiKeyScope.EVENTS_WRITE  # a shop or CRM system's key reports and needs nothing else
     service = None
 
     @classmethod
@@ -335,6 +337,7 @@ class ReportNewMembers(_Report):
 class ReverseReportedEvent(BaseMutation):
     """Reverse one of your pending reports (refund, member left …) during its screening period."""
 
+    scope = ApiKeyScope.EVENTS_WRITE
     event = graphene.Field(ReportedEventNode)
 
     class Arguments:
@@ -354,6 +357,7 @@ class ReverseReportedEvent(BaseMutation):
 class GenerateCoupons(BaseMutation):
     """Create (or grow to ``size``) the coupon batch of a placement promoting your brand."""
 
+    scope = ApiKeyScope.WRITE  # campaign set-up, like the landing page: not an event report
     coupon_batch = graphene.Field(CouponBatchNode)
 
     class Arguments:
