@@ -104,7 +104,7 @@ def _setup(runs: int, rows: int):
         ],
         batch_size=2000,
     )
-    _key, raw = api_key_create(actor=actor_b, brand=b, name="bench", scopes=["events:write"])
+    _key, raw = api_key_create(actor=actor_b, brand=b, name="bench", scopes=["read", "events:write"])
     at = (now - timedelta(hours=1)).isoformat()
 
     def batch(run: int) -> list[dict]:

@@ -292,6 +292,7 @@ class _Report(BaseMutation):
     rejected = graphene.List(graphene.NonNull(RejectedRow), required=True)
     new_count = graphene.Int(required=True, description="Accepted rows that were new (not duplicates).")
 
+    scope = ApiKeyScope.EVENTS_WRITE  # a shop or CRM system's key reports and needs nothing else
     service = None
 
     @classmethod
@@ -338,8 +339,7 @@ class ReportNewMembers(_Report):
 class ReverseReportedEvent(BaseMutation):
     """Reverse one of your pending reports (refund, member left …) during its screening period."""
 
-    scope = ApiKeyScope.EVENTS_WRITE  # what a shop or CRM key may hold alone
-
+    scope = ApiKeyScope.EVENTS_WRITE
     event = graphene.Field(ReportedEventNode)
 
     class Arguments:
@@ -359,6 +359,7 @@ class ReverseReportedEvent(BaseMutation):
 class GenerateCoupons(BaseMutation):
     """Create (or grow to ``size``) the coupon batch of a placement promoting your brand."""
 
+    scope = ApiKeyScope.WRITE  # campaign set-up, like the landing page: not an event report
     coupon_batch = graphene.Field(CouponBatchNode)
 
     class Arguments:

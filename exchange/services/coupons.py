@@ -137,7 +137,7 @@ def can_download_codes(actor: Actor, campaign: Campaign) -> bool:
     return bool({campaign.brand_a_id, campaign.brand_b_id} & actor.brand_ids)
 
 
-CSV_HEADER = ("code", "campaign", "placement", "status", "redeemed_at")
+CSV_HEADER = ("code", "campaign", "placement", "status", "redeemed_at (Asia/Shanghai)")
 
 
 def coupons_csv(*, actor: Actor, placement: CampaignPlacement) -> Iterator[str]:

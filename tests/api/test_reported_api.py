@@ -66,9 +66,7 @@ def _rows(cp, n, prefix="G"):
 
 @pytest.fixture
 def toys_key(toys, toys_owner):
-    return api_key_create(
-        actor=Actor(user=toys_owner), brand=toys, name="shop", scopes=["read", "write", "events:write"]
-    )[1]
+    return api_key_create(actor=Actor(user=toys_owner), brand=toys, name="shop", scopes=["read", "events:write"])[1]
 
 
 @pytest.fixture
@@ -205,3 +203,13 @@ def test_coupon_batch_read_shows_the_download_to_parties_only(toys_leg, toys_act
     staff = session(admin_user)(BATCH, variables)["couponBatch"]
     assert staff["size"] == 7 and staff["downloadUrl"] is None
     assert session(stranger)(BATCH, variables)["couponBatch"] is None
+
+
+def test_reporting_needs_the_events_scope_and_coupons_the_write_scope(toys_leg, toys, toys_owner, toys_key):
+    cp = placement_of(toys_leg)
+    write_only = api_key_create(actor=Actor(user=toys_owner), brand=toys, name="crm", scopes=["read", "write"])[1]
+    report = with_key(write_only)(REPORT, {"brand": gid("Brand", toys.pk), "rows": _rows(cp, 1)})
+    assert [e["code"] for e in report["reportConversions"]["errors"]] == ["insufficient_scope"]
+    coupons = with_key(toys_key)(GENERATE, {"placement": gid("CampaignPlacement", cp.pk), "size": 5})
+    assert [e["code"] for e in coupons["generateCoupons"]["errors"]] == ["insufficient_scope"]
+    assert not ReportedEvent.objects.exists() and not Coupon.objects.exists()

@@ -98,7 +98,7 @@ def test_csv_lists_every_code_for_both_parties(toys_leg, toys_actor, coffee_acto
     coupon_batch_generate(actor=toys_actor, placement=cp, size=25)
     for actor in (toys_actor, coffee_actor):
         rows = list(csv.reader(io.StringIO("".join(coupons_csv(actor=actor, placement=cp)))))
-        assert rows[0] == ["code", "campaign", "placement", "status", "redeemed_at"]
+        assert rows[0] == ["code", "campaign", "placement", "status", "redeemed_at (Asia/Shanghai)"]
         assert len(rows) == 26
         assert {r[0] for r in rows[1:]} == set(Coupon.objects.values_list("code", flat=True))
         assert {(r[1], r[2], r[3], r[4]) for r in rows[1:]} == {(str(toys_leg.campaign_id), str(cp.pk), "unused", "")}
@@ -112,3 +112,18 @@ def test_csv_is_refused_to_another_brand_and_to_admins(toys_leg, toys_actor, adm
         with pytest.raises(ValidationError) as exc:
             coupons_csv(actor=actor, placement=cp)
         assert _code(exc.value) == E.PERMISSION_DENIED
+
+
+def test_csv_shows_a_redeemed_code_with_its_time_in_shanghai(toys_leg, toys, toys_actor):
+    from datetime import UTC, datetime
+
+    from exchange.services import conversions_report
+    from tests.fixtures_reported import order
+
+    cp = placement_of(toys_leg)
+    coupon_batch_generate(actor=toys_actor, placement=cp, size=2)
+    code = Coupon.objects.order_by("id").first().code
+    conversions_report(actor=toys_actor, brand=toys, rows=[order("CSV-1", coupon_code=code)])
+    Coupon.objects.filter(code=code).update(redeemed_at=datetime(2026, 12, 1, 16, 30, tzinfo=UTC))
+    rows = {r[0]: r for r in csv.reader(io.StringIO("".join(coupons_csv(actor=toys_actor, placement=cp))))}
+    assert rows[code][3:] == ["redeemed", "2026-12-02 00:30:00"]

@@ -70,6 +70,11 @@ def test_orders_by_click_coupon_and_code_are_credited_to_the_leg(toys_leg, toys,
         (2, "A-3", False),
     ]
     assert {e.leg_id for e in ReportedEvent.objects.all()} == {toys_leg.pk}
+    for accepted in result.accepted:  # what the caller gets back is what was stored
+        stored = ReportedEvent.objects.get(pk=accepted.event.pk)
+        fields = ("external_id", "amount_cents", "currency", "occurred_at", "attribution", "leg_id", "link_id", "state")
+        assert [getattr(accepted.event, f) for f in fields] == [getattr(stored, f) for f in fields]
+        assert accepted.event.leg.promoter_id == stored.leg.promoter_id and accepted.event.brand == toys
     assert all(a.event.state == ReportedState.PENDING for a in result.accepted)
     assert _metrics(toys_leg) == (3, 13_000, 0)
     coupon.refresh_from_db()

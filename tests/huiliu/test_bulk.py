@@ -234,6 +234,33 @@ def test_staging_table_then_insert_on_conflict_keeps_what_was_there(postgres):
     assert Recommendation.objects.get(partner_id=3).reasons_zh == ["规模相当"]
 
 
+def test_insert_new_returns_only_the_rows_it_inserted(conn):
+    """``insert_new``: rows colliding on the unique columns are skipped, and what comes back
+    tells the caller which rows were new (on PostgreSQL through COPY and a staging table)."""
+    columns = (*REC_COLUMNS, "model_version", "scale_fit", "positioning_fit", "audience_fit", "category_fit")
+
+    def rows(*partners):
+        return [[*_recommendation(1, p), 0, 0.5, 0.5, 0.5, 0.5] for p in partners]
+
+    def insert(*partners):
+        with transaction.atomic(using=conn.alias):
+            return bulk.insert_new(
+                Recommendation,
+                columns,
+                rows(*partners),
+                conflict=("brand", "partner"),
+                returning=("partner",),
+                connection=conn,
+            )
+
+    assert sorted(insert(2, 3)) == [(2,), (3,)]
+    assert sorted(insert(3, 4, 5)) == [(4,), (5,)]  # 3 was there: skipped, not returned
+    assert insert(2, 3, 4, 5) == []  # twice in one transaction too: the staging table is dropped each time
+    assert insert() == []
+    stored = Recommendation.objects.using(conn.alias).values_list("partner_id", flat=True)
+    assert sorted(stored) == [2, 3, 4, 5]
+
+
 # --- the encoder and the loops --------------------------------------------------------------------
 def test_copy_text_encodes_each_kind_of_value():
     columns = [

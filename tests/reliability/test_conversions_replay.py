@@ -84,7 +84,9 @@ def test_a_500_row_batch_sent_three_times_at_once_is_counted_once(
 ):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (make test)")
-    _key, raw = api_key_create(actor=Actor(user=toys_owner), brand=toys, name="shop system", scopes=["events:write"])
+    _key, raw = api_key_create(
+        actor=Actor(user=toys_owner), brand=toys, name="shop system", scopes=["read", "events:write"]
+    )
     body = {
         "query": REPORT,
         "variables": {"brand": gid("Brand", toys.pk), "rows": _batch(toys_leg, toys_actor, with_coupons)},

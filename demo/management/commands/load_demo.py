@@ -5,7 +5,7 @@ Thin: the work is ``partners.demo.demo_load`` (brands, rules, accounts) and
 ``matching.demo.demo_history_load`` (a swap history, a trained matcher, fresh
 recommendations), then ``exchange.demo.demo_swaps_load`` (proposals in every state) and
 ``exchange.demo_campaigns.demo_campaigns_load`` (a live and a completed campaign with their
-events). Prints the demo accounts at the end. It lives in the project-level ``demo`` app
+clicks, delivery reports, coupons, and the orders and new members reported back). Prints the demo accounts at the end. It lives in the project-level ``demo`` app
 because it spans partners and matching (partners never imports matching).
 """
 
