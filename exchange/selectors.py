@@ -350,6 +350,8 @@ def coupon_batches_for(placement_or_campaign) -> QuerySet[CouponBatch]:
     qs = CouponBatch.objects.select_related("placement", "leg", "leg__campaign").annotate(
         redeemed_total=Count("coupons", filter=Q(coupons__redeemed_at__isnull=False))
     )
+    if placement_or_campaign is None:  # every batch: for a prefetch scoped by its parent
+        return qs
     if isinstance(placement_or_campaign, CampaignPlacement):
         return qs.filter(placement=placement_or_campaign)
     return qs.filter(leg__campaign=placement_or_campaign).order_by("leg_id", "placement_id")
@@ -402,10 +404,11 @@ def with_legs(qs: QuerySet[Campaign]) -> QuerySet[Campaign]:
         .prefetch_related(
             Prefetch("placements", queryset=placements),
             Prefetch("daily", queryset=LegDayMetrics.objects.order_by("day")),
+            Prefetch("coupon_batches", queryset=coupon_batches_for(None)),
         )
         .order_by("id")
     )
-    return qs.prefetch_related(Prefetch("legs", queryset=legs))
+    return with_delivery_reports(qs.prefetch_related(Prefetch("legs", queryset=legs)))
 
 
 def campaign_list(*, actor: Actor, state: str | None = None, brand: Brand | None = None) -> QuerySet[Campaign]:

@@ -17,12 +17,15 @@ from __future__ import annotations
 import graphene
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.urls import reverse
 
 from api.core.errors import graphql_error_from
 from api.core.ids import brand_for, decode_id, encode_id
 from api.core.labels import choice_label
 from api.core.scalars import BigInt, Money
 from api.core.types import ScopedConnectionField, ScopedObjectType, actor_of
+from api.exchange.delivery import DeliveryReportNode, delivery_reports_for
+from api.exchange.reported import CouponBatchNode
 from api.exchange.types import PlacementNode, ProposalParty, Side
 from exchange import selectors
 from exchange.models import Campaign, CampaignLeg, CampaignPlacement, TrackingLink
@@ -41,13 +44,14 @@ class TrackingLinkNode(ScopedObjectType):
     promoted brand's landing page with UTM parameters) with a fresh ``hl_click`` id."""
 
     url = graphene.String(required=True, description="The short link to share: <site>/t/<code>.")
+    qr_svg_url = graphene.String(required=True, description="The link's QR code as SVG (path on this site; parties).")
+    qr_png_url = graphene.String(required=True, description="The link's QR code as PNG, for print (path on this site).")
 
     class Meta:
         model = TrackingLink
         name = "TrackingLink"
         interfaces = (graphene.relay.Node,)
-        fields = ("id", "code", "url", "destination", "created_at", "updated_at")
-        # qrSvgUrl / qrPngUrl: added by the coupons-and-QR slice.
+        fields = ("id", "code", "url", "qr_svg_url", "qr_png_url", "destination", "created_at", "updated_at")
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
@@ -56,6 +60,17 @@ class TrackingLinkNode(ScopedObjectType):
     def resolve_url(self, info):
         return selectors.tracking_url(self)
 
+    def _qr(self, fmt: str) -> str:
+        return reverse(
+            "frontend:campaign_qr", kwargs={"pk": self.leg.campaign_id, "placement": self.placement_id, "fmt": fmt}
+        )
+
+    def resolve_qr_svg_url(self, info):
+        return TrackingLinkNode._qr(self, "svg")
+
+    def resolve_qr_png_url(self, info):
+        return TrackingLinkNode._qr(self, "png")
+
 
 class CampaignPlacementNode(ScopedObjectType):
     """An agreed placement as the campaign runs it: its window (Asia/Shanghai dates read as a
@@ -63,13 +78,15 @@ class CampaignPlacementNode(ScopedObjectType):
 
     placement = graphene.Field(PlacementNode, required=True, description="What was agreed in the accepted revision.")
     link = graphene.Field(TrackingLinkNode)
+    coupon_batch = graphene.Field(
+        CouponBatchNode, description="The placement's coupon codes (counts); null until issued."
+    )
 
     class Meta:
         model = CampaignPlacement
         name = "CampaignPlacement"
         interfaces = (graphene.relay.Node,)
-        fields = ("id", "placement", "starts_at", "ends_at", "link", "delivery_confirmed_at")
-        # couponBatches: added by the coupons-and-QR slice.
+        fields = ("id", "placement", "starts_at", "ends_at", "link", "coupon_batch", "delivery_confirmed_at")
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
@@ -77,6 +94,13 @@ class CampaignPlacementNode(ScopedObjectType):
 
     def resolve_placement(self, info):
         return self.placement  # selected with the leg's prefetch
+
+    def resolve_coupon_batch(self, info):
+        # with_legs prefetches each leg's batches (with their redeemed counts): no query per row.
+        leg_cache = getattr(self.leg, "_prefetched_objects_cache", {})
+        if "coupon_batches" in leg_cache:
+            return next((b for b in leg_cache["coupon_batches"] if b.placement_id == self.pk), None)
+        return selectors.coupon_batches_for(self).first()
 
     def resolve_link(self, info):
         return getattr(self, "link", None)
@@ -217,6 +241,11 @@ class CampaignNode(ScopedObjectType):
     legs = graphene.List(
         graphene.NonNull(CampaignLegNode), required=True, description="A promotes B, then B promotes A."
     )
+    delivery_reports = graphene.List(
+        graphene.NonNull(DeliveryReportNode),
+        required=True,
+        description="What each side reported it delivered, by leg and placement window.",
+    )
     metrics = graphene.Field(
         CampaignMetrics,
         required=True,
@@ -242,8 +271,8 @@ class CampaignNode(ScopedObjectType):
             "completed_at",
             "legs",
             "metrics",
+            "delivery_reports",
         )
-        # deliveryReports / reportedEvents: added by the delivery and reported-events slices.
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
@@ -263,6 +292,9 @@ class CampaignNode(ScopedObjectType):
 
     def resolve_legs(self, info):
         return _legs_in_order(self)
+
+    def resolve_delivery_reports(self, info):
+        return delivery_reports_for(self)
 
     def resolve_metrics(self, info, granularity=selectors.Granularity.DAY.value):
         value = getattr(granularity, "value", granularity)
