@@ -1,5 +1,5 @@
 """Exchange models, one module per sub-domain (rates, proposals, campaigns, tracking, metrics,
-outbox and notifications)."""
+outbox and notifications, webhooks)."""
 
 from exchange.models.campaigns import Campaign, CampaignLeg, CampaignPlacement
 from exchange.models.metrics import LegDayMetrics, LegDayVisitor
@@ -7,6 +7,7 @@ from exchange.models.outbox import DomainEvent, EmailDelivery, EventType, Notifi
 from exchange.models.proposals import Placement, Proposal, ProposalMessage, Revision
 from exchange.models.rates import ChannelRate, PlacementFormat, PricingUnit, unit_for
 from exchange.models.tracking import BotReason, ClickEvent, Ingest, TrackingLink, UaClass, VisitorKind
+from exchange.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookState
 
 __all__ = [
     "BotReason",
@@ -15,6 +16,7 @@ __all__ = [
     "CampaignPlacement",
     "ChannelRate",
     "ClickEvent",
+    "WebhookState",
     "DomainEvent",
     "EmailDelivery",
     "EventType",
@@ -31,5 +33,8 @@ __all__ = [
     "TrackingLink",
     "UaClass",
     "VisitorKind",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "unit_for",
 ]
