@@ -21,6 +21,7 @@ from api.exchange.types import (
     ProposalMessageNode,
     ProposalNode,
 )
+from api.exchange.webhooks import WebhooksMutation
 from exchange import selectors, services
 
 
@@ -204,7 +205,7 @@ class SetChannelRate(BaseMutation):
         return {"channel_rate": rate}
 
 
-class ExchangeMutation(graphene.ObjectType):
+class ExchangeMutation(WebhooksMutation, graphene.ObjectType):
     propose_swap = ProposeSwap.Field()
     counter_proposal = CounterProposal.Field()
     accept_proposal = AcceptProposal.Field()

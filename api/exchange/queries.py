@@ -19,6 +19,7 @@ from api.exchange.types import (
     ProposalStateEnum,
     Suggestion,
 )
+from api.exchange.webhooks import WebhooksQuery
 from exchange import selectors, services
 from exchange.models import Proposal
 
@@ -47,7 +48,7 @@ def _proposal_or_error(actor, global_id: str, field: str = "proposal") -> Propos
     return selectors.proposal_get(actor=actor, pk=pk)
 
 
-class ExchangeQuery(graphene.ObjectType):
+class ExchangeQuery(WebhooksQuery, graphene.ObjectType):
     channel_rates = graphene.List(
         graphene.NonNull(ChannelRateNode), required=True, description="Benchmark values placements are priced at."
     )
