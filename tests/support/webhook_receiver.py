@@ -31,6 +31,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     accepted: dict[str, int] = field(default_factory=dict)  # webhook-id → times accepted (must be 1)
     tries: dict[str, int] = field(default_factory=dict)
+    arrived: list[str] = field(default_factory=list)  # webhook-ids as requests arrive (before any delay)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -72,6 +73,8 @@ def start_receiver(**options) -> Receiver:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
+            with receiver.lock:
+                receiver.arrived.append(headers.get("webhook-id", ""))
             if receiver.delay:
                 time.sleep(receiver.delay)
             status = receiver.answer(headers, body)
@@ -81,7 +84,10 @@ def start_receiver(**options) -> Receiver:
             payload = b"ok" if status == 200 else b"nope " * 400  # > 1 KB: the log keeps 1 KB
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.wfile.write(payload)
+            except OSError:
+                pass  # the sender went away (a killed worker)
 
         def log_message(self, *args):
             pass
