@@ -92,7 +92,17 @@ def signed_headers(*, secrets_: Iterable[str], msg_id: str, timestamp: int, body
 
 # --- payloads -----------------------------------------------------------------------------------
 # The GraphQL type of each object a payload names (api/exchange/types.py exposes them so).
-GRAPHQL_TYPES = {"proposal": "Proposal", "message": "ProposalMessage", "campaign": "Campaign"}
+# Campaign, CampaignLeg, DeliveryReport and ReportedEvent are the names the campaign, delivery and
+# reported-event slices give their types.
+GRAPHQL_TYPES = {
+    "proposal": "Proposal",
+    "message": "ProposalMessage",
+    "placement": "Placement",
+    "campaign": "Campaign",
+    "leg": "CampaignLeg",
+    "report": "DeliveryReport",
+    "event": "ReportedEvent",
+}
 
 
 def _gid(type_name: str, pk: Any) -> str | None:
@@ -124,6 +134,25 @@ def _acted_by(event: DomainEvent) -> str | None:
 _PROPOSAL = ("revision", "state", "initiator", "counterparty")
 _VALUES = ("initiator_value_cents", "counterparty_value_cents")
 _CAMPAIGN = ("campaign", "state", "brand_a", "brand_b", "starts_at", "ends_at")
+_DELIVERY = (
+    "campaign",
+    "report",
+    "placement",
+    "leg",
+    "promoter",
+    "promoted",
+    "state",
+    "version",
+    "reach",
+    "promised",
+    "unit",
+    "delivered_at",
+    "confirm_due_at",
+    "dispute_reason",
+)
+_CONFIRMED = ("campaign", "leg", "count")
+# Not the reporter's external id: the other party receives this too.
+_REVERSED = ("campaign", "leg", "event", "reason", "amount_cents", "currency")
 FIELDS: dict[str, tuple[str, ...]] = {
     EventType.PROPOSAL_CREATED: (*_PROPOSAL, *_VALUES),
     EventType.PROPOSAL_COUNTERED: (*_PROPOSAL, *_VALUES),
@@ -134,6 +163,13 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.PROPOSAL_MESSAGE: (*_PROPOSAL, "message", "preview"),
     EventType.CAMPAIGN_LIVE: _CAMPAIGN,
     EventType.CAMPAIGN_COMPLETED: _CAMPAIGN,
+    EventType.DELIVERY_REPORTED: _DELIVERY,
+    EventType.DELIVERY_CONFIRMED: _DELIVERY,
+    EventType.DELIVERY_DISPUTED: _DELIVERY,
+    EventType.CONVERSIONS_CONFIRMED: _CONFIRMED,
+    EventType.MEMBERS_CONFIRMED: _CONFIRMED,
+    EventType.CONVERSION_REVERSED: _REVERSED,
+    EventType.MEMBER_REVERSED: _REVERSED,
 }
 
 
@@ -144,12 +180,13 @@ def _value(key: str, value: Any) -> Any:
 
 
 def payload_data(event: DomainEvent) -> dict[str, Any]:
-    """The ``data`` object of ``event``'s webhook. Common fields: ``event`` (the outbox id, as
-    in webhook-id), ``proposal`` (its global id or null) and ``acted_by``; then the type's
-    fields. An event type added later without an entry in FIELDS sends its scalar fields."""
+    """The ``data`` object of ``event``'s webhook. Common fields: ``webhook_id`` (as the header),
+    ``proposal`` (its global id or null) and ``acted_by``; then the type's fields (those of
+    FIELDS the outbox row has). An event type added later without an entry in FIELDS sends its
+    scalar fields (lists and objects are left out)."""
     raw = event.payload or {}
     data: dict[str, Any] = {
-        "event": f"msg_{event.pk}",
+        "webhook_id": f"msg_{event.pk}",
         "proposal": _gid("Proposal", event.proposal_id),
         "acted_by": _acted_by(event),
     }

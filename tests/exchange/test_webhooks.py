@@ -430,7 +430,8 @@ def test_a_brand_has_a_bounded_number_of_endpoints(loopback, coffee, coffee_acto
     assert _codes(exc.value) == {"brand": E.TOO_MANY_ENDPOINTS}
 
 
-def test_payload_of_an_event_type_without_a_builder_keeps_only_scalars(coffee, toys):
+def test_payload_of_an_event_type_without_a_builder_keeps_only_scalars(coffee, toys, monkeypatch):
+    monkeypatch.delitem(webhooks.FIELDS, EventType.CONVERSIONS_CONFIRMED)  # as for a type added later
     event = DomainEvent.objects.create(
         type=EventType.CONVERSIONS_CONFIRMED,
         brand_ids=[coffee.pk, toys.pk],
@@ -439,4 +440,32 @@ def test_payload_of_an_event_type_without_a_builder_keeps_only_scalars(coffee, t
     data = webhooks.payload(event)["data"]
     assert data["count"] == 3 and data["amount_cents"] == 1200 and "rows" not in data
     assert data["campaign"] == base64.b64encode(b"Campaign:7").decode()
-    assert data["event"] == f"msg_{event.pk}" and data["proposal"] is None
+    assert data["webhook_id"] == f"msg_{event.pk}" and data["proposal"] is None
+
+
+def test_a_reversal_does_not_send_the_reporters_external_id(coffee, toys):
+    event = DomainEvent.objects.create(
+        type=EventType.CONVERSION_REVERSED,
+        brand_ids=[coffee.pk, toys.pk],
+        payload={"campaign": 1, "leg": 2, "event": 3, "external_id": "ORDER-SECRET-1", "reason": "refund"},
+    )
+    body = webhooks.body_of(event).decode()
+    assert "ORDER-SECRET-1" not in body
+    assert webhooks.payload(event)["data"]["event"] == base64.b64encode(b"ReportedEvent:3").decode()
+
+
+def test_reencrypt_command_moves_every_secret_to_the_new_key(endpoint, receiver, settings):
+    from django.core.management import call_command
+
+    old_key = settings.WEBHOOK_SECRET_KEY or settings.SECRET_KEY
+    settings.WEBHOOK_SECRET_KEY = "the-next-encryption-key"
+    settings.WEBHOOK_SECRET_KEYS_OLD = [old_key]
+    call_command("webhooks_reencrypt")
+    settings.WEBHOOK_SECRET_KEYS_OLD = []
+    endpoint.refresh_from_db()
+    assert hooks.endpoint_secrets(endpoint) == [receiver.secret]
+    settings.WEBHOOK_SECRET_KEY = "a-key-nobody-used"
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("webhooks_reencrypt")
