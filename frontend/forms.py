@@ -493,7 +493,7 @@ class WebhookEndpointForm(forms.Form):
     """A webhook endpoint's settings; the service checks the address (https, public) and types."""
 
     url = forms.CharField(label=gettext_lazy("Endpoint URL"), max_length=500, required=False)
-    description = forms.CharField(label=gettext_lazy("Description"), max_length=200, required=False)
+    description = forms.CharField(label=gettext_lazy("What this endpoint is for"), max_length=200, required=False)
     event_types = forms.MultipleChoiceField(
         label=gettext_lazy("Events to send"), required=False, widget=forms.CheckboxSelectMultiple
     )

@@ -138,7 +138,7 @@ def _clean_event_types(event_types, field: str = "event_types") -> list[str]:
 
 def _clean_description(description) -> str:
     try:
-        return clean_free_text(description or "", _("Description"), max_length=200)
+        return clean_free_text(description or "", _("What this endpoint is for"), max_length=200)
     except ValidationError as exc:
         raise ValidationError({"description": exc}) from None
 
