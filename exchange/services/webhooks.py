@@ -287,11 +287,14 @@ def deliveries_enqueue(*, event_id: int) -> list[int]:
     event = DomainEvent.objects.filter(pk=event_id).only("pk", "type", "brand_ids").first()
     if event is None or not event.brand_ids:
         return []
-    endpoints = WebhookEndpoint.objects.filter(
-        brand_id__in=event.brand_ids, enabled=True, event_types__contains=[event.type]
-    ).values_list("pk", flat=True)
+    # Subscriptions are matched here rather than with a JSON ``contains`` lookup, which SQLite
+    # (the embedded default) lacks; a brand has at most WEBHOOK_MAX_ENDPOINTS_PER_BRAND of them.
+    endpoints = WebhookEndpoint.objects.filter(brand_id__in=event.brand_ids, enabled=True).values_list(
+        "pk", "event_types"
+    )
     WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(endpoint_id=pk, event_id=event.pk) for pk in endpoints], ignore_conflicts=True
+        [WebhookDelivery(endpoint_id=pk, event_id=event.pk) for pk, types in endpoints if event.type in types],
+        ignore_conflicts=True,
     )
     return list(
         WebhookDelivery.objects.filter(event_id=event.pk, state=WebhookState.PENDING).values_list("pk", flat=True)
@@ -313,6 +316,7 @@ class Outcome:
     latency_ms: int | None = None
     response: str = ""
     error: str = ""
+    refused: bool = False  # no connection at all (the next checked address may be tried)
 
     @property
     def succeeded(self) -> bool:
@@ -320,9 +324,18 @@ class Outcome:
 
 
 def _post(target: Target, body: bytes, headers: dict[str, str]) -> Outcome:
-    """POST ``body`` to the first checked address of ``target`` (never the name again: no DNS
-    rebinding), with the Host header and TLS name of the URL; no redirects, no retries."""
-    ip = str(target.addresses[0])
+    """POST ``body`` to a checked address of ``target`` — the next one only when the previous
+    refused the connection (``localhost`` is ::1 and 127.0.0.1) — never to the name again (no
+    DNS rebinding), with the Host header and TLS name of the URL; no redirects, no retries."""
+    outcome = Outcome(error=_("No address to connect to."))
+    for ip in target.addresses:
+        outcome = _post_to(str(ip), target, body, headers)
+        if not outcome.refused:
+            break
+    return outcome
+
+
+def _post_to(ip: str, target: Target, body: bytes, headers: dict[str, str]) -> Outcome:
     default_port = 443 if target.scheme == "https" else 80
     host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
     if ":" in target.host and not target.host.startswith("["):
@@ -362,6 +375,8 @@ def _post(target: Target, body: bytes, headers: dict[str, str]) -> Outcome:
             latency_ms=int((time.monotonic() - started) * 1000),
             response=snippet[:SNIPPET_BYTES].decode("utf-8", "replace")[:SNIPPET_BYTES],
         )
+    except urllib3.exceptions.NewConnectionError as exc:
+        return Outcome(latency_ms=int((time.monotonic() - started) * 1000), error=_describe(exc), refused=True)
     except urllib3.exceptions.HTTPError as exc:
         return Outcome(latency_ms=int((time.monotonic() - started) * 1000), error=_describe(exc))
     finally:
