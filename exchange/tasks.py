@@ -24,7 +24,8 @@ def outbox_dispatch_task(event_id: int) -> None:
     pending = notifications.event_dispatch(event_id=event_id)
     for delivery_id in pending:
         email_send_task.delay(delivery_id)
-    for delivery_id in webhooks.deliveries_enqueue(event_id=event_id):
+    # The deliveries were written by the dispatch (same transaction); start the new ones.
+    for delivery_id in webhooks.deliveries_pending(event_id=event_id):
         webhook_deliver_task.delay(delivery_id)
 
 

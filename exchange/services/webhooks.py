@@ -296,8 +296,13 @@ def deliveries_enqueue(*, event_id: int) -> list[int]:
         [WebhookDelivery(endpoint_id=pk, event_id=event.pk) for pk, types in endpoints if event.type in types],
         ignore_conflicts=True,
     )
+    return deliveries_pending(event_id=event.pk)
+
+
+def deliveries_pending(*, event_id: int) -> list[int]:
+    """The event's deliveries not attempted yet (what the dispatch task starts)."""
     return list(
-        WebhookDelivery.objects.filter(event_id=event.pk, state=WebhookState.PENDING).values_list("pk", flat=True)
+        WebhookDelivery.objects.filter(event_id=event_id, state=WebhookState.PENDING).values_list("pk", flat=True)
     )
 
 
