@@ -122,6 +122,15 @@ def url_check(url: str, *, field: str = "url") -> Target:
     return Target(scheme=scheme, host=host, port=port, path=path, addresses=addresses)
 
 
+def _host(url: str) -> str:
+    """What the audit trail keeps of an endpoint's URL: its host (a path or query may carry the
+    receiver's own token, and brand members of every role read the trail)."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
 def _clean_event_types(event_types, field: str = "event_types") -> list[str]:
     values = [getattr(t, "value", t) for t in (event_types or [])]
     if not values:
@@ -185,7 +194,7 @@ def endpoint_create(
         action=AuditAction.WEBHOOK_CREATED,
         obj=endpoint,
         brand=brand,
-        data={"url": endpoint.url, "event_types": endpoint.event_types},
+        data={"host": _host(endpoint.url), "event_types": endpoint.event_types},
     )
     return endpoint, secret
 
@@ -232,6 +241,8 @@ def endpoint_update(
             endpoint.disabled_reason = _("Disabled by the brand.")
     endpoint.save()
     if changed:
+        if "url" in changed:
+            changed["url"] = _host(endpoint.url)
         audit(actor=actor, action=AuditAction.WEBHOOK_UPDATED, obj=endpoint, brand=endpoint.brand, data=changed)
     return endpoint
 
@@ -260,7 +271,11 @@ def endpoint_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
     """Remove the endpoint with its deliveries and log."""
     _check_manage(actor, endpoint.brand_id)
     audit(
-        actor=actor, action=AuditAction.WEBHOOK_DELETED, obj=endpoint, brand=endpoint.brand, data={"url": endpoint.url}
+        actor=actor,
+        action=AuditAction.WEBHOOK_DELETED,
+        obj=endpoint,
+        brand=endpoint.brand,
+        data={"host": _host(endpoint.url)},
     )
     endpoint.delete()
 

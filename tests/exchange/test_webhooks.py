@@ -469,3 +469,14 @@ def test_reencrypt_command_moves_every_secret_to_the_new_key(endpoint, receiver,
 
     with pytest.raises(CommandError):
         call_command("webhooks_reencrypt")
+
+
+def test_the_audit_trail_keeps_the_host_not_a_token_in_the_url(loopback, coffee, coffee_actor):
+    ep, _ = hooks.endpoint_create(
+        actor=coffee_actor, brand=coffee, url="http://127.0.0.1:9/in?token=RECEIVER-TOKEN", event_types=ALL_EVENTS
+    )
+    hooks.endpoint_update(actor=coffee_actor, endpoint=ep, url="http://127.0.0.1:9/in?token=OTHER-TOKEN")
+    hooks.endpoint_delete(actor=coffee_actor, endpoint=ep)
+    trail = list(AuditEvent.objects.filter(action__startswith="webhook.").order_by("id").values_list("action", "data"))
+    assert [a for a, _d in trail] == ["webhook.created", "webhook.updated", "webhook.deleted"]
+    assert "TOKEN" not in str(trail) and all("127.0.0.1" in str(d) for _a, d in trail)
