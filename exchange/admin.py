@@ -1,6 +1,7 @@
 """Django admin for the exchange: the channel-rate table (edited through ``channel_rate_set`` so
 every change is validated and audited) and read-only proposals (platform admins watch the
-negotiations but never negotiate for a brand)."""
+negotiations but never negotiate for a brand) and read-only webhook endpoints and deliveries
+(support reads the log; the secrets, even encrypted, are not shown)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from django.contrib import admin
 from django.utils.translation import gettext as _
 
 from exchange import services
-from exchange.models import ChannelRate, Placement, Proposal, ProposalMessage, Revision
+from exchange.models import (
+    ChannelRate,
+    Placement,
+    Proposal,
+    ProposalMessage,
+    Revision,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from exchange.services.rates import MAX_RATE_CENTS
 from huiliu.admin_input import CheckedLookupsAdmin, CheckedTextForm
 from partners.actors import Actor
@@ -103,3 +112,43 @@ class ProposalAdmin(ReadOnlyAdmin):
 class PlacementAdmin(ReadOnlyAdmin):
     list_display = ("revision", "brand", "channel_type", "format", "quantity", "rate_cents", "value_cents", "starts_on")
     list_select_related = ("revision", "brand")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ("id", "brand", "url", "enabled", "failing_since", "created_at")
+    list_filter = ("enabled",)
+    search_fields = ("brand__name", "brand__slug", "url")
+    list_select_related = ("brand",)
+    fields = (
+        "brand",
+        "url",
+        "description",
+        "event_types",
+        "enabled",
+        "disabled_reason",
+        "failing_since",
+        "secret_rotated_at",
+        "previous_secret_expires_at",
+        "created_at",
+    )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("id", "endpoint", "event", "state", "attempts", "last_status_code", "next_attempt_at", "updated_at")
+    list_filter = ("state",)
+    list_select_related = ("endpoint", "event")
+    fields = (
+        "endpoint",
+        "event",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "last_latency_ms",
+        "last_response",
+        "last_error",
+        "created_at",
+        "succeeded_at",
+    )

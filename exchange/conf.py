@@ -99,3 +99,37 @@ def report_batch_max() -> int:
 def public_base_url() -> str:
     """Where absolute links printed for the outside world (QR codes) point: ``SITE_URL``."""
     return settings.SITE_URL
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+def webhook_secret_keys() -> list[str]:
+    """The key material secrets are encrypted with: the current one first, then old ones."""
+    return [settings.WEBHOOK_SECRET_KEY or settings.SECRET_KEY, *settings.WEBHOOK_SECRET_KEYS_OLD]
+
+
+def webhook_secret_overlap_hours() -> int:
+    return settings.WEBHOOK_SECRET_OVERLAP_HOURS
+
+
+def webhook_timeout_seconds() -> float:
+    return settings.WEBHOOK_TIMEOUT_SECONDS
+
+
+def webhook_lease_seconds() -> int:
+    return settings.WEBHOOK_LEASE_SECONDS
+
+
+def webhook_retry_schedule() -> list[int]:
+    return list(settings.WEBHOOK_RETRY_SCHEDULE)
+
+
+def webhook_disable_after_hours() -> int:
+    return settings.WEBHOOK_DISABLE_AFTER_HOURS
+
+
+def webhook_allow_loopback() -> bool:
+    return settings.WEBHOOK_ALLOW_LOOPBACK
+
+
+def webhook_max_endpoints() -> int:
+    return settings.WEBHOOK_MAX_ENDPOINTS_PER_BRAND

@@ -82,3 +82,14 @@ class ExchangeError(StrEnum):
     # reversal
     NOT_PENDING = "not_pending"
     SCREENING_OVER = "screening_over"
+    # webhooks
+    WEBHOOK_URL_INVALID = "webhook_url_invalid"
+    WEBHOOK_URL_NOT_HTTPS = "webhook_url_not_https"
+    WEBHOOK_URL_NOT_PUBLIC = "webhook_url_not_public"  # resolves to a loopback, private or metadata address
+    WEBHOOK_URL_UNRESOLVABLE = "webhook_url_unresolvable"
+    EVENT_TYPES_REQUIRED = "event_types_required"
+    UNKNOWN_EVENT_TYPE = "unknown_event_type"
+    TOO_MANY_ENDPOINTS = "too_many_endpoints"
+    ENDPOINT_DISABLED = "endpoint_disabled"
+    DELIVERY_IN_PROGRESS = "delivery_in_progress"
+    INVALID_RANGE = "invalid_range"

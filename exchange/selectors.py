@@ -36,10 +36,12 @@ from exchange.models import (
     ReportedEvent,
     Revision,
     TrackingLink,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from exchange.states import CLOSED_STATES, OPEN_STATES, DeliveryState, Side
 from partners.actors import EDIT_ROLES, Actor
-from partners.models import Brand, Channel
+from partners.models import ApiKeyScope, Brand, Channel, Role
 
 
 # --- visibility (one rule, used by every surface) ----------------------------------------------
@@ -319,6 +321,48 @@ def reported_event_list(
         qs = qs.filter(campaign=campaign)
     if kind:
         qs = qs.filter(kind=kind)
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+def webhook_endpoint_visible(*, actor: Actor) -> QuerySet[WebhookEndpoint]:
+    """A brand's endpoints: its owners, its keys holding ``webhooks:manage``, platform admins."""
+    qs = WebhookEndpoint.objects.all()
+    if actor.is_admin:
+        return qs
+    key = actor.api_key
+    if key is not None:
+        if key.is_active and key.has_scope(ApiKeyScope.WEBHOOKS_MANAGE):
+            return qs.filter(brand_id=key.brand_id)
+        return qs.none()
+    owned = [brand_id for brand_id, role in actor.roles.items() if role == Role.OWNER]
+    return qs.filter(brand_id__in=owned) if owned else qs.none()
+
+
+def webhook_endpoint_list(*, actor: Actor, brand: Brand | None = None) -> QuerySet[WebhookEndpoint]:
+    qs = webhook_endpoint_visible(actor=actor).select_related("brand")
+    if brand is not None:
+        qs = qs.filter(brand=brand)
+    return qs.order_by("created_at", "id")
+
+
+def webhook_endpoint_get(*, actor: Actor, pk: int) -> WebhookEndpoint | None:
+    return webhook_endpoint_list(actor=actor).filter(pk=pk).first()
+
+
+def webhook_delivery_visible(*, actor: Actor) -> QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.filter(endpoint__in=webhook_endpoint_visible(actor=actor).values("pk"))
+
+
+def webhook_delivery_list(
+    *, actor: Actor, endpoint: WebhookEndpoint, state: str | None = None
+) -> QuerySet[WebhookDelivery]:
+    """The endpoint's log, newest first, with its event and attempts loaded (constant queries)."""
+    qs = (
+        webhook_delivery_visible(actor=actor)
+        .filter(endpoint=endpoint)
+        .select_related("endpoint", "event__proposal")
+        .prefetch_related("attempt_log")
+    )
     if state:
         qs = qs.filter(state=state)
     return qs.order_by("-created_at", "-id")
@@ -596,3 +640,7 @@ def campaign_metrics(*, campaign: Campaign, granularity: str = "day", today: dat
 def tracking_url(link: TrackingLink) -> str:
     """The short link a promoter shares: ``<SITE_URL>/t/<code>``."""
     return f"{settings.SITE_URL}{reverse('exchange:track', args=[link.code])}"
+
+
+def webhook_delivery_get(*, actor: Actor, pk: int) -> WebhookDelivery | None:
+    return webhook_delivery_visible(actor=actor).select_related("endpoint__brand", "event").filter(pk=pk).first()

@@ -9,7 +9,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from exchange.services import campaigns, clicks, delivery, notifications, partitions, proposals, reported
+from exchange.services import campaigns, clicks, delivery, notifications, partitions, proposals, reported, webhooks
 
 
 @shared_task(
@@ -24,6 +24,9 @@ def outbox_dispatch_task(event_id: int) -> None:
     pending = notifications.event_dispatch(event_id=event_id)
     for delivery_id in pending:
         email_send_task.delay(delivery_id)
+    # The deliveries were written by the dispatch (same transaction); start the new ones.
+    for delivery_id in webhooks.deliveries_pending(event_id=event_id):
+        webhook_deliver_task.delay(delivery_id)
 
 
 @shared_task(
@@ -93,6 +96,41 @@ def reported_events_confirm_task() -> int:
     return reported.reported_events_confirm()
 
 
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def webhook_deliver_task(delivery_id: int) -> None:
+    """One attempt of one webhook delivery. Idempotent by the claim (a redelivered message
+    finds the row claimed or settled and does nothing); HTTP failures are not retried here
+    but rescheduled on the delivery's own backoff, which the beat below picks up."""
+    webhooks.delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def webhooks_due_task() -> int:
+    """Beat, every 30 seconds: start the deliveries whose retry is due, and those a lost
+    enqueue or a killed worker left behind (their lease expired). Returns how many."""
+    due = webhooks.deliveries_due()
+    for delivery_id in due:
+        webhook_deliver_task.delay(delivery_id)
+    return len(due)
+
+
+@shared_task(
+    autoretry_for=(OperationalError, ConnectionError, SMTPException, OSError),
+    retry_backoff=True,
+    max_retries=8,
+    ignore_result=True,
+)
+def webhook_disabled_notify_task(endpoint_id: int) -> None:
+    webhooks.endpoint_disabled_notify(endpoint_id=endpoint_id)
+
+
 __all__ = [
     "campaigns_advance_task",
     "deliveries_autoconfirm_task",
@@ -103,4 +141,7 @@ __all__ = [
     "outbox_sweep_task",
     "proposals_expire_task",
     "reported_events_confirm_task",
+    "webhook_deliver_task",
+    "webhook_disabled_notify_task",
+    "webhooks_due_task",
 ]

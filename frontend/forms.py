@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from exchange.models import EventType
 from frontend.labels import page_error_items
 from huiliu import formatting
 from partners import validation
@@ -485,3 +486,27 @@ class RecommendationFilterForm(forms.Form):
             return {}
         data = self.cleaned_data
         return {k: data[k] for k in ("category", "scale_min", "scale_max", "region") if data.get(k) not in (None, "")}
+
+
+# --- Webhooks -----------------------------------------------------------------------------------
+class WebhookEndpointForm(forms.Form):
+    """A webhook endpoint's settings; the service checks the address (https, public) and types."""
+
+    url = forms.CharField(label=gettext_lazy("Endpoint URL"), max_length=500, required=False)
+    description = forms.CharField(label=gettext_lazy("What this endpoint is for"), max_length=200, required=False)
+    event_types = forms.MultipleChoiceField(
+        label=gettext_lazy("Events to send"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["event_types"].choices = EventType.choices
+
+
+class WebhookReplayForm(forms.Form):
+    """The range of a mass replay, in the viewer's time zone (Asia/Shanghai)."""
+
+    since = forms.DateTimeField(
+        label=gettext_lazy("From"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = forms.DateTimeField(label=gettext_lazy("To"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))

@@ -15,6 +15,7 @@ from frontend.views import (
     public,
     recommendations,
     review,
+    webhooks,
     wizard,
 )
 
@@ -45,6 +46,17 @@ urlpatterns = [
     path("dashboard/brands/<slug:slug>/resubmit/", brands.brand_resubmit, name="brand_resubmit"),
     path("dashboard/brands/<slug:slug>/keys/", brands.api_keys, name="api_keys"),
     path("dashboard/brands/<slug:slug>/keys/<int:key_id>/revoke/", brands.api_key_revoke, name="api_key_revoke"),
+    path("dashboard/brands/<slug:slug>/webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("dashboard/brands/<slug:slug>/webhooks/<int:pk>/", webhooks.endpoint_detail, name="webhook_detail"),
+    path("dashboard/brands/<slug:slug>/webhooks/<int:pk>/rotate/", webhooks.endpoint_rotate, name="webhook_rotate"),
+    path("dashboard/brands/<slug:slug>/webhooks/<int:pk>/toggle/", webhooks.endpoint_toggle, name="webhook_toggle"),
+    path("dashboard/brands/<slug:slug>/webhooks/<int:pk>/delete/", webhooks.endpoint_delete, name="webhook_delete"),
+    path("dashboard/brands/<slug:slug>/webhooks/<int:pk>/replay/", webhooks.replay_failed, name="webhook_replay"),
+    path(
+        "dashboard/brands/<slug:slug>/webhooks/<int:pk>/deliveries/<int:delivery_id>/replay/",
+        webhooks.delivery_replay,
+        name="webhook_delivery_replay",
+    ),
     # Recommended partners (matching)
     path("dashboard/partners/", recommendations.pick_brand, name="recommendations_pick"),
     path("dashboard/brands/<slug:slug>/partners/", recommendations.partner_list, name="recommendations"),

@@ -398,6 +398,33 @@ CELERY_BEAT_SCHEDULE["exchange-deliveries-autoconfirm"] = {
     "options": {"expires": 3000},
 }
 
+# --- Exchange: webhooks to partner systems (docs/WEBHOOKS.md) ----------------------------------
+# Endpoint signing secrets are stored encrypted (Fernet) with a key derived from this value
+# (empty: from SECRET_KEY). To rotate it, set the new value and list the old one in
+# WEBHOOK_SECRET_KEYS_OLD, run `manage.py webhooks_reencrypt`, then drop the old one.
+WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default="")
+WEBHOOK_SECRET_KEYS_OLD = env.list("WEBHOOK_SECRET_KEYS_OLD", default=[])
+# After a rotation, the previous secret keeps signing (beside the new one) this long.
+WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)  # per delivery attempt
+# A claimed delivery is retried by the sweep after this (a worker killed mid-request).
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
+# Seconds before each retry (jittered ±20 %): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h (≈ 17.6 h in
+# all, 7 attempts); then the delivery gives up (replay resends it).
+WEBHOOK_RETRY_SCHEDULE = [
+    int(s) for s in env.list("WEBHOOK_RETRY_SCHEDULE", default=[5, 300, 1800, 7200, 18000, 36000])
+]
+# An endpoint whose every delivery failed for this long is disabled and its owners e-mailed.
+WEBHOOK_DISABLE_AFTER_HOURS = env.int("WEBHOOK_DISABLE_AFTER_HOURS", default=72)
+# Development and tests only: allow http://127.0.0.1 / ::1 / localhost endpoints.
+WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=False)
+WEBHOOK_MAX_ENDPOINTS_PER_BRAND = env.int("WEBHOOK_MAX_ENDPOINTS_PER_BRAND", default=10)
+CELERY_BEAT_SCHEDULE["exchange-webhooks-due"] = {
+    "task": "exchange.tasks.webhooks_due_task",
+    "schedule": 30.0,
+    "options": {"expires": 25},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

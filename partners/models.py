@@ -352,6 +352,12 @@ class AuditAction(models.TextChoices):
     DELIVERY_CONFIRMED = "delivery.confirmed", _("Confirmed a delivery")
     DELIVERY_DISPUTED = "delivery.disputed", _("Disputed a delivery")
     EVENT_REVERSED = "reported_event.reversed", _("Reversed a reported order or new member")
+    WEBHOOK_CREATED = "webhook.created", _("Webhook endpoint added")
+    WEBHOOK_UPDATED = "webhook.updated", _("Webhook endpoint changed")
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", _("Webhook signing secret rotated")
+    WEBHOOK_DELETED = "webhook.deleted", _("Webhook endpoint removed")
+    WEBHOOK_DISABLED = "webhook.disabled", _("Webhook endpoint disabled after failing")
+    WEBHOOK_REPLAYED = "webhook.replayed", _("Webhook deliveries replayed")
 
 
 class AuditEvent(models.Model):

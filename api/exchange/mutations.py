@@ -23,6 +23,7 @@ from api.exchange.types import (
     ProposalMessageNode,
     ProposalNode,
 )
+from api.exchange.webhooks import WebhooksMutation
 from exchange import selectors, services
 
 
@@ -206,8 +207,9 @@ class SetChannelRate(BaseMutation):
         return {"channel_rate": rate}
 
 
-# Coupons and partner-reported events (api/exchange/reported.py) compose in as a mixin.
-class ExchangeMutation(ReportedMutation, graphene.ObjectType):
+# Coupons and partner-reported events (api/exchange/reported.py) and webhooks
+# (api/exchange/webhooks.py) compose in as mixins.
+class ExchangeMutation(ReportedMutation, WebhooksMutation, graphene.ObjectType):
     propose_swap = ProposeSwap.Field()
     counter_proposal = CounterProposal.Field()
     accept_proposal = AcceptProposal.Field()

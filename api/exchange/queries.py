@@ -20,6 +20,7 @@ from api.exchange.types import (
     ProposalStateEnum,
     Suggestion,
 )
+from api.exchange.webhooks import WebhooksQuery
 from exchange import selectors, services
 from exchange.models import Proposal
 
@@ -48,8 +49,9 @@ def _proposal_or_error(actor, global_id: str, field: str = "proposal") -> Propos
     return selectors.proposal_get(actor=actor, pk=pk)
 
 
-# Coupons and partner-reported events (api/exchange/reported.py) compose in as a mixin.
-class ExchangeQuery(ReportedQuery, graphene.ObjectType):
+# Coupons and partner-reported events (api/exchange/reported.py) and webhooks
+# (api/exchange/webhooks.py) compose in as mixins.
+class ExchangeQuery(ReportedQuery, WebhooksQuery, graphene.ObjectType):
     channel_rates = graphene.List(
         graphene.NonNull(ChannelRateNode), required=True, description="Benchmark values placements are priced at."
     )

@@ -1,5 +1,5 @@
 """Exchange models, one module per sub-domain (rates, proposals, campaigns, tracking, metrics,
-outbox and notifications, delivery reports)."""
+outbox and notifications, delivery reports, webhooks)."""
 
 from exchange.models.campaigns import Campaign, CampaignLeg, CampaignPlacement
 from exchange.models.coupons import Coupon, CouponBatch
@@ -16,6 +16,7 @@ from exchange.models.reported import (
     ReverseReason,
 )
 from exchange.models.tracking import BotReason, ClickEvent, Ingest, TrackingLink, UaClass, VisitorKind
+from exchange.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookState
 
 __all__ = [
     "AttributionKind",
@@ -32,6 +33,7 @@ __all__ = [
     "ChannelRate",
     "ClickEvent",
     "DeliveryReport",
+    "WebhookState",
     "DomainEvent",
     "EmailDelivery",
     "EventType",
@@ -48,5 +50,8 @@ __all__ = [
     "TrackingLink",
     "UaClass",
     "VisitorKind",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "unit_for",
 ]

@@ -1,4 +1,5 @@
-"""Delivery from the outbox: the in-app inbox and e-mail.
+"""Delivery from the outbox: the in-app inbox and e-mail (and the rows of partner webhooks,
+exchange.services.webhooks).
 
 ``event_dispatch`` turns one DomainEvent into inbox rows and e-mail jobs in one transaction
 (unique per user and event, so dispatching twice changes nothing) and marks it dispatched.
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from exchange import conf
 from exchange.models import DomainEvent, EmailDelivery, EventType, Notification
 from exchange.notices import notice_line, one_line
+from exchange.services import webhooks as webhook_services
 from partners.actors import EDIT_ROLES, Actor
 from partners.models import Brand, Membership
 
@@ -58,6 +60,9 @@ def event_dispatch(*, event_id: int) -> list[int]:
             ],
             ignore_conflicts=True,
         )
+        # Partner webhooks: one delivery per subscribed endpoint, in the same transaction, so
+        # an event marked dispatched always has them (the tasks start them; the beat sweeps).
+        webhook_services.deliveries_enqueue(event_id=event.pk)
         event.dispatched_at = timezone.now()
         event.save(update_fields=["dispatched_at"])
     return list(EmailDelivery.objects.filter(event=event, sent_at__isnull=True).values_list("pk", flat=True))

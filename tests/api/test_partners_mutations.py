@@ -447,6 +447,32 @@ EVERY_MUTATION = {
         "mutation($p: ID!) { generateCoupons(placement: $p, size: 10) { errors { field code } } }",
         lambda b: {"p": gid("CampaignPlacement", 1)},
     ),
+    # webhooks (their own role tests: tests/api/test_webhooks_api.py)
+    "createWebhookEndpoint": (
+        'mutation($b: ID!) { createWebhookEndpoint(brand: $b, url: "https://crm.example/h", '
+        "eventTypes: [PROPOSAL_CREATED]) { errors { field code } } }",
+        lambda b: {"b": gid("Brand", b.pk)},
+    ),
+    "updateWebhookEndpoint": (
+        "mutation($e: ID!) { updateWebhookEndpoint(endpoint: $e, enabled: false) { errors { field code } } }",
+        lambda b: {"e": gid("WebhookEndpoint", 1)},
+    ),
+    "rotateWebhookSecret": (
+        "mutation($e: ID!) { rotateWebhookSecret(endpoint: $e) { errors { field code } } }",
+        lambda b: {"e": gid("WebhookEndpoint", 1)},
+    ),
+    "deleteWebhookEndpoint": (
+        "mutation($e: ID!) { deleteWebhookEndpoint(endpoint: $e) { errors { field code } } }",
+        lambda b: {"e": gid("WebhookEndpoint", 1)},
+    ),
+    "replayWebhookDelivery": (
+        "mutation($d: ID!) { replayWebhookDelivery(delivery: $d) { errors { field code } } }",
+        lambda b: {"d": gid("WebhookDelivery", 1)},
+    ),
+    "replayFailedWebhookDeliveries": (
+        "mutation($e: ID!) { replayFailedWebhookDeliveries(endpoint: $e) { errors { field code } } }",
+        lambda b: {"e": gid("WebhookEndpoint", 1)},
+    ),
 }
 
 

@@ -52,7 +52,16 @@ def site(fresh_matching_state):
             ],
             message="一起做个会员互推？",
         )
-        return {"proposal": proposal.pk, "rate": ChannelRate.objects.order_by("pk").first().pk}
+        from exchange import webhooks
+        from exchange.models import WebhookEndpoint
+
+        hook = WebhookEndpoint.objects.create(
+            brand=coffee,
+            url="https://crm.tide-coffee.cn/hooks",
+            event_types=["proposal.created"],
+            secret_encrypted=webhooks.encrypt_secret(webhooks.new_secret()),
+        )
+        return {"proposal": proposal.pk, "rate": ChannelRate.objects.order_by("pk").first().pk, "webhook": hook.pk}
 
     return in_db(build)
 
@@ -76,6 +85,8 @@ def test_every_page_runs_under_the_content_security_policy(browser_page, live_se
         "/dashboard/",
         "/dashboard/brands/tide-coffee/",
         "/dashboard/brands/tide-coffee/keys/",
+        "/dashboard/brands/tide-coffee/webhooks/",
+        f"/dashboard/brands/tide-coffee/webhooks/{site['webhook']}/",
         "/dashboard/partners/",
         "/dashboard/brands/tide-coffee/partners/",
         "/proposals/",
@@ -112,6 +123,9 @@ def test_every_page_runs_under_the_content_security_policy(browser_page, live_se
         "/admin/partners/apikey/",
         "/admin/partners/auditevent/",
         "/admin/partners/category/",
+        "/admin/exchange/webhookendpoint/",
+        f"/admin/exchange/webhookendpoint/{site['webhook']}/change/",
+        "/admin/exchange/webhookdelivery/",
     ):
         visit(page, url + path)
     visit(page, url + "/admin/partners/brand/?status__exact=pending")

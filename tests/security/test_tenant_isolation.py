@@ -51,6 +51,11 @@ SECRETS = {
     # exchange: the campaign that proposal became (its landing page, links and figures)
     "landing": "https://landing.victim.example/SECRET-LANDING",
     "gmv": "987654321",
+    # webhooks: the victim's endpoint, its delivery log
+    "webhook_url": "SECRET-WEBHOOK-URL",
+    "webhook_description": "SECRET-WEBHOOK-DESCRIPTION",
+    "webhook_response": "SECRET-WEBHOOK-RESPONSE",
+    "webhook_attempt": "SECRET-WEBHOOK-ATTEMPT-ERROR",
 }
 ADMIN_ONLY = ("model_metric", "model_feature", "training_message")
 CREDIT = valid_credit_code(424242)
@@ -104,6 +109,7 @@ def victim(db):
     )
     proposal = _victim_proposal(actor, brand)
     placement = _victim_reported_campaign(actor, brand)
+    endpoint, webhook_secret = _victim_webhook(brand)
     return {
         "brand": brand,
         "owner": owner,
@@ -112,6 +118,8 @@ def victim(db):
         "run": run,
         "proposal": proposal,
         "placement": placement,
+        "endpoint": endpoint,
+        "webhook_secret": webhook_secret,
     }
 
 
@@ -166,6 +174,32 @@ def _victim_reported_campaign(actor, brand):
     )
     assert result.new == 1
     return cp
+
+
+def _victim_webhook(brand):
+    """An endpoint of the victim with a delivery and an attempt in its log (written directly:
+    the sentinel host need not resolve)."""
+    from exchange import webhooks
+    from exchange.models import DomainEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+    secret = webhooks.new_secret()
+    endpoint = WebhookEndpoint.objects.create(
+        brand=brand,
+        url="https://hooks.example/" + SECRETS["webhook_url"],
+        description=SECRETS["webhook_description"],
+        event_types=["proposal.created"],
+        secret_encrypted=webhooks.encrypt_secret(secret),
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event=DomainEvent.objects.order_by("id").first(),
+        state="failed",
+        attempts=1,
+        last_status_code=500,
+        last_response=SECRETS["webhook_response"],
+    )
+    WebhookAttempt.objects.create(delivery=delivery, number=1, status_code=500, error=SECRETS["webhook_attempt"])
+    return endpoint, secret
 
 
 def _victim_proposal(actor, brand):
@@ -284,7 +318,9 @@ def attacker(db):
     return {"brand": brand, "owner": owner, "raw": raw}
 
 
-def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1, placement_pk: int = 1) -> dict[str, str]:
+def _root_args(
+    victim_brand, run_pk: int = 1, proposal_pk: int = 1, placement_pk: int = 1, endpoint_pk: int = 1
+) -> dict[str, str]:
     """Arguments for root fields that need them: aim every lookup at the victim."""
     from exchange.models import Campaign, DeliveryReport
 
@@ -315,6 +351,9 @@ def _root_args(victim_brand, run_pk: int = 1, proposal_pk: int = 1, placement_pk
         "deliveryReports": f'campaign: "{gid("Campaign", report.campaign_id if report else 1)}"',
         "deliveryReport": f'id: "{gid("DeliveryReport", report.pk if report else 1)}"',
         "disputedDeliveryReports": "first: 100",
+        "webhookEndpoints": "first: 2",
+        "webhookEndpoint": f'id: "{gid("WebhookEndpoint", endpoint_pk)}"',
+        "WebhookEndpoint.deliveries": "first: 2",
     }
 
 
@@ -366,13 +405,17 @@ def _secrets_of(victim) -> list[str]:
         "victim-owner@example.com",
         link_code,
         *codes,
+        victim["webhook_secret"],
+        victim["endpoint"].secret_encrypted,
     ]
 
 
 @pytest.mark.parametrize("caller", ["other_brand_owner", "other_brand_key", "anonymous"])
 def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attacker, caller):
     query, _reached = build_walk(
-        _root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk)
+        _root_args(
+            victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk, victim["endpoint"].pk
+        )
     )
     client = {
         "other_brand_owner": lambda: session(attacker["owner"]),
@@ -397,6 +440,8 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
     assert data["reportedEvents"]["edges"] == [] and data["couponBatch"] is None
     # … its campaign was asked for by ID: nothing came back either.
     assert data["campaign"] is None and data["campaigns"]["edges"] == []
+    # … its webhook endpoint was asked for by ID: nothing.
+    assert data["webhookEndpoint"] is None and data["webhookEndpoints"]["edges"] == []
     # … and none of its private values appear anywhere.
     leaked = [s for s in _secrets_of(victim) if s in text]
     assert leaked == [], f"{caller} saw {leaked}"
@@ -406,7 +451,9 @@ def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, atta
     # The positive control: the same walk as the victim's owner does return its private data
     # (so the test above would catch a leak), yet never the key's hash or secret.
     query, _reached = build_walk(
-        _root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk)
+        _root_args(
+            victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk, victim["endpoint"].pk
+        )
     )
     text = json.dumps(session(victim["owner"])(query), ensure_ascii=False)
     for visible in (SECRETS["legal"], SECRETS["channel"], SECRETS["key"], CREDIT, victim["key"].prefix):
@@ -427,16 +474,23 @@ def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, atta
         assert SECRETS[name] in text, name
     for name in ADMIN_ONLY:  # … but not the platform's models and training runs
         assert SECRETS[name] not in text, name
+    for name in ("webhook_url", "webhook_description", "webhook_response", "webhook_attempt"):  # … its webhooks …
+        assert SECRETS[name] in text, name
     victim["key"].refresh_from_db()
     assert victim["key"].key_hash not in text
     assert victim["raw"].split("_", 2)[2] not in text
+    # … but never a webhook signing secret, in the clear or encrypted
+    assert victim["webhook_secret"] not in text and victim["webhook_secret"][6:] not in text
+    assert victim["endpoint"].secret_encrypted not in text
 
 
 def test_walk_as_an_admin_reaches_the_admin_only_matcher_data(victim, admin_user):
     # Positive control for the admin-only types: the walk selects their fields, so the
     # refusals above are real.
     query, _reached = build_walk(
-        _root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk)
+        _root_args(
+            victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk, victim["endpoint"].pk
+        )
     )
     data = session(admin_user)(query)
     text = json.dumps(data, ensure_ascii=False)
@@ -476,7 +530,11 @@ def _mutation_payload_types() -> set[str]:
 def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
     # Guards the walk itself: nested lists (channels, apiKeys, auditEvents, memberships)
     # carry rows for the owner, so an empty answer for others is a real refusal.
-    query, _ = build_walk(_root_args(victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk))
+    query, _ = build_walk(
+        _root_args(
+            victim["brand"], victim["run"].pk, victim["proposal"].pk, victim["placement"].pk, victim["endpoint"].pk
+        )
+    )
     data = session(victim["owner"])(query)
     brand = data["brand"]
     assert brand["channels"] and brand["apiKeys"] and brand["auditEvents"]
@@ -490,3 +548,4 @@ def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
     campaign = data["campaign"]
     assert data["campaigns"]["edges"] and campaign["legs"][0]["placements"][0]["link"]["code"]
     assert campaign["metrics"]["legs"][0]["totals"]["clicks"] == 4
+    assert data["webhookEndpoint"]["deliveries"]["edges"][0]["node"]["attemptLog"]
