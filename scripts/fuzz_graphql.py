@@ -359,12 +359,12 @@ def _seed(out: Path) -> int:
 
     django.setup()
     from partners.actors import Actor
-    from partners.models import Brand, User
+    from partners.models import ApiKeyScope, Brand, User
     from partners.services import api_key_create
 
     brand = Brand.objects.get(slug=KEY_BRAND)
     owner = User.objects.get(username=KEY_OWNER)
-    _key, raw = api_key_create(actor=Actor(user=owner), brand=brand, name="fuzz", scopes=["read", "write"])
+    _key, raw = api_key_create(actor=Actor(user=owner), brand=brand, name="fuzz", scopes=list(ApiKeyScope.values))
     out.write_text(json.dumps({"key": raw, **market_dictionaries(brand)}, ensure_ascii=False))
     return 0
 

@@ -22,7 +22,7 @@ from api.schema import schema as graphql_schema
 from exchange.demo import demo_swaps_load
 from partners.actors import Actor
 from partners.demo import demo_load
-from partners.models import Brand, User
+from partners.models import ApiKeyScope, Brand, User
 from partners.services import api_key_create
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
@@ -45,7 +45,7 @@ def test_a_short_fuzz_of_every_operation_finds_no_server_error(fresh_matching_st
     demo_swaps_load()
     brand = Brand.objects.get(slug=run.KEY_BRAND)
     owner = User.objects.get(username=run.KEY_OWNER)
-    _key, raw = api_key_create(actor=Actor(user=owner), brand=brand, name="fuzz", scopes=["read", "write"])
+    _key, raw = api_key_create(actor=Actor(user=owner), brand=brand, name="fuzz", scopes=list(ApiKeyScope.values))
     config = schemathesis.Config.from_dict(run.schemathesis_config(run.market_dictionaries(brand)))
     schema = schemathesis.graphql.from_dict(graphql_schema.introspect(), config=config)
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
