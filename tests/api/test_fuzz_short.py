@@ -2,7 +2,7 @@
 the test suite, so a regression shows in `make test`, not only when someone runs the fuzzer.
 
 The same generator (schemathesis, with the run's hooks and dictionaries of the market's real
-IDs), the same market (the demo brands and proposals) and the same caller (a read+write key
+IDs), the same market (the demo brands and proposals) and the same caller (a key with every scope
 of luckin-coffee); but a few examples per operation, in process through Django's test
 client instead of a server, on the test database. Deterministic: Hypothesis derandomised.
 """
