@@ -321,6 +321,9 @@ def reported_event_list(
         qs = qs.filter(campaign=campaign)
     if kind:
         qs = qs.filter(kind=kind)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-created_at", "-id")
 
 
 # --- webhooks -----------------------------------------------------------------------------------
