@@ -30,10 +30,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from graphene.validation import depth_limit_validator
 from graphene_django.views import GraphQLView, HttpError
-from graphql import GraphQLError, specified_rules
+from graphql import ExecutionResult, GraphQLError, parse, specified_rules
 
 from api.core.errors import ApiError
-from api.core.validation import max_aliases_rule, max_cost_rule
+from api.core.validation import cost_error, max_aliases_rule
 from huiliu import buckets, jsonl
 from huiliu.throttle import Throttled, ThrottleScope, client_ip, throttle
 from partners import usage
@@ -167,12 +167,23 @@ class HuiliuGraphQLView(GraphQLView):
             usage.usage_count(request.api_key.pk, error=failed)
 
     def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
-        # The cost of a page depends on its `first: $n`, so the cost rule is built per request
-        # with the request's variables, beside the fixed rules set in dispatch().
-        fixed = tuple(rule for rule in self.validation_rules if not getattr(rule, "per_request", False))
-        cost_rule = max_cost_rule(settings.GRAPHQL_MAX_COST, variables if isinstance(variables, dict) else None)
-        cost_rule.per_request = True
-        self.validation_rules = (*fixed, cost_rule)
+        # The cost is checked before validation (and the depth rule, which expands fragments)
+        # and depends on the request's variables (`first: $n`). A document that does not parse
+        # is left to the parent, which reports the syntax error.
+        if query:
+            try:
+                document = parse(query)
+            except GraphQLError:
+                document = None
+            if document is not None:
+                refused = cost_error(
+                    document,
+                    self.schema.graphql_schema,
+                    budget=settings.GRAPHQL_MAX_COST,
+                    variables=variables if isinstance(variables, dict) else None,
+                )
+                if refused is not None:
+                    return ExecutionResult(data=None, errors=[refused])
         return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
 
     @staticmethod

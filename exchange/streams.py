@@ -133,6 +133,11 @@ def append(data: str, *, counted: Counted | None = None) -> str:
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         _down_until[url] = time.monotonic() + PAUSE_SECONDS
         raise StreamUnavailable(str(exc)) from exc
+    except redis.RedisError as exc:
+        # A Redis that answers but refuses the write (read-only replica after a failover, out
+        # of memory, a wrong key type): the click goes to the database instead, like when it is
+        # down — without pausing, since the next write may well succeed.
+        raise StreamUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
 def reset() -> None:

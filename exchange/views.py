@@ -44,7 +44,9 @@ _CODE_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs
 def _client_ip(meta: dict) -> str:
     header = conf.client_ip_header()
     if header and meta.get(header):
-        return meta[header].split(",")[0].strip()
+        # The right-most value: the address our own proxy saw and appended. Values to its left
+        # come from the client (X-Forwarded-For can be prepended to at will).
+        return meta[header].split(",")[-1].strip()
     return meta.get("REMOTE_ADDR", "")
 
 
@@ -124,15 +126,22 @@ def track_redirect_wsgi(environ: dict, start_response: Callable) -> Iterable[byt
     request = _Environ(environ)
     if settings.SECURE_SSL_REDIRECT and not request.is_secure():
         return None  # Django's SecurityMiddleware sends it to https first
-    entry = tracking.link_entry(code)
-    if entry is None:
-        return None  # the product's 404 page
-    # Django's request signals, as its handler sends them: database connections past their age
-    # or broken are closed (the direct path may write), caches released.
+    # Django's request signals, as its handler sends them, before any database access (the link
+    # lookup may miss the cache): connections past their age or broken are closed first.
     signals.request_started.send(sender=None, environ=environ)
     try:
+        entry = tracking.link_entry(code)
+        if entry is None:
+            return None  # the product's 404 page
         cookie = parse_cookie(environ.get("HTTP_COOKIE", "")).get(VISITOR_COOKIE) if "HTTP_COOKIE" in environ else None
         response = _security.process_response(request, _answer(entry, environ, cookie, method))
+    except Exception:
+        # Never a bare 500 from in front of Django: log it, and let Django answer the request
+        # through its own view, error handling and logging. A failure comes from recording the
+        # click (which writes or raises as a whole, so nothing was stored) or the link lookup;
+        # building the 302 after it is plain header work.
+        log.exception("tracking redirect fast path failed for /t/%s; handing over to Django", code)
+        return None
     finally:
         signals.request_finished.send(sender=None)
     headers = [*response.items(), *(("Set-Cookie", c.OutputString()) for c in response.cookies.values())]

@@ -57,11 +57,25 @@ def query_cost(document, schema, *, variables: dict | None = None, cap: int = 10
     """An upper bound on the work a document asks for, before it runs: every field costs 1,
     and a connection multiplies what is selected under it by the page it asks for (``first`` /
     ``last``, at most ``cap``). Fragments count where they are spread; each operation is
-    costed and the dearest one counts. Unknown fields cost 1 (validation reports them)."""
+    costed and the dearest one counts. Unknown fields cost 1 (validation reports them).
+
+    Linear in the document's size: a fragment's cost is computed once per type it is spread
+    on (a chain of fragments each spreading the next twice is costed, not expanded)."""
     from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_named_type
 
     variables = variables or {}
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    memo: dict[tuple[str, str], int] = {}
+
+    def fragment_cost(name: str, parent, seen: frozenset[str]) -> int:
+        fragment = fragments.get(name)
+        if fragment is None or name in seen:  # unknown or cyclic: validation refuses it
+            return 0
+        target = schema.get_type(fragment.type_condition.name.value) or parent
+        key = (name, getattr(target, "name", ""))
+        if key not in memo:
+            memo[key] = cost(fragment.selection_set, target, seen | {name})
+        return memo[key]
 
     def cost(selection_set, parent, seen: frozenset[str]) -> int:
         total = 0
@@ -82,12 +96,7 @@ def query_cost(document, schema, *, variables: dict | None = None, cap: int = 10
                 target = schema.get_type(condition.name.value) if condition is not None else parent
                 total += cost(selection.selection_set, target or parent, seen)
             elif kind == "fragment_spread":
-                name = selection.name.value
-                fragment = fragments.get(name)
-                if fragment is None or name in seen:  # unknown or cyclic: validation refuses it
-                    continue
-                target = schema.get_type(fragment.type_condition.name.value) or parent
-                total += cost(fragment.selection_set, target, seen | {name})
+                total += fragment_cost(selection.name.value, parent, seen)
         return total
 
     roots = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}
@@ -100,21 +109,15 @@ def query_cost(document, schema, *, variables: dict | None = None, cap: int = 10
     return best
 
 
-def max_cost_rule(budget: int, variables: dict | None, cap: int = 100) -> type[ValidationRule]:
-    """Refuse a document whose estimated cost (``query_cost``) is above ``budget``, before it
-    runs; the error carries the cost and the budget so a client can split its query."""
-
-    class MaxCost(ValidationRule):
-        def enter_document(self, node, *_args):
-            estimated = query_cost(node, self.context.schema, variables=variables, cap=cap)
-            if estimated > budget:
-                self.report_error(
-                    GraphQLError(
-                        _("Query too expensive: estimated cost %(cost)d, budget %(budget)d. Ask for smaller pages.")
-                        % {"cost": estimated, "budget": budget},
-                        node,
-                        extensions={"code": "query_too_expensive", "cost": estimated, "budget": budget},
-                    )
-                )
-
-    return MaxCost
+def cost_error(document, schema, *, budget: int, variables: dict | None) -> GraphQLError | None:
+    """The refusal of a document whose estimated cost (``query_cost``) is above ``budget``, or
+    None. Checked before validation runs: the depth rule expands fragments, and a small
+    document of nested fragment spreads would otherwise keep a worker busy for minutes."""
+    estimated = query_cost(document, schema, variables=variables)
+    if estimated <= budget:
+        return None
+    return GraphQLError(
+        _("Query too expensive: estimated cost %(cost)d, budget %(budget)d. Ask for smaller pages.")
+        % {"cost": estimated, "budget": budget},
+        extensions={"code": "query_too_expensive", "cost": estimated, "budget": budget},
+    )

@@ -62,7 +62,9 @@ class TrackingLinkNode(ScopedObjectType):
 
     def _qr(self, fmt: str) -> str:
         return reverse(
-            "frontend:campaign_qr", kwargs={"pk": self.leg.campaign_id, "placement": self.placement_id, "fmt": fmt}
+            # placement and its leg come with the campaign's prefetch (no query per link)
+            "frontend:campaign_qr",
+            kwargs={"pk": self.placement.leg.campaign_id, "placement": self.placement_id, "fmt": fmt},
         )
 
     def resolve_qr_svg_url(self, info):

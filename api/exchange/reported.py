@@ -283,8 +283,6 @@ def _rows(rows) -> list[dict]:
 
 
 class _Report(BaseMutation):
-    scope = ApiKeyScope.EVENTS_WRITE  # what a shop or CRM key may hold alone
-
     class Meta:
         abstract = True
 

@@ -38,3 +38,21 @@ def test_a_query_above_the_budget_is_refused_with_its_cost_before_it_runs(anon, 
     assert error["extensions"] == {"code": "query_too_expensive", "cost": 201, "budget": 100}
     assert "201" in error["message"]
     assert anon.raw(PAGE, {"n": 10}).status_code == 200
+
+
+def test_nested_fragment_spreads_are_costed_in_linear_time_and_refused_fast(anon):
+    """Each fragment spreads the next twice: 30 levels expand to 2³⁰ fields. The estimate must
+    not expand them (nor may the depth rule run on such a document)."""
+    import time
+
+    levels = 30
+    parts = [f"fragment F{n} on Category {{ ...F{n + 1} ...F{n + 1} }}" for n in range(levels)]
+    parts.append(f"fragment F{levels} on Category {{ code }}")
+    document = "{ categories { ...F0 } } " + " ".join(parts)
+    started = time.monotonic()
+    assert query_cost(parse(document), schema.graphql_schema) > 2**levels
+    response = anon.raw(document)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "query_too_expensive"
+    assert elapsed < 1.0, elapsed

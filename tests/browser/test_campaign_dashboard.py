@@ -144,7 +144,6 @@ def test_a_click_lands_on_the_destination_is_stored_and_both_parties_see_the_das
     sign_out(page)
 
 
-@pytest.mark.xfail(strict=True, reason="flush→rollups lands with i9-stream")
 def test_the_click_appears_on_the_dashboard_after_the_flush(browser_page, live_server, live_campaign):
     page, url, site = browser_page, live_server.url, live_campaign
     _click_through(page, url, site)
