@@ -30,13 +30,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from graphene.validation import depth_limit_validator
 from graphene_django.views import GraphQLView, HttpError
-from graphql import ExecutionResult, GraphQLError, parse, specified_rules
+from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast, parse, specified_rules
 
 from api.core.errors import ApiError
 from api.core.validation import cost_error, max_aliases_rule
 from huiliu import buckets, jsonl
 from huiliu.throttle import Throttled, ThrottleScope, client_ip, throttle
 from partners import usage
+from partners.models import ApiKeyScope
 from partners.services import api_key_authenticate
 
 logger = logging.getLogger("api.graphql")
@@ -86,6 +87,33 @@ def _rate_headers(request, response) -> None:
     response["RateLimit-Reset"] = str(bucket.reset)
     window = max(1, round(bucket.capacity * 60 / bucket.per_minute))
     response["RateLimit-Policy"] = f"{bucket.capacity};w={window};burst={bucket.capacity};rate={bucket.per_minute}/m"
+
+
+# Root query fields a key may read without the `read` scope: who it is, and what its other
+# scopes manage. Everything else a brand can see needs `read` (implied by `write`).
+_READ_FREE = frozenset({"viewer", "__typename", "__schema", "__type"})
+_SCOPE_READS = {ApiKeyScope.WEBHOOKS_MANAGE: frozenset({"webhookEndpoints", "webhookEndpoint"})}
+
+
+def _read_scope_error(document, operation_name, api_key) -> GraphQLError | None:
+    """Least privilege for reads: a key without `read` (an `events:write` key of a shop, say)
+    may not query the brand's data — only ``viewer``, and what its own scopes manage."""
+    if api_key is None or api_key.has_scope(ApiKeyScope.READ) or api_key.has_scope(ApiKeyScope.WRITE):
+        return None
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation != OperationType.QUERY:
+        return None
+    allowed = set(_READ_FREE)
+    for scope, fields in _SCOPE_READS.items():
+        if api_key.has_scope(scope):
+            allowed |= fields
+    roots = [s for s in operation.selection_set.selections]
+    if all(s.kind == "field" and s.name.value in allowed for s in roots):
+        return None
+    return GraphQLError(
+        _("This API key cannot read the brand's data; that needs the “read” scope."),
+        extensions={"code": ApiError.INSUFFICIENT_SCOPE.value},
+    )
 
 
 def _is_expected(error: Exception) -> bool:
@@ -182,6 +210,8 @@ class HuiliuGraphQLView(GraphQLView):
                     budget=settings.GRAPHQL_MAX_COST,
                     variables=variables if isinstance(variables, dict) else None,
                 )
+                if refused is None:
+                    refused = _read_scope_error(document, operation_name, request.api_key)
                 if refused is not None:
                     return ExecutionResult(data=None, errors=[refused])
         return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)

@@ -101,3 +101,36 @@ def test_a_write_key_made_before_the_split_keeps_its_meaning(owner, brand):
     migration = import_module("partners.migrations.0012_api_key_event_scope")
     migration.forwards(live_apps, None)
     assert ApiKey.objects.get(pk=key.pk).scopes == ["events:write", "read", "write"]
+
+
+@pytest.mark.parametrize(
+    ("scopes", "reads"),
+    [
+        ([ApiKeyScope.READ], True),
+        ([ApiKeyScope.WRITE], True),
+        ([ApiKeyScope.EVENTS_WRITE], False),
+        ([ApiKeyScope.WEBHOOKS_MANAGE], False),
+    ],
+    ids=lambda v: "+".join(v) if isinstance(v, list) else str(v),
+)
+def test_reading_the_brand_needs_the_read_scope(owner, brand, scopes, reads):
+    _key, raw = api_key_create(actor=Actor(user=owner), brand=brand, name="walk", scopes=scopes)
+    caller = with_key(raw)
+    body = caller.raw("{ proposals(first: 5) { edges { node { id } } } }").json()
+    if reads:
+        assert "errors" not in body, body
+    else:
+        assert body["errors"][0]["extensions"]["code"] == "insufficient_scope"
+        assert body.get("data") is None
+    # Every key may always ask who it is.
+    assert caller("{ viewer { kind } }")["viewer"]["kind"] == "API_KEY"
+
+
+def test_a_webhooks_key_reads_its_endpoints_and_nothing_else(owner, brand):
+    _key, raw = api_key_create(actor=Actor(user=owner), brand=brand, name="hooks", scopes=[ApiKeyScope.WEBHOOKS_MANAGE])
+    caller = with_key(raw)
+    assert caller("{ webhookEndpoints(first: 5) { edges { node { id } } } }")["webhookEndpoints"]["edges"] == []
+    mixed = caller.raw(
+        "{ webhookEndpoints(first: 5) { edges { node { id } } } campaigns(first: 5) { edges { node { id } } } }"
+    )
+    assert mixed.json()["errors"][0]["extensions"]["code"] == "insufficient_scope"
