@@ -411,51 +411,76 @@ def _describe(exc: Exception) -> str:
     return _("Connection failed: %(e)s") % {"e": str(exc)[:200]}
 
 
-def delivery_claim(*, delivery_id: int, now: datetime) -> bool:
+def delivery_claim(*, delivery_id: int, now: datetime) -> datetime | None:
     """Take the delivery for one attempt (a lease): only if it is due, not settled, its endpoint
-    enabled and no live worker holds it."""
+    enabled and no live worker holds it. Returns the lease (the settle must still hold it).
+
+    No join in the UPDATE: with one, Django moves the conditions into ``id IN (SELECT … JOIN
+    …)``, and PostgreSQL's re-check of a row another worker just claimed would read the
+    subquery's stale ``claimed_until`` — two workers could claim the same attempt."""
     lease = now + timedelta(seconds=conf.webhook_lease_seconds() + conf.webhook_timeout_seconds())
-    return bool(
+    enabled = WebhookEndpoint.objects.filter(enabled=True).values("pk")
+    claimed = (
         WebhookDelivery.objects.filter(
-            pk=delivery_id, state__in=RETRYABLE_STATES, next_attempt_at__lte=now, endpoint__enabled=True
+            pk=delivery_id, state__in=RETRYABLE_STATES, next_attempt_at__lte=now, endpoint_id__in=enabled
         )
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .update(claimed_until=lease, attempts=F("attempts") + 1)
     )
+    return lease if claimed else None
 
 
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> bool | None:
     """Make one attempt if the delivery is due and unclaimed. Returns True (delivered), False
     (failed; retried or given up) or None (not this call's to make)."""
     now = now or timezone.now()
-    if not delivery_claim(delivery_id=delivery_id, now=now):
+    lease = delivery_claim(delivery_id=delivery_id, now=now)
+    if lease is None:
         return None
-    delivery = WebhookDelivery.objects.select_related(
-        "endpoint", "event__proposal", "event__proposal__initiator", "event__proposal__counterparty"
-    ).get(pk=delivery_id)
+    delivery = (
+        WebhookDelivery.objects.select_related(
+            "endpoint", "event__proposal", "event__proposal__initiator", "event__proposal__counterparty"
+        )
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None:  # its endpoint was deleted meanwhile
+        return None
     endpoint = delivery.endpoint
-    body = webhooks.body_of(delivery.event)
     try:
+        body = webhooks.body_of(delivery.event)
         target = url_check(endpoint.url)  # again: DNS may answer differently than at registration
     except ValidationError as exc:
         outcome = Outcome(error=exc.messages[0][:300])
+    except Exception:  # a bug or a bad secret key must end as a recorded failure, not a loop
+        log.exception("webhook delivery %s could not be prepared", delivery_id)
+        outcome = Outcome(error=_("The delivery could not be prepared; the platform was alerted."))
     else:
-        headers = webhooks.signed_headers(
-            secrets_=endpoint_secrets(endpoint, now),
-            msg_id=delivery.webhook_id,
-            timestamp=int(time.time()),
-            body=body,
-        )
-        outcome = _post(target, body, headers)
-    delivery_settle(delivery=delivery, outcome=outcome, now=now)
+        try:
+            headers = webhooks.signed_headers(
+                secrets_=endpoint_secrets(endpoint, now),
+                msg_id=delivery.webhook_id,
+                timestamp=int(time.time()),
+                body=body,
+            )
+        except Exception:
+            log.exception("webhook delivery %s could not be signed", delivery_id)
+            outcome = Outcome(error=_("The delivery could not be signed; the platform was alerted."))
+        else:
+            outcome = _post(target, body, headers)
+    delivery_settle(delivery=delivery, outcome=outcome, now=now, lease=lease)
     return outcome.succeeded
 
 
 @transaction.atomic
-def delivery_settle(*, delivery: WebhookDelivery, outcome: Outcome, now: datetime | None = None) -> None:
+def delivery_settle(
+    *, delivery: WebhookDelivery, outcome: Outcome, now: datetime | None = None, lease: datetime | None = None
+) -> None:
     """Record the attempt and decide what follows (success, the next retry, or giving up), then
     the endpoint's health: a success ends its failure streak; a streak longer than the
-    threshold disables it."""
+    threshold disables it. With ``lease``, only while this worker still holds the claim: a
+    worker that outlived its lease records its attempt but leaves the delivery to the one that
+    took it over."""
     now = now or timezone.now()
     WebhookAttempt.objects.create(
         delivery=delivery,
@@ -485,8 +510,14 @@ def delivery_settle(*, delivery: WebhookDelivery, outcome: Outcome, now: datetim
             fields.update(
                 state=WebhookState.FAILED, step=delivery.step + 1, next_attempt_at=now + timedelta(seconds=delay)
             )
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+    mine = WebhookDelivery.objects.filter(pk=delivery.pk)
+    if lease is not None:
+        mine = mine.filter(claimed_until=lease)
+    if not mine.update(**fields):
+        return
+    endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=delivery.endpoint_id).first()
+    if endpoint is None:
+        return
     if outcome.succeeded:
         if endpoint.failing_since is not None:
             endpoint.failing_since = None

@@ -480,3 +480,46 @@ def test_the_audit_trail_keeps_the_host_not_a_token_in_the_url(loopback, coffee,
     trail = list(AuditEvent.objects.filter(action__startswith="webhook.").order_by("id").values_list("action", "data"))
     assert [a for a, _d in trail] == ["webhook.created", "webhook.updated", "webhook.deleted"]
     assert "TOKEN" not in str(trail) and all("127.0.0.1" in str(d) for _a, d in trail)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_one_delivery_claim_it_once(endpoint, receiver, propose):
+    """One worker holds its claim uncommitted while a second asks for the same delivery: the
+    second waits on the row, then sees it claimed (on PostgreSQL the re-check reads the new row)."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock re-check semantics are PostgreSQL's")
+    receiver.status = 500  # the first attempt fails: the delivery waits for its retry
+    propose()
+    delivery = WebhookDelivery.objects.get()
+    due = delivery.next_attempt_at
+    attempts = delivery.attempts
+    claimed, release, results = threading.Event(), threading.Event(), {}
+
+    def first():
+        with transaction.atomic():
+            results["first"] = hooks.delivery_claim(delivery_id=delivery.pk, now=due)
+            claimed.set()
+            release.wait(10)
+        connections.close_all()
+
+    def second():
+        results["second"] = hooks.delivery_claim(delivery_id=delivery.pk, now=due)
+        connections.close_all()
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert claimed.wait(10)
+    b = threading.Thread(target=second)
+    b.start()
+    b.join(1.0)
+    assert b.is_alive(), ("the second claim waits for the first worker's row lock", results)
+    release.set()
+    a.join(10)
+    b.join(10)
+    assert results["first"] is not None and results["second"] is None
+    delivery.refresh_from_db()
+    assert delivery.attempts == attempts + 1
