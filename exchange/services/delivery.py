@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from exchange import conf, valuation
 from exchange.errors import ExchangeError as E
-from exchange.models import CampaignPlacement, DeliveryReport, EventType
+from exchange.models import CampaignPlacement, DeliveryReport, EventType, PricingUnit
 from exchange.outbox import emit
 from exchange.proofs import PROOF_TYPES, proof_format
 from exchange.services.common import can_act_for, error
@@ -259,6 +259,14 @@ def delivery_report(
                 E.CAMPAIGN_NOT_RUNNING,
             )
         report = DeliveryReport.objects.select_for_update().filter(placement=cp).first()
+        if report is None and campaign.state == CampaignState.COMPLETED:
+            # Completed without a report: the placement counted as delivered when the answer
+            # window lapsed; a first report now would reopen a settled campaign.
+            raise error(
+                "placement",
+                _("This campaign has completed; a delivery can no longer be reported for it."),
+                E.CAMPAIGN_NOT_RUNNING,
+            )
         if report is not None and report.state == DeliveryState.CONFIRMED:
             raise error(
                 "placement",
@@ -351,9 +359,10 @@ def _confirm(report: DeliveryReport, *, actor: Actor, now: datetime, auto: bool)
     cp.delivery_confirmed_at = now
     cp.save(update_fields=["delivery_confirmed_at"])
     value = valuation.placement_value(report.reach, cp.placement.rate_cents, cp.placement.unit)
-    rollup_add(
-        {(cp.leg_id, day_of(report.delivered_at)): {"delivered_reach": report.reach, "delivered_value_cents": value}}
-    )
+    # Store-days are not reach (the promise leaves them out too: selectors.campaign_metrics);
+    # their value counts all the same.
+    reach = 0 if cp.placement.unit == PricingUnit.STORE_DAY else report.reach
+    rollup_add({(cp.leg_id, day_of(report.delivered_at)): {"delivered_reach": reach, "delivered_value_cents": value}})
     _audit_both(
         actor,
         AuditAction.DELIVERY_CONFIRMED,

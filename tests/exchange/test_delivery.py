@@ -454,10 +454,12 @@ def test_without_any_report_the_campaign_completes_once_the_window_lapses(live, 
     assert services.campaigns_advance(now=live.ends_at + timedelta(days=7)).completed == 1
 
 
-def test_a_completed_campaign_still_takes_a_late_report(live, coffee, coffee_actor):
+def test_a_completed_campaign_takes_no_first_report_that_would_reopen_it(live, coffee, coffee_actor):
     services.campaigns_advance(now=live.ends_at + timedelta(days=30))
     live.refresh_from_db()
     assert live.state == CampaignState.COMPLETED
     cp = placement_of(live, coffee)
-    r = report(coffee_actor, cp, now=live.ends_at + timedelta(days=30))
-    assert r.state == DeliveryState.REPORTED
+    with pytest.raises(ValidationError) as refused:
+        report(coffee_actor, cp, now=live.ends_at + timedelta(days=30))
+    assert refused.value.error_dict["placement"][0].code == "campaign_not_running"
+    assert not DeliveryReport.objects.filter(placement=cp).exists()
