@@ -68,6 +68,30 @@ class TrainingMessage(models.TextChoices):
         "below_heuristic",
         _("Not activated: the new model scored below the heuristic on its hold-out set."),
     )
+    # The ranking gate (issue 12): params from ``services.gate_params``.
+    NOT_BETTER_THAN_HEURISTIC = (
+        "not_better_heuristic",
+        _(
+            "Not activated: on held-out brands its NDCG@10 was %(ndcg)s against the heuristic's %(baseline)s; "
+            "the difference (95%% interval %(low)s to %(high)s) is not clearly above zero, so the heuristic keeps "
+            "serving."
+        ),
+    )
+    NOT_BETTER_THAN_ACTIVE = (
+        "not_better_active",
+        _(
+            "Not activated: on held-out brands its NDCG@10 was %(ndcg)s against %(baseline)s for the serving "
+            "model v%(v)s; the difference (95%% interval %(low)s to %(high)s) is not clearly above zero, so v%(v)s "
+            "keeps serving."
+        ),
+    )
+    TOO_FEW_HELD_OUT = (
+        "too_few_held_out",
+        _(
+            "Not activated: only %(n)d held-out brands have both a successful and an unsuccessful swap; at least "
+            "%(min)d are needed to tell a better ranking from noise."
+        ),
+    )
     # Failures. A validation failure's code is the MatchingError code it was raised with.
     NOT_ENOUGH_OUTCOMES = (
         "not_enough_outcomes",
@@ -104,6 +128,37 @@ class ServingReason(models.TextChoices):
         ),
     )
     NO_COMPARISON = "no_comparison", _("Model v%(v)s serves (it was not compared with the heuristic).")
+    # The ranking gate (issue 12). ``%(ndcg)s`` / ``%(baseline)s``: NDCG@10 on held-out brands
+    # of the model and of the ranker it was compared with; ``%(low)s``/``%(high)s``: the 95 %
+    # interval of the difference; ``%(against)s``: that ranker's name.
+    GATE_PASSED = (
+        "gate_passed",
+        _(
+            "Model v%(v)s serves: on held-out brands its NDCG@10 is %(ndcg)s against %(baseline)s for %(against)s "
+            "(difference %(diff)s, 95%% interval %(low)s to %(high)s)."
+        ),
+    )
+    GATE_REFUSED = (
+        "gate_refused",
+        _(
+            "The heuristic serves: the latest model, v%(v)s, did not beat it beyond the noise on held-out brands "
+            "(NDCG@10 %(ndcg)s against %(baseline)s, difference 95%% interval %(low)s to %(high)s)."
+        ),
+    )
+    GATE_REFUSED_ACTIVE = (
+        "gate_refused_active",
+        _(
+            "The latest model, v%(v)s, was not activated: it did not beat the serving model beyond the noise on "
+            "held-out brands (NDCG@10 %(ndcg)s against %(baseline)s, difference 95%% interval %(low)s to %(high)s)."
+        ),
+    )
+    GATE_FORCED = (
+        "gate_forced",
+        _(
+            "Model v%(v)s serves although it did not beat %(against)s beyond the noise on held-out brands "
+            "(NDCG@10 %(ndcg)s against %(baseline)s, 95%% interval %(low)s to %(high)s): it was activated by hand."
+        ),
+    )
 
 
 # An unfinished run older than this probably lost its worker: it no longer blocks a new one.

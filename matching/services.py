@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from huiliu.db import advisory_xact_lock
 from huiliu.jsonl import LineError, LineImportError, json_lines
 from huiliu.text import excerpt
-from matching import refresh, scheduling, training
+from matching import ranker, refresh, scheduling, training
 from matching.errors import MatchingError as E
 from matching.market import get_market
 from matching.models import (
@@ -38,7 +38,6 @@ from matching.models import (
     TrainingRun,
     TrainingState,
 )
-from matching.ranker import PAIR_FEATURES
 from matching.selectors import recommendation_list
 from partners.actors import Actor
 from partners.models import AuditAction, Brand, BrandStatus
@@ -235,38 +234,83 @@ class TrainResult:
     message: TrainingMessage = TrainingMessage.ACTIVATED  # why it was (not) activated
 
 
-def _training_pairs(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _training_pairs(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Outcome and dismissal rows mapped onto market rows (pairs with a brand no longer
-    approved are skipped — their features are gone from the market)."""
-    a, b, y, completed = [], [], [], []
+    approved are skipped — their features are gone from the market), with the new members
+    each side reported (NaN where none was)."""
+    a, b, y, completed, members = [], [], [], [], []
     index = market.index
-    labelled = Outcome.objects.filter(outcome__in=list(OUTCOME_LABELS))
-    for ia, ib, kind in labelled.values_list("brand_a_id", "brand_b_id", "outcome").iterator(chunk_size=5000):
+    labelled = Outcome.objects.filter(outcome__in=list(OUTCOME_LABELS)).order_by("id")
+    fields = ("brand_a_id", "brand_b_id", "outcome", "a_new_members", "b_new_members")
+    for ia, ib, kind, ma, mb in labelled.values_list(*fields).iterator(chunk_size=5000):
         if ia in index and ib in index:
             a.append(index[ia])
             b.append(index[ib])
             y.append(OUTCOME_LABELS[kind])
             completed.append(kind == OutcomeKind.COMPLETED)
-    for ia, ib in Dismissal.objects.values_list("brand_id", "partner_id").iterator(chunk_size=5000):
+            members.append((np.nan if ma is None else ma, np.nan if mb is None else mb))
+    for ia, ib in Dismissal.objects.order_by("id").values_list("brand_id", "partner_id").iterator(chunk_size=5000):
         if ia in index and ib in index:
             a.append(index[ia])
             b.append(index[ib])
             y.append(0)
             completed.append(False)
-    return np.array(a, np.int64), np.array(b, np.int64), np.array(y, np.int64), np.array(completed, bool)
+            members.append((np.nan, np.nan))
+    return (
+        np.array(a, np.int64),
+        np.array(b, np.int64),
+        np.array(y, np.int64),
+        np.array(completed, bool),
+        np.array(members, np.float64).reshape(len(a), 2),
+    )
+
+
+def _serving_artefact(active_row: MatcherModel | None):
+    """The active model's artefact, to compare a new model with; None when there is no active
+    model or its file cannot be read (then the gate compares with the heuristic)."""
+    if active_row is None:
+        return None
+    blob = MatcherModel.objects.filter(pk=active_row.pk).values_list("artefact", flat=True).first()
+    try:
+        return ranker.Artefact.loads(blob) if blob else None
+    except Exception:  # a file from an incompatible version: compare with the heuristic
+        return None
+
+
+def gate_params(metrics: dict) -> dict[str, Any]:
+    """The gate's numbers as a message's ``%(name)s`` values (formatted, language-neutral)."""
+
+    def ratio(key):
+        v = metrics.get(key)
+        return "—" if v is None else f"{v:.3f}"
+
+    def signed(key):
+        v = metrics.get(key)
+        return "—" if v is None else f"{v:+.3f}"
+
+    return {
+        "ndcg": ratio("ndcg"),
+        "baseline": ratio("ndcg_baseline"),
+        "diff": signed("ndcg_diff"),
+        "low": signed("ndcg_diff_low"),
+        "high": signed("ndcg_diff_high"),
+        "n": int(metrics.get("eval_queries") or 0),
+        "min": training.MIN_QUERIES,
+        "v": metrics.get("compared_version") or 0,
+    }
 
 
 def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: int = 0) -> TrainResult:
     """Train a new model from the outcomes and dismissals in the database and store it.
 
-    The new model is activated when ``force``, or if on its hold-out set it scores no lower
-    than the heuristic (its AUC against the heuristic's on the same rows) and no lower than
-    the active model's recorded hold-out AUC (or there is no active model). A model below the
-    heuristic is stored but never activated automatically: the heuristic (or the active
-    model) keeps serving, and ``TrainResult.message`` says why. A tie counts as no lower, as
-    for the active model: on a small, cleanly separated hold-out both score 1.0. Raises a
-    ValidationError (``not_enough_outcomes``) below ``MATCHING_MIN_OUTCOMES`` outcomes or
-    when the outcomes hold only one class; then the heuristic keeps serving.
+    The gate (``matching.training``): the new model is evaluated on held-out *brands* by
+    NDCG@10 of their successful partners, against the ranker serving now (the active model,
+    else the heuristic), with a paired bootstrap interval. It is activated when ``force``,
+    or when that interval lies above zero (better beyond the noise). Otherwise it is stored
+    but not activated — the serving ranker keeps serving — and ``TrainResult.message`` (with
+    ``metrics``) says why. Raises a ValidationError (``not_enough_outcomes``) below
+    ``MATCHING_MIN_OUTCOMES`` outcomes or when the outcomes hold only one class; then the
+    heuristic keeps serving.
     """
 
     def progress(fraction: float, step: TrainingMessage) -> None:
@@ -275,7 +319,7 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
 
     progress(0.05, TrainingMessage.LOADING_MARKET)
     market = get_market()
-    a, b, y, completed = _training_pairs(market)
+    a, b, y, completed, members = _training_pairs(market)
     minimum = settings.MATCHING_MIN_OUTCOMES
     if len(a) < minimum or len(np.unique(y)) < 2:
         raise ValidationError(
@@ -288,22 +332,23 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
             }
         )
     active_row = MatcherModel.objects.filter(is_active=True).defer("artefact").first()
-    artefact, metrics = training.fit(market, a, b, y, completed, seed=seed, progress=progress)
-    # Compare with the active model's recorded hold-out metric (re-scoring the active model
-    # on the new hold-out would flatter it: it was trained on most of those rows).
-    new_auc = metrics.get("auc")
-    old_auc = active_row.metrics.get("auc") if active_row else None
-    if active_row is not None:
-        metrics["auc_active"] = old_auc
-    heuristic_auc = metrics.get("auc_heuristic")
+    serving = _serving_artefact(active_row)
+    artefact, metrics = training.fit(
+        market, a, b, y, completed, members=members, seed=seed, active=serving, progress=progress
+    )
+    if serving is not None:
+        metrics["compared_version"] = active_row.version
     if force:
         activate, message = True, TrainingMessage.ACTIVATED
-    elif new_auc is None or (heuristic_auc is not None and new_auc < heuristic_auc):
-        activate, message = False, TrainingMessage.BELOW_HEURISTIC
-    elif active_row is not None and old_auc is not None and new_auc < old_auc:
-        activate, message = False, TrainingMessage.KEPT_ACTIVE
-    else:
+    elif metrics["gate"] == training.GATE_PASSED:
         activate, message = True, TrainingMessage.ACTIVATED
+    elif metrics["gate"] == training.GATE_TOO_FEW:
+        activate, message = False, TrainingMessage.TOO_FEW_HELD_OUT
+    elif serving is not None:
+        activate, message = False, TrainingMessage.NOT_BETTER_THAN_ACTIVE
+    else:
+        activate, message = False, TrainingMessage.NOT_BETTER_THAN_HEURISTIC
+    metrics["forced"] = bool(force and metrics["gate"] != training.GATE_PASSED)
     with transaction.atomic():
         # Two trainings may finish together (retrain clicked twice): allocate versions one at
         # a time. (select_for_update() on an aggregate locks nothing; Django drops it.)
@@ -313,7 +358,7 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
         model = MatcherModel.objects.create(
             version=version,
             training_size=len(a),
-            features=list(PAIR_FEATURES),
+            features=list(artefact.features),
             metrics=metrics,
             blend_weight=artefact.blend_weight,
             artefact=artefact.dumps(),
@@ -331,8 +376,10 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
                 data={
                     "version": version,
                     "forced": force,
-                    "auc": new_auc,
-                    "auc_active": old_auc,
+                    "ndcg": metrics.get("ndcg"),
+                    "ndcg_baseline": metrics.get("ndcg_baseline"),
+                    "ndcg_diff_low": metrics.get("ndcg_diff_low"),
+                    "auc": metrics.get("auc"),
                     "replaced": active_row.version if active_row is not None else None,
                 },
             )
@@ -410,6 +457,7 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
             metrics=result.metrics,
             finished_at=timezone.now(),
             message_code=result.message,
+            message_params=gate_params(result.metrics),
         )
     return TrainingRun.objects.get(pk=run_id)
 
