@@ -6,6 +6,7 @@ Every public service takes keyword-only arguments and raises ``ValidationError``
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -122,10 +123,22 @@ class OutcomeImportError(LineImportError):
 class OutcomeImportResult:
     lines: int = 0
     created: int = 0
+    skipped: int = 0  # lines whose swap was imported before (same stable key)
     by_outcome: dict = field(default_factory=dict)
 
 
-OUTCOME_FIELDS = ("a", "b", "outcome", "a_new_members", "b_new_members")
+OUTCOME_FIELDS = ("id", "a", "b", "outcome", "a_new_members", "b_new_members")
+ID_MAX_LENGTH = 60
+
+
+def import_key(data: dict, occurrence: int) -> str:
+    """The stable key of an imported swap (``Outcome.key``): ``import:id:<id>`` when the line
+    names its swap, else a hash of its content and how many identical lines came before it in
+    the file — so importing the same file again matches every line to its first import."""
+    if data.get("id") is not None:
+        return f"import:id:{data['id']}"
+    content = json.dumps({k: data.get(k) for k in OUTCOME_FIELDS if k != "id"}, sort_keys=True, ensure_ascii=False)
+    return "import:" + hashlib.sha256(f"{content}#{occurrence}".encode()).hexdigest()[:40]
 
 
 # A file records finished swaps; "proposed" and "expired" rows come from the exchange itself.
@@ -141,6 +154,14 @@ def _check_line(n: int, data: Any) -> tuple[dict | None, list[LineError]]:
             problems.append(
                 LineError(
                     n, str(key), E.INVALID, _("unknown field; allowed: %(f)s.") % {"f": ", ".join(OUTCOME_FIELDS)}
+                )
+            )
+    if "id" in data:
+        value = data["id"]
+        if not isinstance(value, str) or not value.strip() or len(value) > ID_MAX_LENGTH or not value.isprintable():
+            problems.append(
+                LineError(
+                    n, "id", E.INVALID, _("must be a text of 1 to %(n)d printable characters.") % {"n": ID_MAX_LENGTH}
                 )
             )
     for key in ("a", "b"):
@@ -182,7 +203,10 @@ def _quoted(value: Any) -> str:
 def outcomes_import(*, source: str | Path | Iterable[str | bytes]) -> OutcomeImportResult:
     """Import past swaps from JSON Lines (format in docs/MATCHING.md). The whole file is
     validated first; any bad line → ``OutcomeImportError`` listing ``line N: field: reason``
-    for every problem, and nothing is written."""
+    for every problem, and nothing is written.
+
+    Idempotent: every line gets a stable key (``import_key``); a line whose key was imported
+    before is skipped (``skipped``), so importing the same file twice counts its swaps once."""
     problems: list[LineError] = []
     parsed: list[tuple[int, dict]] = []
     for line in json_lines(source):
@@ -199,7 +223,22 @@ def outcomes_import(*, source: str | Path | Iterable[str | bytes]) -> OutcomeImp
     slugs = {d[k] for _, d in parsed for k in ("a", "b")}
     known = dict(Brand.objects.filter(slug__in=slugs).values_list("slug", "id")) if slugs else {}
     rows: list[Outcome] = []
+    seen_ids: dict[str, int] = {}
+    occurrences: dict[str, int] = {}
     for n, d in parsed:
+        if d.get("id") is not None:
+            if d["id"] in seen_ids:
+                problems.append(
+                    LineError(
+                        n,
+                        "id",
+                        E.INVALID,
+                        _("the same id as line %(line)d; each swap once.") % {"line": seen_ids[d["id"]]},
+                    )
+                )
+            seen_ids.setdefault(d["id"], n)
+        content = import_key({**d, "id": None}, 0)
+        occurrences[content] = occurrences.get(content, -1) + 1
         for key in ("a", "b"):
             if d[key] not in known:
                 problems.append(
@@ -213,14 +252,21 @@ def outcomes_import(*, source: str | Path | Iterable[str | bytes]) -> OutcomeImp
                     outcome=d["outcome"],
                     a_new_members=d.get("a_new_members"),
                     b_new_members=d.get("b_new_members"),
+                    key=import_key(d, occurrences[content]),
                 )
             )
     if problems:
         raise OutcomeImportError(sorted(problems, key=lambda p: (p.line, p.field)))
+    keys = [r.key for r in rows]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 5000):
+        existing.update(Outcome.objects.filter(key__in=keys[start : start + 5000]).values_list("key", flat=True))
+    new = [r for r in rows if r.key not in existing]
     with transaction.atomic():
-        Outcome.objects.bulk_create(rows, batch_size=2000)
-    result = OutcomeImportResult(lines=len(parsed), created=len(rows))
-    for r in rows:
+        # ignore_conflicts: an import running at the same time wrote some of them first
+        Outcome.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+    result = OutcomeImportResult(lines=len(parsed), created=len(new), skipped=len(rows) - len(new))
+    for r in new:
         result.by_outcome[r.outcome] = result.by_outcome.get(r.outcome, 0) + 1
     return result
 

@@ -62,7 +62,7 @@ BLENDS = (0.0, 0.25, 0.5, 0.75)
 BLEND_TOLERANCE = 0.002  # a larger share must beat a smaller one by this much to be chosen
 TOP = 10
 BOOTSTRAP = 1000
-MIN_QUERIES = 8  # fewer held-out brands with a success: the gate cannot tell
+MIN_QUERIES = 5  # fewer held-out brands with a success and a failure: the gate cannot tell
 MAX_QUERIES = 4000  # held-out brands evaluated at most (a sample beyond that)
 
 GATE_PASSED = "passed"
