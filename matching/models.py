@@ -145,6 +145,13 @@ class ServingReason(models.TextChoices):
             "(NDCG@10 %(ndcg)s against %(baseline)s, difference 95%% interval %(low)s to %(high)s)."
         ),
     )
+    GATE_TOO_FEW = (
+        "gate_too_few",
+        _(
+            "The heuristic serves: the latest model, v%(v)s, was not activated — only %(n)s held-out brands have "
+            "both a successful and an unsuccessful swap, too few to tell a better ranking from noise."
+        ),
+    )
     GATE_REFUSED_ACTIVE = (
         "gate_refused_active",
         _(

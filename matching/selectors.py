@@ -143,6 +143,7 @@ class Serving:
             "low": signed(g.get("ndcg_diff_low")),
             "high": signed(g.get("ndcg_diff_high")),
             "against": against,
+            "n": g.get("eval_queries", 0),
         }
         if self.refused is not None:
             out += " " + self.refused.text()
@@ -160,6 +161,8 @@ def _model_reason(model: MatcherModel, *, active: bool) -> Serving:
         passed = m.get("gate") == "passed"
         if active:
             reason = ServingReason.GATE_PASSED if passed else ServingReason.GATE_FORCED
+        elif m.get("gate") == "too_few_queries":
+            reason = ServingReason.GATE_TOO_FEW
         elif m.get("baseline") == "model":
             reason = ServingReason.GATE_REFUSED_ACTIVE
         else:
