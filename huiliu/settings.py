@@ -308,6 +308,14 @@ CELERY_BEAT_SCHEDULE["matching-refresh-all"] = {
     "schedule": crontab(hour=18, minute=30),
     "options": {"expires": 6 * 3600},
 }
+# Nightly retrain at 02:00 Asia/Shanghai (18:00 UTC), before the refresh: trains from every
+# outcome (imported and the exchange's own), activates only through the ranking gate, and the
+# training run records why; skipped when nothing new arrived since the latest model.
+CELERY_BEAT_SCHEDULE["matching-retrain-nightly"] = {
+    "task": "matching.tasks.matcher_retrain_nightly_task",
+    "schedule": crontab(hour=18, minute=0),
+    "options": {"expires": 6 * 3600},
+}
 
 # --- Exchange -----------------------------------------------------------------------------------
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")  # links in e-mails

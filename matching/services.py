@@ -280,21 +280,39 @@ class TrainResult:
     message: TrainingMessage = TrainingMessage.ACTIVATED  # why it was (not) activated
 
 
-def _training_pairs(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+# How much a failure says about the *pair* (the exchange's decline reasons; training weight).
+# Declined for timing or capacity says little about fit; an expired proposal a little more;
+# "audiences do not fit", "not balanced" and brand concerns are plain failures.
+FAILURE_CONFIDENCE = {"timing": 0.25, "capacity": 0.25, "other": 0.75}
+EXPIRED_CONFIDENCE = 0.5
+
+
+def _confidence(kind: str, reason: str) -> float:
+    if kind == OutcomeKind.EXPIRED:
+        return EXPIRED_CONFIDENCE
+    if kind == OutcomeKind.DECLINED:
+        return FAILURE_CONFIDENCE.get(reason or "", 1.0)
+    return 1.0
+
+
+def _training_pairs(market) -> tuple[np.ndarray, ...]:
     """Outcome and dismissal rows mapped onto market rows (pairs with a brand no longer
     approved are skipped — their features are gone from the market), with the new members
-    each side reported (NaN where none was)."""
-    a, b, y, completed, members = [], [], [], [], []
+    each side reported (NaN where none was) and each label's confidence (``_confidence``):
+    imported history and the exchange's own outcomes (accepted, declined with a reason,
+    expired, completed with new members) alike."""
+    a, b, y, completed, members, confidence = [], [], [], [], [], []
     index = market.index
     labelled = Outcome.objects.filter(outcome__in=list(OUTCOME_LABELS)).order_by("id")
-    fields = ("brand_a_id", "brand_b_id", "outcome", "a_new_members", "b_new_members")
-    for ia, ib, kind, ma, mb in labelled.values_list(*fields).iterator(chunk_size=5000):
+    fields = ("brand_a_id", "brand_b_id", "outcome", "reason", "a_new_members", "b_new_members")
+    for ia, ib, kind, reason, ma, mb in labelled.values_list(*fields).iterator(chunk_size=5000):
         if ia in index and ib in index:
             a.append(index[ia])
             b.append(index[ib])
             y.append(OUTCOME_LABELS[kind])
             completed.append(kind == OutcomeKind.COMPLETED)
             members.append((np.nan if ma is None else ma, np.nan if mb is None else mb))
+            confidence.append(_confidence(kind, reason))
     for ia, ib in Dismissal.objects.order_by("id").values_list("brand_id", "partner_id").iterator(chunk_size=5000):
         if ia in index and ib in index:
             a.append(index[ia])
@@ -302,12 +320,14 @@ def _training_pairs(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
             y.append(0)
             completed.append(False)
             members.append((np.nan, np.nan))
+            confidence.append(1.0)
     return (
         np.array(a, np.int64),
         np.array(b, np.int64),
         np.array(y, np.int64),
         np.array(completed, bool),
         np.array(members, np.float64).reshape(len(a), 2),
+        np.array(confidence, np.float64),
     )
 
 
@@ -365,7 +385,7 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
 
     progress(0.05, TrainingMessage.LOADING_MARKET)
     market = get_market()
-    a, b, y, completed, members = _training_pairs(market)
+    a, b, y, completed, members, confidence = _training_pairs(market)
     minimum = settings.MATCHING_MIN_OUTCOMES
     if len(a) < minimum or len(np.unique(y)) < 2:
         raise ValidationError(
@@ -380,7 +400,16 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
     active_row = MatcherModel.objects.filter(is_active=True).defer("artefact").first()
     serving = _serving_artefact(active_row)
     artefact, metrics = training.fit(
-        market, a, b, y, completed, members=members, seed=seed, active=serving, progress=progress
+        market,
+        a,
+        b,
+        y,
+        completed,
+        members=members,
+        confidence=confidence,
+        seed=seed,
+        active=serving,
+        progress=progress,
     )
     if serving is not None:
         metrics["compared_version"] = active_row.version
@@ -461,6 +490,31 @@ def training_run_start(*, actor: Actor, force: bool = False) -> TrainingRun:
     return run
 
 
+def training_run_nightly() -> TrainingRun | None:
+    """The nightly retrain (Celery beat ``matching-retrain-nightly``): train from every outcome
+    — imported and the exchange's own — evaluate with the gate, activate or not; the run
+    records why. None (nothing done) while another run is in progress, or when no outcome or
+    dismissal arrived since the latest model was trained."""
+    latest = MatcherModel.objects.defer("artefact").order_by("-version").first()
+    if latest is not None and not (
+        Outcome.objects.filter(created_at__gt=latest.created_at).exists()
+        or Dismissal.objects.filter(created_at__gt=latest.created_at).exists()
+    ):
+        return None
+    with transaction.atomic():
+        advisory_xact_lock("matching.trainingrun.start")
+        if TrainingRun.objects.in_progress().exists():
+            return None
+        run = TrainingRun.objects.create(force=False, requested_by=None)
+        audit(
+            actor=Actor.system_actor(),
+            action=AuditAction.MATCHER_TRAINING_STARTED,
+            obj=run,
+            data={"force": False, "nightly": True},
+        )
+    return training_run_execute(run_id=run.pk)
+
+
 def _failure_message(exc: ValidationError) -> dict[str, Any]:
     """A failed run's message fields: the TrainingMessage of the (first) error's code with its
     params, so it is shown in each reader's language; else the messages as raised."""
@@ -520,7 +574,16 @@ def as_dict(rec: Recommendation, language: str = "zh-hans") -> dict[str, Any]:
     return {"brand": rec.partner.slug, "score": round(rec.score, 4), "reasons": rec.reasons(language)}
 
 
-def outcome_record(*, brand_a_id: int, brand_b_id: int, kind: str, reason: str = "", key: str) -> Outcome:
+def outcome_record(
+    *,
+    brand_a_id: int,
+    brand_b_id: int,
+    kind: str,
+    reason: str = "",
+    key: str,
+    a_new_members: int | None = None,
+    b_new_members: int | None = None,
+) -> Outcome:
     """Record one outcome produced by the exchange (a proposal made, accepted, declined with a
     reason, expired). Idempotent on ``key``: recording the same fact again returns the first
     row. Called inside the caller's transaction, so the outcome lands with the state change."""
@@ -532,6 +595,9 @@ def outcome_record(*, brand_a_id: int, brand_b_id: int, kind: str, reason: str =
             "outcome": OutcomeKind(kind),
             "reason": reason,
             "source": OutcomeSource.EXCHANGE,
+            # a completed campaign's new members per leg: the label's grade (yield over reach)
+            "a_new_members": a_new_members,
+            "b_new_members": b_new_members,
         },
     )
     return outcome

@@ -158,11 +158,13 @@ def _oof_features(market: Market, a, b, y, completed, seed: int) -> np.ndarray:
     return X
 
 
-def _weights(a: np.ndarray, grade: np.ndarray) -> np.ndarray:
+def _weights(a: np.ndarray, grade: np.ndarray, confidence: np.ndarray | None = None) -> np.ndarray:
     """Each proposing brand's outcomes weigh together like √(its count) outcomes (popular
-    brands do not dominate); successes by grade. Normalised to mean 1."""
+    brands do not dominate); successes by grade, failures by confidence. Normalised to mean 1."""
     counts = np.bincount(a)[a].astype(np.float64)
     w = np.where(grade > 0, grade, 1.0) / np.sqrt(counts)
+    if confidence is not None:
+        w = w * confidence
     return w / w.mean()
 
 
@@ -200,11 +202,11 @@ def snap_to_quantiles(X: np.ndarray, bins: int = 64) -> np.ndarray:
     return out
 
 
-def _train_model(market: Market, a, b, y, completed, grade, seed: int):
+def _train_model(market: Market, a, b, y, completed, grade, seed: int, confidence: np.ndarray | None = None):
     X = _oof_features(market, a, b, y, completed, seed)
     clf = _classifier(len(a), seed)
     with threadpool_limits(limits=1, user_api="openmp"):  # small fits: threads only spin
-        clf.fit(snap_to_quantiles(X), y, sample_weight=_weights(a, grade))
+        clf.fit(snap_to_quantiles(X), y, sample_weight=_weights(a, grade, confidence))
     return clf, X
 
 
@@ -293,6 +295,7 @@ def evaluate_gate(
     *,
     seed: int = 0,
     active: Artefact | None = None,
+    confidence: np.ndarray | None = None,
 ) -> dict:
     """The gate's numbers (see the module docstring): per-blend NDCG@10, the heuristic's and
     the serving model's, the chosen blend and the paired bootstrap interval against serving."""
@@ -300,7 +303,9 @@ def evaluate_gate(
     brands = np.unique(np.concatenate([a, b]))
     fold = np.full(market.n, -1, np.int64)
     fold[brands] = rng.permutation(len(brands)) % FOLDS
-    pool = _pools(market, a, b, grade, fold, rng)
+    conf = np.ones(len(a)) if confidence is None else confidence
+    sure = conf >= 0.5  # a decline for timing says too little to score a ranking by
+    pool = _pools(market, a[sure], b[sure], grade[sure], fold, rng)
     n_q = pool["n"]
     scores = {w: np.zeros(len(pool["q"])) for w in BLENDS}
     heuristic = np.zeros(len(pool["q"]))
@@ -319,7 +324,7 @@ def evaluate_gate(
                 active_scores[at] = score_pairs(market, q, p, active)[0]
         else:
             stats = _stats_artefact(market, a[tr], b[tr], y[tr], completed[tr])
-            clf, _ = _train_model(market, a[tr], b[tr], y[tr], completed[tr], grade[tr], seed)
+            clf, _ = _train_model(market, a[tr], b[tr], y[tr], completed[tr], grade[tr], seed, conf[tr])
             feats = pair_features(market, q, p, stats)
             heur_k = components(feats) @ HEURISTIC_WEIGHTS
             with threadpool_limits(limits=1, user_api="openmp"):
@@ -387,28 +392,32 @@ def fit(
     completed: np.ndarray,
     *,
     members: np.ndarray | None = None,
+    confidence: np.ndarray | None = None,
     seed: int = 0,
     active: Artefact | None = None,
     progress=lambda fraction, step: None,
 ) -> tuple[Artefact, dict]:
     """Train on outcome pairs (market rows ``a`` × ``b``): the gate's evaluation on held-out
     brands, then the model refitted on every outcome with the blend the gate chose. Returns
-    the artefact and metrics (``metrics["gate"]`` says whether it may serve).
+    the artefact and metrics (``metrics["gate"]`` says whether it may serve). ``confidence``
+    (per outcome, default 1) scales its training weight; outcomes below ½ (a decline for
+    timing) are left out of the gate's held-out lists.
 
     ``progress(fraction, step)`` is called with a ``TrainingMessage`` at each step."""
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     y, completed = np.asarray(y, np.int64), np.asarray(completed, bool)
     grade = outcome_grades(market, a, b, y, completed, members)
+    conf = np.ones(len(a)) if confidence is None else np.asarray(confidence, np.float64)
     progress(0.2, TrainingMessage.TRAINING)
     progress(0.5, TrainingMessage.EVALUATING)
-    metrics = evaluate_gate(market, a, b, y, completed, grade, seed=seed, active=active)
+    metrics = evaluate_gate(market, a, b, y, completed, grade, seed=seed, active=active, confidence=conf)
     metrics.update(outcomes=len(a), positives=int(y.sum()))
     progress(0.7, TrainingMessage.REFITTING)
     final = _stats_artefact(market, a, b, y, completed)
     final.features = LEARNED_FEATURES
     blend = metrics["blend_weight"]
     if blend > 0 and len(np.unique(y)) > 1:
-        final.model, X = _train_model(market, a, b, y, completed, grade, seed)
+        final.model, X = _train_model(market, a, b, y, completed, grade, seed, conf)
         final.blend_weight = blend
         final.group_weights = group_weights(final.model, X, y, blend, seed)
     else:

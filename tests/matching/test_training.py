@@ -239,3 +239,56 @@ def test_serving_says_which_ranker_serves_and_why(history, below_heuristic):
     # a model from before the gate is explained by its hold-out AUCs
     MatcherModel.objects.filter(pk=forced.pk).update(metrics={"auc": 0.7, "auc_heuristic": 0.68})
     assert matcher_serving().reason == ServingReason.NOT_BELOW_HEURISTIC
+
+
+# --- The exchange's outcomes and the nightly retrain -------------------------------------------------
+def test_nightly_retrain_is_scheduled_before_the_refresh_with_an_expiry(settings):
+    retrain = settings.CELERY_BEAT_SCHEDULE["matching-retrain-nightly"]
+    refresh = settings.CELERY_BEAT_SCHEDULE["matching-refresh-all"]
+    assert retrain["task"] == "matching.tasks.matcher_retrain_nightly_task"
+    assert retrain["options"]["expires"] > 0
+    at = lambda entry: (min(entry["schedule"].hour), min(entry["schedule"].minute))  # noqa: E731
+    assert at(retrain) < at(refresh)
+
+
+def test_nightly_retrain_learns_from_exchange_outcomes_through_the_gate_and_records_why(history):
+    from matching.models import TrainingState
+    from matching.tasks import matcher_retrain_nightly_task
+    from partners.models import AuditAction, AuditEvent
+
+    result = matcher_retrain_nightly_task()
+    model = MatcherModel.objects.get()
+    assert result == {"state": TrainingState.SUCCEEDED, "model": model.pk, "activated": True}
+    run = services.TrainingRun.objects.get()
+    assert run.requested_by is None and run.message_code and run.metrics["gate"]
+    assert AuditEvent.objects.get(action=AuditAction.MATCHER_TRAINING_STARTED).data == {"force": False, "nightly": True}
+    # nothing new since: the next night does nothing
+    assert matcher_retrain_nightly_task() == {"skipped": True}
+    # the exchange records a decline (and a completed campaign with its new members): the
+    # next night trains again, from them too
+    me, bakery, snacks = history
+    services.outcome_record(
+        brand_a_id=me.pk, brand_b_id=snacks.pk, kind="declined", reason="poor_fit", key="exchange:proposal:1:declined"
+    )
+    services.outcome_record(
+        brand_a_id=me.pk,
+        brand_b_id=bakery.pk,
+        kind="completed",
+        key="exchange:campaign:1:completed",
+        a_new_members=400,
+        b_new_members=380,
+    )
+    assert matcher_retrain_nightly_task()["state"] == TrainingState.SUCCEEDED
+    assert MatcherModel.objects.order_by("-version").first().training_size == 74
+
+
+def test_exchange_declines_for_timing_weigh_less_than_declines_for_fit(history):
+    from matching.market import get_market
+
+    me, bakery, snacks = history
+    for reason, key in (("timing", "t"), ("poor_fit", "p")):
+        services.outcome_record(brand_a_id=me.pk, brand_b_id=snacks.pk, kind="declined", reason=reason, key=key)
+    services.outcome_record(brand_a_id=me.pk, brand_b_id=bakery.pk, kind="expired", key="e")
+    a, b, y, completed, members, confidence = services._training_pairs(get_market())
+    by_kind = dict(zip(Outcome.objects.order_by("id").values_list("key", flat=True), confidence, strict=False))
+    assert by_kind["p"] == 1.0 and by_kind["t"] < by_kind["e"] < 1.0
