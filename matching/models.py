@@ -244,6 +244,15 @@ class TrainingRun(models.Model):
         return label % self.message_params if self.message_params else label
 
 
+class SlotType(models.TextChoices):
+    """Which kind of slot a recommendation filled (and, on an outcome, the slot it came from)."""
+
+    RANKED = "ranked", _("Ranked")
+    # 1 in MATCHING_EXPLORE_EVERY slots: a plausible partner few brands have tried, so the
+    # matcher can learn where it was wrong (no feedback trap); marked 新发现 / New.
+    EXPLORE = "explore", _("New")
+
+
 class Recommendation(models.Model):
     """``partner`` recommended to ``brand``; rows for a brand are replaced on each refresh."""
 
@@ -276,6 +285,7 @@ class Recommendation(models.Model):
     reasons_zh = models.JSONField(_("reasons (Chinese)"), default=list)
     reasons_en = models.JSONField(_("reasons (English)"), default=list)
     model_version = models.PositiveIntegerField(_("model version"), default=0)  # 0 = heuristic (no trained model)
+    slot = models.CharField(_("slot"), max_length=8, choices=SlotType.choices, default=SlotType.RANKED)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -311,6 +321,10 @@ class Recommendation(models.Model):
 
     def reasons(self, language: str = "zh-hans") -> list[str]:
         return self.reasons_en if language.startswith("en") else self.reasons_zh
+
+    @property
+    def is_explore(self) -> bool:
+        return self.slot == SlotType.EXPLORE
 
 
 class Dismissal(models.Model):
@@ -373,6 +387,9 @@ class Outcome(models.Model):
     reason = models.CharField(_("reason"), max_length=20, blank=True)
     # A stable id of the fact this row records: a retried writer never records it twice.
     key = models.CharField(_("key"), max_length=80, null=True, blank=True, unique=True)
+    # The recommendation slot the pair was shown in when the exchange recorded it (blank: not
+    # recommended, or imported history) — so evaluation can tell explored pairs from ranked ones.
+    slot = models.CharField(_("slot"), max_length=8, choices=SlotType.choices, blank=True)
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:

@@ -586,7 +586,13 @@ def outcome_record(
 ) -> Outcome:
     """Record one outcome produced by the exchange (a proposal made, accepted, declined with a
     reason, expired). Idempotent on ``key``: recording the same fact again returns the first
-    row. Called inside the caller's transaction, so the outcome lands with the state change."""
+    row. Called inside the caller's transaction, so the outcome lands with the state change.
+    The slot the pair was recommended in (``SlotType``, ranked or explore; blank if it was not
+    recommended to ``brand_a``) is recorded with it, so evaluation can tell explored pairs apart."""
+    slot = (
+        Recommendation.objects.filter(brand_id=brand_a_id, partner_id=brand_b_id).values_list("slot", flat=True).first()
+        or ""
+    )
     outcome, _created = Outcome.objects.get_or_create(
         key=key,
         defaults={
@@ -598,6 +604,7 @@ def outcome_record(
             # a completed campaign's new members per leg: the label's grade (yield over reach)
             "a_new_members": a_new_members,
             "b_new_members": b_new_members,
+            "slot": slot,
         },
     )
     return outcome

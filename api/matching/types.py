@@ -110,12 +110,20 @@ class RecommendationNode(ScopedObjectType):
     )
     partner = graphene.Field(graphene.NonNull(PartnerProfile))
     model_version = graphene.Int(required=True, description="The model that ranked it; 0 = the heuristic.")
+    explore = graphene.Boolean(
+        required=True,
+        description="An exploration slot (新发现 / New): a plausible partner few brands have tried yet, shown so "
+        "the matcher keeps learning where it was wrong (1 in MATCHING_EXPLORE_EVERY slots); its first reason says so.",
+    )
 
     class Meta:
         model = Recommendation
         name = "Recommendation"
         interfaces = (graphene.relay.Node,)
         fields = ("id", "rank", "score", "components", "reasons", "partner", "model_version", "created_at")
+
+    def resolve_explore(self, info) -> bool:
+        return self.is_explore
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:

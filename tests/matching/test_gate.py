@@ -131,3 +131,20 @@ def test_grades_weigh_yield_relative_to_reach():
     reach = np.minimum(fm.market.scale[a[done]], fm.market.scale[b[done]])
     small, large = done[np.argmin(reach)], done[np.argmax(reach)]
     assert grade[small] > grade[large] >= 1.0
+
+
+# --- Exploration slots ---------------------------------------------------------------------------------
+def test_exploration_slots_go_to_the_least_tried_plausible_partners():
+    from matching.refresh import explore_slots
+
+    partners = np.array([[10, 11, 12, 13, 14, 15, 16], [20, 21, 22, 23, 24, -1, -1]])
+    scores = np.array([[0.9, 0.8, 0.7, 0.65, 0.6, 0.3, 0.58], [0.9, 0.8, 0.7, 0.3, 0.1, 0, 0]])
+    comps = np.zeros(partners.shape + (4,))
+    learned = np.full(partners.shape, np.nan)
+    exposure = np.zeros(30, np.int64)
+    exposure[[13, 14]] = [5, 9]  # 15 and 16 never tried; 15 is implausible (0.3 < 0.8 × 0.7), 16 is not
+    p, s, c, lr, mask = explore_slots(partners, scores, comps, learned, 4, 4, exposure)
+    assert p[0].tolist() == [10, 11, 12, 16] and mask[0].tolist() == [False, False, False, True]
+    assert s[0, 3] == 0.58
+    # no plausible partner beyond the ranked ones: the plain top 4
+    assert p[1].tolist() == [20, 21, 22, 23] and not mask[1].any()
