@@ -66,8 +66,13 @@ def in_memory(n: int, seed: int) -> None:
     if artefact.model is None:  # the gate chose no learned share: still time a learned model
         artefact.blend_weight = 0.5
         artefact.model, _ = training._train_model(
-            m0, gm.outcome_a, gm.outcome_b, gm.outcome_y, gm.outcome_completed,
-            training.outcome_grades(m0, gm.outcome_a, gm.outcome_b, gm.outcome_y, gm.outcome_completed, None), seed,
+            m0,
+            gm.outcome_a,
+            gm.outcome_b,
+            gm.outcome_y,
+            gm.outcome_completed,
+            training.outcome_grades(m0, gm.outcome_a, gm.outcome_b, gm.outcome_y, gm.outcome_completed, None),
+            seed,
         )
     del m0
     k, c = 10, 30
