@@ -192,6 +192,9 @@ def snap_to_quantiles(X: np.ndarray, bins: int = 64) -> np.ndarray:
     for c in range(X.shape[1]):
         col = X[:, c]
         ok = np.isfinite(col)
+        if not ok.any():  # nobody filled the dimension in: a constant (the learner fails on all-NaN)
+            out[:, c] = 0.0
+            continue
         if ok.sum() < 2:
             continue
         edges = np.unique(np.quantile(col[ok], np.linspace(0, 1, bins)))

@@ -148,3 +148,12 @@ def test_exploration_slots_go_to_the_least_tried_plausible_partners():
     assert s[0, 3] == 0.58
     # no plausible partner beyond the ranked ones: the plain top 4
     assert p[1].tolist() == [20, 21, 22, 23] and not mask[1].any()
+
+
+def test_a_dimension_nobody_filled_in_does_not_break_training():
+    fm = family.dimension_market(200, "tier", n_outcomes=400)
+    fm.market.region_bits[:] = 0  # no brand lists its regions
+    grade = training.outcome_grades(fm.market, fm.a, fm.b, fm.y, fm.completed, fm.members)
+    model, X = training._train_model(fm.market, fm.a, fm.b, fm.y, fm.completed, grade, 0)
+    assert np.isnan(X[:, ranker.LEARNED_FEATURES.index("region_overlap")]).all()
+    assert model.predict_proba(X).shape == (len(fm.a), 2)
