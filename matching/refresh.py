@@ -105,15 +105,24 @@ def explore_slots(
     return assemble(partners), assemble(scores), assemble(comps), assemble(learned), mask
 
 
-def load_exposure(market: Market) -> np.ndarray:
-    """Past outcomes per market row (either side): how much the market has tried each brand."""
+def load_exposure(market: Market, partner_rows: np.ndarray | None = None) -> np.ndarray:
+    """Past outcomes per market row (either side): how much the market has tried each brand.
+    With ``partner_rows`` only those rows are counted (one brand's refresh: its candidates,
+    two indexed look-ups instead of an aggregate over every outcome)."""
     from django.db.models import Count
 
     from matching.models import Outcome
 
     counts = np.zeros(market.n, np.int64)
+    ids = None
+    if partner_rows is not None:
+        rows = np.unique(partner_rows[partner_rows >= 0])
+        if len(rows) > 5000:  # most of the market: the aggregate is cheaper
+            rows = None
+        ids = None if rows is None else market.ids[rows].tolist()
     for field_name in ("brand_a_id", "brand_b_id"):
-        for brand_id, n in Outcome.objects.values_list(field_name).annotate(n=Count("id")).values_list(field_name, "n"):
+        qs = Outcome.objects.all() if ids is None else Outcome.objects.filter(**{f"{field_name}__in": ids})
+        for brand_id, n in qs.values_list(field_name).annotate(n=Count("id")).values_list(field_name, "n"):
             row = market.index.get(brand_id)
             if row is not None:
                 counts[row] += n
@@ -170,7 +179,7 @@ def compute_slots(market: Market, rows: np.ndarray, artefact: ranker.Artefact, k
         partners, scores, comps, learned = compute(market, rows, artefact, k, method=method)
         return partners, scores, comps, learned, np.zeros(partners.shape, bool)
     wide = compute(market, rows, artefact, k, method=method, width=n_candidates(k))
-    return explore_slots(*wide, k, every, load_exposure(market))
+    return explore_slots(*wide, k, every, load_exposure(market, wide[0]))
 
 
 def explain_rows(
