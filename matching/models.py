@@ -285,7 +285,10 @@ class Recommendation(models.Model):
     reasons_zh = models.JSONField(_("reasons (Chinese)"), default=list)
     reasons_en = models.JSONField(_("reasons (English)"), default=list)
     model_version = models.PositiveIntegerField(_("model version"), default=0)  # 0 = heuristic (no trained model)
-    slot = models.CharField(_("slot"), max_length=8, choices=SlotType.choices, default=SlotType.RANKED)
+    # db_default too: writers that COPY rows without this column keep working
+    slot = models.CharField(
+        _("slot"), max_length=8, choices=SlotType.choices, default=SlotType.RANKED, db_default=SlotType.RANKED
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -389,7 +392,7 @@ class Outcome(models.Model):
     key = models.CharField(_("key"), max_length=80, null=True, blank=True, unique=True)
     # The recommendation slot the pair was shown in when the exchange recorded it (blank: not
     # recommended, or imported history) — so evaluation can tell explored pairs from ranked ones.
-    slot = models.CharField(_("slot"), max_length=8, choices=SlotType.choices, blank=True)
+    slot = models.CharField(_("slot"), max_length=8, choices=SlotType.choices, blank=True, default="", db_default="")
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:
