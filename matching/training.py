@@ -54,6 +54,7 @@ from matching.ranker import (
 )
 
 FOLDS = 4
+REPEATS = 2  # brand splits averaged: less noise from which brands happened to be held out
 # Shares of the learned probability the gate tries. Never 1: trained on the pairs the market
 # chose to try, the probability alone extrapolates badly to the untried pairs a refresh ranks
 # (on the family, w = 1 sometimes ranked below the heuristic where 0.25–0.75 ranked above);
@@ -288,6 +289,39 @@ def _pools(market: Market, a, b, grade, fold, rng) -> dict[str, np.ndarray]:
     }
 
 
+def _fold_scores(market: Market, a, b, y, completed, grade, conf, fold, pool, active, seed):
+    """One brand split: every pool row scored by the model of the fold it is held out in (per
+    blend), by the heuristic, and by the serving model (with the fold's category statistics)."""
+    pool_fold = fold[pool["q"]]
+    scores = {w: np.zeros(len(pool["q"])) for w in BLENDS}
+    heuristic = np.zeros(len(pool["q"]))
+    active_scores = np.zeros(len(pool["q"])) if active is not None else None
+    for k in range(FOLDS):
+        tr = (fold[a] != k) & (fold[b] != k)
+        at = pool_fold == k
+        if not at.any():
+            continue
+        q, p = pool["q"][at], pool["p"][at]
+        heuristic[at] = score_pairs(market, q, p, HEURISTIC)[0]
+        if tr.sum() < 2 or len(np.unique(y[tr])) < 2:  # nothing to learn from: the heuristic
+            for w in BLENDS:
+                scores[w][at] = heuristic[at]
+            if active is not None:
+                active_scores[at] = score_pairs(market, q, p, active)[0]
+            continue
+        stats = _stats_artefact(market, a[tr], b[tr], y[tr], completed[tr])
+        clf, _ = _train_model(market, a[tr], b[tr], y[tr], completed[tr], grade[tr], seed, conf[tr])
+        feats = pair_features(market, q, p, stats)
+        heur_k = components(feats) @ HEURISTIC_WEIGHTS
+        with threadpool_limits(limits=1, user_api="openmp"):
+            learned = clf.predict_proba(feature_matrix(feats, heur_k, LEARNED_FEATURES))[:, 1]
+        for w in BLENDS:
+            scores[w][at] = (1 - w) * heur_k + w * learned
+        if active is not None:
+            active_scores[at] = score_pairs(market, q, p, _with_tables(active, stats))[0]
+    return scores, heuristic, active_scores
+
+
 def evaluate_gate(
     market: Market,
     a: np.ndarray,
@@ -304,51 +338,31 @@ def evaluate_gate(
     the serving model's, the chosen blend and the paired bootstrap interval against serving."""
     rng = np.random.default_rng(seed)
     brands = np.unique(np.concatenate([a, b]))
-    fold = np.full(market.n, -1, np.int64)
-    fold[brands] = rng.permutation(len(brands)) % FOLDS
+    folds = []
+    for _ in range(REPEATS):  # each repeat its own brand split; per-brand metrics are averaged
+        fold = np.full(market.n, -1, np.int64)
+        fold[brands] = rng.permutation(len(brands)) % FOLDS
+        folds.append(fold)
     conf = np.ones(len(a)) if confidence is None else confidence
     sure = conf >= 0.5  # a decline for timing says too little to score a ranking by
-    pool = _pools(market, a[sure], b[sure], grade[sure], fold, rng)
+    pool = _pools(market, a[sure], b[sure], grade[sure], folds[0], rng)
     n_q = pool["n"]
-    scores = {w: np.zeros(len(pool["q"])) for w in BLENDS}
-    heuristic = np.zeros(len(pool["q"]))
-    active_scores = np.zeros(len(pool["q"])) if active is not None else None
-    for k in range(FOLDS):
-        tr = (fold[a] != k) & (fold[b] != k)
-        at = pool["fold"] == k
-        if not at.any():
-            continue
-        q, p = pool["q"][at], pool["p"][at]
-        heuristic[at] = score_pairs(market, q, p, HEURISTIC)[0]
-        if tr.sum() < 2 or len(np.unique(y[tr])) < 2:  # nothing to learn from: the heuristic
-            for w in BLENDS:
-                scores[w][at] = heuristic[at]
-            if active is not None:
-                active_scores[at] = score_pairs(market, q, p, active)[0]
-        else:
-            stats = _stats_artefact(market, a[tr], b[tr], y[tr], completed[tr])
-            clf, _ = _train_model(market, a[tr], b[tr], y[tr], completed[tr], grade[tr], seed, conf[tr])
-            feats = pair_features(market, q, p, stats)
-            heur_k = components(feats) @ HEURISTIC_WEIGHTS
-            with threadpool_limits(limits=1, user_api="openmp"):
-                learned = clf.predict_proba(feature_matrix(feats, heur_k, LEARNED_FEATURES))[:, 1]
-            for w in BLENDS:
-                scores[w][at] = (1 - w) * heur_k + w * learned
-            if active is not None:
-                active_scores[at] = score_pairs(market, q, p, _with_tables(active, stats))[0]
+    runs = [_fold_scores(market, a, b, y, completed, grade, conf, fold, pool, active, seed) for fold in folds]
 
-    def per_query(s):
-        return grouped_metrics(pool["qid"], s, pool["gain"], n_q, seed=seed)
+    def per_query(pick):
+        """(NDCG@10, recall@10) per held-out brand, averaged over the repeats."""
+        got = [grouped_metrics(pool["qid"], pick(r), pool["gain"], n_q, seed=seed) for r in runs]
+        return np.mean([g[0] for g in got], axis=0), np.mean([g[1] for g in got], axis=0)
 
-    heur_ndcg, heur_recall = per_query(heuristic)
-    by_blend = {w: per_query(s) for w, s in scores.items()}
+    heur_ndcg, heur_recall = per_query(lambda r: r[1])
+    by_blend = {w: per_query(lambda r, w=w: r[0][w]) for w in BLENDS}
     best = 0.0
     if n_q:
         top = max(float(by_blend[w][0].mean()) for w in BLENDS)
         best = min(w for w in BLENDS if float(by_blend[w][0].mean()) >= top - BLEND_TOLERANCE)
     cand_ndcg, cand_recall = by_blend[best]
-    if active_scores is not None:
-        base_ndcg, base_recall = per_query(active_scores)
+    if active is not None:
+        base_ndcg, base_recall = per_query(lambda r: r[2])
         baseline = "model"
     else:
         base_ndcg, base_recall = heur_ndcg, heur_recall
@@ -365,6 +379,7 @@ def evaluate_gate(
     metrics = {
         "eval_queries": int(n_q),
         "folds": FOLDS,
+        "repeats": REPEATS,
         "baseline": baseline,
         "ndcg": float(cand_ndcg.mean()) if n_q else None,
         "recall": float(cand_recall.mean()) if n_q else None,
@@ -378,8 +393,8 @@ def evaluate_gate(
         "ndcg_by_blend": {str(w): round(float(v[0].mean()), 4) for w, v in by_blend.items()} if n_q else {},
         "blend_weight": float(best),
         "gate": gate,
-        "auc": _auc(labels[tried_rows], scores[best][tried_rows]) if tried_rows.any() else None,
-        "auc_heuristic": _auc(labels[tried_rows], heuristic[tried_rows]) if tried_rows.any() else None,
+        "auc": _auc(labels[tried_rows], runs[0][0][best][tried_rows]) if tried_rows.any() else None,
+        "auc_heuristic": _auc(labels[tried_rows], runs[0][1][tried_rows]) if tried_rows.any() else None,
     }
     if active is not None:
         metrics["ndcg_active"] = metrics["ndcg_baseline"]

@@ -53,37 +53,31 @@ def test_on_pure_noise_outcomes_the_gate_refuses():
     assert metrics["ndcg_diff_low"] <= 0 <= metrics["ndcg_diff_high"] or metrics["ndcg_diff_high"] < 0
 
 
-def test_held_out_brands_never_train_their_own_fold():
+def test_held_out_brands_never_train_their_own_fold(monkeypatch):
     """Group split: a fold's model never saw an outcome of a brand it is evaluated on."""
     fm = family.dimension_market(300, "age", n_outcomes=600)
-    seen = []
-    real = training._train_model
+    splits = []  # (fold array, pool, [brands each fold's model was trained on])
+    real_train, real_scores = training._train_model, training._fold_scores
 
-    def spy(market, a, b, *args, **kwargs):
-        seen.append(set(np.concatenate([a, b]).tolist()))
-        return real(market, a, b, *args, **kwargs)
+    def train_spy(market, a, b, *args, **kwargs):
+        splits[-1][2].append(set(np.concatenate([a, b]).tolist()))
+        return real_train(market, a, b, *args, **kwargs)
 
-    training._train_model = spy
-    try:
-        grade = training.outcome_grades(fm.market, fm.a, fm.b, fm.y, fm.completed, fm.members)
-        pool_brands = []
-        real_pools = training._pools
+    def scores_spy(market, a, b, y, completed, grade, conf, fold, pool, active, seed):
+        splits.append((fold, pool, []))
+        return real_scores(market, a, b, y, completed, grade, conf, fold, pool, active, seed)
 
-        def pools_spy(*args, **kwargs):
-            pool = real_pools(*args, **kwargs)
-            pool_brands.append(pool)
-            return pool
-
-        training._pools = pools_spy
-        training.evaluate_gate(fm.market, fm.a, fm.b, fm.y, fm.completed, grade)
-    finally:
-        training._train_model = real
-        training._pools = real_pools
-    pool = pool_brands[0]
-    assert len(seen) == training.FOLDS
-    for k, trained_on in enumerate(seen):
-        evaluated = set(pool["q"][pool["fold"] == k].tolist())
-        assert evaluated and not (evaluated & trained_on)
+    monkeypatch.setattr(training, "_train_model", train_spy)
+    monkeypatch.setattr(training, "_fold_scores", scores_spy)
+    grade = training.outcome_grades(fm.market, fm.a, fm.b, fm.y, fm.completed, fm.members)
+    training.evaluate_gate(fm.market, fm.a, fm.b, fm.y, fm.completed, grade)
+    assert len(splits) == training.REPEATS
+    assert not np.array_equal(splits[0][0], splits[1][0])  # each repeat its own split
+    for fold, pool, trained in splits:
+        assert len(trained) == training.FOLDS
+        for k, trained_on in enumerate(trained):
+            evaluated = set(pool["q"][fold[pool["q"]] == k].tolist())
+            assert evaluated and not (evaluated & trained_on)
 
 
 def test_ranking_metrics_reward_successes_first_and_break_ties_at_random():
