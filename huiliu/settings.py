@@ -307,12 +307,22 @@ MATCHING_TOP_K = env.int("MATCHING_TOP_K", default=20)  # recommendations stored
 MATCHING_CANDIDATES = env.int("MATCHING_CANDIDATES", default=50)  # candidates scored per brand
 MATCHING_MIN_OUTCOMES = env.int("MATCHING_MIN_OUTCOMES", default=20)  # below this: heuristic only
 MATCHING_REFRESH_DEBOUNCE = env.int("MATCHING_REFRESH_DEBOUNCE", default=10)  # seconds
+# 1 in N stored slots goes to a plausible but under-explored partner (新发现 / New); 0 = none.
+MATCHING_EXPLORE_EVERY = env.int("MATCHING_EXPLORE_EVERY", default=10)
 # Nightly full refresh at 02:30 Asia/Shanghai (18:30 UTC); a missed run expires rather than piling up.
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE["matching-refresh-all"] = {
     "task": "matching.tasks.recommendations_refresh_all_task",
     "schedule": crontab(hour=18, minute=30),
+    "options": {"expires": 6 * 3600},
+}
+# Nightly retrain at 02:00 Asia/Shanghai (18:00 UTC), before the refresh: trains from every
+# outcome (imported and the exchange's own), activates only through the ranking gate, and the
+# training run records why; skipped when nothing new arrived since the latest model.
+CELERY_BEAT_SCHEDULE["matching-retrain-nightly"] = {
+    "task": "matching.tasks.matcher_retrain_nightly_task",
+    "schedule": crontab(hour=18, minute=0),
     "options": {"expires": 6 * 3600},
 }
 

@@ -82,12 +82,21 @@ def _unique(*cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def explain_batch(
-    m: Market, src: np.ndarray, dst: np.ndarray, comps: np.ndarray, completion: np.ndarray, count: np.ndarray
+    m: Market,
+    src: np.ndarray,
+    dst: np.ndarray,
+    comps: np.ndarray,
+    completion: np.ndarray,
+    count: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """Reasons for many pairs at once: (ids [n, 4] into the tables, −1 = none; zh table; en table).
 
     ``completion`` and ``count`` are the leaf × leaf tables of ``Artefact.category_tables``.
-    Gives the same sentences, in the same order, as ``reasons`` pair by pair.
+    Gives the same sentences, in the same order, as ``reasons`` pair by pair. ``weights``
+    (per component, COMPONENTS order): what the serving model weighs — the reasons are
+    ordered by strength × weight, so a trained model that learned audience matters most leads
+    with the audience; which reasons are chosen still depends on their strength alone.
     """
     src, dst = np.asarray(src, np.int64), np.asarray(dst, np.int64)
     n = len(src)
@@ -218,12 +227,21 @@ def explain_batch(
     ids[:, 3] = add(render_cat, uniq) + inv
     strength[:, 3] = np.where(kind == 2, category, np.where(kind == 1, category * 0.5, 0.3))
 
-    # choose: every strong reason (≥ 0.5), strongest first, at most 4, at least 2
-    order = np.argsort(-strength, axis=1, kind="stable")
+    # choose: every strong reason (≥ 0.5), at most 4, at least 2 — by strength (times what
+    # the model weighs, when it says) first
+    key = strength
+    if weights is not None and len(weights) == 4:
+        w = np.asarray(weights, np.float32)
+        w = w / max(float(w.max()), 1e-9)
+        key = np.where(strength >= 0, strength * (0.25 + 0.75 * w[None, :]), -1.0)
+    order = np.argsort(-key, axis=1, kind="stable")
     ids = np.take_along_axis(ids, order, axis=1)
     ordered = np.take_along_axis(strength, order, axis=1)
     n_valid = (ordered >= 0).sum(axis=1)
     n_take = np.minimum(np.minimum(np.maximum((ordered >= STRONG).sum(axis=1), MIN_REASONS), n_valid), MAX_REASONS)
+    # the n_take best by the ordering key, but never drop a strong reason for a weak one
+    strong_first = np.argsort(-(np.where(ordered >= STRONG, 1.0, 0.0)), axis=1, kind="stable")
+    ids = np.take_along_axis(ids, strong_first, axis=1)
     ids[np.arange(4)[None, :] >= n_take[:, None]] = -1
     return ids, zh_table, en_table
 
@@ -238,5 +256,6 @@ def explain_pairs(m: Market, rows, partners: np.ndarray, scores, comps, learned,
     valid = partners >= 0
     q_idx, r_idx = np.nonzero(valid)
     src, dst = np.asarray(rows)[q_idx], partners[valid]
-    ids, zh, en = explain_batch(m, src, dst, comps[valid], completion, count)
+    weights = artefact.group_weights if artefact.model is not None and artefact.blend_weight > 0 else None
+    ids, zh, en = explain_batch(m, src, dst, comps[valid], completion, count, weights or None)
     return q_idx, r_idx, dst, ids, zh, en, scores[valid], comps[valid], learned[valid]

@@ -68,6 +68,30 @@ class TrainingMessage(models.TextChoices):
         "below_heuristic",
         _("Not activated: the new model scored below the heuristic on its hold-out set."),
     )
+    # The ranking gate (issue 12): params from ``services.gate_params``.
+    NOT_BETTER_THAN_HEURISTIC = (
+        "not_better_heuristic",
+        _(
+            "Not activated: on held-out brands its NDCG@10 was %(ndcg)s against the heuristic's %(baseline)s; "
+            "the difference (95%% interval %(low)s to %(high)s) is not clearly above zero, so the heuristic keeps "
+            "serving."
+        ),
+    )
+    NOT_BETTER_THAN_ACTIVE = (
+        "not_better_active",
+        _(
+            "Not activated: on held-out brands its NDCG@10 was %(ndcg)s against %(baseline)s for the serving "
+            "model v%(v)s; the difference (95%% interval %(low)s to %(high)s) is not clearly above zero, so v%(v)s "
+            "keeps serving."
+        ),
+    )
+    TOO_FEW_HELD_OUT = (
+        "too_few_held_out",
+        _(
+            "Not activated: only %(n)d held-out brands have both a successful and an unsuccessful swap; at least "
+            "%(min)d are needed to tell a better ranking from noise."
+        ),
+    )
     # Failures. A validation failure's code is the MatchingError code it was raised with.
     NOT_ENOUGH_OUTCOMES = (
         "not_enough_outcomes",
@@ -104,6 +128,44 @@ class ServingReason(models.TextChoices):
         ),
     )
     NO_COMPARISON = "no_comparison", _("Model v%(v)s serves (it was not compared with the heuristic).")
+    # The ranking gate (issue 12). ``%(ndcg)s`` / ``%(baseline)s``: NDCG@10 on held-out brands
+    # of the model and of the ranker it was compared with; ``%(low)s``/``%(high)s``: the 95 %
+    # interval of the difference; ``%(against)s``: that ranker's name.
+    GATE_PASSED = (
+        "gate_passed",
+        _(
+            "Model v%(v)s serves: on held-out brands its NDCG@10 is %(ndcg)s against %(baseline)s for %(against)s "
+            "(difference %(diff)s, 95%% interval %(low)s to %(high)s)."
+        ),
+    )
+    GATE_REFUSED = (
+        "gate_refused",
+        _(
+            "The heuristic serves: the latest model, v%(v)s, did not beat it beyond the noise on held-out brands "
+            "(NDCG@10 %(ndcg)s against %(baseline)s, difference 95%% interval %(low)s to %(high)s)."
+        ),
+    )
+    GATE_TOO_FEW = (
+        "gate_too_few",
+        _(
+            "The heuristic serves: the latest model, v%(v)s, was not activated — only %(n)s held-out brands have "
+            "both a successful and an unsuccessful swap, too few to tell a better ranking from noise."
+        ),
+    )
+    GATE_REFUSED_ACTIVE = (
+        "gate_refused_active",
+        _(
+            "The latest model, v%(v)s, was not activated: it did not beat the serving model beyond the noise on "
+            "held-out brands (NDCG@10 %(ndcg)s against %(baseline)s, difference 95%% interval %(low)s to %(high)s)."
+        ),
+    )
+    GATE_FORCED = (
+        "gate_forced",
+        _(
+            "Model v%(v)s serves although it did not beat %(against)s beyond the noise on held-out brands "
+            "(NDCG@10 %(ndcg)s against %(baseline)s, 95%% interval %(low)s to %(high)s): it was activated by hand."
+        ),
+    )
 
 
 # An unfinished run older than this probably lost its worker: it no longer blocks a new one.
@@ -182,6 +244,15 @@ class TrainingRun(models.Model):
         return label % self.message_params if self.message_params else label
 
 
+class SlotType(models.TextChoices):
+    """Which kind of slot a recommendation filled (and, on an outcome, the slot it came from)."""
+
+    RANKED = "ranked", _("Ranked")
+    # 1 in MATCHING_EXPLORE_EVERY slots: a plausible partner few brands have tried, so the
+    # matcher can learn where it was wrong (no feedback trap); marked 新发现 / New.
+    EXPLORE = "explore", _("New")
+
+
 class Recommendation(models.Model):
     """``partner`` recommended to ``brand``; rows for a brand are replaced on each refresh."""
 
@@ -214,6 +285,10 @@ class Recommendation(models.Model):
     reasons_zh = models.JSONField(_("reasons (Chinese)"), default=list)
     reasons_en = models.JSONField(_("reasons (English)"), default=list)
     model_version = models.PositiveIntegerField(_("model version"), default=0)  # 0 = heuristic (no trained model)
+    # db_default too: writers that COPY rows without this column keep working
+    slot = models.CharField(
+        _("slot"), max_length=8, choices=SlotType.choices, default=SlotType.RANKED, db_default=SlotType.RANKED
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -249,6 +324,10 @@ class Recommendation(models.Model):
 
     def reasons(self, language: str = "zh-hans") -> list[str]:
         return self.reasons_en if language.startswith("en") else self.reasons_zh
+
+    @property
+    def is_explore(self) -> bool:
+        return self.slot == SlotType.EXPLORE
 
 
 class Dismissal(models.Model):
@@ -311,6 +390,9 @@ class Outcome(models.Model):
     reason = models.CharField(_("reason"), max_length=20, blank=True)
     # A stable id of the fact this row records: a retried writer never records it twice.
     key = models.CharField(_("key"), max_length=80, null=True, blank=True, unique=True)
+    # The recommendation slot the pair was shown in when the exchange recorded it (blank: not
+    # recommended, or imported history) — so evaluation can tell explored pairs from ranked ones.
+    slot = models.CharField(_("slot"), max_length=8, choices=SlotType.choices, blank=True, default="", db_default="")
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:

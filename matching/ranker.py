@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import joblib
 import numpy as np
 from django.utils.translation import gettext_lazy as _
+from threadpoolctl import threadpool_limits
 
 from matching.features import DIST_DIMS, DIST_SLICES, Market
 
@@ -51,6 +52,55 @@ FEATURE_LABELS = {
     "scale_gap": _("Scale gap"),
     "tier_gap": _("Price tier gap"),
     "heuristic": _("Heuristic score"),
+    "scale_gap_signed": _("Scale gap, signed (partner larger < 0)"),
+    "tag_overlap": _("Shared tone tags"),
+    "text_sim": _("Description similarity"),
+    "gender_overlap": _("Gender mix overlap"),
+    "age_overlap": _("Age band overlap"),
+    "city_tier_overlap": _("City tier overlap"),
+    "region_overlap": _("Region overlap"),
+}
+# The learned ranker (issue 12) sees each dimension on its own, so it can learn that one
+# matters and another is noise in a given market. A dimension either brand left empty is NaN
+# (HistGradientBoosting routes missing values itself) rather than a made-up neutral value.
+LEARNED_FEATURES = (
+    "scale_gap",
+    "scale_gap_signed",
+    "tier_gap",
+    "tag_overlap",
+    "text_sim",
+    "gender_overlap",
+    "age_overlap",
+    "city_tier_overlap",
+    "region_overlap",
+    "channel_fit",
+    "category_rate",
+    "category_confidence",
+    "heuristic",
+)
+# Where the domain is certain: a larger scale or price-tier gap never makes a pair better, a
+# category pair that succeeded more often never makes it worse (HistGradientBoosting's
+# ``monotonic_cst``: +1 increasing, −1 decreasing, 0 free). Every other feature is free: a
+# market may reward or punish audience overlap.
+MONOTONIC = {"scale_gap": -1, "tier_gap": -1, "category_rate": 1}
+# Feature → the component (and reason) it belongs to, for "what the model weighs".
+FEATURE_GROUPS = {
+    "scale_fit": "scale",
+    "scale_gap": "scale",
+    "scale_gap_signed": "scale",
+    "tier_fit": "positioning",
+    "tier_gap": "positioning",
+    "tone_sim": "positioning",
+    "tag_overlap": "positioning",
+    "text_sim": "positioning",
+    "audience_fit": "audience",
+    "gender_overlap": "audience",
+    "age_overlap": "audience",
+    "city_tier_overlap": "audience",
+    "region_overlap": "audience",
+    "channel_fit": "audience",
+    "category_rate": "category",
+    "category_confidence": "category",
 }
 SCALE_SIGMA = 0.5
 CATEGORY_PRIOR_STRENGTH = 4.0
@@ -68,6 +118,12 @@ class Artefact:
     prior: float = 0.5
     model: object | None = None
     blend_weight: float = 0.0
+    # The columns ``model`` was fitted on, in order. A class-level default (not a factory) so
+    # artefacts pickled before issue 12 load with the feature set they were trained on.
+    features: tuple = PAIR_FEATURES
+    # Share of the model's weight per component (COMPONENTS order), from permutation
+    # importance at training; reasons are ordered by it. Empty: the heuristic's weights.
+    group_weights: tuple = ()
 
     def dumps(self) -> bytes:
         buf = io.BytesIO()
@@ -153,7 +209,7 @@ def pair_features(market: Market, rows: np.ndarray, cols: np.ndarray, artefact: 
     tier_gap = np.abs(market.tier[rows] - market.tier[cols])
     tier_fit = np.clip(1.0 - tier_gap / 4.0, 0.0, 1.0)
     # tone: ½ exact tag overlap + ½ similarity of the TF-IDF (char n-gram) text, via its LSA rows
-    tag_overlap, _ = _jaccard_bits(market.tone_bits[rows], market.tone_bits[cols])
+    tag_overlap, tag_known = _jaccard_bits(market.tone_bits[rows], market.tone_bits[cols])
     text_sim = np.clip(np.einsum("ij,ij->i", market.text_dense[rows], market.text_dense[cols]), 0.0, 1.0)
     tone_sim = 0.5 * tag_overlap + 0.5 * text_sim
 
@@ -162,11 +218,14 @@ def pair_features(market: Market, rows: np.ndarray, cols: np.ndarray, artefact: 
     ka, kb = market.dist_known[rows], market.dist_known[cols]
     total = np.zeros(len(rows), np.float32)
     weight = np.zeros(len(rows), np.float32)
+    per_dim = {}
     for k, dim in enumerate(DIST_DIMS):
         both = ka[:, k] & kb[:, k]
         sl = DIST_SLICES[dim]
         w = 1.5 if dim == "age" else 1.0
-        total += np.where(both, w * _overlap(da[:, sl], db[:, sl]), 0.0)
+        overlap = _overlap(da[:, sl], db[:, sl])
+        per_dim[f"{dim}_overlap"] = np.where(both, overlap, np.nan).astype(np.float32)
+        total += np.where(both, w * overlap, 0.0)
         weight += np.where(both, w, 0.0)
     region_overlap, has_r = _jaccard_bits(market.region_bits[rows], market.region_bits[cols])
     total += region_overlap
@@ -190,6 +249,12 @@ def pair_features(market: Market, rows: np.ndarray, cols: np.ndarray, artefact: 
         "category_confidence": np.log1p(cnt[qa, qb]).astype(np.float32),
         "scale_gap": gap.astype(np.float32),
         "tier_gap": tier_gap.astype(np.float32),
+        # per dimension, for the learned ranker (NaN: a side left it empty)
+        "scale_gap_signed": (market.log_scale[rows] - market.log_scale[cols]).astype(np.float32),
+        "tag_overlap": np.where(tag_known, tag_overlap, np.nan).astype(np.float32),
+        "text_sim": text_sim.astype(np.float32),
+        "region_overlap": np.where(has_r, region_overlap, np.nan).astype(np.float32),
+        **per_dim,
     }
 
 
@@ -201,9 +266,23 @@ def components(feats: dict[str, np.ndarray]) -> np.ndarray:
     ).astype(np.float32)
 
 
-def feature_matrix(feats: dict[str, np.ndarray], heuristic: np.ndarray) -> np.ndarray:
-    cols = [feats[name] for name in PAIR_FEATURES if name != "heuristic"] + [heuristic]
+def feature_matrix(
+    feats: dict[str, np.ndarray], heuristic: np.ndarray, names: tuple[str, ...] = PAIR_FEATURES
+) -> np.ndarray:
+    """The model's input columns ``names`` (``heuristic`` is the heuristic score)."""
+    cols = [heuristic if name == "heuristic" else feats[name] for name in names]
     return np.column_stack(cols).astype(np.float32)
+
+
+def learned_probability(artefact: Artefact, X: np.ndarray) -> np.ndarray:
+    """The model's P(success) for feature rows ``X``. A model fitted on the per-dimension
+    features takes NaN for a missing dimension; the legacy one never saw NaN."""
+    if artefact.features == PAIR_FEATURES:
+        X = np.nan_to_num(X, nan=0.5)
+    # OpenMP threads spin-wait: on a busy machine a small batch is many times slower with
+    # them than without; large batches (a full refresh) use the pool.
+    with threadpool_limits(limits=1 if len(X) < 200_000 else None, user_api="openmp"):
+        return artefact.model.predict_proba(X)[:, 1].astype(np.float32)
 
 
 def score_pairs(
@@ -217,7 +296,7 @@ def score_pairs(
     heuristic = comps @ HEURISTIC_WEIGHTS
     if artefact.model is None or artefact.blend_weight <= 0:
         return heuristic.astype(np.float32), comps, None
-    learned = artefact.model.predict_proba(feature_matrix(feats, heuristic))[:, 1].astype(np.float32)
+    learned = learned_probability(artefact, feature_matrix(feats, heuristic, artefact.features))
     w = artefact.blend_weight
     return ((1 - w) * heuristic + w * learned).astype(np.float32), comps, learned
 

@@ -58,6 +58,77 @@ def n_candidates(k: int) -> int:
     return max(settings.MATCHING_CANDIDATES, 2 * k)
 
 
+def explore_every() -> int:
+    return max(0, settings.MATCHING_EXPLORE_EVERY)
+
+
+# An explored partner must score at least this share of the last ranked partner it displaces.
+EXPLORE_PLAUSIBLE = 0.8
+
+
+def explore_slots(
+    partners: np.ndarray,
+    scores: np.ndarray,
+    comps: np.ndarray,
+    learned: np.ndarray,
+    k: int,
+    every: int,
+    exposure: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The top ``k`` of ranked arrays wider than ``k``, with 1 in ``every`` slots (positions
+    every−1, 2·every−1, …) given to the least-tried plausible partners beyond the ranked ones
+    (fewest past outcomes ``exposure[row]``, then best score; plausible = scoring at least
+    ``EXPLORE_PLAUSIBLE`` × the last ranked one). A row without enough plausible partners keeps
+    its plain top ``k``. Returns (partners, scores, comps, learned, explore mask), each [q, k]."""
+    q, width = partners.shape
+    slots = list(range(every - 1, k, every)) if every > 0 else []
+    n_ranked = k - len(slots)
+    plain = (partners[:, :k], scores[:, :k], comps[:, :k], learned[:, :k], np.zeros((q, min(k, width)), bool))
+    if not slots or n_ranked < 1 or width < n_ranked + len(slots) or q == 0:
+        return plain
+    extra_p, extra_s = partners[:, n_ranked:], scores[:, n_ranked:]
+    ok = (extra_p >= 0) & (extra_s >= EXPLORE_PLAUSIBLE * scores[:, n_ranked - 1 : n_ranked])
+    tried = np.where(ok, exposure[np.maximum(extra_p, 0)].astype(np.float64), np.inf)
+    pick = np.argsort(tried - 1e-3 * extra_s, axis=1, kind="stable")[:, : len(slots)]
+    row_ok = np.take_along_axis(ok, pick, axis=1).all(axis=1) & (partners[:, n_ranked - 1] >= 0)
+    ranked_pos = [p for p in range(k) if p not in slots]
+
+    def assemble(arr):
+        out = np.array(arr[:, :k], copy=True)
+        out[:, ranked_pos] = arr[:, :n_ranked]
+        picked = np.take_along_axis(arr[:, n_ranked:], pick.reshape(pick.shape + (1,) * (arr.ndim - 2)), axis=1)
+        out[:, slots] = picked
+        return np.where(row_ok.reshape((q,) + (1,) * (arr.ndim - 1)), out, arr[:, :k])
+
+    mask = np.zeros((q, k), bool)
+    mask[:, slots] = row_ok[:, None]
+    return assemble(partners), assemble(scores), assemble(comps), assemble(learned), mask
+
+
+def load_exposure(market: Market, partner_rows: np.ndarray | None = None) -> np.ndarray:
+    """Past outcomes per market row (either side): how much the market has tried each brand.
+    With ``partner_rows`` only those rows are counted (one brand's refresh: its candidates,
+    two indexed look-ups instead of an aggregate over every outcome)."""
+    from django.db.models import Count
+
+    from matching.models import Outcome
+
+    counts = np.zeros(market.n, np.int64)
+    ids = None
+    if partner_rows is not None:
+        rows = np.unique(partner_rows[partner_rows >= 0])
+        if len(rows) > 5000:  # most of the market: the aggregate is cheaper
+            rows = None
+        ids = None if rows is None else market.ids[rows].tolist()
+    for field_name in ("brand_a_id", "brand_b_id"):
+        qs = Outcome.objects.all() if ids is None else Outcome.objects.filter(**{f"{field_name}__in": ids})
+        for brand_id, n in qs.values_list(field_name).annotate(n=Count("id")).values_list(field_name, "n"):
+            row = market.index.get(brand_id)
+            if row is not None:
+                counts[row] += n
+    return counts
+
+
 def active_artefact() -> tuple[ranker.Artefact, int]:
     """The active model's artefact (cached per process by version), or the heuristic."""
     row = MatcherModel.objects.filter(is_active=True).values_list("id", "version").first()
@@ -85,10 +156,11 @@ def compute(
     *,
     method: str = "auto",
     n_cand: int | None = None,
+    width: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Top-k partner rows for ``rows`` (arrays as ``ranker.rank_candidates``). ``method``:
-    ``exact`` (brute-force candidates), ``ivf`` (all rows only), ``auto`` (ivf for a full
-    market, exact otherwise)."""
+    """Top-k partner rows for ``rows`` (arrays as ``ranker.rank_candidates``; ``width`` ≥ k
+    columns ranked when given, for ``explore_slots``). ``method``: ``exact`` (brute-force
+    candidates), ``ivf`` (all rows only), ``auto`` (ivf for a full market, exact otherwise)."""
     c = n_cand or n_candidates(k)
     rows = np.asarray(rows, np.int64)
     full = len(rows) == market.n and method != "exact"
@@ -96,7 +168,18 @@ def compute(
         cand, _ = candidates.ivf_candidates(market, c)
     else:
         cand, _ = candidates.exact_candidates(market, rows, c)
-    return ranker.rank_candidates(market, rows, cand, artefact, k)
+    return ranker.rank_candidates(market, rows, cand, artefact, max(k, min(width or k, cand.shape[1])))
+
+
+def compute_slots(market: Market, rows: np.ndarray, artefact: ranker.Artefact, k: int, *, method: str = "auto"):
+    """``compute`` with exploration slots (``explore_slots``; MATCHING_EXPLORE_EVERY): the five
+    arrays ``storage.row_columns`` takes."""
+    every = explore_every()
+    if every <= 0 or k < every:
+        partners, scores, comps, learned = compute(market, rows, artefact, k, method=method)
+        return partners, scores, comps, learned, np.zeros(partners.shape, bool)
+    wide = compute(market, rows, artefact, k, method=method, width=n_candidates(k))
+    return explore_slots(*wide, k, every, load_exposure(market, wide[0]))
 
 
 def explain_rows(
@@ -143,8 +226,10 @@ def refresh_brand(brand_id: int, *, k: int | None = None) -> int:
     market.set_exclusions(load_exclusions([brand_id]))
     artefact, version = active_artefact()
     rows = np.array([i])
-    partners, scores, comps, learned = compute(market, rows, artefact, k, method="exact")
-    columns = storage.row_columns(market, rows, partners, scores, comps, learned, artefact, version, timezone.now())
+    partners, scores, comps, learned, explore = compute_slots(market, rows, artefact, k, method="exact")
+    columns = storage.row_columns(
+        market, rows, partners, scores, comps, learned, artefact, version, timezone.now(), explore=explore
+    )
     return storage.write_brand(int(brand_id), columns)
 
 
@@ -161,7 +246,7 @@ def refresh_all(*, k: int | None = None, progress: Callable[[str], None] | None 
     say(f"market: {market.n:,} approved brands, model v{version}")
     rows = np.arange(market.n)
     t1 = time.perf_counter()
-    partners, scores, comps, learned = compute(market, rows, artefact, k)
+    partners, scores, comps, learned, explore = compute_slots(market, rows, artefact, k)
     stats.timings["rank"] = time.perf_counter() - t1
     say(f"ranked top-{k} for {market.n:,} brands in {stats.timings['rank']:.1f}s")
     t2 = time.perf_counter()
@@ -172,7 +257,16 @@ def refresh_all(*, k: int | None = None, progress: Callable[[str], None] | None 
         for start in range(0, market.n, step):
             sl = slice(start, start + step)
             yield storage.row_columns(
-                market, rows[sl], partners[sl], scores[sl], comps[sl], learned[sl], artefact, version, now
+                market,
+                rows[sl],
+                partners[sl],
+                scores[sl],
+                comps[sl],
+                learned[sl],
+                artefact,
+                version,
+                now,
+                explore=explore[sl],
             )
             say(f"reasons and rows: {min(start + step, market.n):,}/{market.n:,} brands")
 

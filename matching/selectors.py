@@ -10,10 +10,11 @@ type; the GraphQL types' ``scope()`` and the list selectors build on it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from matching.exclusions import excluded_open_pairs
 from matching.models import Dismissal, MatcherModel, Recommendation, ServingReason, TrainingRun
@@ -121,31 +122,80 @@ class Serving:
     version: int | None = None  # the model the reason is about (active, or latest not activated)
     auc: float | None = None  # its hold-out AUC
     auc_heuristic: float | None = None  # the heuristic's AUC on the same hold-out rows
+    gate: dict = field(default_factory=dict)  # the gate's numbers (NDCG@10 on held-out brands)
+    # The newest model when it is not the one serving and the gate refused it (its reason).
+    refused: Serving | None = None
 
     def text(self) -> str:
         """The reason in the active language."""
         label = str(self.reason.label)
         ratio = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
-        return label % {"v": self.version, "auc": ratio(self.auc), "heuristic": ratio(self.auc_heuristic)}
+        signed = lambda v: "—" if v is None else f"{v:+.3f}"  # noqa: E731
+        g = self.gate
+        against = _("the heuristic") if g.get("baseline", "heuristic") == "heuristic" else _("the model it replaced")
+        out = label % {
+            "v": self.version,
+            "auc": ratio(self.auc),
+            "heuristic": ratio(self.auc_heuristic),
+            "ndcg": ratio(g.get("ndcg")),
+            "baseline": ratio(g.get("ndcg_baseline")),
+            "diff": signed(g.get("ndcg_diff")),
+            "low": signed(g.get("ndcg_diff_low")),
+            "high": signed(g.get("ndcg_diff_high")),
+            "against": against,
+            "n": g.get("eval_queries", 0),
+        }
+        if self.refused is not None:
+            out += " " + self.refused.text()
+        return out
 
 
-def matcher_serving() -> Serving:
-    """The model serving recommendations, or the heuristic, with the reason — from the
-    hold-out metrics each model was stored with (``matching.training``)."""
-    active = model_active()
-    model = active or MatcherModel.objects.defer("artefact").order_by("-version").first()
-    if model is None:
-        return Serving(model=None, reason=ServingReason.NO_MODEL)
-    auc, heuristic = model.metrics.get("auc"), model.metrics.get("auc_heuristic")
+def _gated(model: MatcherModel) -> bool:
+    return "gate" in (model.metrics or {})
+
+
+def _model_reason(model: MatcherModel, *, active: bool) -> Serving:
+    m = model.metrics or {}
+    auc, heuristic = m.get("auc"), m.get("auc_heuristic")
+    if _gated(model):
+        passed = m.get("gate") == "passed"
+        if active:
+            reason = ServingReason.GATE_PASSED if passed else ServingReason.GATE_FORCED
+        elif m.get("gate") == "too_few_queries":
+            reason = ServingReason.GATE_TOO_FEW
+        elif m.get("baseline") == "model":
+            reason = ServingReason.GATE_REFUSED_ACTIVE
+        else:
+            reason = ServingReason.GATE_REFUSED
+        return Serving(model=model if active else None, reason=reason, version=model.version, gate=m)
+    # A model trained before the ranking gate: its hold-out AUCs.
     compared = auc is not None and heuristic is not None
-    if active is None:
+    if not active:
         reason = ServingReason.BELOW_HEURISTIC if compared and auc < heuristic else ServingReason.NONE_ACTIVE
     elif not compared:
         reason = ServingReason.NO_COMPARISON
     else:
-        # matcher_train activates a model below the heuristic only when forced.
+        # matcher_train activated a model below the heuristic only when forced.
         reason = ServingReason.NOT_BELOW_HEURISTIC if auc >= heuristic else ServingReason.FORCED
-    return Serving(model=active, reason=reason, version=model.version, auc=auc, auc_heuristic=heuristic)
+    return Serving(
+        model=model if active else None, reason=reason, version=model.version, auc=auc, auc_heuristic=heuristic
+    )
+
+
+def matcher_serving() -> Serving:
+    """The model serving recommendations, or the heuristic, with the reason — from the gate's
+    numbers (or, for older models, the hold-out AUCs) each model was stored with."""
+    active = model_active()
+    latest = MatcherModel.objects.defer("artefact").order_by("-version").first()
+    if latest is None:
+        return Serving(model=None, reason=ServingReason.NO_MODEL)
+    if active is None:
+        return _model_reason(latest, active=False)
+    serving = _model_reason(active, active=True)
+    if latest.pk != active.pk and _gated(latest):
+        refused = _model_reason(latest, active=False)
+        serving = Serving(**{**serving.__dict__, "refused": refused})
+    return serving
 
 
 def model_history(*, actor: Actor) -> QuerySet[MatcherModel]:

@@ -6,6 +6,7 @@ Every public service takes keyword-only arguments and raises ``ValidationError``
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from django.utils.translation import gettext as _
 from huiliu.db import advisory_xact_lock
 from huiliu.jsonl import LineError, LineImportError, json_lines
 from huiliu.text import excerpt
-from matching import refresh, scheduling, training
+from matching import ranker, refresh, scheduling, training
 from matching.errors import MatchingError as E
 from matching.market import get_market
 from matching.models import (
@@ -38,7 +39,6 @@ from matching.models import (
     TrainingRun,
     TrainingState,
 )
-from matching.ranker import PAIR_FEATURES
 from matching.selectors import recommendation_list
 from partners.actors import Actor
 from partners.models import AuditAction, Brand, BrandStatus
@@ -123,10 +123,22 @@ class OutcomeImportError(LineImportError):
 class OutcomeImportResult:
     lines: int = 0
     created: int = 0
+    skipped: int = 0  # lines whose swap was imported before (same stable key)
     by_outcome: dict = field(default_factory=dict)
 
 
-OUTCOME_FIELDS = ("a", "b", "outcome", "a_new_members", "b_new_members")
+OUTCOME_FIELDS = ("id", "a", "b", "outcome", "a_new_members", "b_new_members")
+ID_MAX_LENGTH = 60
+
+
+def import_key(data: dict, occurrence: int) -> str:
+    """The stable key of an imported swap (``Outcome.key``): ``import:id:<id>`` when the line
+    names its swap, else a hash of its content and how many identical lines came before it in
+    the file — so importing the same file again matches every line to its first import."""
+    if data.get("id") is not None:
+        return f"import:id:{data['id']}"
+    content = json.dumps({k: data.get(k) for k in OUTCOME_FIELDS if k != "id"}, sort_keys=True, ensure_ascii=False)
+    return "import:" + hashlib.sha256(f"{content}#{occurrence}".encode()).hexdigest()[:40]
 
 
 # A file records finished swaps; "proposed" and "expired" rows come from the exchange itself.
@@ -142,6 +154,14 @@ def _check_line(n: int, data: Any) -> tuple[dict | None, list[LineError]]:
             problems.append(
                 LineError(
                     n, str(key), E.INVALID, _("unknown field; allowed: %(f)s.") % {"f": ", ".join(OUTCOME_FIELDS)}
+                )
+            )
+    if "id" in data:
+        value = data["id"]
+        if not isinstance(value, str) or not value.strip() or len(value) > ID_MAX_LENGTH or not value.isprintable():
+            problems.append(
+                LineError(
+                    n, "id", E.INVALID, _("must be a text of 1 to %(n)d printable characters.") % {"n": ID_MAX_LENGTH}
                 )
             )
     for key in ("a", "b"):
@@ -183,7 +203,10 @@ def _quoted(value: Any) -> str:
 def outcomes_import(*, source: str | Path | Iterable[str | bytes]) -> OutcomeImportResult:
     """Import past swaps from JSON Lines (format in docs/MATCHING.md). The whole file is
     validated first; any bad line → ``OutcomeImportError`` listing ``line N: field: reason``
-    for every problem, and nothing is written."""
+    for every problem, and nothing is written.
+
+    Idempotent: every line gets a stable key (``import_key``); a line whose key was imported
+    before is skipped (``skipped``), so importing the same file twice counts its swaps once."""
     problems: list[LineError] = []
     parsed: list[tuple[int, dict]] = []
     for line in json_lines(source):
@@ -200,7 +223,22 @@ def outcomes_import(*, source: str | Path | Iterable[str | bytes]) -> OutcomeImp
     slugs = {d[k] for _, d in parsed for k in ("a", "b")}
     known = dict(Brand.objects.filter(slug__in=slugs).values_list("slug", "id")) if slugs else {}
     rows: list[Outcome] = []
+    seen_ids: dict[str, int] = {}
+    occurrences: dict[str, int] = {}
     for n, d in parsed:
+        if d.get("id") is not None:
+            if d["id"] in seen_ids:
+                problems.append(
+                    LineError(
+                        n,
+                        "id",
+                        E.INVALID,
+                        _("the same id as line %(line)d; each swap once.") % {"line": seen_ids[d["id"]]},
+                    )
+                )
+            seen_ids.setdefault(d["id"], n)
+        content = import_key({**d, "id": None}, 0)
+        occurrences[content] = occurrences.get(content, -1) + 1
         for key in ("a", "b"):
             if d[key] not in known:
                 problems.append(
@@ -214,14 +252,21 @@ def outcomes_import(*, source: str | Path | Iterable[str | bytes]) -> OutcomeImp
                     outcome=d["outcome"],
                     a_new_members=d.get("a_new_members"),
                     b_new_members=d.get("b_new_members"),
+                    key=import_key(d, occurrences[content]),
                 )
             )
     if problems:
         raise OutcomeImportError(sorted(problems, key=lambda p: (p.line, p.field)))
+    keys = [r.key for r in rows]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 5000):
+        existing.update(Outcome.objects.filter(key__in=keys[start : start + 5000]).values_list("key", flat=True))
+    new = [r for r in rows if r.key not in existing]
     with transaction.atomic():
-        Outcome.objects.bulk_create(rows, batch_size=2000)
-    result = OutcomeImportResult(lines=len(parsed), created=len(rows))
-    for r in rows:
+        # ignore_conflicts: an import running at the same time wrote some of them first
+        Outcome.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+    result = OutcomeImportResult(lines=len(parsed), created=len(new), skipped=len(rows) - len(new))
+    for r in new:
         result.by_outcome[r.outcome] = result.by_outcome.get(r.outcome, 0) + 1
     return result
 
@@ -235,38 +280,103 @@ class TrainResult:
     message: TrainingMessage = TrainingMessage.ACTIVATED  # why it was (not) activated
 
 
-def _training_pairs(market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+# How much a failure says about the *pair* (the exchange's decline reasons; training weight).
+# Declined for timing or capacity says little about fit; an expired proposal a little more;
+# "audiences do not fit", "not balanced" and brand concerns are plain failures.
+FAILURE_CONFIDENCE = {"timing": 0.25, "capacity": 0.25, "other": 0.75}
+EXPIRED_CONFIDENCE = 0.5
+
+
+def _confidence(kind: str, reason: str) -> float:
+    if kind == OutcomeKind.EXPIRED:
+        return EXPIRED_CONFIDENCE
+    if kind == OutcomeKind.DECLINED:
+        return FAILURE_CONFIDENCE.get(reason or "", 1.0)
+    return 1.0
+
+
+def _training_pairs(market) -> tuple[np.ndarray, ...]:
     """Outcome and dismissal rows mapped onto market rows (pairs with a brand no longer
-    approved are skipped — their features are gone from the market)."""
-    a, b, y, completed = [], [], [], []
+    approved are skipped — their features are gone from the market), with the new members
+    each side reported (NaN where none was) and each label's confidence (``_confidence``):
+    imported history and the exchange's own outcomes (accepted, declined with a reason,
+    expired, completed with new members) alike."""
+    a, b, y, completed, members, confidence = [], [], [], [], [], []
     index = market.index
-    labelled = Outcome.objects.filter(outcome__in=list(OUTCOME_LABELS))
-    for ia, ib, kind in labelled.values_list("brand_a_id", "brand_b_id", "outcome").iterator(chunk_size=5000):
+    labelled = Outcome.objects.filter(outcome__in=list(OUTCOME_LABELS)).order_by("id")
+    fields = ("brand_a_id", "brand_b_id", "outcome", "reason", "a_new_members", "b_new_members")
+    for ia, ib, kind, reason, ma, mb in labelled.values_list(*fields).iterator(chunk_size=5000):
         if ia in index and ib in index:
             a.append(index[ia])
             b.append(index[ib])
             y.append(OUTCOME_LABELS[kind])
             completed.append(kind == OutcomeKind.COMPLETED)
-    for ia, ib in Dismissal.objects.values_list("brand_id", "partner_id").iterator(chunk_size=5000):
+            members.append((np.nan if ma is None else ma, np.nan if mb is None else mb))
+            confidence.append(_confidence(kind, reason))
+    for ia, ib in Dismissal.objects.order_by("id").values_list("brand_id", "partner_id").iterator(chunk_size=5000):
         if ia in index and ib in index:
             a.append(index[ia])
             b.append(index[ib])
             y.append(0)
             completed.append(False)
-    return np.array(a, np.int64), np.array(b, np.int64), np.array(y, np.int64), np.array(completed, bool)
+            members.append((np.nan, np.nan))
+            confidence.append(1.0)
+    return (
+        np.array(a, np.int64),
+        np.array(b, np.int64),
+        np.array(y, np.int64),
+        np.array(completed, bool),
+        np.array(members, np.float64).reshape(len(a), 2),
+        np.array(confidence, np.float64),
+    )
+
+
+def _serving_artefact(active_row: MatcherModel | None):
+    """The active model's artefact, to compare a new model with; None when there is no active
+    model or its file cannot be read (then the gate compares with the heuristic)."""
+    if active_row is None:
+        return None
+    blob = MatcherModel.objects.filter(pk=active_row.pk).values_list("artefact", flat=True).first()
+    try:
+        return ranker.Artefact.loads(blob) if blob else None
+    except Exception:  # a file from an incompatible version: compare with the heuristic
+        return None
+
+
+def gate_params(metrics: dict) -> dict[str, Any]:
+    """The gate's numbers as a message's ``%(name)s`` values (formatted, language-neutral)."""
+
+    def ratio(key):
+        v = metrics.get(key)
+        return "—" if v is None else f"{v:.3f}"
+
+    def signed(key):
+        v = metrics.get(key)
+        return "—" if v is None else f"{v:+.3f}"
+
+    return {
+        "ndcg": ratio("ndcg"),
+        "baseline": ratio("ndcg_baseline"),
+        "diff": signed("ndcg_diff"),
+        "low": signed("ndcg_diff_low"),
+        "high": signed("ndcg_diff_high"),
+        "n": int(metrics.get("eval_queries") or 0),
+        "min": training.MIN_QUERIES,
+        "v": metrics.get("compared_version") or 0,
+    }
 
 
 def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: int = 0) -> TrainResult:
     """Train a new model from the outcomes and dismissals in the database and store it.
 
-    The new model is activated when ``force``, or if on its hold-out set it scores no lower
-    than the heuristic (its AUC against the heuristic's on the same rows) and no lower than
-    the active model's recorded hold-out AUC (or there is no active model). A model below the
-    heuristic is stored but never activated automatically: the heuristic (or the active
-    model) keeps serving, and ``TrainResult.message`` says why. A tie counts as no lower, as
-    for the active model: on a small, cleanly separated hold-out both score 1.0. Raises a
-    ValidationError (``not_enough_outcomes``) below ``MATCHING_MIN_OUTCOMES`` outcomes or
-    when the outcomes hold only one class; then the heuristic keeps serving.
+    The gate (``matching.training``): the new model is evaluated on held-out *brands* by
+    NDCG@10 of their successful partners, against the ranker serving now (the active model,
+    else the heuristic), with a paired bootstrap interval. It is activated when ``force``,
+    or when that interval lies above zero (better beyond the noise). Otherwise it is stored
+    but not activated — the serving ranker keeps serving — and ``TrainResult.message`` (with
+    ``metrics``) says why. Raises a ValidationError (``not_enough_outcomes``) below
+    ``MATCHING_MIN_OUTCOMES`` outcomes or when the outcomes hold only one class; then the
+    heuristic keeps serving.
     """
 
     def progress(fraction: float, step: TrainingMessage) -> None:
@@ -275,7 +385,7 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
 
     progress(0.05, TrainingMessage.LOADING_MARKET)
     market = get_market()
-    a, b, y, completed = _training_pairs(market)
+    a, b, y, completed, members, confidence = _training_pairs(market)
     minimum = settings.MATCHING_MIN_OUTCOMES
     if len(a) < minimum or len(np.unique(y)) < 2:
         raise ValidationError(
@@ -288,22 +398,32 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
             }
         )
     active_row = MatcherModel.objects.filter(is_active=True).defer("artefact").first()
-    artefact, metrics = training.fit(market, a, b, y, completed, seed=seed, progress=progress)
-    # Compare with the active model's recorded hold-out metric (re-scoring the active model
-    # on the new hold-out would flatter it: it was trained on most of those rows).
-    new_auc = metrics.get("auc")
-    old_auc = active_row.metrics.get("auc") if active_row else None
-    if active_row is not None:
-        metrics["auc_active"] = old_auc
-    heuristic_auc = metrics.get("auc_heuristic")
+    serving = _serving_artefact(active_row)
+    artefact, metrics = training.fit(
+        market,
+        a,
+        b,
+        y,
+        completed,
+        members=members,
+        confidence=confidence,
+        seed=seed,
+        active=serving,
+        progress=progress,
+    )
+    if serving is not None:
+        metrics["compared_version"] = active_row.version
     if force:
         activate, message = True, TrainingMessage.ACTIVATED
-    elif new_auc is None or (heuristic_auc is not None and new_auc < heuristic_auc):
-        activate, message = False, TrainingMessage.BELOW_HEURISTIC
-    elif active_row is not None and old_auc is not None and new_auc < old_auc:
-        activate, message = False, TrainingMessage.KEPT_ACTIVE
-    else:
+    elif metrics["gate"] == training.GATE_PASSED:
         activate, message = True, TrainingMessage.ACTIVATED
+    elif metrics["gate"] == training.GATE_TOO_FEW:
+        activate, message = False, TrainingMessage.TOO_FEW_HELD_OUT
+    elif serving is not None:
+        activate, message = False, TrainingMessage.NOT_BETTER_THAN_ACTIVE
+    else:
+        activate, message = False, TrainingMessage.NOT_BETTER_THAN_HEURISTIC
+    metrics["forced"] = bool(force and metrics["gate"] != training.GATE_PASSED)
     with transaction.atomic():
         # Two trainings may finish together (retrain clicked twice): allocate versions one at
         # a time. (select_for_update() on an aggregate locks nothing; Django drops it.)
@@ -313,7 +433,7 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
         model = MatcherModel.objects.create(
             version=version,
             training_size=len(a),
-            features=list(PAIR_FEATURES),
+            features=list(artefact.features),
             metrics=metrics,
             blend_weight=artefact.blend_weight,
             artefact=artefact.dumps(),
@@ -331,8 +451,10 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
                 data={
                     "version": version,
                     "forced": force,
-                    "auc": new_auc,
-                    "auc_active": old_auc,
+                    "ndcg": metrics.get("ndcg"),
+                    "ndcg_baseline": metrics.get("ndcg_baseline"),
+                    "ndcg_diff_low": metrics.get("ndcg_diff_low"),
+                    "auc": metrics.get("auc"),
                     "replaced": active_row.version if active_row is not None else None,
                 },
             )
@@ -366,6 +488,31 @@ def training_run_start(*, actor: Actor, force: bool = False) -> TrainingRun:
         audit(actor=actor, action=AuditAction.MATCHER_TRAINING_STARTED, obj=run, data={"force": force})
         transaction.on_commit(lambda: scheduling.schedule_training(run.pk))
     return run
+
+
+def training_run_nightly() -> TrainingRun | None:
+    """The nightly retrain (Celery beat ``matching-retrain-nightly``): train from every outcome
+    — imported and the exchange's own — evaluate with the gate, activate or not; the run
+    records why. None (nothing done) while another run is in progress, or when no outcome or
+    dismissal arrived since the latest model was trained."""
+    latest = MatcherModel.objects.defer("artefact").order_by("-version").first()
+    if latest is not None and not (
+        Outcome.objects.filter(created_at__gt=latest.created_at).exists()
+        or Dismissal.objects.filter(created_at__gt=latest.created_at).exists()
+    ):
+        return None
+    with transaction.atomic():
+        advisory_xact_lock("matching.trainingrun.start")
+        if TrainingRun.objects.in_progress().exists():
+            return None
+        run = TrainingRun.objects.create(force=False, requested_by=None)
+        audit(
+            actor=Actor.system_actor(),
+            action=AuditAction.MATCHER_TRAINING_STARTED,
+            obj=run,
+            data={"force": False, "nightly": True},
+        )
+    return training_run_execute(run_id=run.pk)
 
 
 def _failure_message(exc: ValidationError) -> dict[str, Any]:
@@ -410,6 +557,7 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
             metrics=result.metrics,
             finished_at=timezone.now(),
             message_code=result.message,
+            message_params=gate_params(result.metrics),
         )
     return TrainingRun.objects.get(pk=run_id)
 
@@ -426,10 +574,25 @@ def as_dict(rec: Recommendation, language: str = "zh-hans") -> dict[str, Any]:
     return {"brand": rec.partner.slug, "score": round(rec.score, 4), "reasons": rec.reasons(language)}
 
 
-def outcome_record(*, brand_a_id: int, brand_b_id: int, kind: str, reason: str = "", key: str) -> Outcome:
+def outcome_record(
+    *,
+    brand_a_id: int,
+    brand_b_id: int,
+    kind: str,
+    reason: str = "",
+    key: str,
+    a_new_members: int | None = None,
+    b_new_members: int | None = None,
+) -> Outcome:
     """Record one outcome produced by the exchange (a proposal made, accepted, declined with a
     reason, expired). Idempotent on ``key``: recording the same fact again returns the first
-    row. Called inside the caller's transaction, so the outcome lands with the state change."""
+    row. Called inside the caller's transaction, so the outcome lands with the state change.
+    The slot the pair was recommended in (``SlotType``, ranked or explore; blank if it was not
+    recommended to ``brand_a``) is recorded with it, so evaluation can tell explored pairs apart."""
+    slot = (
+        Recommendation.objects.filter(brand_id=brand_a_id, partner_id=brand_b_id).values_list("slot", flat=True).first()
+        or ""
+    )
     outcome, _created = Outcome.objects.get_or_create(
         key=key,
         defaults={
@@ -438,6 +601,10 @@ def outcome_record(*, brand_a_id: int, brand_b_id: int, kind: str, reason: str =
             "outcome": OutcomeKind(kind),
             "reason": reason,
             "source": OutcomeSource.EXCHANGE,
+            # a completed campaign's new members per leg: the label's grade (yield over reach)
+            "a_new_members": a_new_members,
+            "b_new_members": b_new_members,
+            "slot": slot,
         },
     )
     return outcome

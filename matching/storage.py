@@ -24,7 +24,7 @@ from huiliu import bulk
 from huiliu.db import advisory_xact_lock
 from matching import explain
 from matching.features import Market
-from matching.models import Recommendation
+from matching.models import Recommendation, SlotType
 
 # The columns ``row_columns`` returns, in order (Recommendation attribute names).
 COLUMNS = (
@@ -40,7 +40,13 @@ COLUMNS = (
     "reasons_zh",
     "reasons_en",
     "model_version",
+    "slot",
     "created_at",
+)
+# The reason an explored partner leads with (matching.refresh.explore_slots).
+EXPLORE_REASON = (
+    "新发现：与它置换过的品牌还不多，调性与规模都在合理范围，值得一试",
+    "New: few brands have swapped with it yet, and it fits within a reasonable range — worth a try",
 )
 
 # One brand's refresh and the full refresh both delete-then-insert rows; run concurrently, the
@@ -82,14 +88,25 @@ def row_columns(
     artefact,
     version: int,
     now,
+    *,
+    explore: np.ndarray | None = None,
 ) -> list[list]:
     """The Recommendation rows of a refresh (its top-k arrays for ``rows``, as
     ``matching.refresh.compute`` returns them) as columns in ``COLUMNS`` order, reasons
-    included: the reason lists are JSON text, built column-wise."""
+    included: the reason lists are JSON text, built column-wise. ``explore`` [q, k]: the
+    exploration slots (``slot`` = explore, led by ``EXPLORE_REASON``)."""
     q_idx, r_idx, dst, ids, zh, en, sc, cp, lr = explain.explain_pairs(
         market, rows, partners, scores, comps, learned, artefact
     )
     n = len(dst)
+    slot = np.full(n, SlotType.RANKED.value, dtype=object)
+    if explore is not None and explore.any():
+        new = explore[q_idx, r_idx]
+        if new.any():
+            zh, en = [*zh, EXPLORE_REASON[0]], [*en, EXPLORE_REASON[1]]
+            ids = ids.copy()
+            ids[new] = np.column_stack([np.full(int(new.sum()), len(zh) - 1), ids[new][:, :-1]])
+            slot[new] = SlotType.EXPLORE.value
     learned_col = [None] * n if np.isnan(lr).all() else [None if v != v else v for v in _floats(lr)]
     return [
         market.ids[np.asarray(rows)[q_idx]].tolist(),
@@ -104,6 +121,7 @@ def row_columns(
         _json_lists(ids, zh).tolist(),
         _json_lists(ids, en).tolist(),
         [version] * n,
+        slot.tolist(),
         [now] * n,
     ]
 

@@ -49,3 +49,12 @@ def matcher_train_task(run_id: int) -> dict:
     """Runs a TrainingRun (progress polled on the row). Claims the row, so redelivery is safe."""
     run = services.training_run_execute(run_id=run_id)
     return {"state": run.state, "model": run.model_id, "activated": run.activated}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def matcher_retrain_nightly_task() -> dict:
+    """Beat (``matching-retrain-nightly``): retrain from every outcome, gate, activate or not."""
+    run = services.training_run_nightly()
+    if run is None:
+        return {"skipped": True}
+    return {"state": run.state, "model": run.model_id, "activated": run.activated}

@@ -110,12 +110,20 @@ class RecommendationNode(ScopedObjectType):
     )
     partner = graphene.Field(graphene.NonNull(PartnerProfile))
     model_version = graphene.Int(required=True, description="The model that ranked it; 0 = the heuristic.")
+    explore = graphene.Boolean(
+        required=True,
+        description="An exploration slot (新发现 / New): a plausible partner few brands have tried yet, shown so "
+        "the matcher keeps learning where it was wrong (1 in MATCHING_EXPLORE_EVERY slots); its first reason says so.",
+    )
 
     class Meta:
         model = Recommendation
         name = "Recommendation"
         interfaces = (graphene.relay.Node,)
         fields = ("id", "rank", "score", "components", "reasons", "partner", "model_version", "created_at")
+
+    def resolve_explore(self, info) -> bool:
+        return self.is_explore
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
@@ -152,8 +160,12 @@ class MatcherModelNode(ScopedObjectType):
     features = graphene.List(graphene.NonNull(graphene.String), required=True)
     metrics = GenericScalar(
         required=True,
-        description="Offline metrics: outcomes, positives, train/holdout sizes, auc, auc_heuristic, auc_learned, "
-        "auc_active (the model it was compared with), blend_weight.",
+        description="Offline metrics. The ranking gate: ndcg / recall (NDCG@10, recall@10 on held-out brands), "
+        "ndcg_baseline / recall_baseline of the ranker it was compared with (baseline: heuristic | model, "
+        "compared_version), ndcg_diff with its 95% bootstrap interval ndcg_diff_low / ndcg_diff_high, gate "
+        "(passed | not_better | too_few_queries), eval_queries, folds, ndcg_by_blend, blend_weight, group_weights; "
+        "also outcomes, positives, auc / auc_heuristic (held-out tried pairs). Models trained before the gate carry "
+        "auc, auc_heuristic, auc_learned, auc_active, train/holdout sizes.",
     )
     training_size = BigInt(required=True, description="Outcomes it was trained on.")
     blend_weight = graphene.Float(required=True, description="Share of the learned score in the final score.")

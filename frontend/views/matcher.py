@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from frontend.labels import page_error_items
@@ -28,6 +28,13 @@ HISTORY_SIZE = 20
 
 # Offline metrics stored with each model, in display order (keys written by matching.training).
 METRICS = (
+    # The ranking gate (matching.training): NDCG@10 / recall@10 on held-out brands.
+    ("ndcg", gettext_lazy("NDCG@10 on held-out brands (this model)"), "ratio"),
+    ("ndcg_baseline", gettext_lazy("NDCG@10 of the ranker it was compared with"), "ratio"),
+    ("ndcg_diff", gettext_lazy("Difference in NDCG@10"), "signed"),
+    ("recall", gettext_lazy("Recall@10 on held-out brands (this model)"), "ratio"),
+    ("recall_baseline", gettext_lazy("Recall@10 of the ranker it was compared with"), "ratio"),
+    ("eval_queries", gettext_lazy("Held-out brands evaluated"), "count"),
     ("auc", gettext_lazy("Hold-out AUC (served score)"), "ratio"),
     ("auc_learned", gettext_lazy("Hold-out AUC (learned ranker alone)"), "ratio"),
     ("auc_heuristic", gettext_lazy("Hold-out AUC (heuristic)"), "ratio"),
@@ -42,12 +49,47 @@ METRICS = (
 
 def metric_rows(metrics: dict) -> list[tuple[str, str]]:
     rows = []
+    metrics = metrics or {}
     for key, label, kind in METRICS:
-        value = (metrics or {}).get(key)
+        value = metrics.get(key)
         if value is None:
             continue
-        rows.append((str(label), f"{value:.3f}" if kind == "ratio" else formatting.number(value)))
+        if kind == "signed":
+            text = f"{value:+.3f}"
+            if metrics.get("ndcg_diff_low") is not None:
+                text += f" [{metrics['ndcg_diff_low']:+.3f}, {metrics['ndcg_diff_high']:+.3f}]"
+        else:
+            text = f"{value:.3f}" if kind == "ratio" else formatting.number(value)
+        rows.append((str(label), text))
+        if key == "ndcg_baseline":
+            against = gettext("the serving model") if metrics.get("baseline") == "model" else gettext("the heuristic")
+            rows.append((gettext("Compared with"), against))
+        if key == "ndcg_diff" and metrics.get("ndcg_diff_low") is not None:
+            rows.append((gettext("Gate"), _gate_text(metrics)))
     return rows
+
+
+def _gate_text(metrics: dict) -> str:
+    gate = metrics.get("gate")
+    if gate == "passed":
+        return gettext("passed: the 95% interval of the difference lies above zero")
+    if gate == "too_few_queries":
+        return gettext("not decided: too few held-out brands")
+    return gettext("refused: the difference is within the noise or below zero")
+
+
+# Component → label, for "what the model weighs" (matching.ranker.COMPONENTS order).
+GROUP_LABELS = {
+    "scale": gettext_lazy("Scale"),
+    "positioning": gettext_lazy("Positioning (tier, tone, description)"),
+    "audience": gettext_lazy("Audience (gender, age, city tier, regions, channels)"),
+    "category": gettext_lazy("Category pair history"),
+}
+
+
+def weight_rows(metrics: dict) -> list[tuple[str, float]]:
+    weights = (metrics or {}).get("group_weights") or {}
+    return [(str(label), float(weights[key])) for key, label in GROUP_LABELS.items() if key in weights]
 
 
 def _require_admin(request):
@@ -86,6 +128,8 @@ def matcher(request):
             # say why it was not activated).
             "metrics_model": active or (models[0] if models else None),
             "active_metrics": metric_rows((active or (models[0] if models else None) or MatcherModel()).metrics),
+            # What the served score weighs per component (the heuristic's weights for its share).
+            "active_weights": weight_rows((active or (models[0] if models else None) or MatcherModel()).metrics),
             "models": models,
             "runs": runs,
             "followed": followed,

@@ -67,7 +67,8 @@ def marketplace(fresh_matching_state):
 
         # Past swaps: coffee × bakery completed, coffee × snacks declined (for training).
         # Small luxury brands: a poor fit for Tide Coffee, so they rank below the partners above.
-        swap_history(coffees=4, bakeries=4, snacks=4, new_members=(320, 280), scale=2_000, tier=5, tones=["luxury"])
+        # six coffee brands with a success and a failure each: enough held-out brands for the gate
+        swap_history(coffees=6, bakeries=4, snacks=2, new_members=(320, 280), scale=2_000, tier=5, tones=["luxury"])
         services.recommendations_refresh_brand(brand_id=me.pk)
         AdminFactory(username="ops@huiliu.cn", email="ops@huiliu.cn", password=PASSWORD)
         return me

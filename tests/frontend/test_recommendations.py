@@ -316,3 +316,18 @@ def test_another_brands_member_cannot_undo(client, other_owner, me, partners, ow
     assert client.post(undismiss_url(me, partners["pets"])).status_code == 404
     assert client.get(undismiss_url(me, partners["pets"])).status_code in (404, 405)
     assert Dismissal.objects.count() == 1
+
+
+def test_an_exploration_slot_is_marked_new_with_its_reason(owner_client, me, partners):
+    from matching.models import Recommendation, SlotType
+
+    rec = Recommendation.objects.filter(brand=me).order_by("rank").last()
+    Recommendation.objects.filter(pk=rec.pk).update(
+        slot=SlotType.EXPLORE,
+        reasons_zh=["新发现：与它置换过的品牌还不多，调性与规模都在合理范围，值得一试", *rec.reasons_zh[:2]],
+    )
+    html = owner_client.get(page_url(me)).content.decode()
+    articles = html.split('<article class="card rec-card"')[1:]
+    marked = [c for c in articles if 'data-slot="explore"' in c]
+    assert len(marked) == 1 and f'data-partner="{rec.partner.slug}"' in marked[0]
+    assert "新发现" in marked[0] and "与它置换过的品牌还不多" in marked[0]

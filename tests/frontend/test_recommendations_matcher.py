@@ -26,7 +26,8 @@ def outcomes(db):
 
 
 def make_outcomes():
-    swap_history(coffees=4, bakeries=5, snacks=4, new_members=(300, 200))
+    # six coffee brands with both a success and a failure: enough held-out brands for the gate
+    swap_history(coffees=6, bakeries=4, snacks=2, new_members=(300, 200))
 
 
 def status_url(run) -> str:
@@ -80,8 +81,11 @@ def test_retrain_runs_the_task_and_the_page_shows_the_new_active_model(
     assert f"模型 v{model.version} 已用 36 条置换结果训练完成。" in html
     assert "它已成为当前模型" in html
     assert "新模型已启用。" in html  # the run's result, translated
-    assert "留出集 AUC（最终得分）" in html and f"{model.metrics['auc']:.3f}" in html
-    assert "规模匹配" in html and "scale_fit" not in html  # features used, by their labels
+    # the gate's numbers: NDCG@10 on held-out brands, against the heuristic, with the interval
+    assert "留出品牌 NDCG@10（本模型）" in html and f"{model.metrics['ndcg']:.3f}" in html
+    assert f"[{model.metrics['ndcg_diff_low']:+.3f}, {model.metrics['ndcg_diff_high']:+.3f}]" in html
+    assert 'id="model-weights"' in html
+    assert "规模差距" in html and "年龄段重合度" in html and "scale_gap" not in html  # features, by their labels
     assert 'id="training-runs"' in html and f'data-run="{run.pk}"' in html
 
 
@@ -180,7 +184,9 @@ def below_heuristic(monkeypatch):
 
     def fit(*args, **kwargs):
         artefact, metrics = real_fit(*args, **kwargs)
-        metrics["auc_heuristic"], metrics["auc"] = 0.681, 0.676
+        metrics.update(
+            gate=training.GATE_NOT_BETTER, ndcg=0.676, ndcg_baseline=0.681, ndcg_diff_low=-0.021, ndcg_diff_high=0.012
+        )
         return artefact, metrics
 
     monkeypatch.setattr(training, "fit", fit)
@@ -207,8 +213,9 @@ def test_a_model_below_the_heuristic_is_not_advertised_as_serving(
     html = admin_client_.get(response["Location"]).content.decode()
     box = serving(html)
     assert 'data-serving="heuristic"' in box and "Serving: the heuristic" in box
-    assert "the latest model, v1, scored AUC 0.676 on its hold-out set, below the heuristic&#x27;s 0.681" in box
-    assert "Not activated: the new model scored below the heuristic on its hold-out set." in html  # the run
+    assert "the latest model, v1, did not beat it beyond the noise on held-out brands" in box
+    assert "NDCG@10 0.676 against 0.681, difference 95% interval -0.021 to +0.012" in box
+    assert "Not activated: on held-out brands its NDCG@10 was 0.676 against the heuristic&#x27;s 0.681" in html
     assert "Of model v1, which is not active." in html  # its metrics say why
 
 
@@ -219,7 +226,7 @@ def test_a_forced_model_below_the_heuristic_is_shown_as_activated_by_hand(
     with django_capture_on_commit_callbacks(execute=True):
         admin_client_.post(reverse("frontend:matcher_retrain"), {"force": "1"})
     box = serving(admin_client_.get(reverse(PAGE)).content.decode())
-    assert 'data-serving="model"' in box and 'data-reason="forced"' in box
+    assert 'data-serving="model"' in box and 'data-reason="gate_forced"' in box
     assert "Serving: model v1" in box and "activated by hand" in box
 
 

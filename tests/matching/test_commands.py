@@ -64,6 +64,45 @@ def test_import_outcomes_writes_every_valid_line(brands, tmp_path):
     assert Outcome.objects.count() == 3
 
 
+def test_importing_the_same_file_twice_counts_its_swaps_once(brands, tmp_path):
+    lines = [
+        {"a": "coffee-a", "b": "bakery-a", "outcome": "completed", "a_new_members": 120, "b_new_members": 95},
+        {"a": "coffee-a", "b": "snacks-a", "outcome": "declined"},
+        {"a": "coffee-a", "b": "snacks-a", "outcome": "declined"},  # the same pair tried twice: two swaps
+        {"id": "crm-17", "a": "bakery-a", "b": "fitness-a", "outcome": "accepted"},
+    ]
+    path = write_lines(tmp_path, lines)
+    run("import_outcomes", path)
+    assert Outcome.objects.count() == 4
+    out, _ = run("import_outcomes", path)
+    assert Outcome.objects.count() == 4
+    assert "Imported 0 outcomes" in out and "Skipped 4 already imported" in out
+    # a later export with one more swap of the same pair: only the new one is added
+    longer = write_lines(tmp_path, [*lines, {"a": "coffee-a", "b": "snacks-a", "outcome": "declined"}])
+    out, _ = run("import_outcomes", longer)
+    assert Outcome.objects.count() == 5 and "Imported 1 outcomes" in out
+    assert Outcome.objects.filter(brand_a=brands["coffee"], brand_b=brands["snacks"]).count() == 3
+
+
+def test_import_outcomes_refuses_a_repeated_or_bad_id(brands, tmp_path):
+    path = write_lines(
+        tmp_path,
+        [
+            {"id": "x-1", "a": "coffee-a", "b": "bakery-a", "outcome": "accepted"},
+            {"id": "x-1", "a": "coffee-a", "b": "snacks-a", "outcome": "declined"},
+            {"id": "", "a": "coffee-a", "b": "snacks-a", "outcome": "declined"},
+            {"id": 5, "a": "coffee-a", "b": "snacks-a", "outcome": "declined"},
+        ],
+    )
+    with pytest.raises(CommandError):
+        call_command("import_outcomes", path, stdout=StringIO(), stderr=(err := StringIO()))
+    report = err.getvalue()
+    assert "line 2: id: the same id as line 1; each swap once." in report
+    assert "line 3: id: must be a text of 1 to 60 printable characters." in report
+    assert "line 4: id: must be a text" in report
+    assert not Outcome.objects.exists()
+
+
 def test_import_outcomes_with_bad_lines_reports_each_and_writes_nothing(brands, tmp_path):
     path = write_lines(
         tmp_path,
@@ -147,9 +186,12 @@ def test_train_matcher_refuses_without_outcomes_then_trains_and_activates(brands
     path = write_lines(tmp_path, [{"a": a, "b": b, "outcome": o} for a, b, o in pairs * 6])
     run("import_outcomes", path)
     out, _ = run("train_matcher")
-    assert "model v1" in out and "auc" in out and "activated" in out
+    # four brands, two with both a success and a failure: the gate cannot tell, nothing serves
+    assert "model v1" in out and "NDCG@10" in out and "95% bootstrap interval" in out
+    assert "Not activated: only 2 held-out brands" in out
+    assert not MatcherModel.objects.filter(is_active=True).exists()
     out, _ = run("train_matcher", "--force")
-    assert "model v2" in out and "activated" in out
+    assert "model v2" in out and "The new model was activated." in out
     assert MatcherModel.objects.get(is_active=True).version == 2
 
 

@@ -16,7 +16,10 @@ from matching.services import OutcomeImportError, outcomes_import
 
 
 class Command(BaseCommand):
-    help = 'Import past swaps: one {"a", "b", "outcome", "a_new_members", "b_new_members"} object per line.'
+    help = (
+        'Import past swaps: one {"id"?, "a", "b", "outcome", "a_new_members", "b_new_members"} object per line; '
+        "lines imported before are skipped."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="JSON Lines file, UTF-8 ('-' for stdin)")
@@ -31,3 +34,5 @@ class Command(BaseCommand):
             raise CommandError(_("the file is not UTF-8 text: %(e)s") % {"e": exc}) from None
         detail = ", ".join(f"{OutcomeKind(k).label} {v:,}" for k, v in sorted(result.by_outcome.items()))
         self.stdout.write(_("Imported %(n)s outcomes (%(detail)s).") % {"n": f"{result.created:,}", "detail": detail})
+        if result.skipped:
+            self.stdout.write(_("Skipped %(n)s already imported (same swap, same key).") % {"n": f"{result.skipped:,}"})

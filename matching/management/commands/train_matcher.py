@@ -1,8 +1,8 @@
 """``manage.py train_matcher [--force]`` — train the ranker from the outcomes in the database.
 
-Activates the new model if its hold-out AUC is no lower than the heuristic's and than the
-active model's recorded hold-out AUC (``--force`` activates it anyway) and prints the
-metrics and why it was, or was not, activated.
+Prints the ranking gate's numbers (NDCG@10 / recall@10 on held-out brands, new model against
+the serving ranker, the bootstrap interval of the difference); activates the new model only
+when that interval lies above zero (``--force`` activates it anyway), and says why.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from matching.services import matcher_train
+from matching.services import gate_params, matcher_train
 
 
 class Command(BaseCommand):
-    help = "Train the matcher from outcomes; activate it if no worse than the active model."
+    help = "Train the matcher from outcomes; activate it if it ranks held-out brands better beyond the noise."
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="activate the new model even if it scores lower")
@@ -32,10 +32,20 @@ class Command(BaseCommand):
 
         self.stdout.write(
             f"model v{result.model.version}: trained on {fmt(m['outcomes'])} outcomes "
-            f"({fmt(m['positives'])} successes), hold-out {fmt(m['holdout_size'])}"
+            f"({fmt(m['positives'])} successes); gate on {fmt(m.get('eval_queries'))} held-out brands "
+            f"({m.get('folds')} brand folds)"
         )
-        for key in ("auc", "auc_learned", "auc_heuristic", "auc_active", "blend_weight"):
-            if key in m:
-                self.stdout.write(f"  {key:<14} {fmt(m[key])}")
+        against = "active model" if m.get("baseline") == "model" else "heuristic"
+        self.stdout.write(f"  NDCG@10   new {fmt(m.get('ndcg'))}   {against} {fmt(m.get('ndcg_baseline'))}")
+        self.stdout.write(f"  recall@10 new {fmt(m.get('recall'))}   {against} {fmt(m.get('recall_baseline'))}")
+        self.stdout.write(
+            f"  difference {m.get('ndcg_diff', 0):+.4f}, 95% bootstrap interval "
+            f"[{m.get('ndcg_diff_low', 0):+.4f}, {m.get('ndcg_diff_high', 0):+.4f}]"
+        )
+        self.stdout.write(f"  blend weight {fmt(m.get('blend_weight'))}, NDCG@10 by blend {m.get('ndcg_by_blend')}")
+        for key in ("auc", "auc_heuristic"):
+            if m.get(key) is not None:
+                self.stdout.write(f"  {key:<14} {fmt(m[key])} (tried pairs of the held-out brands)")
         # Why the model was (not) activated, in words (TrainingMessage), never a bare flag.
-        self.stdout.write(str(result.message.label))
+        label = str(result.message.label)
+        self.stdout.write(label % gate_params(m) if "%(" in label else label)
