@@ -93,3 +93,23 @@ class ExchangeError(StrEnum):
     ENDPOINT_DISABLED = "endpoint_disabled"
     DELIVERY_IN_PROGRESS = "delivery_in_progress"
     INVALID_RANGE = "invalid_range"
+    # ledger
+    LEDGER_UNBALANCED = "ledger_unbalanced"
+    LEDGER_CURRENCY_MISMATCH = "ledger_currency_mismatch"
+    LEDGER_ALREADY_REVERSED = "ledger_already_reversed"
+    # settlement
+    SETTLEMENT_NOT_OPEN = "settlement_not_open"
+    SETTLEMENT_HELD = "settlement_held"  # an open dispute holds it
+    CASH_UNAVAILABLE = "cash_unavailable"  # no Stripe keys configured
+    NO_PAYMENT_METHOD = "no_payment_method"
+    PAYMENT_IN_PROGRESS = "payment_in_progress"
+    PAYMENT_FAILED = "payment_failed"
+    STRIPE_UNAVAILABLE = "stripe_unavailable"
+    INVALID_POLICY = "invalid_policy"
+    # disputes
+    DISPUTE_NOT_OPEN = "dispute_not_open"
+    DISPUTE_ALREADY_OPEN = "dispute_already_open"
+    DISPUTE_WINDOW_CLOSED = "dispute_window_closed"
+    NOT_A_PARTY = "not_a_party"
+    EVIDENCE_INVALID = "evidence_invalid"
+    DECISION_REQUIRED = "decision_required"

@@ -291,6 +291,10 @@ GRAPHIQL_ENABLED = DEBUG
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+# Without both keys the cash option is hidden and traffic credit is the only way to settle.
+# Payment method types offered on the billing page; an operator may add "alipay", "wechat_pay".
+STRIPE_PAYMENT_METHOD_TYPES = env.list("STRIPE_PAYMENT_METHOD_TYPES", default=["card"])
 
 # --- Email -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

@@ -358,6 +358,21 @@ class AuditAction(models.TextChoices):
     WEBHOOK_DELETED = "webhook.deleted", _("Webhook endpoint removed")
     WEBHOOK_DISABLED = "webhook.disabled", _("Webhook endpoint disabled after failing")
     WEBHOOK_REPLAYED = "webhook.replayed", _("Webhook deliveries replayed")
+    LEDGER_POSTED = "ledger.posted", _("Posted to the reciprocity ledger")
+    SETTLEMENT_OPENED = "settlement.opened", _("Settlement opened")
+    SETTLEMENT_CHOSEN = "settlement.chosen", _("Chose how to settle")
+    SETTLEMENT_PAID = "settlement.paid", _("Settlement paid")
+    SETTLEMENT_PAYMENT_FAILED = "settlement.payment_failed", _("Settlement payment failed")
+    SETTLEMENT_CREDITED = "settlement.credited", _("Settlement carried as traffic credit")
+    SETTLEMENT_REFUNDED = "settlement.refunded", _("Settlement refunded")
+    SETTLEMENT_VOIDED = "settlement.voided", _("Settlement void after a dispute decision")
+    SETTLEMENT_POLICY_SET = "settlement.policy_set", _("Settlement policy changed")
+    BILLING_CARD_SAVED = "billing.card_saved", _("Saved a payment card")
+    DISPUTE_OPENED = "dispute.opened", _("Opened a dispute")
+    DISPUTE_ANSWERED = "dispute.answered", _("Answered a dispute")
+    DISPUTE_EVIDENCE_ADDED = "dispute.evidence_added", _("Added evidence to a dispute")
+    DISPUTE_RESOLVED = "dispute.resolved", _("Resolved a dispute")
+    DISPUTE_WITHDRAWN = "dispute.withdrawn", _("Withdrew a dispute")
 
 
 class AuditEvent(models.Model):

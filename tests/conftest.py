@@ -20,7 +20,7 @@ from tests.support.workers import start_worker, stop_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.fixtures_exchange", "tests.fixtures_reported"]
+pytest_plugins = ["tests.fixtures_exchange", "tests.fixtures_reported", "tests.fixtures_ledger"]
 
 
 @pytest.fixture(autouse=True)

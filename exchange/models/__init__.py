@@ -1,9 +1,25 @@
 """Exchange models, one module per sub-domain (rates, proposals, campaigns, tracking, metrics,
-outbox and notifications, delivery reports, webhooks)."""
+outbox and notifications, delivery reports, webhooks, ledger, settlement, disputes)."""
 
 from exchange.models.campaigns import Campaign, CampaignLeg, CampaignPlacement
 from exchange.models.coupons import Coupon, CouponBatch
 from exchange.models.delivery import DeliveryReport
+from exchange.models.disputes import (
+    OPEN_DISPUTE_STATES,
+    Dispute,
+    DisputeEvidence,
+    DisputeOutcome,
+    DisputeState,
+    DisputeSubject,
+)
+from exchange.models.ledger import (
+    AccountKind,
+    Currency,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    TxnReason,
+)
 from exchange.models.metrics import LegDayMetrics, LegDayVisitor
 from exchange.models.outbox import DomainEvent, EmailDelivery, EventType, Notification
 from exchange.models.proposals import Placement, Proposal, ProposalMessage, Revision
@@ -15,10 +31,44 @@ from exchange.models.reported import (
     ReportedState,
     ReverseReason,
 )
+from exchange.models.settlement import (
+    BillingProfile,
+    Payment,
+    PaymentState,
+    Refund,
+    RefundState,
+    Settlement,
+    SettlementChoice,
+    SettlementPolicy,
+    SettlementState,
+    StripeEvent,
+)
 from exchange.models.tracking import BotReason, ClickEvent, Ingest, TrackingLink, UaClass, VisitorKind
 from exchange.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookState
 
 __all__ = [
+    "OPEN_DISPUTE_STATES",
+    "Dispute",
+    "DisputeEvidence",
+    "DisputeOutcome",
+    "DisputeState",
+    "DisputeSubject",
+    "AccountKind",
+    "Currency",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "TxnReason",
+    "BillingProfile",
+    "Payment",
+    "PaymentState",
+    "Refund",
+    "RefundState",
+    "Settlement",
+    "SettlementChoice",
+    "SettlementPolicy",
+    "SettlementState",
+    "StripeEvent",
     "AttributionKind",
     "Coupon",
     "CouponBatch",

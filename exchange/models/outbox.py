@@ -26,6 +26,14 @@ class EventType(models.TextChoices):
     CONVERSION_REVERSED = "conversion.reversed", _("Reported order reversed")
     MEMBERS_CONFIRMED = "member.confirmed", _("Reported new members confirmed")
     MEMBER_REVERSED = "member.reversed", _("Reported new member reversed")
+    SETTLEMENT_OPENED = "settlement.opened", _("Settlement opened")
+    SETTLEMENT_PAID = "settlement.paid", _("Settlement paid")
+    SETTLEMENT_FAILED = "settlement.failed", _("Settlement payment failed")
+    SETTLEMENT_CREDITED = "settlement.credited", _("Settlement carried as traffic credit")
+    SETTLEMENT_REFUNDED = "settlement.refunded", _("Settlement refunded")
+    DISPUTE_OPENED = "dispute.opened", _("Dispute opened")
+    DISPUTE_ANSWERED = "dispute.answered", _("Dispute answered")
+    DISPUTE_RESOLVED = "dispute.resolved", _("Dispute resolved")
 
 
 class DomainEvent(models.Model):

@@ -24,6 +24,13 @@ from exchange.services.reported import (
     reported_event_reverse,
     reported_events_confirm,
 )
+from exchange.services.settlements import (
+    settlement_choose,
+    settlement_open,
+    settlement_policy,
+    settlement_policy_set,
+    settlements_default,
+)
 from exchange.services.tracking import leg_landing_set
 
 __all__ = [
@@ -60,4 +67,9 @@ __all__ = [
     "reported_event_reverse",
     "reported_events_confirm",
     "revision_balance",
+    "settlement_choose",
+    "settlement_open",
+    "settlement_policy",
+    "settlement_policy_set",
+    "settlements_default",
 ]

@@ -25,6 +25,7 @@ from django.utils import timezone
 from exchange import conf
 from exchange.models import Campaign, CampaignLeg, CampaignPlacement, EventType, Proposal
 from exchange.outbox import emit
+from exchange.services.settlements import settlement_open
 from exchange.services.tracking import landing_default, links_create
 from exchange.states import CAMPAIGN_TRANSITIONS, CampaignState, ProposalState
 from partners.actors import Actor
@@ -168,6 +169,9 @@ def _transition(pk: int, name: str, now: datetime, still_due) -> bool:
         campaign.save(update_fields=["state", "live_at", "completed_at"])
         _audit_both(Actor.system_actor(), action, campaign, {"at": now.isoformat()})
         emit(type=event, proposal=campaign.proposal, actor_brand_id=None, payload=_payload(campaign))
+        if step.target == CampaignState.COMPLETED:
+            # The reciprocity of the finished swap: a settlement if the gap is above tolerance.
+            settlement_open(campaign=campaign, now=now)
     return True
 
 

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from exchange import conf, valuation
 from exchange.errors import ExchangeError as E
+from exchange.ledger import rules
 from exchange.models import CampaignPlacement, DeliveryReport, EventType, PricingUnit
 from exchange.outbox import emit
 from exchange.proofs import PROOF_TYPES, proof_format
@@ -363,6 +364,15 @@ def _confirm(report: DeliveryReport, *, actor: Actor, now: datetime, auto: bool)
     # their value counts all the same.
     reach = 0 if cp.placement.unit == PricingUnit.STORE_DAY else report.reach
     rollup_add({(cp.leg_id, day_of(report.delivered_at)): {"delivered_reach": reach, "delivered_value_cents": value}})
+    # The reciprocity ledger: the promoter delivered this value to the promoted brand.
+    rules.post_delivery(
+        campaign=report.campaign,
+        report_id=report.pk,
+        version=report.version,
+        promoter_id=cp.leg.promoter_id,
+        promoted_id=cp.leg.promoted_id,
+        value_cents=value,
+    )
     _audit_both(
         actor,
         AuditAction.DELIVERY_CONFIRMED,

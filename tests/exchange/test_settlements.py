@@ -1,0 +1,98 @@
+"""Settlement at completion: the gap, the tolerance, the payer's choice, the default to credit
+and traffic credit paid down by a later swap."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from exchange import services
+from exchange.ledger.posting import account
+from exchange.ledger.rules import delivered_by_brand
+from exchange.models import AccountKind, DomainEvent, EventType, Settlement, SettlementState
+
+pytestmark = pytest.mark.django_db
+
+
+def credit(brand) -> int:
+    return account(brand=brand, kind=AccountKind.TRAFFIC_CREDIT).balance_cents
+
+
+def test_confirmed_deliveries_post_their_value_to_the_ledger(completed, coffee, toys):
+    campaign = completed(coffee_share=1.0, toys_share=1.0)
+    delivered = delivered_by_brand(campaign)
+    promised = {b.pk: sum(p.value_cents for p in campaign.revision.placements.filter(brand=b)) for b in (coffee, toys)}
+    assert delivered == promised
+    assert account(brand=coffee, kind=AccountKind.VALUE_DELIVERED).balance_cents == -promised[coffee.pk]
+    assert account(brand=coffee, kind=AccountKind.VALUE_RECEIVED).balance_cents == promised[toys.pk]
+
+
+def test_a_gap_above_the_tolerance_opens_a_settlement_for_the_lighter_side(completed, coffee, toys):
+    campaign = completed(coffee_share=1.0, toys_share=0.5)
+    s = Settlement.objects.get(campaign=campaign)
+    delivered = delivered_by_brand(campaign)
+    gap = delivered[coffee.pk] - delivered[toys.pk]
+    assert (s.payer, s.payee, s.gap_value_cents, s.state) == (toys, coffee, gap, SettlementState.OPEN)
+    assert s.cash_cents == gap and s.fee_cents == (gap * 300 * 2 + 10_000) // 20_000  # 1:1 and 3 %
+    assert credit(toys) == gap and credit(coffee) == -gap
+    assert DomainEvent.objects.filter(type=EventType.SETTLEMENT_OPENED, payload__settlement=s.pk).exists()
+
+
+def test_a_gap_within_the_tolerance_opens_nothing(completed, coffee, toys):
+    services.settlement_policy()  # defaults: 10 %
+    campaign = completed(coffee_share=0.9, toys_share=1.0)  # ¥2,520 against ¥2,400: 4.8 %
+    delivered = delivered_by_brand(campaign)
+    gap = abs(delivered[coffee.pk] - delivered[toys.pk])
+    assert gap * 100 <= 10 * max(delivered.values())
+    assert not Settlement.objects.filter(campaign=campaign).exists()
+    assert credit(toys) == 0
+
+
+def test_the_payer_chooses_credit_and_the_debt_stays(completed, coffee, toys, toys_actor, coffee_actor):
+    campaign = completed(coffee_share=1.0, toys_share=0.5)
+    s = Settlement.objects.get(campaign=campaign)
+    with pytest.raises(ValidationError) as err:
+        services.settlement_choose(actor=coffee_actor, settlement=s, choice="credit")
+    assert err.value.error_dict["settlement"][0].code == "permission_denied"
+    s = services.settlement_choose(actor=toys_actor, settlement=s, choice="credit")
+    assert s.state == SettlementState.CREDITED and credit(toys) == s.gap_value_cents
+    with pytest.raises(ValidationError) as err:
+        services.settlement_choose(actor=toys_actor, settlement=s, choice="credit")
+    assert err.value.error_dict["settlement"][0].code == "settlement_not_open"
+
+
+def test_cash_is_refused_without_stripe_keys(completed, toys_actor, settings):
+    settings.STRIPE_SECRET_KEY = settings.STRIPE_PUBLISHABLE_KEY = ""
+    s = Settlement.objects.get(campaign=completed(coffee_share=1.0, toys_share=0.5))
+    with pytest.raises(ValidationError) as err:
+        services.settlement_choose(actor=toys_actor, settlement=s, choice="cash")
+    assert err.value.error_dict["choice"][0].code == "cash_unavailable"
+    assert Settlement.objects.get(pk=s.pk).state == SettlementState.OPEN
+
+
+def test_an_unchosen_settlement_defaults_to_credit_on_its_deadline(completed, toys):
+    s = Settlement.objects.get(campaign=completed(coffee_share=1.0, toys_share=0.5))
+    assert services.settlements_default(now=s.choose_by - timedelta(seconds=1)) == 0
+    assert services.settlements_default(now=s.choose_by) == 1
+    s.refresh_from_db()
+    assert (s.state, s.defaulted) == (SettlementState.CREDITED, True)
+    assert DomainEvent.objects.filter(type=EventType.SETTLEMENT_CREDITED, payload__defaulted=True).exists()
+    assert services.settlements_default(now=s.choose_by + timedelta(days=1)) == 0
+
+
+def test_policy_changes_are_for_admins_and_validated(admin_actor, toys_actor):
+    with pytest.raises(ValidationError):
+        services.settlement_policy_set(
+            actor=toys_actor, tolerance_percent=5, cash_per_100_value=80, fee_basis_points=200, choose_within_days=5
+        )
+    with pytest.raises(ValidationError) as err:
+        services.settlement_policy_set(
+            actor=admin_actor, tolerance_percent=101, cash_per_100_value=80, fee_basis_points=200, choose_within_days=5
+        )
+    assert "tolerance_percent" in err.value.error_dict
+    p = services.settlement_policy_set(
+        actor=admin_actor, tolerance_percent=5, cash_per_100_value=80, fee_basis_points=200, choose_within_days=5
+    )
+    assert (p.tolerance_percent, p.cash_per_100_value) == (5, 80)
