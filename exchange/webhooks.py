@@ -102,6 +102,8 @@ GRAPHQL_TYPES = {
     "leg": "CampaignLeg",
     "report": "DeliveryReport",
     "event": "ReportedEvent",
+    "settlement": "Settlement",
+    "dispute": "Dispute",
 }
 
 
@@ -153,6 +155,19 @@ _DELIVERY = (
 _CONFIRMED = ("campaign", "leg", "count")
 # Not the reporter's external id: the other party receives this too.
 _REVERSED = ("campaign", "leg", "event", "reason", "amount_cents", "currency")
+_SETTLEMENT = (
+    "settlement",
+    "campaign",
+    "state",
+    "payer",
+    "payee",
+    "gap_value_cents",
+    "cash_cents",
+    "fee_cents",
+    "currency",
+    "choose_by",
+)
+_DISPUTE = ("dispute", "campaign", "subject", "report", "state", "reason", "opened_by", "respondent", "outcome")
 FIELDS: dict[str, tuple[str, ...]] = {
     EventType.PROPOSAL_CREATED: (*_PROPOSAL, *_VALUES),
     EventType.PROPOSAL_COUNTERED: (*_PROPOSAL, *_VALUES),
@@ -170,6 +185,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.MEMBERS_CONFIRMED: _CONFIRMED,
     EventType.CONVERSION_REVERSED: _REVERSED,
     EventType.MEMBER_REVERSED: _REVERSED,
+    EventType.SETTLEMENT_OPENED: _SETTLEMENT,
+    EventType.SETTLEMENT_PAID: (*_SETTLEMENT, "amount_cents"),
+    EventType.SETTLEMENT_FAILED: (*_SETTLEMENT, "failure_code", "failure_message"),
+    EventType.SETTLEMENT_CREDITED: (*_SETTLEMENT, "defaulted"),
+    EventType.SETTLEMENT_REFUNDED: (*_SETTLEMENT, "refund_cents"),
+    EventType.DISPUTE_OPENED: _DISPUTE,
+    EventType.DISPUTE_ANSWERED: _DISPUTE,
+    EventType.DISPUTE_RESOLVED: _DISPUTE,
 }
 
 
