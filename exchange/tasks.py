@@ -9,7 +9,17 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from exchange.services import campaigns, clicks, delivery, notifications, partitions, proposals, reported, webhooks
+from exchange.services import (
+    campaigns,
+    clicks,
+    delivery,
+    notifications,
+    partitions,
+    proposals,
+    reported,
+    settlements,
+    webhooks,
+)
 
 
 @shared_task(
@@ -69,6 +79,13 @@ def campaigns_advance_task() -> None:
 def deliveries_autoconfirm_task() -> int:
     """Beat, hourly: confirm the delivery reports nobody answered within the window."""
     return delivery.deliveries_autoconfirm()
+
+
+@shared_task(ignore_result=True)
+def settlement_defaults_task() -> int:
+    """Beat, hourly (queue ``payments``): carry as traffic credit the settlements nobody chose
+    (or chose cash and never paid) by their deadline; the payer is told through the outbox."""
+    return settlements.settlements_default()
 
 
 @shared_task(ignore_result=True, soft_time_limit=60)
@@ -134,6 +151,7 @@ def webhook_disabled_notify_task(endpoint_id: int) -> None:
 __all__ = [
     "campaigns_advance_task",
     "deliveries_autoconfirm_task",
+    "settlement_defaults_task",
     "email_send_task",
     "events_flush_task",
     "events_partitions_ensure_task",

@@ -412,6 +412,15 @@ CELERY_BEAT_SCHEDULE["exchange-deliveries-autoconfirm"] = {
     "options": {"expires": 3000},
 }
 
+# --- Exchange: settlement of a campaign's imbalance (docs/SETTLEMENT.md) ----------------------
+# The figures (tolerance, value→cash rate, fee, days to choose) are admin-set in the database
+# (SettlementPolicy); this beat carries unchosen settlements to credit once their time is up.
+CELERY_BEAT_SCHEDULE["exchange-settlement-defaults"] = {
+    "task": "exchange.tasks.settlement_defaults_task",
+    "schedule": crontab(minute=23),
+    "options": {"expires": 3000},
+}
+
 # --- Exchange: webhooks to partner systems (docs/WEBHOOKS.md) ----------------------------------
 # Endpoint signing secrets are stored encrypted (Fernet) with a key derived from this value
 # (empty: from SECRET_KEY). To rotate it, set the new value and list the old one in

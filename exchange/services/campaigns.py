@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from exchange import conf
-from exchange.models import Campaign, CampaignLeg, CampaignPlacement, EventType, Proposal
+from exchange.models import Campaign, CampaignLeg, CampaignPlacement, EventType, LegDayMetrics, Proposal
 from exchange.outbox import emit
 from exchange.services.settlements import settlement_open
 from exchange.services.tracking import landing_default, links_create
 from exchange.states import CAMPAIGN_TRANSITIONS, CampaignState, ProposalState
+from matching import services as matching_services
+from matching.models import OutcomeKind
 from partners.actors import Actor
 from partners.models import AuditAction
 from partners.services import audit
@@ -172,7 +174,27 @@ def _transition(pk: int, name: str, now: datetime, still_due) -> bool:
         if step.target == CampaignState.COMPLETED:
             # The reciprocity of the finished swap: a settlement if the gap is above tolerance.
             settlement_open(campaign=campaign, now=now)
+            _record_completion(campaign)
     return True
+
+
+def _record_completion(campaign: Campaign) -> None:
+    """A completed swap is the matcher's best label: recorded with the new members each brand
+    gained through the leg promoting it (its grade grows with them), in this transaction."""
+    gained = {
+        row["leg__promoted_id"]: row["n"]
+        for row in LegDayMetrics.objects.filter(leg__campaign=campaign)
+        .values("leg__promoted_id")
+        .annotate(n=Sum("new_members"))
+    }
+    matching_services.outcome_record(
+        brand_a_id=campaign.brand_a_id,
+        brand_b_id=campaign.brand_b_id,
+        kind=OutcomeKind.COMPLETED,
+        key=f"exchange:campaign:{campaign.pk}:completed",
+        a_new_members=int(gained.get(campaign.brand_a_id) or 0),
+        b_new_members=int(gained.get(campaign.brand_b_id) or 0),
+    )
 
 
 def campaigns_advance(*, now: datetime | None = None) -> Advanced:

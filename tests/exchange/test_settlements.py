@@ -96,3 +96,65 @@ def test_policy_changes_are_for_admins_and_validated(admin_actor, toys_actor):
         actor=admin_actor, tolerance_percent=5, cash_per_100_value=80, fee_basis_points=200, choose_within_days=5
     )
     assert (p.tolerance_percent, p.cash_per_100_value) == (5, 80)
+
+
+def test_a_completed_campaign_is_recorded_for_the_matcher_with_the_new_members_per_side(
+    campaign, coffee, toys, coffee_actor, toys_actor
+):
+    from exchange.services.rollups import rollup_add
+    from matching.models import Outcome
+    from tests.fixtures_ledger import report_and_confirm
+
+    services.campaigns_advance(now=campaign.starts_at)
+    campaign.refresh_from_db()
+    report_and_confirm(campaign, coffee, coffee_actor, toys_actor, 1.0, now=campaign.ends_at + timedelta(hours=1))
+    report_and_confirm(campaign, toys, toys_actor, coffee_actor, 1.0, now=campaign.ends_at + timedelta(hours=1))
+    for leg in campaign.legs.all():  # 7 new members for Tiny Toys, 3 for Bean House
+        rollup_add({(leg.pk, campaign.starts_at.date()): {"new_members": 7 if leg.promoted_id == toys.pk else 3}})
+    assert services.campaigns_advance(now=campaign.ends_at + timedelta(days=8)).completed == 1
+    outcome = Outcome.objects.get(key=f"exchange:campaign:{campaign.pk}:completed")
+    assert (outcome.brand_a_id, outcome.brand_b_id, outcome.outcome) == (coffee.pk, toys.pk, "completed")
+    assert (outcome.a_new_members, outcome.b_new_members) == (3, 7)
+
+
+def test_traffic_credit_is_paid_down_by_a_later_swap_in_which_the_debtor_delivers_more(
+    completed, coffee, toys, toys_actor, toys_wecom, place, window
+):
+    from exchange.models import Campaign
+    from partners.actors import Actor
+    from partners.models import ChannelType, Role
+    from tests.factories import BrandFactory, ChannelFactory, MembershipFactory, UserFactory, category
+    from tests.fixtures_ledger import report_and_confirm
+
+    first = Settlement.objects.get(campaign=completed(coffee_share=1.0, toys_share=0.5))
+    services.settlement_choose(actor=toys_actor, settlement=first, choice="credit")
+    debt = credit(toys)
+    assert debt == first.gap_value_cents > 0
+
+    # Tiny Toys swaps with a pet brand and delivers everything; the pet brand delivers half.
+    tea = BrandFactory(slug="paw-pals", name="毛孩子", name_en="Paw Pals", category=category("pets"))
+    tea_wecom = ChannelFactory(brand=tea, type=ChannelType.WECOM, size=100_000, active_rate=0.5)
+    tea_actor = Actor(user=MembershipFactory(brand=tea, user=UserFactory(), role=Role.OWNER).user)
+    proposal = services.proposal_create(
+        actor=toys_actor, brand=toys, counterparty=tea, placements=[place(toys_wecom, 20_000)]
+    )
+    mine = proposal.revisions.get().placements.get()
+    services.proposal_counter(
+        actor=tea_actor,
+        proposal=proposal,
+        revision=1,
+        placements=[place(None, mine.quantity, based_on=mine), place(tea_wecom, 20_000)],
+    )
+    services.proposal_accept(actor=toys_actor, proposal=proposal, revision=2)
+    second = Campaign.objects.get(proposal=proposal)
+    services.campaigns_advance(now=second.starts_at)
+    second.refresh_from_db()
+    report_and_confirm(second, toys, toys_actor, tea_actor, 1.0, now=second.ends_at + timedelta(hours=1))
+    report_and_confirm(second, tea, tea_actor, toys_actor, 0.5, now=second.ends_at + timedelta(hours=1))
+    services.campaigns_advance(now=second.ends_at + timedelta(days=8))
+
+    surplus = Settlement.objects.get(campaign=second)  # the pet brand owes this one
+    assert (surplus.payer, surplus.payee) == (tea, toys)
+    assert credit(toys) == debt - surplus.gap_value_cents, "Tiny Toys' debt is paid down by its surplus"
+    assert credit(tea) == surplus.gap_value_cents
+    assert credit(coffee) == -debt, "Bean House is still owed what Tiny Toys owed it"
