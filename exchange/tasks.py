@@ -120,6 +120,10 @@ def reported_events_confirm_task() -> int:
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
+    # The request itself times out after WEBHOOK_TIMEOUT_SECONDS (10 s); these only stop a task
+    # stuck elsewhere (DNS, the database). A killed task is redelivered; the lease makes it safe.
+    soft_time_limit=30,
+    time_limit=45,
 )
 def webhook_deliver_task(delivery_id: int) -> None:
     """One attempt of one webhook delivery. Idempotent by the claim (a redelivered message

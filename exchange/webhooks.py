@@ -193,6 +193,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.DISPUTE_OPENED: _DISPUTE,
     EventType.DISPUTE_ANSWERED: _DISPUTE,
     EventType.DISPUTE_RESOLVED: _DISPUTE,
+    EventType.BRAND_STATUS_CHANGED: ("brand", "previous", "status", "reason"),
 }
 
 

@@ -15,6 +15,7 @@ class QueueName(StrEnum):
     MATCHING = "matching"  # recommendation refreshes, training runs
     EVENTS = "events"  # exchange event aggregation
     PAYMENTS = "payments"  # exchange settlement
+    WEBHOOKS = "webhooks"  # deliveries to partner systems: slow receivers never hold up the rest
 
 
 QUEUES = tuple(Queue(name.value, routing_key=name.value) for name in QueueName)
@@ -24,6 +25,7 @@ ROUTES = {
     "matching.*": {"queue": QueueName.MATCHING.value},
     "exchange.tasks.events_*": {"queue": QueueName.EVENTS.value},
     "exchange.tasks.settlement_*": {"queue": QueueName.PAYMENTS.value},
+    "exchange.tasks.webhook_*": {"queue": QueueName.WEBHOOKS.value},
 }
 
 

@@ -27,13 +27,15 @@ def test_tasks_are_routed_by_the_queue_enum():
     assert _queue_of(partners_tasks.brand_status_notify.name) == QueueName.DEFAULT
     assert _queue_of("exchange.tasks.events_flush") == QueueName.EVENTS
     assert _queue_of("exchange.tasks.settlement_run") == QueueName.PAYMENTS
+    assert _queue_of("exchange.tasks.webhook_deliver_task") == QueueName.WEBHOOKS
+    assert _queue_of("exchange.tasks.webhooks_due_task") == QueueName.DEFAULT  # the cheap beat sweep
 
 
 def test_the_worker_command_line_gets_every_queue_from_the_module():
     printed = subprocess.run(
         [sys.executable, "-m", "huiliu.queues"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
-    assert printed == worker_queues() == "default,matching,events,payments"
+    assert printed == worker_queues() == "default,matching,events,payments,webhooks"
 
 
 def test_matching_tasks_store_no_result_nobody_reads():

@@ -34,6 +34,7 @@ class EventType(models.TextChoices):
     DISPUTE_OPENED = "dispute.opened", _("Dispute opened")
     DISPUTE_ANSWERED = "dispute.answered", _("Dispute answered")
     DISPUTE_RESOLVED = "dispute.resolved", _("Dispute resolved")
+    BRAND_STATUS_CHANGED = "brand.status_changed", _("Brand status changed")
 
 
 class DomainEvent(models.Model):

@@ -57,6 +57,9 @@ class WebhookState(models.TextChoices):
     FAILED = "failed", _("Failed, will retry")  # the last attempt failed; another is scheduled
     SUCCEEDED = "succeeded", _("Delivered")
     GAVE_UP = "gave_up", _("Gave up")  # every scheduled attempt failed; replay resends it
+    # The endpoint was disabled when the event happened: kept (not sent) so that, once the owner
+    # enables it again, "replay failed deliveries" over that time range sends what it missed.
+    SKIPPED = "skipped", _("Not sent: endpoint disabled")
 
 
 RETRYABLE_STATES = (WebhookState.PENDING, WebhookState.FAILED)

@@ -29,6 +29,7 @@ from partners.models import Brand, Membership
 
 log = logging.getLogger(__name__)
 
+WEBHOOK_ONLY = (EventType.BRAND_STATUS_CHANGED,)
 DELIVERY_EVENTS = (EventType.DELIVERY_REPORTED, EventType.DELIVERY_CONFIRMED, EventType.DELIVERY_DISPUTED)
 
 
@@ -46,7 +47,8 @@ def event_dispatch(*, event_id: int) -> list[int]:
     if event is None:
         return []
     if event.dispatched_at is None:
-        brands = [b for b in event.brand_ids if b != event.actor_brand_id]
+        # Partner systems only: a brand's members already hear of its status from partners.
+        brands = [] if event.type in WEBHOOK_ONLY else [b for b in event.brand_ids if b != event.actor_brand_id]
         members = Membership.objects.filter(brand_id__in=brands, user__is_active=True).select_related("user")
         Notification.objects.bulk_create(
             [Notification(user_id=m.user_id, event=event, brand_id=m.brand_id) for m in members],

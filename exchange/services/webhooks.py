@@ -295,20 +295,27 @@ def endpoint_secrets(endpoint: WebhookEndpoint, now: datetime | None = None) -> 
 
 # --- delivery -----------------------------------------------------------------------------------
 def deliveries_enqueue(*, event_id: int) -> list[int]:
-    """One delivery per enabled endpoint of the brands concerned that subscribes to the event's
-    type (unique per endpoint and event: calling twice adds nothing). Both parties' endpoints
-    get it, the acting brand's too (``data.acted_by`` tells). Returns the ids of deliveries not
-    yet settled, for the caller to start."""
+    """One delivery per endpoint of the brands concerned that subscribes to the event's type
+    (unique per endpoint and event: calling twice adds nothing). Both parties' endpoints get it,
+    the acting brand's too (``data.acted_by`` tells). A disabled endpoint's delivery is kept as
+    ``skipped`` — never sent, but replayable once the endpoint is enabled again. Returns the ids
+    of deliveries not yet attempted, for the caller to start."""
     event = DomainEvent.objects.filter(pk=event_id).only("pk", "type", "brand_ids").first()
     if event is None or not event.brand_ids:
         return []
     # Subscriptions are matched here rather than with a JSON ``contains`` lookup, which SQLite
     # (the embedded default) lacks; a brand has at most WEBHOOK_MAX_ENDPOINTS_PER_BRAND of them.
-    endpoints = WebhookEndpoint.objects.filter(brand_id__in=event.brand_ids, enabled=True).values_list(
-        "pk", "event_types"
-    )
+    endpoints = WebhookEndpoint.objects.filter(brand_id__in=event.brand_ids).values_list("pk", "event_types", "enabled")
     WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(endpoint_id=pk, event_id=event.pk) for pk, types in endpoints if event.type in types],
+        [
+            WebhookDelivery(
+                endpoint_id=pk,
+                event_id=event.pk,
+                state=WebhookState.PENDING if enabled else WebhookState.SKIPPED,
+            )
+            for pk, types, enabled in endpoints
+            if event.type in types
+        ],
         ignore_conflicts=True,
     )
     return deliveries_pending(event_id=event.pk)
@@ -652,8 +659,9 @@ MAX_REPLAY = 1000
 def deliveries_replay_failed(
     *, actor: Actor, endpoint: WebhookEndpoint, since: datetime, until: datetime, now: datetime | None = None
 ) -> int:
-    """Send again every delivery of ``endpoint`` created in [since, until) that failed or gave
-    up (at most 1,000 per call). Returns how many were restarted."""
+    """Send again every delivery of ``endpoint`` created in [since, until) that failed, gave up
+    or was skipped while the endpoint was disabled (at most 1,000 per call). Returns how many
+    were restarted."""
     _check_manage(actor, endpoint.brand_id)
     now = now or timezone.now()
     if since is None or until is None or since >= until:
@@ -666,7 +674,7 @@ def deliveries_replay_failed(
             endpoint=endpoint,
             created_at__gte=since,
             created_at__lt=until,
-            state__in=(WebhookState.FAILED, WebhookState.GAVE_UP),
+            state__in=(WebhookState.FAILED, WebhookState.GAVE_UP, WebhookState.SKIPPED),
         )
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .order_by("created_at", "id")

@@ -22,6 +22,7 @@ from partners.errors import PartnersError as E
 from partners.models import AuditAction, Brand, BrandStatus
 from partners.services.audit import audit
 from partners.services.common import _denied, _notify_changed
+from partners.signals import brand_status_changed
 from partners.tasks import brand_status_notify
 
 
@@ -127,6 +128,7 @@ def brand_transition(*, actor: Actor, brand: Brand, action: str, reason: str = "
         reason=reason,
         data={"from": previous, "to": spec.target},
     )
+    brand_status_changed.send(sender=Brand, brand_id=brand.pk, previous=previous, status=brand.status, reason=reason)
     transaction.on_commit(lambda: brand_status_notify.delay(event.pk))
     _notify_changed(brand.pk, "status")
     return brand

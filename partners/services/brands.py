@@ -17,6 +17,7 @@ from partners.models import AuditAction, Brand, BrandStatus, Channel, Membership
 from partners.services.audit import audit
 from partners.services.channels import _check_verification
 from partners.services.common import _denied, _notify_changed
+from partners.signals import brand_status_changed
 from partners.tasks import brand_status_notify
 
 
@@ -173,6 +174,13 @@ def brand_update(*, actor: Actor, brand: Brand, data: dict[str, Any]) -> Brand:
             },
         )
     if rereview:
+        brand_status_changed.send(
+            sender=Brand,
+            brand_id=brand.pk,
+            previous=previous_status,
+            status=brand.status,
+            reason=brand.status_reason,
+        )
         transaction.on_commit(lambda: brand_status_notify.delay(event.pk))
         _notify_changed(brand.pk, "status")
     return brand

@@ -20,6 +20,7 @@ from exchange.errors import ExchangeError as E
 from exchange.models import (
     DomainEvent,
     EventType,
+    Notification,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -145,10 +146,48 @@ def test_other_party_endpoints_get_the_event_and_unsubscribed_ones_do_not(
     assert WebhookDelivery.objects.count() == 1 and len(receiver.requests) == 1
 
 
-def test_a_disabled_endpoint_gets_no_delivery(endpoint, coffee_actor, propose, receiver):
+def test_a_disabled_endpoint_is_sent_nothing_but_can_replay_what_it_missed_once_enabled(
+    endpoint, coffee_actor, propose, receiver
+):
     hooks.endpoint_update(actor=coffee_actor, endpoint=endpoint, enabled=False)
     propose()
-    assert not WebhookDelivery.objects.exists() and receiver.requests == []
+    missed = WebhookDelivery.objects.get()
+    assert missed.state == WebhookState.SKIPPED and missed.attempts == 0 and receiver.requests == []
+    assert hooks.deliveries_due() == []
+    hooks.endpoint_update(actor=coffee_actor, endpoint=endpoint, enabled=True)
+    now = timezone.now()
+    assert receiver.requests == [], "enabling alone sends nothing"
+    count = hooks.deliveries_replay_failed(
+        actor=coffee_actor, endpoint=endpoint, since=now - timedelta(hours=1), until=now + timedelta(minutes=1)
+    )
+    assert count == 1
+    missed.refresh_from_db()
+    assert missed.state == WebhookState.PENDING
+    assert hooks.delivery_attempt(delivery_id=missed.pk) is True
+    assert len(receiver.requests) == 1
+
+
+def test_a_brand_status_change_reaches_that_brand_s_endpoints_only(
+    endpoint, receiver, coffee, toys, coffee_actor, toys_actor, admin_actor, django_capture_on_commit_callbacks
+):
+    from partners.services import brand_reinstate, brand_suspend
+
+    hooks.endpoint_update(actor=coffee_actor, endpoint=endpoint, event_types=[EventType.BRAND_STATUS_CHANGED])
+    other, _secret = hooks.endpoint_create(
+        actor=toys_actor, brand=toys, url=receiver.url, event_types=[EventType.BRAND_STATUS_CHANGED]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        brand_suspend(actor=admin_actor, brand=coffee, reason="资质待复核")
+    with django_capture_on_commit_callbacks(execute=True):
+        brand_reinstate(actor=admin_actor, brand=coffee)
+    bodies = [json.loads(r.body) for r in receiver.requests]
+    assert [(b["type"], b["data"]["previous"], b["data"]["status"]) for b in bodies] == [
+        ("brand.status_changed", "approved", "suspended"),
+        ("brand.status_changed", "suspended", "approved"),
+    ]
+    assert bodies[0]["data"]["brand"] == coffee.slug and bodies[0]["data"]["reason"] == "资质待复核"
+    assert not WebhookDelivery.objects.filter(endpoint=other).exists(), "another brand hears nothing"
+    assert not Notification.objects.filter(event__type=EventType.BRAND_STATUS_CHANGED).exists()
 
 
 def test_redirects_are_not_followed_and_the_response_is_capped(endpoint, receiver, propose):

@@ -73,6 +73,11 @@ def real_payloads(accepted, coffee, toys, coffee_actor, toys_actor, coffee_wecom
     )
     services.proposals_expire(now=timezone.now() + timedelta(days=30))
     campaign_services.campaigns_advance(now=timezone.now() + timedelta(days=60))
+    from partners.actors import Actor as _Actor
+    from partners.services import brand_suspend
+    from tests.factories import AdminFactory
+
+    brand_suspend(actor=_Actor(user=AdminFactory()), brand=toys, reason="营业执照过期，请更新")
     out = {}
     for event in DomainEvent.objects.select_related("proposal").order_by("id"):
         out.setdefault(event.type, webhooks.payload(event))
