@@ -2,7 +2,7 @@
 
 ``public_addresses(host, port)`` resolves a host and refuses it unless every address it
 resolves to is public — no loopback, private (RFC 1918, ULA), link-local (and so the cloud
-metadata service at 169.254.169.254), CGNAT 100.64/10 (Alibaba Cloud's metadata at
+metadata service at 169.254.169.254), IPv6 site-local fec0::/10, CGNAT 100.64/10 (Alibaba Cloud's metadata at
 100.100.100.200), multicast, reserved, unspecified or documentation ranges, nor those hidden in
 IPv4-mapped, NAT64 or 6to4 IPv6 addresses. ``allow_loopback`` (development and tests) lets
 127.0.0.0/8 and ::1 through. The caller then connects to one of the addresses it got back, not
@@ -58,7 +58,14 @@ def is_public(ip: IPAddress) -> bool:
     if inner is not None:
         return is_public(inner)
     return ip.is_global and not (
-        ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_link_local or ip.is_loopback or ip.is_private
+        ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or ip.is_link_local
+        or ip.is_loopback
+        or ip.is_private
+        # Deprecated IPv6 site-local (fec0::/10): Python counts it as global, networks may not.
+        or getattr(ip, "is_site_local", False)
     )
 
 

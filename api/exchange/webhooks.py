@@ -142,9 +142,15 @@ class WebhookEndpointNode(ScopedObjectType):
             "deliveries",
         )
 
+    # Stored as a code; the API keeps giving the sentence, in the caller's language.
+    disabled_reason = graphene.String(required=True)
+
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
         return selectors.webhook_endpoint_visible(actor=actor)
+
+    def resolve_disabled_reason(self, info):
+        return self.disabled_reason_text
 
     def resolve_event_types(self, info):
         return list(self.event_types)

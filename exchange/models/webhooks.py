@@ -8,12 +8,20 @@ secret keeps signing beside the new one until ``previous_secret_expires_at``.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from exchange.models.outbox import DomainEvent
 from partners.models import Brand
+
+
+class DisabledReason(models.TextChoices):
+    """Why an endpoint is disabled: stored as a code, shown in the reader's language."""
+
+    BY_BRAND = "by_brand", _("Disabled by the brand.")
+    FAILING = "failing", _("Disabled automatically: every delivery failed for too long.")
 
 
 class WebhookEndpoint(models.Model):
@@ -25,7 +33,7 @@ class WebhookEndpoint(models.Model):
     # EventType values; at least one (services check it).
     event_types = models.JSONField(_("event types"), default=list)
     enabled = models.BooleanField(_("enabled"), default=True)
-    disabled_reason = models.CharField(_("why disabled"), max_length=300, blank=True)
+    disabled_reason = models.CharField(_("why disabled"), max_length=300, blank=True, choices=DisabledReason.choices)
     # Since when every attempt has failed (None: the last attempt succeeded, or none yet).
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
     secret_encrypted = models.TextField(_("signing secret (encrypted)"))
@@ -50,6 +58,15 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.brand_id}: {self.url}"
+
+    @property
+    def disabled_reason_text(self) -> str:
+        """Why it is disabled, in the active language ("" when enabled)."""
+        if self.disabled_reason == DisabledReason.FAILING:
+            return _("Disabled automatically: every delivery failed for more than %(h)d hours.") % {
+                "h": settings.WEBHOOK_DISABLE_AFTER_HOURS
+            }
+        return str(self.get_disabled_reason_display()) if self.disabled_reason else ""
 
 
 class WebhookState(models.TextChoices):

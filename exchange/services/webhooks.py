@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from exchange import conf, webhooks
 from exchange.errors import ExchangeError as E
 from exchange.models import DomainEvent, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from exchange.models.webhooks import RETRYABLE_STATES, WebhookState
+from exchange.models.webhooks import RETRYABLE_STATES, DisabledReason, WebhookState
 from exchange.services.common import error
 from huiliu.outbound import OutboundRefused, Refusal, is_loopback, public_addresses
 from huiliu.text import clean_free_text
@@ -110,12 +110,18 @@ def url_check(url: str, *, field: str = "url") -> Target:
             raise error(
                 field, _("The endpoint's host name does not resolve to an address."), E.WEBHOOK_URL_UNRESOLVABLE
             ) from None
-        raise error(
-            field,
-            _("The endpoint must be on the public internet, not a private, loopback or metadata address (%(ip)s).")
-            % {"ip": exc.address},
-            E.WEBHOOK_URL_NOT_PUBLIC,
-        ) from None
+        if exc.address == host.strip("[]"):  # an address typed in: saying it back reveals nothing
+            message = _(
+                "The endpoint must be on the public internet, not a private, loopback or metadata address (%(ip)s)."
+            ) % {"ip": exc.address}
+        else:
+            # A host name: never say what it resolved to (that would turn the form into a probe of
+            # the platform's internal DNS).
+            message = _(
+                "The endpoint's host name resolves to a private, loopback or metadata address; "
+                "it must be on the public internet."
+            )
+        raise error(field, message, E.WEBHOOK_URL_NOT_PUBLIC) from None
     if scheme != "https" and not (allow_loopback and all(is_loopback(ip) for ip in addresses)):
         raise error(field, _("The endpoint must be an https:// address."), E.WEBHOOK_URL_NOT_HTTPS)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -238,7 +244,7 @@ def endpoint_update(
             endpoint.disabled_reason = ""
             endpoint.failing_since = None
         else:
-            endpoint.disabled_reason = _("Disabled by the brand.")
+            endpoint.disabled_reason = DisabledReason.BY_BRAND
     endpoint.save()
     if changed:
         if "url" in changed:
@@ -540,10 +546,7 @@ def delivery_settle(
 def endpoint_disable_failing(*, endpoint: WebhookEndpoint, now: datetime) -> None:
     """Disable an endpoint that has failed for too long (in the caller's transaction) and tell
     its owners by e-mail once that commits."""
-    with translation.override(settings.LANGUAGE_CODE):
-        endpoint.disabled_reason = _("Disabled automatically: every delivery failed for more than %(h)d hours.") % {
-            "h": conf.webhook_disable_after_hours()
-        }
+    endpoint.disabled_reason = DisabledReason.FAILING
     endpoint.enabled = False
     endpoint.save(update_fields=["enabled", "disabled_reason", "updated_at"])
     audit(

@@ -71,6 +71,7 @@ def test_a_webhooks_key_manages_endpoints_and_rotates(loopback, brand, hook_key)
         {"id": created["endpoint"]["id"]},
     )["updateWebhookEndpoint"]
     assert updated["endpoint"]["enabled"] is False and updated["endpoint"]["eventTypes"] == ["PROPOSAL_ACCEPTED"]
+    assert updated["endpoint"]["disabledReason"] in ("Disabled by the brand.", "已由品牌手动停用。")
     deleted = caller(
         "mutation($id: ID!) { deleteWebhookEndpoint(endpoint: $id) { deletedId errors { code } } }",
         {"id": created["endpoint"]["id"]},

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from exchange import services, webhooks
@@ -269,7 +269,10 @@ def test_an_endpoint_failing_too_long_is_disabled_and_its_owner_emailed(
     with django_capture_on_commit_callbacks(execute=True):
         hooks.delivery_attempt(delivery_id=delivery.pk, now=beyond)
     endpoint.refresh_from_db()
-    assert not endpoint.enabled and "72" in endpoint.disabled_reason
+    assert not endpoint.enabled and endpoint.disabled_reason == "failing"
+    assert "72 hours" in endpoint.disabled_reason_text
+    with translation.override("zh-hans"):
+        assert "72" in endpoint.disabled_reason_text and "hours" not in endpoint.disabled_reason_text
     assert [m.to for m in mail.outbox] == [[coffee_owner.email]]
     assert endpoint.url in mail.outbox[0].body
     assert AuditEvent.objects.filter(action=AuditAction.WEBHOOK_DISABLED).count() == 1
@@ -366,6 +369,7 @@ def dns(monkeypatch):
         ("https://[::1]/hook", E.WEBHOOK_URL_NOT_PUBLIC),
         ("https://[::ffff:127.0.0.1]/hook", E.WEBHOOK_URL_NOT_PUBLIC),
         ("https://[fd00:ec2::254]/hook", E.WEBHOOK_URL_NOT_PUBLIC),
+        ("https://[fec0::1]/hook", E.WEBHOOK_URL_NOT_PUBLIC),
         ("https://224.0.0.1/hook", E.WEBHOOK_URL_NOT_PUBLIC),
         ("https://0.0.0.0/hook", E.WEBHOOK_URL_NOT_PUBLIC),
         ("https://internal.example/hook", E.WEBHOOK_URL_NOT_PUBLIC),
@@ -385,6 +389,19 @@ def test_registration_refuses_addresses_that_are_not_public(dns, coffee, coffee_
         hooks.endpoint_create(actor=coffee_actor, brand=coffee, url=url, event_types=ALL_EVENTS)
     assert _codes(exc.value) == {"url": code}
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_refused_host_name_does_not_reveal_the_private_address_it_resolves_to(dns, coffee, coffee_actor):
+    dns["intranet.example"] = ["10.20.30.40"]
+    with pytest.raises(ValidationError) as exc:
+        hooks.endpoint_create(
+            actor=coffee_actor, brand=coffee, url="https://intranet.example/h", event_types=ALL_EVENTS
+        )
+    message = exc.value.error_dict["url"][0].messages[0]
+    assert "10.20.30.40" not in message and "private" in message
+    with pytest.raises(ValidationError) as exc:  # an address typed in is said back
+        hooks.endpoint_create(actor=coffee_actor, brand=coffee, url="https://10.20.30.40/h", event_types=ALL_EVENTS)
+    assert "10.20.30.40" in exc.value.error_dict["url"][0].messages[0]
 
 
 def test_loopback_is_allowed_only_when_the_setting_says_so(settings, coffee, coffee_actor):
@@ -412,7 +429,7 @@ def test_a_host_that_resolves_to_a_private_address_at_delivery_is_not_contacted(
     propose()
     assert posted == []
     attempt = WebhookAttempt.objects.get()
-    assert not attempt.succeeded and "169.254.169.254" in attempt.error
+    assert not attempt.succeeded and "private" in attempt.error and "169.254.169.254" not in attempt.error
     assert WebhookDelivery.objects.get().state == WebhookState.FAILED
 
 
