@@ -39,13 +39,22 @@ demo: $(VENV)/.stamp-runtime assets
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 ## make test: lint (style, format, dependency direction), then the whole suite on PostgreSQL
-## and Redis (installed and started if missing, like npm for the browser assets). A lint
-## failure fails the build.
+## and Redis (installed and started if missing, like npm for the browser assets) and, beside
+## it, a short schemathesis pass against a live server with a write key (FUZZ_CI_ARGS: 20
+## examples per operation, fixed seed; its own throw-away database). Any failure fails the build.
+FUZZ_CI_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/huiliu_fuzz_ci
+FUZZ_CI_ARGS ?= --examples 20 --seed 1 --timeout 900 --out test-output/fuzz-ci
 test: lint
 	bash scripts/ensure-services.sh
 	$(MAKE) --no-print-directory assets
+	@mkdir -p test-output
+	@FUZZ_DATABASE_URL=$(FUZZ_CI_DATABASE_URL) $(PY) scripts/fuzz_graphql.py $(FUZZ_CI_ARGS) \
+		> test-output/fuzz-ci.log 2>&1 & fuzz=$$!; \
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		$(PY) -m pytest $(PYTEST_ARGS)
+		$(PY) -m pytest $(PYTEST_ARGS); suite=$$?; \
+	wait $$fuzz; fuzzed=$$?; \
+	echo "--- schemathesis pass (scripts/fuzz_graphql.py $(FUZZ_CI_ARGS))"; tail -n 12 test-output/fuzz-ci.log; \
+	test $$suite -eq 0 && test $$fuzzed -eq 0
 
 ## make fuzz: schemathesis against /graphql/ with a write key, 50 examples per operation, on a
 ## throw-away PostgreSQL database and a loopback server (scripts/fuzz_graphql.py, docs/API.md
