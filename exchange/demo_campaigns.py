@@ -24,11 +24,12 @@ from django.db.models.functions import Least
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from exchange import conf, services
+from exchange import conf, services, valuation
 from exchange.demo import _offer, _person
 from exchange.models import (
     BotReason,
     Campaign,
+    ChannelRate,
     CampaignPlacement,
     Ingest,
     Placement,
@@ -38,6 +39,9 @@ from exchange.models import (
     ReportedState,
     ReverseReason,
     Revision,
+    Settlement,
+    SettlementChoice,
+    SettlementState,
     UaClass,
     VisitorKind,
 )
@@ -72,29 +76,37 @@ class Plan:
 
     initiator: str
     counterparty: str
-    shares: tuple[float, float]
+    # The initiator offers this share of its channel's capacity; the counterparty answers with
+    # what matches that value (as the composer's balance meter leads people to), capped by its
+    # own channel.
+    share: float
     prefer: tuple[str | None, str | None]
     starts_days_ago: int
     days: int
     ctr: tuple[float, float]
     message: str
+    # What each side really delivered, as a share of its promise (reported ± a few per cent).
+    delivered: tuple[float, float] = (1.0, 1.0)
 
 
 PLANS = (
     Plan(
         initiator="luckin-coffee",
         counterparty="three-squirrels",
-        shares=(0.08, 0.3),
+        share=0.08,
         prefer=("wecom", "package_insert"),
         starts_days_ago=24,
         days=7,
         ctr=(0.021, 0.016),
         message="双十二囤货季：我们企微会员发一轮坚果礼盒福利，换你们包裹里的一张咖啡券卡片。",
+        # A warehouse backlog: the parcel inserts reached about four in five parcels — the swap
+        # ends short on one side, and three squirrels carries the gap as traffic credit.
+        delivered=(1.0, 0.8),
     ),
     Plan(
         initiator="pop-mart",
         counterparty="panda-bubuzou",
-        shares=(0.04, 0.2),
+        share=0.04,
         prefer=("miniprogram", "wecom"),
         starts_days_ago=4,
         days=9,
@@ -112,7 +124,7 @@ def _accepted(plan: Plan) -> Proposal:
         actor=initiator,
         brand=brands[plan.initiator],
         counterparty=brands[plan.counterparty],
-        placements=[_offer(plan.initiator, plan.shares[0], days=span, prefer=plan.prefer[0])],
+        placements=[_offer(plan.initiator, plan.share, days=span, prefer=plan.prefer[0])],
         message=plan.message,
     )
     current = proposal.revisions.get()
@@ -131,11 +143,40 @@ def _accepted(plan: Plan) -> Proposal:
                 }
                 for p in current.placements.all()
             ),
-            _offer(plan.counterparty, plan.shares[1], days=span, prefer=plan.prefer[1]),
+            _matching_offer(
+                plan.counterparty,
+                sum(p.value_cents for p in current.placements.all()),
+                days=span,
+                prefer=plan.prefer[1],
+            ),
         ],
         message="没问题，我们这边同一周期上线，素材按品牌规范走。",
     )
     return services.proposal_accept(actor=initiator, proposal=proposal, revision=2)
+
+
+def _settle(campaign: Campaign, completed_at: datetime) -> None:
+    """The lighter side of a finished demo swap chooses to carry its gap as traffic credit, two
+    days after the settlement opened."""
+    settlement = Settlement.objects.filter(campaign=campaign).select_related("payer").first()
+    if settlement is not None and settlement.state == SettlementState.OPEN:
+        services.settlement_choose(
+            actor=_person(settlement.payer.slug),
+            settlement=settlement,
+            choice=SettlementChoice.CREDIT,
+            now=completed_at + timedelta(days=2),
+        )
+
+
+def _matching_offer(slug: str, value_cents: int, days, prefer) -> dict:
+    """A placement on the brand's preferred channel worth about ``value_cents`` (rounded up to a
+    figure people write, capped by what the channel can carry)."""
+    offer = _offer(slug, 1.0, days=days, prefer=prefer)  # the whole capacity: the cap
+    channel = Brand.objects.get(slug=slug).channels.get(pk=offer["channel_id"])
+    rate = ChannelRate.objects.get(channel_type=channel.type, format=offer["format"])
+    need = valuation.quantity_for_value(value_cents, rate.rate_cents, rate.unit)
+    offer["quantity"] = min(offer["quantity"], max(100, -(-need // 100) * 100))
+    return offer
 
 
 def _move_back(campaign: Campaign, days: int) -> None:
@@ -255,6 +296,7 @@ def _deliveries(campaign: Campaign, plan: Plan, now: datetime, rng: random.Rando
     two days ago are reported, one of them disputed — the dashboards and the admins' dispute
     list open on both states."""
     finished = campaign.ends_at < now
+    share_of = {plan.initiator: plan.delivered[0], plan.counterparty: plan.delivered[1]}
     for cp in (
         CampaignPlacement.objects.filter(leg__campaign=campaign)
         .select_related("placement", "leg__promoter", "leg__promoted")
@@ -266,7 +308,7 @@ def _deliveries(campaign: Campaign, plan: Plan, now: datetime, rng: random.Rando
         report = services.delivery_report(
             actor=_person(cp.leg.promoter.slug),
             placement=cp,
-            reach=int(cp.placement.quantity * rng.uniform(0.93, 1.04)),
+            reach=int(cp.placement.quantity * min(1.04, share_of[cp.leg.promoter.slug] * rng.uniform(0.97, 1.02))),
             delivered_at=reported_at - timedelta(hours=30),
             proof_url=DELIVERY_PROOFS.get(cp.placement.channel_type, DELIVERY_PROOFS["package_insert"]),
             note="数据取自后台统计，截图已同步到群里。",
@@ -401,6 +443,7 @@ def demo_campaigns_load() -> DemoCampaigns:
             settled = campaign.ends_at + timedelta(days=conf.delivery_confirm_days(), hours=1)
             if settled < now:
                 services.campaigns_advance(now=settled)
+                _settle(campaign, settled)
             rows = []
             for cp in CampaignPlacement.objects.filter(leg__campaign=campaign).select_related(
                 "link", "placement", "leg"

@@ -68,9 +68,17 @@ def test_demo_has_a_live_and_a_completed_campaign_with_clicks_and_loads_once(dja
     assert Coupon.objects.filter(redeemed_at__isnull=False).exists()
     counted = ReportedEvent.objects.exclude(state=ReportedState.REVERSED)
     totals = LegDayMetrics.objects.aggregate(c=Sum("conversions"), m=Sum("new_members"), g=Sum("gmv_cents"))
-    assert totals["c"] == counted.filter(kind=ReportedKind.CONVERSION).count() == loaded.conversions - 8
+    reversed_orders = ReportedEvent.objects.filter(kind=ReportedKind.CONVERSION, state=ReportedState.REVERSED).count()
+    assert reversed_orders > 0
+    assert totals["c"] == counted.filter(kind=ReportedKind.CONVERSION).count() == loaded.conversions - reversed_orders
     assert totals["m"] == counted.filter(kind=ReportedKind.NEW_MEMBER).count()
     assert totals["g"] == counted.filter(kind=ReportedKind.CONVERSION).aggregate(s=Sum("amount_cents"))["s"]
     call_command("check_rollups")  # exits non-zero on any difference between clicks and rollups
+    from exchange.models import Settlement, SettlementState
+
+    settled = Settlement.objects.get(campaign=completed)  # the parcels fell short: a real gap
+    assert settled.state == SettlementState.CREDITED and settled.payer.slug == "three-squirrels"
+    assert settled.gap_value_cents * 100 > settled.tolerance_percent * settled.payee_delivered_cents
+    call_command("check_ledger")
     assert demo_campaigns_load().campaigns == 0
     assert ClickEvent.objects.count() == loaded.clicks
