@@ -29,8 +29,8 @@ from exchange.demo import _offer, _person
 from exchange.models import (
     BotReason,
     Campaign,
-    ChannelRate,
     CampaignPlacement,
+    ChannelRate,
     Ingest,
     Placement,
     Proposal,
