@@ -135,7 +135,9 @@ def webhook_deliver_task(delivery_id: int) -> None:
 @shared_task(ignore_result=True)
 def webhooks_due_task() -> int:
     """Beat, every 30 seconds: start the deliveries whose retry is due, and those a lost
-    enqueue or a killed worker left behind (their lease expired). Returns how many."""
+    enqueue or a killed worker left behind (their lease expired); forget previous signing
+    secrets past their overlap. Returns how many deliveries were started."""
+    webhooks.expired_secrets_clear()
     due = webhooks.deliveries_due()
     for delivery_id in due:
         webhook_deliver_task.delay(delivery_id)

@@ -286,6 +286,15 @@ def endpoint_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
     endpoint.delete()
 
 
+def expired_secrets_clear(*, now: datetime | None = None) -> int:
+    """Forget previous signing secrets whose overlap has ended (beat): a secret that no longer
+    signs is not kept, even encrypted. Returns how many endpoints were cleared."""
+    now = now or timezone.now()
+    return WebhookEndpoint.objects.filter(previous_secret_expires_at__lte=now).update(
+        previous_secret_encrypted="", previous_secret_expires_at=None
+    )
+
+
 def endpoint_secrets(endpoint: WebhookEndpoint, now: datetime | None = None) -> list[str]:
     """The secrets signing now: the current one, and the previous one during the overlap."""
     now = now or timezone.now()

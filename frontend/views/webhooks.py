@@ -127,6 +127,13 @@ def endpoint_detail(request, slug: str, pk: int):
 def endpoint_rotate(request, slug: str, pk: int):
     brand = brand_for(request, slug, need="keys")
     endpoint = _endpoint(request, brand, pk)
+    # The page shows the new secret in the answer to this POST; reloading it would POST again.
+    # The form carries the rotation it was made after, so a repeat rotates nothing.
+    seen = request.POST.get("rotated", "")
+    current = str(int(endpoint.secret_rotated_at.timestamp())) if endpoint.secret_rotated_at else ""
+    if seen != current:
+        messages.info(request, _("The secret was already rotated; the new one was shown once when it was made."))
+        return redirect("frontend:webhook_detail", slug=brand.slug, pk=endpoint.pk)
     try:
         endpoint, secret = services.endpoint_rotate_secret(actor=actor_of(request), endpoint=endpoint)
     except ValidationError as exc:

@@ -350,6 +350,16 @@ def test_replay_is_refused_for_a_disabled_endpoint(endpoint, receiver, propose, 
     assert _codes(exc.value) == {"delivery": E.ENDPOINT_DISABLED}
 
 
+def test_the_previous_secret_is_forgotten_once_its_overlap_ends(endpoint, coffee_actor):
+    endpoint, _new = hooks.endpoint_rotate_secret(actor=coffee_actor, endpoint=endpoint)
+    assert endpoint.previous_secret_encrypted
+    assert hooks.expired_secrets_clear(now=endpoint.previous_secret_expires_at - timedelta(seconds=1)) == 0
+    assert hooks.expired_secrets_clear(now=endpoint.previous_secret_expires_at) == 1
+    endpoint.refresh_from_db()
+    assert endpoint.previous_secret_encrypted == "" and endpoint.previous_secret_expires_at is None
+    assert len(hooks.endpoint_secrets(endpoint)) == 1
+
+
 # --- SSRF ---------------------------------------------------------------------------------------
 @pytest.fixture
 def dns(monkeypatch):

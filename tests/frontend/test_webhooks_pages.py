@@ -85,9 +85,11 @@ def test_rotate_disable_log_and_replay(
     html = owner_client.get(_url(brand, endpoint.pk)).content.decode()
     assert f"msg_{event.pk}" in html and "500" in html and "nope" in html  # the log: event, status, snippet
 
-    rotated = owner_client.post(_url(brand, endpoint.pk, "rotate"))
+    rotated = owner_client.post(_url(brand, endpoint.pk, "rotate"), {"rotated": ""})
     new = hooks.endpoint_secrets(WebhookEndpoint.objects.get())[0]
     assert new != first and new in rotated.content.decode() and rotated["Cache-Control"] == "no-store"
+    again = owner_client.post(_url(brand, endpoint.pk, "rotate"), {"rotated": ""})  # a reload re-posts
+    assert again.status_code == 302 and hooks.endpoint_secrets(WebhookEndpoint.objects.get())[0] == new
 
     receiver.status = None
     with django_capture_on_commit_callbacks(execute=True):
