@@ -402,7 +402,9 @@ def _post_to(ip: str, target: Target, body: bytes, headers: dict[str, str]) -> O
             "POST",
             target.path,
             body=body,
-            headers={**headers, "host": host_header},
+            # Ask for a plain body: the log shows the start of it, and decompressing what a
+            # receiver sends would let it make us inflate a bomb.
+            headers={**headers, "host": host_header, "accept-encoding": "identity"},
             redirect=False,
             retries=False,
             preload_content=False,
@@ -412,10 +414,14 @@ def _post_to(ip: str, target: Target, body: bytes, headers: dict[str, str]) -> O
             snippet = response.read(SNIPPET_BYTES, decode_content=False) or b""
         finally:
             response.release_conn()
+        encoding = (response.headers.get("content-encoding") or "identity").strip().lower()
+        shown = snippet[:SNIPPET_BYTES].decode("utf-8", "replace")[:SNIPPET_BYTES]
+        if encoding != "identity":  # compressed anyway: bytes, not text — say so, never inflate
+            shown = f"[{encoding[:20]}-encoded body not shown]"
         return Outcome(
             status_code=response.status,
             latency_ms=int((time.monotonic() - started) * 1000),
-            response=snippet[:SNIPPET_BYTES].decode("utf-8", "replace")[:SNIPPET_BYTES],
+            response=shown,
         )
     except urllib3.exceptions.NewConnectionError as exc:
         return Outcome(latency_ms=int((time.monotonic() - started) * 1000), error=_describe(exc), refused=True)

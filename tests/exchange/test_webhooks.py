@@ -190,6 +190,14 @@ def test_a_brand_status_change_reaches_that_brand_s_endpoints_only(
     assert not Notification.objects.filter(event__type=EventType.BRAND_STATUS_CHANGED).exists()
 
 
+def test_a_compressed_answer_is_not_inflated_into_the_log(endpoint, receiver, propose):
+    receiver.status, receiver.gzip_body = 500, True
+    propose()
+    assert receiver.requests[0].headers["accept-encoding"] == "identity"
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.response == "[gzip-encoded body not shown]"
+
+
 def test_redirects_are_not_followed_and_the_response_is_capped(endpoint, receiver, propose):
     receiver.redirect_to = "http://127.0.0.1:1/elsewhere"
     propose()

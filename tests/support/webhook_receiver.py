@@ -5,6 +5,7 @@ webhook-id once (a redelivery of an accepted id is answered 200 and not counted 
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ class Receiver:
     status: int | None = None  # force this status for every request
     delay: float = 0.0  # seconds before answering
     redirect_to: str = ""  # answer 302 Location: this
+    gzip_body: bool = False  # answer with a gzip-compressed body whatever was asked
     requests: list[Received] = field(default_factory=list)
     accepted: dict[str, int] = field(default_factory=dict)  # webhook-id → times accepted (must be 1)
     tries: dict[str, int] = field(default_factory=dict)
@@ -82,6 +84,9 @@ def start_receiver(**options) -> Receiver:
             if status == 302:
                 self.send_header("Location", receiver.redirect_to)
             payload = b"ok" if status == 200 else b"nope " * 400  # > 1 KB: the log keeps 1 KB
+            if receiver.gzip_body:
+                payload = gzip.compress(payload)
+                self.send_header("Content-Encoding", "gzip")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             try:
