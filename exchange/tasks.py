@@ -15,6 +15,7 @@ from exchange.services import (
     delivery,
     notifications,
     partitions,
+    payments,
     proposals,
     reported,
     settlements,
@@ -88,6 +89,41 @@ def settlement_defaults_task() -> int:
     return settlements.settlements_default()
 
 
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def settlement_refund_task(refund_id: int) -> None:
+    """Queue ``payments``: issue one claimed refund at Stripe. Idempotent (the refund row's
+    metadata finds a refund already made; an applied row is left), so a redelivery is safe."""
+    payments.refund_execute(refund_id=refund_id)
+
+
+@shared_task(ignore_result=True)
+def settlement_payments_resume_task() -> int:
+    """Beat, every minute (queue ``payments``): finish payments and refunds a dead process left
+    claimed between the Stripe call and the database write."""
+    return payments.payments_resume()
+
+
+@shared_task(ignore_result=True, soft_time_limit=600)
+def settlement_reconcile_task() -> int:
+    """Beat, nightly (queue ``payments``): compare payments, refunds and ledger cash with Stripe;
+    every mismatch is logged as an error (and ``manage.py reconcile_stripe`` prints them)."""
+    import logging
+
+    if not payments.stripe_client.configured():
+        return 0
+    problems = payments.reconcile()
+    for line in problems:
+        logging.getLogger(__name__).error("reconcile_stripe: %s", line)
+    return len(problems)
+
+
 @shared_task(ignore_result=True, soft_time_limit=60)
 def events_flush_task() -> int:
     """Beat, every 5 seconds (queue ``events``): move queued click events into the database.
@@ -158,6 +194,9 @@ __all__ = [
     "campaigns_advance_task",
     "deliveries_autoconfirm_task",
     "settlement_defaults_task",
+    "settlement_payments_resume_task",
+    "settlement_reconcile_task",
+    "settlement_refund_task",
     "email_send_task",
     "events_flush_task",
     "events_partitions_ensure_task",

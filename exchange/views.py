@@ -29,7 +29,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 from django.middleware.security import SecurityMiddleware
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
 
 from exchange import conf
 from exchange.services import clicks, tracking
@@ -148,3 +149,22 @@ def track_redirect_wsgi(environ: dict, start_response: Callable) -> Iterable[byt
     headers.append(("Content-Length", "0"))
     start_response("302 Found", headers)
     return [b""]
+
+
+@csrf_exempt  # Stripe signs the request; there is no session or form to protect
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's events (``payment_intent.succeeded``, ``payment_intent.payment_failed``,
+    ``charge.refunded``): the signature is checked with STRIPE_WEBHOOK_SECRET — a bad one is a
+    400 and changes nothing — and each event id is applied once (a replay answers 200)."""
+    from exchange import stripe_client
+    from exchange.services import payments
+
+    if len(request.body) > 512 * 1024:
+        return HttpResponse("too large", status=413, content_type="text/plain")
+    try:
+        event = stripe_client.webhook_event(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+    except ValueError:
+        return HttpResponse("bad signature", status=400, content_type="text/plain")
+    outcome = payments.stripe_event_handle(event=event)
+    return HttpResponse(outcome, status=200, content_type="text/plain")

@@ -420,6 +420,19 @@ CELERY_BEAT_SCHEDULE["exchange-settlement-defaults"] = {
     "schedule": crontab(minute=23),
     "options": {"expires": 3000},
 }
+CELERY_BEAT_SCHEDULE["exchange-settlement-payments-resume"] = {
+    "task": "exchange.tasks.settlement_payments_resume_task",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+CELERY_BEAT_SCHEDULE["exchange-settlement-reconcile"] = {
+    "task": "exchange.tasks.settlement_reconcile_task",
+    "schedule": crontab(hour=3, minute=40),
+    "options": {"expires": 6 * 3600},
+}
+# Stripe.js is loaded from here (allowed by the CSP when Stripe is configured); the tests point
+# it at localstripe's mock.
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 
 # --- Exchange: webhooks to partner systems (docs/WEBHOOKS.md) ----------------------------------
 # Endpoint signing secrets are stored encrypted (Fernet) with a key derived from this value

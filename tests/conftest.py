@@ -20,7 +20,12 @@ from tests.support.workers import start_worker, stop_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.fixtures_exchange", "tests.fixtures_reported", "tests.fixtures_ledger"]
+pytest_plugins = [
+    "tests.fixtures_exchange",
+    "tests.fixtures_reported",
+    "tests.fixtures_ledger",
+    "tests.fixtures_stripe",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,170 @@
+"""Paying a settlement by card against localstripe: exactly once, whatever arrives first."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from exchange import services, stripe_client
+from exchange.ledger.posting import account
+from exchange.models import (
+    AccountKind,
+    BillingProfile,
+    DomainEvent,
+    EventType,
+    LedgerTransaction,
+    Payment,
+    PaymentState,
+    Settlement,
+    SettlementState,
+    StripeEvent,
+)
+from exchange.services import payments
+from tests.fixtures_stripe import CARD_DECLINED_ON_CHARGE, save_card, signed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def owed(stripe_on, completed, toys, toys_actor):
+    """A settlement Tiny Toys owes, chosen as cash, with a card saved."""
+    s = Settlement.objects.get(campaign=completed(coffee_share=1.0, toys_share=0.5))
+    services.settlement_choose(actor=toys_actor, settlement=s, choice="cash")
+    return s
+
+
+def _intents_for(payment_id: int) -> list:
+    return [i for i in stripe_client.payment_intents_all() if i.metadata.get("huiliu_payment") == str(payment_id)]
+
+
+def test_paying_charges_the_card_once_and_books_the_cash(owed, toys, coffee, toys_actor):
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    owed.refresh_from_db()
+    assert payment.state == PaymentState.SUCCEEDED and owed.state == SettlementState.PAID
+    assert payment.amount_cents == owed.cash_cents + owed.fee_cents
+    (intent,) = _intents_for(payment.pk)
+    assert (intent.status, intent.amount_cents, intent.currency) == ("succeeded", payment.amount_cents, "CNY")
+    assert account(brand=None, kind=AccountKind.STRIPE_CLEARING).balance_cents == payment.amount_cents
+    assert account(brand=None, kind=AccountKind.FEES).balance_cents == -owed.fee_cents
+    assert account(brand=coffee, kind=AccountKind.CASH).balance_cents == -owed.cash_cents
+    assert account(brand=toys, kind=AccountKind.TRAFFIC_CREDIT).balance_cents == 0, "the gap is cleared"
+    assert DomainEvent.objects.filter(type=EventType.SETTLEMENT_PAID).count() == 1
+    with pytest.raises(ValidationError) as err:  # a second click
+        payments.settlement_pay(actor=toys_actor, settlement=owed)
+    assert err.value.error_dict["settlement"][0].code == "settlement_not_open"
+    assert len(_intents_for(payment.pk)) == 1
+
+
+def test_a_declined_card_keeps_the_debt_open_with_the_reason(owed, toys, toys_actor):
+    save_card(actor=toys_actor, brand=toys, number=CARD_DECLINED_ON_CHARGE)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    owed.refresh_from_db()
+    assert payment.state == PaymentState.FAILED and payment.failure_code == "card_declined"
+    assert owed.state == SettlementState.CASH_PENDING and "declined" in owed.last_failure
+    event = DomainEvent.objects.get(type=EventType.SETTLEMENT_FAILED)
+    assert event.payload["failure_code"] == "card_declined" and "declined" in event.payload["failure_message"]
+    assert not LedgerTransaction.objects.filter(reason="settlement").exists()
+    # A new card, a new attempt: the debt is paid once.
+    save_card(actor=toys_actor, brand=toys)
+    second = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    assert (second.attempt, second.state) == (2, PaymentState.SUCCEEDED)
+
+
+def test_only_the_payers_owner_pays_and_only_a_cash_settlement(stripe_on, completed, toys, coffee_actor, toys_actor):
+    s = Settlement.objects.get(campaign=completed(coffee_share=1.0, toys_share=0.5))
+    save_card(actor=toys_actor, brand=toys)
+    with pytest.raises(ValidationError) as err:
+        payments.settlement_pay(actor=toys_actor, settlement=s)
+    assert err.value.error_dict["settlement"][0].code == "settlement_not_open"
+    services.settlement_choose(actor=toys_actor, settlement=s, choice="cash")
+    with pytest.raises(ValidationError) as err:
+        payments.settlement_pay(actor=coffee_actor, settlement=s)
+    assert err.value.error_dict["settlement"][0].code == "permission_denied"
+    assert not Payment.objects.exists()
+
+
+def test_without_a_saved_card_nothing_is_claimed(owed, toys_actor):
+    with pytest.raises(ValidationError) as err:
+        payments.settlement_pay(actor=toys_actor, settlement=owed)
+    assert err.value.error_dict["settlement"][0].code == "no_payment_method"
+    assert not Payment.objects.exists()
+
+
+def test_the_webhook_arriving_before_the_api_response_books_once(owed, toys, toys_actor, client):
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments._claim(toys_actor, owed)
+    profile = BillingProfile.objects.get(brand=toys)
+    intent = stripe_client.payment_intent_find_or_create(
+        payment_id=payment.pk,
+        settlement_id=owed.pk,
+        amount_cents=payment.amount_cents,
+        currency="CNY",
+        customer=profile.stripe_customer_id,
+        payment_method=profile.payment_method_id,
+        idempotency_key=payment.idempotency_key,
+        description="t",
+    )
+    pi = stripe_client._client().v1.payment_intents.retrieve(intent.id).to_dict()
+    body, sig = signed({"id": "evt_early_1", "type": "payment_intent.succeeded", "data": {"object": pi}})
+    assert (
+        client.post("/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig).status_code
+        == 200
+    )
+    payments.payment_apply(payment_id=payment.pk, intent=intent)  # the API response, late
+    payments.payment_execute(payment_id=payment.pk)  # and a retried task
+    assert LedgerTransaction.objects.filter(reason="settlement").count() == 1
+    assert Settlement.objects.get(pk=owed.pk).state == SettlementState.PAID
+    assert len(_intents_for(payment.pk)) == 1
+
+
+def test_a_replayed_webhook_has_one_effect_and_a_bad_signature_none(owed, toys, toys_actor, client):
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments._claim(toys_actor, owed)
+    payments.payment_execute(payment_id=payment.pk)
+    pi = stripe_client._client().v1.payment_intents.retrieve(Payment.objects.get().stripe_payment_intent_id).to_dict()
+    event = {"id": "evt_replay_1", "type": "payment_intent.succeeded", "data": {"object": pi}}
+    body, sig = signed(event)
+    bad_body, _ = signed({**event, "id": "evt_forged"})
+    answer = client.post("/stripe/webhook/", bad_body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig)
+    assert answer.status_code == 400 and not StripeEvent.objects.exists()
+    unsigned = client.post("/stripe/webhook/", body, content_type="application/json")
+    assert unsigned.status_code == 400
+    for _ in range(3):
+        assert (
+            client.post(
+                "/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig
+            ).status_code
+            == 200
+        )
+    assert StripeEvent.objects.filter(event_id="evt_replay_1").count() == 1
+    assert LedgerTransaction.objects.filter(reason="settlement").count() == 1
+    assert DomainEvent.objects.filter(type=EventType.SETTLEMENT_PAID).count() == 1
+
+
+def test_reconcile_reports_a_mismatch_made_on_purpose(owed, toys, toys_actor, capsys):
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    call_command("reconcile_stripe")
+    assert "match Stripe" in capsys.readouterr().out
+    # A charge made behind the platform's back, and a payment row that lies about its amount.
+    stripe_client._client().v1.payment_intents.create(
+        params={
+            "amount": 999,
+            "currency": "cny",
+            "customer": BillingProfile.objects.get(brand=toys).stripe_customer_id,
+            "payment_method": BillingProfile.objects.get(brand=toys).payment_method_id,
+            "confirm": True,
+            "metadata": {"huiliu_payment": "999999"},
+        }
+    )
+    Payment.objects.filter(pk=payment.pk).update(amount_cents=payment.amount_cents + 1)
+    with pytest.raises(SystemExit) as exit_:
+        call_command("reconcile_stripe")
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1
+    assert "has no payment recorded" in err
+    assert f"payment {payment.pk}: {payment.amount_cents + 1} recorded, Stripe has {payment.amount_cents}" in err
+    assert f"payment {payment.pk}: ledger clears {payment.amount_cents}" in err
+    Payment.objects.filter(pk=payment.pk).update(amount_cents=payment.amount_cents)
