@@ -168,3 +168,60 @@ def test_reconcile_reports_a_mismatch_made_on_purpose(owed, toys, toys_actor, ca
     assert f"payment {payment.pk}: {payment.amount_cents + 1} recorded, Stripe has {payment.amount_cents}" in err
     assert f"payment {payment.pk}: ledger clears {payment.amount_cents}" in err
     Payment.objects.filter(pk=payment.pk).update(amount_cents=payment.amount_cents)
+
+
+def test_a_dispute_decided_for_the_payer_after_payment_refunds_the_difference_once(
+    owed, toys, coffee, toys_actor, admin_actor, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from exchange.ledger import rules
+    from exchange.models import Dispute, Refund, RefundState
+    from exchange.services.settlements import settlement_after_dispute
+
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    paid_gap = owed.gap_value_cents
+    # The platform finds Bean House's WeCom delivery overstated by ¥300 of value.
+    txn = LedgerTransaction.objects.filter(
+        reason="delivery", entries__account__brand=coffee, entries__account__kind=AccountKind.VALUE_DELIVERED
+    ).first()
+    value = txn.data["value_cents"]
+    dispute = Dispute.objects.create(
+        campaign=owed.campaign,
+        subject="result",
+        opened_by=toys,
+        respondent=coffee,
+        reason="reach_overstated",
+        statement="后台曝光少三成",
+        state="resolved",
+        outcome="upheld",
+        decision="按后台数据调整",
+        resolved_by=admin_actor.user,
+    )
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        rules.delivery_correct(
+            txn=txn, key=f"dispute:{dispute.pk}:report:{txn.data['report']}", value_cents=value - 30_000
+        )
+        after = settlement_after_dispute(campaign=owed.campaign, dispute=dispute, actor=admin_actor)
+        assert after.refund_value_cents == 30_000
+        payments.refund_issue(
+            settlement=after.settlement, gap_value_cents=after.refund_value_cents, dispute=dispute, actor=admin_actor
+        )
+    refund = Refund.objects.get()
+    expected_cash = (owed.cash_cents * 30_000 * 2 + paid_gap) // (2 * paid_gap)
+    assert refund.state == RefundState.SUCCEEDED and refund.amount_cents - refund.fee_cents == expected_cash
+    (at_stripe,) = stripe_client.refunds_of(payment.stripe_payment_intent_id)
+    assert (at_stripe.id, at_stripe.amount_cents) == (refund.stripe_refund_id, refund.amount_cents)
+    # Issuing again (a retried decision) refunds nothing more.
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        payments.refund_issue(settlement=owed, gap_value_cents=30_000, dispute=dispute, actor=admin_actor)
+    payments.refund_execute(refund_id=refund.pk)
+    assert Refund.objects.count() == 1 and len(stripe_client.refunds_of(payment.stripe_payment_intent_id)) == 1
+    assert account(brand=toys, kind=AccountKind.TRAFFIC_CREDIT).balance_cents == 0
+    assert (
+        account(brand=None, kind=AccountKind.STRIPE_CLEARING).balance_cents
+        == payment.amount_cents - refund.amount_cents
+    )
+    assert DomainEvent.objects.filter(type=EventType.SETTLEMENT_REFUNDED).count() == 1
+    call_command("reconcile_stripe")
