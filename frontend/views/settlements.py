@@ -1,0 +1,181 @@
+"""Settlements and billing: the two parties (and staff) see a settlement's figures and state;
+the payer chooses cash or credit and pays with its saved card; a brand's owner saves the card
+on the billing page (Stripe.js / Elements — the number never reaches us) and sees its payments
+and receipts. The services decide and validate (exchange.services.settlements / payments)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from exchange.models import BillingProfile, Payment, Settlement, SettlementState
+from exchange.services import payments as payment_services
+from exchange.services import settlements as settlement_services
+from exchange.services.common import can_act_for
+from frontend.labels import page_error_items
+from frontend.views.common import actor_of, brand_for
+from partners.models import Role
+
+
+def _visible(actor):
+    qs = Settlement.objects.select_related("payer", "payee", "campaign")
+    if actor.is_admin:
+        return qs
+    mine = list(actor.brand_ids)
+    return qs.filter(Q(payer_id__in=mine) | Q(payee_id__in=mine))
+
+
+def _settlement(request, pk: int) -> Settlement:
+    s = _visible(actor_of(request)).filter(pk=pk).first()
+    if s is None:
+        raise Http404
+    return s
+
+
+def _flash_errors(request, exc: ValidationError) -> None:
+    for _field, _code, message in page_error_items(exc):
+        messages.error(request, message)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _allow_stripe_js(response):
+    """Let this page load Stripe.js and talk to Stripe (only here; the site's policy stays
+    'self'). Stripe.js needs its own origin for scripts, frames and requests."""
+    origins = {o for o in (_origin(settings.STRIPE_JS_URL), _origin(settings.STRIPE_API_BASE)) if o}
+    origins |= (
+        {"https://api.stripe.com", "https://m.stripe.network"} if "js.stripe.com" in settings.STRIPE_JS_URL else set()
+    )
+    if origins:
+        response._csp_update = {
+            "script-src": sorted(origins),
+            "connect-src": sorted(origins),
+            "frame-src": sorted(origins),
+        }
+    return response
+
+
+@login_required
+def settlement_list(request):
+    actor = actor_of(request)
+    rows = list(_visible(actor).order_by("-opened_at")[:200])
+    return render(request, "frontend/settlements/list.html", {"settlements": rows, "mine": actor.brand_ids})
+
+
+@login_required
+def settlement_detail(request, pk: int):
+    actor = actor_of(request)
+    s = _settlement(request, pk)
+    is_payer_member = actor.roles.get(s.payer_id) is not None
+    profile = BillingProfile.objects.filter(brand_id=s.payer_id).first() if is_payer_member else None
+    context = {
+        "s": s,
+        "held": settlement_services.held(s.campaign_id),
+        "cash_enabled": settlement_services.cash_enabled(),
+        "can_choose": can_act_for(actor, s.payer_id)
+        and s.state in (SettlementState.OPEN, SettlementState.CASH_PENDING),
+        "can_pay": actor.roles.get(s.payer_id) == Role.OWNER and s.state == SettlementState.CASH_PENDING,
+        "profile": profile,
+        "payments": list(Payment.objects.filter(settlement=s).order_by("attempt"))
+        if (is_payer_member or actor.is_admin)
+        else [],
+        "open_states": (SettlementState.OPEN, SettlementState.CASH_PENDING),
+    }
+    return render(request, "frontend/settlements/detail.html", context)
+
+
+@require_POST
+@login_required
+def settlement_choose(request, pk: int):
+    s = _settlement(request, pk)
+    try:
+        settlement_services.settlement_choose(
+            actor=actor_of(request), settlement=s, choice=request.POST.get("choice", "")
+        )
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        s.refresh_from_db()
+        if s.state == SettlementState.CREDITED:
+            messages.success(request, _("The gap is carried as traffic credit; your next swaps pay it down."))
+        else:
+            messages.success(request, _("Cash chosen: pay with your saved card below."))
+    return redirect("frontend:settlement", pk=s.pk)
+
+
+@require_POST
+@login_required
+def settlement_pay(request, pk: int):
+    s = _settlement(request, pk)
+    try:
+        payment = payment_services.settlement_pay(actor=actor_of(request), settlement=s)
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        if payment.state == "succeeded":
+            messages.success(request, _("Paid. The receipt is listed below and on your billing page."))
+        elif payment.state == "failed":
+            messages.error(
+                request, _("The payment did not go through: %(reason)s") % {"reason": payment.failure_message}
+            )
+        else:
+            messages.info(request, _("The payment is being processed; this page shows the result when it is known."))
+    return redirect("frontend:settlement", pk=s.pk)
+
+
+@login_required
+def billing(request, slug: str):
+    brand = brand_for(request, slug, need="keys")  # owners (and staff): who may spend the brand's money
+    actor = actor_of(request)
+    client_secret = ""
+    enabled = settlement_services.cash_enabled()
+    if enabled and actor.roles.get(brand.pk) == Role.OWNER:
+        try:
+            _profile, client_secret = payment_services.billing_setup_start(actor=actor, brand=brand)
+        except ValidationError as exc:
+            _flash_errors(request, exc)
+    response = render(
+        request,
+        "frontend/settlements/billing.html",
+        {
+            "brand": brand,
+            "enabled": enabled,
+            "profile": BillingProfile.objects.filter(brand=brand).first(),
+            "client_secret": client_secret,
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "stripe_js": settings.STRIPE_JS_URL,
+            "payments": list(payment_services.payment_list(brand=brand)[:100]),
+        },
+    )
+    response["Cache-Control"] = "no-store"  # holds a SetupIntent's client secret
+    return _allow_stripe_js(response) if client_secret else response
+
+
+@require_POST
+@login_required
+def billing_card(request, slug: str):
+    brand = brand_for(request, slug, need="keys")
+    try:
+        profile = payment_services.billing_card_save(
+            actor=actor_of(request), brand=brand, setup_intent=request.POST.get("setup_intent", "")
+        )
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        messages.success(
+            request,
+            _("Card saved: %(brand)s ending %(last4)s.") % {"brand": profile.card_brand, "last4": profile.card_last4},
+        )
+    return redirect("frontend:billing", slug=brand.slug)
