@@ -1,0 +1,66 @@
+"""The settlement and billing pages: who sees them, what each side can do, cash only with Stripe."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from exchange.models import Settlement, SettlementState
+from tests.factories import BrandFactory, MembershipFactory, UserFactory
+from tests.fixtures_stripe import save_card
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+@pytest.fixture
+def owed(completed):
+    return Settlement.objects.get(campaign=completed(coffee_share=1.0, toys_share=0.5))
+
+
+def test_both_parties_see_the_settlement_and_outsiders_get_a_404(owed, coffee_owner, toys_owner, settings):
+    settings.STRIPE_SECRET_KEY = settings.STRIPE_PUBLISHABLE_KEY = ""
+    payer_page = _client(toys_owner).get(f"/settlements/{owed.pk}/").content.decode()
+    assert 'id="choose-credit"' in payer_page and 'id="choose-cash"' not in payer_page, "no Stripe: credit only"
+    payee_page = _client(coffee_owner).get(f"/settlements/{owed.pk}/").content.decode()
+    assert 'id="settlement-figures"' in payee_page and 'id="choose-credit"' not in payee_page
+    stranger = MembershipFactory(brand=BrandFactory(), user=UserFactory()).user
+    assert _client(stranger).get(f"/settlements/{owed.pk}/").status_code == 404
+    assert _client(stranger).post(f"/settlements/{owed.pk}/choose/", {"choice": "credit"}).status_code == 404
+    assert Settlement.objects.get(pk=owed.pk).state == SettlementState.OPEN
+    listing = _client(coffee_owner).get("/settlements/").content.decode()
+    assert f'data-settlement="{owed.pk}"' in listing
+
+
+def test_the_payer_carries_the_gap_as_credit_from_the_page(owed, toys_owner):
+    answer = _client(toys_owner).post(f"/settlements/{owed.pk}/choose/", {"choice": "credit"}, follow=True)
+    assert answer.status_code == 200
+    assert Settlement.objects.get(pk=owed.pk).state == SettlementState.CREDITED
+
+
+def test_the_payee_cannot_choose_for_the_payer(owed, coffee_owner):
+    answer = _client(coffee_owner).post(f"/settlements/{owed.pk}/choose/", {"choice": "credit"}, follow=True)
+    assert answer.status_code == 200 and Settlement.objects.get(pk=owed.pk).state == SettlementState.OPEN
+
+
+def test_billing_is_for_owners_and_offers_a_card_form_when_stripe_is_configured(
+    stripe_on, owed, toys, toys_owner, toys_actor
+):
+    marketer = MembershipFactory(brand=toys, user=UserFactory(), role="marketer").user
+    assert _client(marketer).get(f"/dashboard/brands/{toys.slug}/billing/").status_code == 404
+    page = _client(toys_owner).get(f"/dashboard/brands/{toys.slug}/billing/")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'id="card-form"' in html and page["Cache-Control"] == "no-store"
+    assert stripe_on.url in page["Content-Security-Policy"], "Stripe.js allowed on this page only"
+    assert stripe_on.url not in _client(toys_owner).get(f"/settlements/{owed.pk}/")["Content-Security-Policy"]
+    save_card(actor=toys_actor, brand=toys)
+    assert "4242" in _client(toys_owner).get(f"/dashboard/brands/{toys.slug}/billing/").content.decode()
+    forged = _client(toys_owner).post(
+        f"/dashboard/brands/{toys.slug}/billing/card/", {"setup_intent": "seti_forged"}, follow=True
+    )
+    assert forged.status_code == 200 and "4242" in forged.content.decode()  # refused, the saved card stays
