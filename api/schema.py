@@ -10,6 +10,7 @@ import graphene
 
 from api.exchange.campaigns import CampaignQuery
 from api.exchange.delivery import DeliveryQuery
+from api.exchange.ledger import LedgerMutation, LedgerQuery
 from api.exchange.mutations import ExchangeMutation
 from api.exchange.queries import ExchangeQuery
 from api.matching.mutations import MatchingMutation
@@ -17,8 +18,15 @@ from api.matching.queries import MatchingQuery
 from api.partners.mutations import PartnersMutation
 from api.partners.queries import PartnersQuery
 
-QUERIES: list[type[graphene.ObjectType]] = [PartnersQuery, MatchingQuery, ExchangeQuery, CampaignQuery, DeliveryQuery]
-MUTATIONS: list[type[graphene.ObjectType]] = [PartnersMutation, MatchingMutation, ExchangeMutation]
+QUERIES: list[type[graphene.ObjectType]] = [
+    PartnersQuery,
+    MatchingQuery,
+    ExchangeQuery,
+    CampaignQuery,
+    DeliveryQuery,
+    LedgerQuery,
+]
+MUTATIONS: list[type[graphene.ObjectType]] = [PartnersMutation, MatchingMutation, ExchangeMutation, LedgerMutation]
 
 
 class Query(*reversed(QUERIES), graphene.ObjectType):
