@@ -10,6 +10,7 @@ import graphene
 
 from api.exchange.campaigns import CampaignQuery
 from api.exchange.delivery import DeliveryQuery
+from api.exchange.disputes import DisputeQuery
 from api.exchange.mutations import ExchangeMutation
 from api.exchange.queries import ExchangeQuery
 from api.matching.mutations import MatchingMutation
@@ -17,7 +18,14 @@ from api.matching.queries import MatchingQuery
 from api.partners.mutations import PartnersMutation
 from api.partners.queries import PartnersQuery
 
-QUERIES: list[type[graphene.ObjectType]] = [PartnersQuery, MatchingQuery, ExchangeQuery, CampaignQuery, DeliveryQuery]
+QUERIES: list[type[graphene.ObjectType]] = [
+    PartnersQuery,
+    MatchingQuery,
+    ExchangeQuery,
+    CampaignQuery,
+    DeliveryQuery,
+    DisputeQuery,
+]
 MUTATIONS: list[type[graphene.ObjectType]] = [PartnersMutation, MatchingMutation, ExchangeMutation]
 
 

@@ -29,9 +29,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from exchange import valuation
 from exchange.errors import ExchangeError as E
@@ -64,31 +65,27 @@ from exchange.services.dispute_records import (
     evidence_store,
 )
 from exchange.services.rollups import day_of, rollup_add
-from exchange.states import CampaignState, DeliveryState
+from exchange.states import CampaignState, DeliveryState, DisputeReason
 from partners.actors import Actor
 from partners.models import AuditAction
 
 DISPUTE_WINDOW_DAYS = 14  # after completion; documented in docs/DISPUTES.md
 
 
-class ResultReason:
+class ResultReason(models.TextChoices):
     """Reasons for a dispute on a campaign's result (delivery disputes use ``DisputeReason``)."""
 
-    VALUES = ("figures_wrong", "deliveries_missing", "other")
+    FIGURES_WRONG = "figures_wrong", gettext_lazy("The confirmed figures are wrong")
+    DELIVERIES_MISSING = "deliveries_missing", gettext_lazy("Deliveries are missing from the result")
+    OTHER = "other", gettext_lazy("Other")
 
 
-def result_reasons() -> list[tuple[str, str]]:
-    return [
-        ("figures_wrong", _("The confirmed figures are wrong")),
-        ("deliveries_missing", _("Deliveries are missing from the result")),
-        ("other", _("Other")),
-    ]
-
-
-def delivery_reasons() -> list[tuple[str, str]]:
-    from exchange.states import DisputeReason
-
-    return [(v, str(label)) for v, label in DisputeReason.choices]
+def reason_label(reason: str) -> str:
+    """A dispute's reason in the current language, whichever subject it belongs to."""
+    for choices in (DisputeReason, ResultReason):
+        if reason in choices.values:
+            return str(choices(reason).label)
+    return reason
 
 
 def _locked(pk: int) -> Dispute:
@@ -145,7 +142,7 @@ def dispute_open(
                     % {"n": DISPUTE_WINDOW_DAYS},
                     E.DISPUTE_WINDOW_CLOSED,
                 )
-            if reason not in ResultReason.VALUES:
+            if reason not in ResultReason.values:
                 raise error("reason", _("Choose one of the listed reasons."), E.INVALID if reason else E.REQUIRED)
             opener = sides[0]
             respondent = campaign.brand_b if opener == campaign.brand_a else campaign.brand_a
@@ -191,8 +188,6 @@ def dispute_open(
                 % {"n": DISPUTE_WINDOW_DAYS},
                 E.DISPUTE_WINDOW_CLOSED,
             )
-        from exchange.states import DisputeReason
-
         if reason not in DisputeReason.values:
             raise error("reason", _("Choose one of the listed reasons."), E.INVALID if reason else E.REQUIRED)
         opener = leg.promoted if leg.promoted_id in {b.pk for b in sides} else leg.promoter
