@@ -10,6 +10,7 @@ import graphene
 
 from api.exchange.campaigns import CampaignQuery
 from api.exchange.delivery import DeliveryQuery
+from api.exchange.disputes import DisputeQuery
 from api.exchange.ledger import LedgerMutation, LedgerQuery
 from api.exchange.mutations import ExchangeMutation
 from api.exchange.queries import ExchangeQuery
@@ -24,6 +25,7 @@ QUERIES: list[type[graphene.ObjectType]] = [
     ExchangeQuery,
     CampaignQuery,
     DeliveryQuery,
+    DisputeQuery,
     LedgerQuery,
 ]
 MUTATIONS: list[type[graphene.ObjectType]] = [PartnersMutation, MatchingMutation, ExchangeMutation, LedgerMutation]

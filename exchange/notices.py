@@ -39,6 +39,9 @@ def notice_line(event: DomainEvent, brand: Brand, language: str) -> str:
             EventType.DELIVERY_REPORTED: _("%(other)s reported a delivery for its swap with %(brand)s"),
             EventType.DELIVERY_CONFIRMED: _("A delivery in the swap between %(brand)s and %(other)s was confirmed"),
             EventType.DELIVERY_DISPUTED: _("%(other)s disputed a delivery in its swap with %(brand)s"),
+            EventType.DISPUTE_OPENED: _("%(other)s opened a dispute in its swap with %(brand)s"),
+            EventType.DISPUTE_ANSWERED: _("%(other)s answered the dispute in its swap with %(brand)s"),
+            EventType.DISPUTE_RESOLVED: _("A dispute in the swap between %(brand)s and %(other)s was closed"),
         }
         template = texts.get(event.type)
         if template is None:

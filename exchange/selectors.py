@@ -647,3 +647,44 @@ def tracking_url(link: TrackingLink) -> str:
 
 def webhook_delivery_get(*, actor: Actor, pk: int) -> WebhookDelivery | None:
     return webhook_delivery_visible(actor=actor).select_related("endpoint__brand", "event").filter(pk=pk).first()
+
+
+# --- disputes ----------------------------------------------------------------------------------
+def dispute_visible(*, actor: Actor):
+    """Disputes the caller may see: those of its brands' campaigns (both parties' members and
+    keys) and, for platform admins, all."""
+    from exchange.models import Dispute, DisputeEvidence
+
+    qs = Dispute.objects.select_related(
+        "campaign__brand_a", "campaign__brand_b", "opened_by", "respondent", "delivery_report__placement__placement"
+    ).prefetch_related(Prefetch("evidence", queryset=DisputeEvidence.objects.select_related("brand")))
+    if actor.is_admin:
+        return qs
+    ids = actor.brand_ids
+    if not ids:
+        return qs.none()
+    return qs.filter(Q(campaign__brand_a_id__in=ids) | Q(campaign__brand_b_id__in=ids))
+
+
+def dispute_list(*, actor: Actor, state: str | None = None, campaign: Campaign | None = None, open_only=False):
+    """Visible disputes, newest first; ``open_only`` gives the admin queue's order (oldest first)."""
+    from exchange.models import OPEN_DISPUTE_STATES
+
+    qs = dispute_visible(actor=actor)
+    if state:
+        qs = qs.filter(state=state)
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    if open_only:
+        return qs.filter(state__in=OPEN_DISPUTE_STATES).order_by("opened_at", "pk")
+    return qs.order_by("-opened_at", "-pk")
+
+
+def dispute_get(*, actor: Actor, pk: int):
+    return dispute_visible(actor=actor).filter(pk=pk).first()
+
+
+def dispute_evidence_visible(*, actor: Actor):
+    from exchange.models import DisputeEvidence
+
+    return DisputeEvidence.objects.filter(dispute__in=dispute_visible(actor=actor).values("pk")).select_related("brand")

@@ -7,6 +7,7 @@ from frontend.views import (
     campaigns,
     compose,
     delivery,
+    disputes,
     exchange_admin,
     inbox,
     logos,
@@ -109,6 +110,16 @@ urlpatterns = [
     path("campaigns/<int:pk>/delivery/reports/<int:report_pk>/dispute/", delivery.dispute, name="delivery_dispute"),
     path("campaigns/<int:pk>/delivery/reports/<int:report_pk>/proof/", delivery.proof, name="delivery_proof"),
     path("review/deliveries/", delivery.disputed_admin, name="deliveries_admin"),
+    # Disputes (both sides' pages, the evidence files, the admins' queue and decision)
+    path("campaigns/<int:pk>/disputes/new/", disputes.open_dispute, name="dispute_open"),
+    path("disputes/", disputes.brand_list, name="disputes"),
+    path("disputes/<int:pk>/", disputes.detail, name="dispute"),
+    path("disputes/<int:pk>/answer/", disputes.answer, name="dispute_answer"),
+    path("disputes/<int:pk>/evidence/", disputes.evidence_add, name="dispute_evidence_add"),
+    path("disputes/<int:pk>/withdraw/", disputes.withdraw, name="dispute_withdraw"),
+    path("disputes/<int:pk>/evidence/<int:evidence_pk>/", disputes.evidence_file, name="dispute_evidence"),
+    path("review/disputes/", disputes.admin_queue, name="disputes_admin"),
+    path("review/disputes/<int:pk>/", disputes.admin_resolve, name="dispute_resolve"),
     # Campaign assets: coupons, QR codes, reported orders and new members (exchange)
     path("campaigns/<int:pk>/assets/", campaign_assets.assets, name="campaign_assets"),
     path(

@@ -13,6 +13,7 @@ from api.core.ids import brand_for, decode_id
 from api.core.mutations import BaseMutation, Permission
 from api.core.scalars import BigInt
 from api.exchange.delivery import ConfirmDelivery, DisputeDelivery, ReportDelivery
+from api.exchange.disputes import AddDisputeEvidence, AnswerDispute, OpenDispute, ResolveDispute, WithdrawDispute
 from api.exchange.inputs import AskInput, PlacementInput, asks_list, placement_specs
 from api.exchange.reported import ReportedMutation
 from api.exchange.types import (
@@ -222,3 +223,9 @@ class ExchangeMutation(ReportedMutation, WebhooksMutation, graphene.ObjectType):
     report_delivery = ReportDelivery.Field()
     confirm_delivery = ConfirmDelivery.Field()
     dispute_delivery = DisputeDelivery.Field()
+    # disputes (api/exchange/disputes.py)
+    open_dispute = OpenDispute.Field()
+    answer_dispute = AnswerDispute.Field()
+    add_dispute_evidence = AddDisputeEvidence.Field()
+    withdraw_dispute = WithdrawDispute.Field()
+    resolve_dispute = ResolveDispute.Field()

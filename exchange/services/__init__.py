@@ -4,6 +4,13 @@ from exchange.services.campaigns import campaign_create, campaigns_advance, camp
 from exchange.services.clicks import click_record, events_flush
 from exchange.services.coupons import coupon_batch_generate, coupons_csv
 from exchange.services.delivery import deliveries_autoconfirm, delivery_confirm, delivery_dispute, delivery_report
+from exchange.services.disputes import (
+    dispute_answer,
+    dispute_evidence_add,
+    dispute_open,
+    dispute_resolve,
+    dispute_withdraw,
+)
 from exchange.services.drafting import PlacementSpec, Preview, proposal_preview
 from exchange.services.notifications import email_send, event_dispatch, notifications_mark_read, outbox_pending
 from exchange.services.proposals import (
@@ -48,6 +55,11 @@ __all__ = [
     "conversions_report",
     "coupon_batch_generate",
     "coupons_csv",
+    "dispute_answer",
+    "dispute_evidence_add",
+    "dispute_open",
+    "dispute_resolve",
+    "dispute_withdraw",
     "email_send",
     "event_dispatch",
     "events_flush",

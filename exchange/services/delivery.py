@@ -32,9 +32,19 @@ from django.utils.translation import gettext as _
 from exchange import conf, valuation
 from exchange.errors import ExchangeError as E
 from exchange.ledger import rules
-from exchange.models import CampaignPlacement, DeliveryReport, EventType, PricingUnit
+from exchange.models import (
+    OPEN_DISPUTE_STATES,
+    CampaignPlacement,
+    DeliveryReport,
+    Dispute,
+    DisputeState,
+    DisputeSubject,
+    EventType,
+    PricingUnit,
+)
 from exchange.outbox import emit
 from exchange.proofs import PROOF_TYPES, proof_format
+from exchange.services import dispute_records
 from exchange.services.common import can_act_for, error
 from exchange.services.rollups import day_of, rollup_add
 from exchange.states import CampaignState, DeliveryState, DisputeReason
@@ -294,10 +304,18 @@ def delivery_report(
         if errors:
             raise ValidationError(errors)
 
+        superseded = None
         if report is None:
             report = DeliveryReport(campaign=campaign, placement=cp, version=1)
         else:
             report.version += 1
+            if report.state == DeliveryState.DISPUTED:
+                superseded = (
+                    Dispute.objects.select_for_update()
+                    .select_related("opened_by", "respondent", "campaign__proposal")
+                    .filter(delivery_report=report, state__in=OPEN_DISPUTE_STATES)
+                    .first()
+                )
         report.campaign, report.placement = campaign, cp
         report.reach = reach
         report.delivered_at = delivered_at
@@ -316,6 +334,8 @@ def delivery_report(
         report.dispute_note = ""
         report.save()
         _audit_both(actor, AuditAction.DELIVERY_REPORTED, report, _figures(report))
+        if superseded is not None:
+            _supersede(superseded, actor=actor, report=report, now=now)
         emit(
             type=EventType.DELIVERY_REPORTED,
             proposal=campaign.proposal,
@@ -323,6 +343,26 @@ def delivery_report(
             payload=_payload(report),
         )
     return report
+
+
+def _supersede(dispute: Dispute, *, actor: Actor, report: DeliveryReport, now: datetime) -> None:
+    """The promoter's corrected report answers the dispute on the old figures: the dispute
+    closes as withdrawn (superseded, recorded in its decision text and audit) and the promoted
+    side answers the new version afresh — confirm it, or dispute it again."""
+    dispute.state = DisputeState.WITHDRAWN
+    dispute.resolved_at = now
+    dispute.decision = _("Superseded by the promoting brand's corrected report (version %(v)d).") % {
+        "v": report.version
+    }
+    dispute.adjustment = {"superseded_by_version": report.version}
+    dispute.save(update_fields=["state", "resolved_at", "decision", "adjustment"])
+    dispute_records.dispute_audit(
+        actor,
+        AuditAction.DISPUTE_WITHDRAWN,
+        dispute,
+        {**dispute_records.dispute_payload(dispute), "superseded_by_version": report.version},
+    )
+    dispute_records.dispute_event(dispute, EventType.DISPUTE_RESOLVED, report.placement.leg.promoter_id)
 
 
 # --- answering -------------------------------------------------------------------------------
@@ -349,8 +389,14 @@ def _check_answerable(actor: Actor, report: DeliveryReport, now: datetime) -> No
         )
 
 
-def _confirm(report: DeliveryReport, *, actor: Actor, now: datetime, auto: bool) -> None:
+def _confirm(
+    report: DeliveryReport, *, actor: Actor, now: datetime, auto: bool, decided_reach: int | None = None
+) -> None:
+    """Confirm ``report``; ``decided_reach`` (a dispute decision) counts that reach instead of
+    the reported one — the report keeps what the promoter claimed, the ledger and rollups what
+    the platform decided."""
     cp = report.placement
+    counted = report.reach if decided_reach is None else decided_reach
     report.state = DeliveryState.CONFIRMED
     report.confirmed_at = now
     report.auto_confirmed = auto
@@ -359,10 +405,10 @@ def _confirm(report: DeliveryReport, *, actor: Actor, now: datetime, auto: bool)
     report.save(update_fields=["state", "confirmed_at", "auto_confirmed", "confirmed_by", "confirmed_by_key"])
     cp.delivery_confirmed_at = now
     cp.save(update_fields=["delivery_confirmed_at"])
-    value = valuation.placement_value(report.reach, cp.placement.rate_cents, cp.placement.unit)
+    value = valuation.placement_value(counted, cp.placement.rate_cents, cp.placement.unit)
     # Store-days are not reach (the promise leaves them out too: selectors.campaign_metrics);
     # their value counts all the same.
-    reach = 0 if cp.placement.unit == PricingUnit.STORE_DAY else report.reach
+    reach = 0 if cp.placement.unit == PricingUnit.STORE_DAY else counted
     rollup_add({(cp.leg_id, day_of(report.delivered_at)): {"delivered_reach": reach, "delivered_value_cents": value}})
     # The reciprocity ledger: the promoter delivered this value to the promoted brand.
     rules.post_delivery(
@@ -377,7 +423,13 @@ def _confirm(report: DeliveryReport, *, actor: Actor, now: datetime, auto: bool)
         actor,
         AuditAction.DELIVERY_CONFIRMED,
         report,
-        {"placement": cp.placement_id, "version": report.version, "reach": report.reach, "automatic": auto},
+        {
+            "placement": cp.placement_id,
+            "version": report.version,
+            "reach": counted,
+            "automatic": auto,
+            **({"decided": True} if decided_reach is not None else {}),
+        },
     )
     emit(
         type=EventType.DELIVERY_CONFIRMED,
@@ -398,11 +450,19 @@ def delivery_confirm(*, actor: Actor, report: DeliveryReport, now: datetime | No
 
 
 def delivery_dispute(
-    *, actor: Actor, report: DeliveryReport, reason: str, note: str = "", now: datetime | None = None
+    *,
+    actor: Actor,
+    report: DeliveryReport,
+    reason: str,
+    note: str = "",
+    now: datetime | None = None,
+    evidence=(),
 ) -> DeliveryReport:
     """Dispute a report awaiting the promoted side's answer, with a reason (a note is required
     for "other"). The report stays disputed — holding the campaign open — until the promoter
-    re-reports (or, next stage, the dispute is resolved). Returns it, ``disputed``."""
+    re-reports (which supersedes the dispute) or a platform admin resolves the Dispute this
+    opens (``exchange.services.disputes``). ``evidence`` (optional) is stored with the
+    dispute, like ``dispute_open``'s. Returns the report, ``disputed``."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = _report_locked(report.pk)
@@ -417,6 +477,11 @@ def delivery_dispute(
             errors["note"] = ValidationError(
                 _("Say in a few words what is wrong with this delivery."), code=E.REASON_REQUIRED
             )
+        checked = []
+        try:
+            checked = dispute_records.evidence_check(evidence)
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
         if errors:
             raise ValidationError(errors)
         locked.state = DeliveryState.DISPUTED
@@ -435,6 +500,19 @@ def delivery_dispute(
             proposal=locked.campaign.proposal,
             actor_brand_id=locked.placement.leg.promoted_id,
             payload=_payload(locked),
+        )
+        leg = locked.placement.leg
+        dispute_records.dispute_create(
+            actor=actor,
+            campaign=locked.campaign,
+            subject=DisputeSubject.DELIVERY,
+            report=locked,
+            opened_by=leg.promoted,
+            respondent=leg.promoter,
+            reason=reason,
+            statement=note or str(DisputeReason(reason).label),
+            checked=checked,
+            now=now,
         )
     return locked
 

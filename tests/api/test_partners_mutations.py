@@ -430,6 +430,28 @@ EVERY_MUTATION = {
         "mutation($r: ID!) { disputeDelivery(report: $r, reason: LATE) { errors { field code } } }",
         lambda b: {"r": gid("DeliveryReport", 1)},
     ),
+    # disputes (their own role tests: tests/api/test_disputes_api.py)
+    "openDispute": (
+        'mutation($c: ID!) { openDispute(campaign: $c, reason: OTHER, statement: "x") { errors { field code } } }',
+        lambda b: {"c": gid("Campaign", 1)},
+    ),
+    "answerDispute": (
+        'mutation($d: ID!) { answerDispute(dispute: $d, answer: "x") { errors { field code } } }',
+        lambda b: {"d": gid("Dispute", 1)},
+    ),
+    "addDisputeEvidence": (
+        'mutation($d: ID!) { addDisputeEvidence(dispute: $d, evidence: [{url: "https://e.example/"}])'
+        " { errors { field code } } }",
+        lambda b: {"d": gid("Dispute", 1)},
+    ),
+    "withdrawDispute": (
+        "mutation($d: ID!) { withdrawDispute(dispute: $d) { errors { field code } } }",
+        lambda b: {"d": gid("Dispute", 1)},
+    ),
+    "resolveDispute": (
+        'mutation($d: ID!) { resolveDispute(dispute: $d, outcome: REJECTED, decision: "x") { errors { field code } } }',
+        lambda b: {"d": gid("Dispute", 1)},
+    ),
     # coupons and reported events (their own role tests: tests/api/test_reported_api.py)
     "reportConversions": (
         "mutation($b: ID!) { reportConversions(brand: $b, rows: []) { errors { field code } } }",

@@ -46,6 +46,7 @@ SECRETS = {
     "delivery_note": "SECRET-DELIVERY-NOTE",
     "delivery_proof": "https://proof.example/SECRET-DELIVERY-PROOF",
     "dispute_note": "SECRET-DISPUTE-NOTE",
+    "dispute_evidence": "https://evidence.example/SECRET-DISPUTE-EVIDENCE",
     # exchange: an order the victim reported on its campaign with a fourth brand
     "external_order": "SECRET-EXTERNAL-ORDER",
     # exchange: the campaign that proposal became (its landing page, links and figures)
@@ -306,7 +307,12 @@ def _victim_deliveries(actor, third_actor, proposal):
             actor=third_actor, placement=cp, reach=950, delivered_at=at, proof_url="https://third.example/p", now=at
         )
         exchange_services.delivery_dispute(
-            actor=actor, report=theirs, reason="other", note=SECRETS["dispute_note"], now=at + timedelta(hours=1)
+            actor=actor,
+            report=theirs,
+            reason="other",
+            note=SECRETS["dispute_note"],
+            now=at + timedelta(hours=1),
+            evidence=[{"url": SECRETS["dispute_evidence"]}],
         )
 
 
@@ -322,8 +328,9 @@ def _root_args(
     victim_brand, run_pk: int = 1, proposal_pk: int = 1, placement_pk: int = 1, endpoint_pk: int = 1
 ) -> dict[str, str]:
     """Arguments for root fields that need them: aim every lookup at the victim."""
-    from exchange.models import Campaign, DeliveryReport
+    from exchange.models import Campaign, DeliveryReport, Dispute
 
+    dispute = Dispute.objects.filter(campaign__proposal_id=proposal_pk).first()
     campaign = Campaign.objects.filter(proposal_id=proposal_pk).first()
     campaign_pk = campaign.pk if campaign else 1
     victim_id = gid("Brand", victim_brand.pk)
@@ -351,6 +358,8 @@ def _root_args(
         "deliveryReports": f'campaign: "{gid("Campaign", report.campaign_id if report else 1)}"',
         "deliveryReport": f'id: "{gid("DeliveryReport", report.pk if report else 1)}"',
         "disputedDeliveryReports": "first: 100",
+        "disputes": "first: 1",
+        "dispute": f'id: "{gid("Dispute", dispute.pk if dispute else 1)}"',
         "webhookEndpoints": "first: 2",
         "webhookEndpoint": f'id: "{gid("WebhookEndpoint", endpoint_pk)}"',
         "WebhookEndpoint.deliveries": "first: 2",
@@ -436,6 +445,8 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
     # … its campaign's delivery reports were asked for by campaign and by ID: none came back.
     assert data["deliveryReports"] == [] and data["deliveryReport"] is None
     assert data["disputedDeliveryReports"]["edges"] == []
+    # … its dispute (and its evidence) by ID and in the list: nothing.
+    assert data["dispute"] is None and data["disputes"]["edges"] == []
     # … its reported orders and its campaign placement's coupon batch likewise.
     assert data["reportedEvents"]["edges"] == [] and data["couponBatch"] is None
     # … its campaign was asked for by ID: nothing came back either.
@@ -466,6 +477,7 @@ def test_walk_as_the_owner_shows_private_data_but_never_key_secrets(victim, atta
         "delivery_note",
         "delivery_proof",
         "dispute_note",
+        "dispute_evidence",
         "external_order",
         "landing",
         "gmv",
@@ -544,6 +556,7 @@ def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
     assert data["proposal"]["revisions"][1]["placements"]
     assert len(data["deliveryReports"]) == 2 and data["deliveryReport"]["state"] == "DISPUTED"
     assert data["disputedDeliveryReports"]["edges"]
+    assert data["disputes"]["edges"] and data["dispute"]["evidence"][0]["url"]
     assert data["reportedEvents"]["edges"] and data["couponBatch"]["downloadUrl"]
     campaign = data["campaign"]
     assert data["campaigns"]["edges"] and campaign["legs"][0]["placements"][0]["link"]["code"]
