@@ -47,6 +47,9 @@ SECRETS = {
     "delivery_proof": "https://proof.example/SECRET-DELIVERY-PROOF",
     "dispute_note": "SECRET-DISPUTE-NOTE",
     "dispute_evidence": "https://evidence.example/SECRET-DISPUTE-EVIDENCE",
+    # ledger and settlement: the victim's entries (a memo) and the settlement it owes
+    "ledger_memo": "SECRET-LEDGER-MEMO",
+    "settlement_failure": "SECRET-SETTLEMENT-FAILURE",
     # exchange: an order the victim reported on its campaign with a fourth brand
     "external_order": "SECRET-EXTERNAL-ORDER",
     # exchange: the campaign that proposal became (its landing page, links and figures)
@@ -259,6 +262,7 @@ def _victim_proposal(actor, brand):
     exchange_services.proposal_message_send(actor=Actor(user=third_owner), proposal=proposal, body=SECRETS["thread"])
     _victim_campaign(actor, brand, proposal)
     _victim_deliveries(actor, Actor(user=third_owner), proposal)
+    _victim_ledger(proposal)
     for event_id in DomainEvent.objects.values_list("pk", flat=True):
         event_dispatch(event_id=event_id)
     return proposal
@@ -316,6 +320,51 @@ def _victim_deliveries(actor, third_actor, proposal):
         )
 
 
+def _victim_ledger(proposal):
+    """Value the victim delivered in its campaign (an entry with a private memo) and a
+    settlement it owes on it (a private failure reason)."""
+    from django.utils import timezone
+
+    from exchange.ledger.posting import Line, account, ledger_post
+    from exchange.models import Settlement
+
+    proposal.refresh_from_db()
+    campaign = proposal.campaign
+    victim_id, third_id = campaign.brand_a_id, campaign.brand_b_id
+    ledger_post(
+        key="victim:delivery",
+        reason="delivery",
+        campaign=campaign,
+        memo=SECRETS["ledger_memo"],
+        lines=[
+            Line(account(brand=victim_id, kind="value_delivered"), -12_345),
+            Line(account(brand=third_id, kind="value_received"), 12_345),
+        ],
+    )
+    Settlement.objects.create(
+        campaign=campaign,
+        payer_id=victim_id,
+        payee_id=third_id,
+        payer_delivered_cents=12_345,
+        payee_delivered_cents=50_000,
+        gap_value_cents=37_655,
+        cash_cents=37_655,
+        fee_cents=1_130,
+        tolerance_percent=10,
+        cash_per_100_value=100,
+        fee_basis_points=300,
+        choose_by=timezone.now(),
+        last_failure=SECRETS["settlement_failure"],
+    )
+
+
+@pytest.fixture(autouse=True)
+def _walk_budget(settings):
+    """The walk selects every field of every type in one document, far beyond what any client
+    asks; the cost limit (tested in tests/api/test_query_cost.py) is lifted for it alone."""
+    settings.GRAPHQL_MAX_COST = 200_000
+
+
 @pytest.fixture
 def attacker(db):
     brand = BrandFactory(slug="attacker", name="攻击者", name_en="Attacker")
@@ -328,9 +377,10 @@ def _root_args(
     victim_brand, run_pk: int = 1, proposal_pk: int = 1, placement_pk: int = 1, endpoint_pk: int = 1
 ) -> dict[str, str]:
     """Arguments for root fields that need them: aim every lookup at the victim."""
-    from exchange.models import Campaign, DeliveryReport, Dispute
+    from exchange.models import Campaign, DeliveryReport, Dispute, Settlement
 
     dispute = Dispute.objects.filter(campaign__proposal_id=proposal_pk).first()
+    settlement = Settlement.objects.filter(campaign__proposal_id=proposal_pk).first()
     campaign = Campaign.objects.filter(proposal_id=proposal_pk).first()
     campaign_pk = campaign.pk if campaign else 1
     victim_id = gid("Brand", victim_brand.pk)
@@ -360,6 +410,11 @@ def _root_args(
         "disputedDeliveryReports": "first: 100",
         "disputes": "first: 1",
         "dispute": f'id: "{gid("Dispute", dispute.pk if dispute else 1)}"',
+        "ledger": f'brand: "{victim_id}"',
+        "Ledger.entries": "first: 5",
+        "creditBalance": f'brand: "{victim_id}"',
+        "settlements": "first: 5",
+        "settlement": f'id: "{gid("Settlement", settlement.pk if settlement else 1)}"',
         "webhookEndpoints": "first: 2",
         "webhookEndpoint": f'id: "{gid("WebhookEndpoint", endpoint_pk)}"',
         "WebhookEndpoint.deliveries": "first: 2",
@@ -447,6 +502,9 @@ def test_walk_of_every_type_shows_no_private_data_of_another_brand(victim, attac
     assert data["disputedDeliveryReports"]["edges"] == []
     # … its dispute (and its evidence) by ID and in the list: nothing.
     assert data["dispute"] is None and data["disputes"]["edges"] == []
+    # … its ledger, its credit and its settlement: nothing.
+    assert data["ledger"] is None and data["creditBalance"] is None
+    assert data["settlement"] is None and data["settlements"]["edges"] == []
     # … its reported orders and its campaign placement's coupon batch likewise.
     assert data["reportedEvents"]["edges"] == [] and data["couponBatch"] is None
     # … its campaign was asked for by ID: nothing came back either.
@@ -557,6 +615,8 @@ def test_list_types_in_the_walk_are_not_silently_empty_for_the_owner(victim):
     assert len(data["deliveryReports"]) == 2 and data["deliveryReport"]["state"] == "DISPUTED"
     assert data["disputedDeliveryReports"]["edges"]
     assert data["disputes"]["edges"] and data["dispute"]["evidence"][0]["url"]
+    assert data["ledger"]["entries"]["edges"] and data["settlement"]["lastFailure"]
+    assert data["settlements"]["edges"] and data["creditBalance"] is not None
     assert data["reportedEvents"]["edges"] and data["couponBatch"]["downloadUrl"]
     campaign = data["campaign"]
     assert data["campaigns"]["edges"] and campaign["legs"][0]["placements"][0]["link"]["code"]
