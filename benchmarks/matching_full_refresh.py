@@ -3,13 +3,16 @@
     DEBUG=1 .venv/bin/python benchmarks/matching_full_refresh.py [--brands 100000] [--db]
 
 In-memory mode (default) — the timed "refresh" covers, on one in-process market:
-features (TF-IDF, SVD, matrices) → IVF candidate search (30 per brand) → scoring with the
+features (TF-IDF, SVD, matrices) → IVF candidate search (30 per brand; with the trained model
+serving, 90 nearest → ``ranker.prefilter`` → 30, ``refresh.candidate_rows``) → scoring with the
 trained model → top-10 → reasons in zh-Hans and en → the COPY text a refresh streams to
 PostgreSQL (built in chunks of 10,000 brands, as the service does; not sent).
 The baseline replaces the IVF search by brute-force exact search on the *same* embedding
 matrix (blocked matrix products over all 100,000 × 100,000 pairs) — same run, same
 scoring — and the script prints both times, their ratio, the recall@10 of the candidate
-step against exact search and the overlap of the final top-10 lists.
+step against exact search and the overlap of the final top-10 lists. Then (not timed), for 200
+brands, the recall@10 of the candidate step against exact scoring of every allowed partner
+*under the trained model*: the served step next to the 30 nearest alone (before issue 12).
 
 ``--db`` mode runs the real service end to end instead: the generated brands are written to
 the database (once, bulk), then ``matching.services.recommendations_refresh_all`` is timed:
