@@ -301,6 +301,42 @@ def score_pairs(
     return ((1 - w) * heuristic + w * learned).astype(np.float32), comps, learned
 
 
+def serves_model(artefact: Artefact) -> bool:
+    """True when a trained model takes part in the served score."""
+    return artefact.model is not None and artefact.blend_weight > 0
+
+
+def prefilter(
+    market: Market, rows: np.ndarray, cand: np.ndarray, artefact: Artefact, keep: int, *, chunk: int = 4096
+) -> np.ndarray:
+    """The ``keep`` best of each row's candidates by the heuristic part of the served score
+    (with ``artefact``'s category statistics; no model call), in that order, −1 padded.
+
+    Issue 12: a trained model serves ``(1 − w) · heuristic + w · P``; the embedding's nearest
+    partners miss many of its top-10, so a wider pool is searched and this cheap pass (pair
+    features only, the model's predict is ~2.5× their cost) keeps what the ranker scores."""
+    rows = np.asarray(rows, np.int64)
+    q, c = cand.shape
+    if keep >= c:
+        return cand
+    out = np.full((q, keep), -1, np.int64)
+    for start in range(0, q, chunk):
+        cs = cand[start : start + chunk]
+        valid = cs >= 0
+        qq = np.repeat(rows[start : start + chunk], c)[valid.ravel()]
+        feats = pair_features(market, qq, cs[valid], artefact)
+        S = np.full(cs.shape, -np.inf, np.float32)
+        S[valid] = components(feats) @ HEURISTIC_WEIGHTS
+        top = np.argpartition(-S, keep - 1, axis=1)[:, :keep]
+        top_s = np.take_along_axis(S, top, axis=1)
+        order = np.argsort(-top_s, axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        picked = np.take_along_axis(cs, top, axis=1)
+        picked[~np.isfinite(np.take_along_axis(top_s, order, axis=1))] = -1
+        out[start : start + len(cs)] = picked
+    return out
+
+
 def rank_candidates(
     market: Market, rows: np.ndarray, cand: np.ndarray, artefact: Artefact, k: int, *, chunk: int = 4096
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
