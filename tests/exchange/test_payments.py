@@ -225,3 +225,42 @@ def test_a_dispute_decided_for_the_payer_after_payment_refunds_the_difference_on
     )
     assert DomainEvent.objects.filter(type=EventType.SETTLEMENT_REFUNDED).count() == 1
     call_command("reconcile_stripe")
+
+
+def test_an_admin_decision_on_a_paid_settlement_refunds_through_the_dispute_service(
+    owed, toys, coffee, toys_actor, admin_actor, django_capture_on_commit_callbacks
+):
+    from exchange.models import DeliveryReport, Refund, RefundState
+    from exchange.services import disputes
+
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    report = DeliveryReport.objects.filter(campaign=owed.campaign, placement__leg__promoter=coffee).first()
+    dispute = disputes.dispute_open(
+        actor=toys_actor,
+        campaign=owed.campaign,
+        subject="result",
+        reason="figures_wrong",
+        statement="后台统计的曝光只有报告的一半",
+    )
+    assert settlement_held(owed)
+    with django_capture_on_commit_callbacks(execute=True):
+        disputes.dispute_resolve(
+            actor=admin_actor,
+            dispute=dispute,
+            outcome="upheld",
+            decision="按后台数据，交付减半。",
+            adjustments={report.pk: report.reach // 2},
+        )
+    refund = Refund.objects.get()
+    assert refund.state == RefundState.SUCCEEDED and refund.dispute_id == dispute.pk
+    (at_stripe,) = stripe_client.refunds_of(payment.stripe_payment_intent_id)
+    assert at_stripe.amount_cents == refund.amount_cents
+    call_command("reconcile_stripe")
+    call_command("check_ledger")
+
+
+def settlement_held(s) -> bool:
+    from exchange.services.settlements import held
+
+    return held(s.campaign_id)
