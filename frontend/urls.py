@@ -101,6 +101,7 @@ urlpatterns = [
     path("review/matcher/retrain/", matcher.retrain, name="matcher_retrain"),
     path("review/matcher/runs/<int:run_id>/", matcher.run_status, name="matcher_run_status"),
     path("review/rates/", exchange_admin.rates, name="rates"),
+    path("review/settlement/", settlements.settlement_admin, name="settlement_admin"),
     path("review/rates/<int:pk>/", exchange_admin.rate_edit, name="rate_edit"),
     path("review/proposals/", exchange_admin.proposals, name="proposals_admin"),
     # Delivery reports (a campaign's delivery panel, its forms and proofs; disputes for admins)

@@ -17,7 +17,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from exchange import selectors
+from exchange.ledger import selectors as ledger_selectors
 from exchange.models import Campaign, CampaignLeg
+from exchange.services import settlements as settlement_services
 from exchange.states import CampaignState
 from frontend.views.common import actor_of
 from frontend.views.proposal_common import ui_language
@@ -214,5 +216,28 @@ def dashboard(request, pk: int):
             "received_cents": r.b_to_a_cents if a_side else r.a_to_b_cents,
             "lighter": lighter,
             "chart_data": _chart_data(legs, metrics.days),
+            **_settlement_panel(actor, campaign, me),
         },
     )
+
+
+def _settlement_panel(actor, campaign, me) -> dict:
+    """What the reciprocity panel adds once the ledger has something: promised vs delivered per
+    side (the ledger's confirmed deliveries), the settlement and the payer's traffic credit."""
+    recip = ledger_selectors.campaign_reciprocity(campaign=campaign)
+    by_promoter = {leg.promoter_id: leg for leg in recip.legs}
+    settlement = recip.settlement
+    payer_credit = None
+    if settlement is not None:
+        payer_credit = ledger_selectors.credit_balance(actor=actor, brand=settlement.payer)
+    mine = by_promoter.get(me.pk)
+    theirs = next((leg for pid, leg in by_promoter.items() if pid != me.pk), None)
+    return {
+        "promised_mine_cents": mine.promised_cents if mine else 0,
+        "promised_theirs_cents": theirs.promised_cents if theirs else 0,
+        "settlement": settlement,
+        "payer_credit_cents": payer_credit,
+        "settlement_tolerance": settlement.tolerance_percent
+        if settlement
+        else settlement_services.settlement_policy().tolerance_percent,
+    }

@@ -179,3 +179,54 @@ def billing_card(request, slug: str):
             _("Card saved: %(brand)s ending %(last4)s.") % {"brand": profile.card_brand, "last4": profile.card_last4},
         )
     return redirect("frontend:billing", slug=brand.slug)
+
+
+@login_required
+def settlement_admin(request):
+    """Platform admins: the settlement policy (every change audited by the service), the brands
+    carrying traffic credit (who owes, who is owed) and the settlements still open."""
+    from django.core.exceptions import PermissionDenied
+
+    from exchange.ledger import selectors as ledger_selectors
+
+    actor = actor_of(request)
+    if not actor.is_admin:
+        raise PermissionDenied
+    policy = settlement_services.settlement_policy()
+    errors: dict[str, str] = {}
+    values = {
+        f: getattr(policy, f)
+        for f in ("tolerance_percent", "cash_per_100_value", "fee_basis_points", "choose_within_days")
+    }
+    if request.method == "POST":
+        parsed = {}
+        for field in values:
+            raw = (request.POST.get(field) or "").strip()
+            parsed[field] = int(raw) if raw.isdigit() and len(raw) < 7 else -1
+        try:
+            settlement_services.settlement_policy_set(actor=actor, **parsed)
+        except ValidationError as exc:
+            errors = {f: " ".join(e.messages) for f, es in exc.error_dict.items() for e in es}
+            values = {k: request.POST.get(k, "") for k in values}
+        else:
+            messages.success(request, _("Settlement policy saved. Settlements already open keep their figures."))
+            return redirect("frontend:settlement_admin")
+    return render(
+        request,
+        "frontend/exchange_admin/settlement.html",
+        {
+            "section": "settlement",
+            "values": values,
+            "errors": errors,
+            "labels": {
+                "tolerance_percent": _("Tolerance (% of the larger side)"),
+                "cash_per_100_value": _("Cash (¥) per ¥100 of swap value"),
+                "fee_basis_points": _("Platform fee (basis points of the cash)"),
+                "choose_within_days": _("Days the payer has to choose"),
+            },
+            "credits": list(ledger_selectors.brands_with_credit()[:200]),
+            "open": list(
+                ledger_selectors.settlement_list(actor=actor).filter(state__in=("open", "cash_pending"))[:100]
+            ),
+        },
+    )

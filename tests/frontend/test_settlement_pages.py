@@ -64,3 +64,31 @@ def test_billing_is_for_owners_and_offers_a_card_form_when_stripe_is_configured(
         f"/dashboard/brands/{toys.slug}/billing/card/", {"setup_intent": "seti_forged"}, follow=True
     )
     assert forged.status_code == 200 and "4242" in forged.content.decode()  # refused, the saved card stays
+
+
+def test_the_campaign_dashboard_shows_the_settlement_and_the_payers_credit_to_both_sides(
+    owed, coffee_owner, toys_owner
+):
+    for user in (coffee_owner, toys_owner):
+        html = _client(user).get(f"/campaigns/{owed.campaign_id}/").content.decode()
+        assert 'id="reciprocity-settlement"' in html and f"/settlements/{owed.pk}/" in html
+        assert 'id="reciprocity-promised"' in html
+
+
+def test_admins_set_the_policy_and_see_who_carries_credit(owed, admin_user, toys_owner):
+    from exchange.models import SettlementPolicy
+
+    admin = _client(admin_user)
+    page = admin.get("/review/settlement/").content.decode()
+    assert 'id="credit-overview"' in page
+    refused = admin.post(
+        "/review/settlement/",
+        {"tolerance_percent": "150", "cash_per_100_value": "80", "fee_basis_points": "200", "choose_within_days": "5"},
+    )
+    assert refused.status_code == 200 and SettlementPolicy.objects.get().tolerance_percent == 10
+    saved = admin.post(
+        "/review/settlement/",
+        {"tolerance_percent": "5", "cash_per_100_value": "80", "fee_basis_points": "200", "choose_within_days": "5"},
+    )
+    assert saved.status_code == 302 and SettlementPolicy.objects.get().cash_per_100_value == 80
+    assert _client(toys_owner).get("/review/settlement/").status_code == 403
