@@ -49,6 +49,7 @@ urlpatterns = [
     path("dashboard/brands/<slug:slug>/keys/", brands.api_keys, name="api_keys"),
     path("dashboard/brands/<slug:slug>/keys/<int:key_id>/revoke/", brands.api_key_revoke, name="api_key_revoke"),
     path("dashboard/brands/<slug:slug>/billing/", settlements.billing, name="billing"),
+    path("dashboard/brands/<slug:slug>/ledger/", settlements.ledger, name="ledger"),
     path("dashboard/brands/<slug:slug>/billing/card/", settlements.billing_card, name="billing_card"),
     path("settlements/", settlements.settlement_list, name="settlements"),
     path("settlements/<int:pk>/", settlements.settlement_detail, name="settlement"),

@@ -20,6 +20,9 @@ from partners.actors import Actor
 from partners.models import Brand
 
 
+BRAND_KIND_VALUES = tuple(k.value for k in BRAND_KINDS)
+
+
 def can_see_ledger(actor: Actor, brand: Brand) -> bool:
     return actor.is_admin or brand.pk in actor.roles
 

@@ -104,3 +104,14 @@ def channel_name(obj) -> str:
     """A placement's, suggestion's or channel option's channel: its label, else its type's."""
     label = getattr(obj, "channel_label", None) or getattr(obj, "label", None) or ""
     return label or _label(ChannelType, getattr(obj, "channel_type", ""))
+
+
+@register.filter
+def ledger_kind(value) -> str:
+    """A ledger account kind in the page's language."""
+    from exchange.models.ledger import AccountKind
+
+    try:
+        return str(AccountKind(value).label)
+    except ValueError:
+        return str(value)

@@ -230,3 +230,36 @@ def settlement_admin(request):
             ),
         },
     )
+
+
+LEDGER_PAGE = 50
+
+
+@login_required
+def ledger(request, slug: str):
+    """A brand's reciprocity ledger: its four balances (swap value and cash apart) and every
+    entry with the running balance of its account, newest first, paginated."""
+    from django.core.paginator import Paginator
+
+    from exchange.ledger import selectors as ledger_selectors
+    from exchange.models.ledger import AccountKind
+
+    brand = brand_for(request, slug, need="view")
+    actor = actor_of(request)
+    kind = request.GET.get("account") or None
+    if kind not in AccountKind.values:
+        kind = None
+    page = Paginator(ledger_selectors.ledger_entries(actor=actor, brand=brand, kind=kind), LEDGER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "frontend/settlements/ledger.html",
+        {
+            "brand": brand,
+            "balances": ledger_selectors.ledger_balances(actor=actor, brand=brand) or [],
+            "page": page,
+            "kind": kind,
+            "kinds": [(k.value, k.label) for k in AccountKind if k.value in ledger_selectors.BRAND_KIND_VALUES],
+        },
+    )

@@ -92,3 +92,11 @@ def test_admins_set_the_policy_and_see_who_carries_credit(owed, admin_user, toys
     )
     assert saved.status_code == 302 and SettlementPolicy.objects.get().cash_per_100_value == 80
     assert _client(toys_owner).get("/review/settlement/").status_code == 403
+
+
+def test_the_ledger_page_shows_balances_and_running_balances_to_the_brand_only(owed, toys, toys_owner, coffee_owner):
+    html = _client(toys_owner).get(f"/dashboard/brands/{toys.slug}/ledger/").content.decode()
+    assert 'data-balance="traffic_credit"' in html and 'id="ledger-entries"' in html
+    filtered = _client(toys_owner).get(f"/dashboard/brands/{toys.slug}/ledger/?account=traffic_credit").content.decode()
+    assert filtered.count('data-entry="') == 1
+    assert _client(coffee_owner).get(f"/dashboard/brands/{toys.slug}/ledger/").status_code == 404
