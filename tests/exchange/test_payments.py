@@ -264,3 +264,54 @@ def settlement_held(s) -> bool:
     from exchange.services.settlements import held
 
     return held(s.campaign_id)
+
+
+def test_a_charge_refunded_webhook_applies_a_refund_once(owed, toys, coffee, toys_actor, admin_actor, client):
+    from exchange.models import Dispute, Refund, RefundState
+
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    dispute = Dispute.objects.create(
+        campaign=owed.campaign,
+        subject="result",
+        opened_by=toys,
+        respondent=coffee,
+        reason="figures_wrong",
+        statement="x",
+        state="resolved",
+        outcome="upheld",
+        decision="y",
+    )
+    refund = payments.refund_issue(settlement=owed, gap_value_cents=10_000, dispute=dispute, actor=admin_actor)
+    made = stripe_client.refund_find_or_create(
+        refund_id=refund.pk,
+        payment_intent=payment.stripe_payment_intent_id,
+        amount_cents=refund.amount_cents,
+        idempotency_key=refund.idempotency_key,
+    )
+    charge = {
+        "id": "ch_test",
+        "object": "charge",
+        "payment_intent": payment.stripe_payment_intent_id,
+        "refunds": {
+            "data": [
+                {
+                    "id": made.id,
+                    "amount": made.amount_cents,
+                    "status": "succeeded",
+                    "payment_intent": payment.stripe_payment_intent_id,
+                    "metadata": made.metadata,
+                }
+            ]
+        },
+    }
+    body, sig = signed({"id": "evt_refund_1", "type": "charge.refunded", "data": {"object": charge}})
+    for _ in range(2):
+        answer = client.post("/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig)
+        assert answer.status_code == 200
+    refund.refresh_from_db()
+    assert refund.state == RefundState.SUCCEEDED and refund.stripe_refund_id == made.id
+    assert LedgerTransaction.objects.filter(reason="refund").count() == 1
+    payments.refund_execute(refund_id=refund.pk)  # the lost task, run late: nothing more
+    assert len(stripe_client.refunds_of(payment.stripe_payment_intent_id)) == 1
+    assert Refund.objects.count() == 1
