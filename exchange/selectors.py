@@ -688,3 +688,18 @@ def dispute_evidence_visible(*, actor: Actor):
     from exchange.models import DisputeEvidence
 
     return DisputeEvidence.objects.filter(dispute__in=dispute_visible(actor=actor).values("pk")).select_related("brand")
+
+
+# --- ledger and settlements (the rules live in exchange.ledger.selectors) ---------------------
+def settlement_visible(*, actor: Actor) -> QuerySet:
+    """Settlements the caller may see: its brands' as payer or payee; admins all."""
+    from exchange.ledger.selectors import settlement_visible as visible
+
+    return visible(actor=actor)
+
+
+def ledger_entry_visible(*, actor: Actor) -> QuerySet:
+    """Ledger entries of the caller's brands' accounts; admins all."""
+    from exchange.ledger.selectors import entries_visible
+
+    return entries_visible(actor=actor)

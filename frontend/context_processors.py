@@ -10,6 +10,12 @@ from exchange import selectors
 from frontend.views.common import actor_of
 
 
+# The pages behind the one "Exchange admin" entry of the top bar (their tabs: exchange_admin/_nav.html).
+EXCHANGE_ADMIN_SECTIONS = frozenset(
+    {"proposals_admin", "deliveries_admin", "disputes_admin", "rates", "rate_edit", "settlement_admin"}
+)
+
+
 class ExchangeCounts:
     def __init__(self, request):
         self._request = request
@@ -18,6 +24,11 @@ class ExchangeCounts:
     def has_brands(self) -> bool:
         """Only brand members have proposals (the actor's roles are read once per request)."""
         return bool(actor_of(self._request).brand_ids)
+
+    @property
+    def in_exchange_admin(self) -> bool:
+        match = getattr(self._request, "resolver_match", None)
+        return bool(match and match.url_name in EXCHANGE_ADMIN_SECTIONS)
 
     @cached_property
     def unread(self) -> int:

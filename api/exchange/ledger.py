@@ -25,6 +25,7 @@ from api.core.mutations import BaseMutation
 from api.core.scalars import Money
 from api.core.types import ScopedConnectionField, ScopedObjectType, actor_of
 from api.exchange.types import ProposalParty
+from exchange import selectors
 from exchange.ledger import selectors as ledger_selectors
 from exchange.models import AccountKind, LedgerEntry, Settlement, SettlementChoice, SettlementState, TxnReason
 from exchange.services import payments
@@ -84,7 +85,7 @@ class LedgerEntryNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        return ledger_selectors.entries_visible(actor=actor)
+        return selectors.ledger_entry_visible(actor=actor)
 
     def resolve_account_kind(self, info):
         return self.account.kind
@@ -177,7 +178,7 @@ class SettlementNode(ScopedObjectType):
 
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
-        return ledger_selectors.settlement_visible(actor=actor)
+        return selectors.settlement_visible(actor=actor)
 
     def resolve_campaign_id(self, info):
         return encode_id("Campaign", self.campaign_id)

@@ -19,7 +19,6 @@ from exchange.models.ledger import BRAND_KINDS, KIND_CURRENCY, AccountKind
 from partners.actors import Actor
 from partners.models import Brand
 
-
 BRAND_KIND_VALUES = tuple(k.value for k in BRAND_KINDS)
 
 

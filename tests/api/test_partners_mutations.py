@@ -452,6 +452,15 @@ EVERY_MUTATION = {
         'mutation($d: ID!) { resolveDispute(dispute: $d, outcome: REJECTED, decision: "x") { errors { field code } } }',
         lambda b: {"d": gid("Dispute", 1)},
     ),
+    # settlements (their own role tests: tests/api/test_ledger_api.py)
+    "chooseSettlement": (
+        "mutation($s: ID!) { chooseSettlement(settlement: $s, choice: CREDIT) { errors { field code } } }",
+        lambda b: {"s": gid("Settlement", 1)},
+    ),
+    "paySettlement": (
+        "mutation($s: ID!) { paySettlement(settlement: $s) { errors { field code } } }",
+        lambda b: {"s": gid("Settlement", 1)},
+    ),
     # coupons and reported events (their own role tests: tests/api/test_reported_api.py)
     "reportConversions": (
         "mutation($b: ID!) { reportConversions(brand: $b, rows: []) { errors { field code } } }",

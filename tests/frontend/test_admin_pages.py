@@ -39,8 +39,13 @@ def test_an_admin_without_brands_sees_admin_destinations_in_the_top_bar(admin_cl
     admin_client_.cookies.load({"django_language": "en"})
     html = admin_client_.get(reverse("frontend:queue")).content.decode()
     nav = html[html.index('<nav class="mainnav"') : html.index("</nav>")]
-    for name in ("queue", "matcher", "rates", "proposals_admin"):
+    for name in ("queue", "matcher", "proposals_admin", "campaigns", "settlements"):
         assert f'href="{reverse(f"frontend:{name}")}"' in nav
+    # Channel rates, disputes and the settlement policy are tabs behind the one "Exchange admin" entry.
+    assert f'href="{reverse("frontend:rates")}"' not in nav
+    tabs = admin_client_.get(reverse("frontend:proposals_admin")).content.decode()
+    for name in ("rates", "disputes_admin", "settlement_admin"):
+        assert f'href="{reverse(f"frontend:{name}")}"' in tabs
     assert f'href="{reverse("frontend:dashboard")}"' not in nav  # an empty "My brands"
     assert f'href="{reverse("frontend:recommendations_pick")}"' not in nav
 
