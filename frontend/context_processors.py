@@ -9,7 +9,6 @@ from functools import cached_property
 from exchange import selectors
 from frontend.views.common import actor_of
 
-
 # The pages behind the one "Exchange admin" entry of the top bar (their tabs: exchange_admin/_nav.html).
 EXCHANGE_ADMIN_SECTIONS = frozenset(
     {"proposals_admin", "deliveries_admin", "disputes_admin", "rates", "rate_edit", "settlement_admin"}

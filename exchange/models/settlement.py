@@ -30,6 +30,7 @@ from partners.models import Brand
 class SettlementPolicy(models.Model):
     """The one row of settlement figures (``pk=1``; ``settlement_policy()`` creates it)."""
 
+    # xgettext:no-python-format (a literal percent sign)
     tolerance_percent = models.PositiveSmallIntegerField(_("tolerance (% of the larger side)"), default=10)
     # Cash cents per 100 value cents: 100 means ¥1 of swap value costs ¥1.
     cash_per_100_value = models.PositiveIntegerField(_("cash per ¥100 of swap value (¥)"), default=100)

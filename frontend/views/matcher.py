@@ -72,6 +72,7 @@ def metric_rows(metrics: dict) -> list[tuple[str, str]]:
 def _gate_text(metrics: dict) -> str:
     gate = metrics.get("gate")
     if gate == "passed":
+        # xgettext:no-python-format (a literal percent sign)
         return gettext("passed: the 95% interval of the difference lies above zero")
     if gate == "too_few_queries":
         return gettext("not decided: too few held-out brands")

@@ -219,6 +219,7 @@ def settlement_admin(request):
             "values": values,
             "errors": errors,
             "labels": {
+                # xgettext:no-python-format (a literal percent sign)
                 "tolerance_percent": _("Tolerance (% of the larger side)"),
                 "cash_per_100_value": _("Cash (¥) per ¥100 of swap value"),
                 "fee_basis_points": _("Platform fee (basis points of the cash)"),

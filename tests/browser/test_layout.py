@@ -144,7 +144,9 @@ def test_laptop_keeps_buttons_and_the_language_switch_on_one_line(browser_page, 
             page.get_by_role("button", name="EN").click()
             page.wait_for_load_state()
         page.shots.take(f"laptop-review-queue-{language}")
-        assert page.locator(".mainnav a").count() == 9  # member and admin destinations (campaigns and settlements; admin tabs behind one entry)
+        assert (
+            page.locator(".mainnav a").count() == 9
+        )  # member and admin destinations (campaigns and settlements; admin tabs behind one entry)
         for lang in page.locator(".langswitch .lang").all():
             box = lang.bounding_box()
             assert box["height"] < 32 and box["width"] > 24, f"the language switch breaks: {box}"
