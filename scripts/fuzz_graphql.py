@@ -96,7 +96,7 @@ class Run:
     def __init__(self, args):
         self.args = args
         self.tmp = Path(tempfile.mkdtemp(prefix="huiliu-fuzz-"))
-        self.out = Path(args.out)
+        self.out = Path(args.out).resolve()  # schemathesis runs in a temporary directory
         self.out.mkdir(parents=True, exist_ok=True)
         self.server: subprocess.Popen | None = None
         self.db_created: str | None = None
