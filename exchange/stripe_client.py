@@ -272,4 +272,9 @@ def webhook_event(*, payload: bytes, signature: str) -> dict:
         event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
     except stripe.SignatureVerificationError as exc:
         raise ValueError(str(exc)) from exc
-    return event.to_dict() if hasattr(event, "to_dict") else dict(event)
+    except (AttributeError, KeyError, TypeError) as exc:  # signed, but not an event object
+        raise ValueError(f"not a Stripe event: {exc}") from exc
+    event = event.to_dict() if hasattr(event, "to_dict") else dict(event)
+    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise ValueError("not a Stripe event: no id or type")
+    return event

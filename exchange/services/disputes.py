@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from exchange import valuation
+from exchange import conf, valuation
 from exchange.errors import ExchangeError as E
 from exchange.ledger import rules
 from exchange.ledger.posting import Line, account, ledger_post
@@ -66,6 +66,7 @@ from exchange.services.dispute_records import (
 )
 from exchange.services.rollups import day_of, rollup_add
 from exchange.states import CampaignState, DeliveryState, DisputeReason
+from huiliu.formatting import number
 from partners.actors import Actor
 from partners.models import AuditAction
 
@@ -343,6 +344,16 @@ def _check_adjustments(d: Dispute, outcome: str, adjustments: Mapping) -> dict[i
             raise error("adjustments", _("Adjust only the disputed delivery reports."), E.INVALID)
         if isinstance(reach, bool) or not isinstance(reach, int) or reach < 0:
             raise error("adjustments", _("A corrected reach is a whole number, 0 or more."), E.REACH_NEGATIVE)
+        # The same ceiling a report has (a multiple of the promised quantity): a corrected reach
+        # is a correction, and a figure beyond it would overflow the ledger's amounts.
+        cap = report.placement.placement.quantity * conf.delivery_reach_cap_multiple()
+        if reach > cap:
+            raise error(
+                "adjustments",
+                _("A corrected reach of %(reach)s is more than can be reported for this placement (at most %(cap)s).")
+                % {"reach": number(reach), "cap": number(cap)},
+                E.REACH_ABOVE_PROMISED,
+            )
         if report.state == DeliveryState.REPORTED:
             raise error("adjustments", _("This report still awaits the other side's answer."), E.INVALID)
         result[rid] = (report, reach)

@@ -148,6 +148,12 @@ def billing_card_save(*, actor: Actor, brand: Brand, setup_intent: str) -> Billi
 
 
 # --- paying ----------------------------------------------------------------------------------
+def _in_transaction() -> bool:
+    """True inside an atomic block the code opened (a test case's own wrapping blocks, which
+    stand for the committed database, do not count — as for Django's ``durable`` atomics)."""
+    return any(not getattr(block, "_from_testcase", False) for block in transaction.get_connection().atomic_blocks)
+
+
 def _claim(actor: Actor, settlement: Settlement) -> Payment:
     with transaction.atomic():
         s = Settlement.objects.select_for_update().select_related("payer").get(pk=settlement.pk)
@@ -194,6 +200,14 @@ def settlement_pay(*, actor: Actor, settlement: Settlement) -> Payment:
     ``succeeded``, ``failed`` (with the decline reason; the settlement stays payable), or still
     ``claimed`` when Stripe did not answer (the beat finishes it; never charged twice)."""
     payment = _claim(actor, settlement)
+    if _in_transaction():
+        # Inside an outer transaction (a GraphQL mutation: ATOMIC_MUTATIONS) the claim is not
+        # committed yet: calling Stripe now could charge for a row a crash would roll back,
+        # and a webhook could not find it. Call once the claim is committed; the beat resumes
+        # the claim if that call is lost.
+        payment_id = payment.pk
+        transaction.on_commit(lambda: payment_execute(payment_id=payment_id), robust=True)
+        return payment
     payment_execute(payment_id=payment.pk)
     payment.refresh_from_db()
     return payment
@@ -204,6 +218,8 @@ def payment_execute(*, payment_id: int) -> Payment | None:
     payment = Payment.objects.select_related("settlement").filter(pk=payment_id).first()
     if payment is None or payment.state not in LIVE_STATES:
         return payment
+    if _in_transaction():
+        raise RuntimeError("payment_execute calls Stripe: never inside a transaction (the claim must be committed)")
     profile = BillingProfile.objects.get(brand_id=payment.settlement.payer_id)
     try:
         intent = stripe_client.payment_intent_find_or_create(

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +36,8 @@ from exchange.models import (
     EventType,
     Payment,
     PaymentState,
+    Refund,
+    RefundState,
     Settlement,
     SettlementChoice,
     SettlementPolicy,
@@ -313,14 +316,31 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
             return AfterDispute(settlement_open(campaign=campaign, now=now), 0)
         return AfterDispute(None, 0)
     s = _locked(s.pk)
+    if Payment.objects.filter(
+        settlement=s, state__in=(PaymentState.CLAIMED, PaymentState.PROCESSING, PaymentState.REQUIRES_ACTION)
+    ).exists():
+        # Its figures are being charged: a decision now would book the charge against other
+        # figures. The admin decides once Stripe has answered (minutes; the beat resumes it).
+        raise error(
+            "dispute",
+            _("A card payment of this campaign's settlement is in progress; decide once it has gone through."),
+            E.PAYMENT_IN_PROGRESS,
+        )
     paid = s.state == SettlementState.PAID
     if paid:
         # The paid gap is cleared; only a smaller corrected gap changes anything (a refund of
-        # the difference). A larger one stays as traffic credit on the payer.
+        # the difference between what is still paid — after earlier refunds — and the new gap).
+        # A larger one stays as traffic credit on the payer.
         new_gap = gap.gap_cents if gap.lighter == s.payer_id and gap.above(tolerance) else 0
         owed = {s.payer_id: new_gap, s.payee_id: -new_gap}
         rules.reciprocity_sync(campaign=campaign, owed=owed, key=key, reason=rules.TxnReason.DISPUTE_RESOLUTION)
-        return AfterDispute(s, max(0, s.gap_value_cents - new_gap))
+        refunded = (
+            Refund.objects.filter(payment__settlement=s)
+            .exclude(state=RefundState.FAILED)
+            .aggregate(g=Sum("gap_value_cents"))["g"]
+            or 0
+        )
+        return AfterDispute(s, max(0, s.gap_value_cents - refunded - new_gap))
     if not gap.above(tolerance):
         rules.reciprocity_sync(campaign=campaign, owed={}, key=key, reason=rules.TxnReason.DISPUTE_RESOLUTION)
         s.state = SettlementState.VOID
@@ -336,6 +356,11 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
         key=key,
         reason=rules.TxnReason.DISPUTE_RESOLUTION,
     )
+    swapped = s.payer_id != gap.lighter
+    if swapped or s.state == SettlementState.VOID:
+        # A new payer (the sides swapped) or a voided settlement needed again: the choice is
+        # the payer's to make, afresh — never the other brand's earlier one.
+        s.state, s.choice, s.chosen_by, s.chosen_at, s.closed_at = SettlementState.OPEN, "", None, None, None
     s.payer_id, s.payee_id = gap.lighter, gap.heavier
     s.payer_delivered_cents, s.payee_delivered_cents = gap.delivered[gap.lighter], gap.delivered[gap.heavier]
     s.gap_value_cents = gap.gap_cents
@@ -343,4 +368,6 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
     if s.state != SettlementState.CREDITED:
         s.choose_by = max(s.choose_by, now + timedelta(days=policy.choose_within_days))
     s.save()
+    if swapped:
+        _audit_both(actor, AuditAction.SETTLEMENT_OPENED, s, {"dispute": dispute.pk, "payer": s.payer_id})
     return AfterDispute(s, 0)

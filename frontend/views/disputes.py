@@ -31,6 +31,13 @@ from frontend.views.common import actor_of
 PAGE_SIZE = 25
 
 
+def _whole(raw, digits: int) -> bool:
+    """An ASCII whole number of at most ``digits`` digits (``str.isdigit`` takes "²", which
+    ``int()`` refuses)."""
+    raw = str(raw)
+    return raw.isascii() and raw.isdecimal() and len(raw) <= digits
+
+
 def _dispute_or_404(actor, pk: int) -> Dispute:
     found = selectors.dispute_get(actor=actor, pk=pk)
     if found is None:
@@ -84,7 +91,7 @@ def open_dispute(request, pk: int):
     report = None
     report_id = request.POST.get("report") or request.GET.get("report")
     if report_id:
-        report = selectors.delivery_report_get(actor=actor, pk=int(report_id) if str(report_id).isdigit() else 0)
+        report = selectors.delivery_report_get(actor=actor, pk=int(report_id) if _whole(report_id, 18) else 0)
         if report is None or report.campaign_id != campaign.pk:
             raise Http404
     reasons = DisputeReason.choices if report is not None else ResultReason.choices
@@ -254,7 +261,7 @@ def admin_resolve(request, pk: int):
             raw = (request.POST.get(f"reach_{row['report'].pk}") or "").strip().replace(",", "")
             values[row["report"].pk] = raw
             if raw:
-                if not raw.isdigit():
+                if not _whole(raw, 15):
                     bad = True
                 else:
                     adjustments[row["report"].pk] = int(raw)

@@ -202,7 +202,7 @@ def settlement_admin(request):
         parsed = {}
         for field in values:
             raw = (request.POST.get(field) or "").strip()
-            parsed[field] = int(raw) if raw.isdigit() and len(raw) < 7 else -1
+            parsed[field] = int(raw) if raw.isascii() and raw.isdecimal() and len(raw) < 7 else -1
         try:
             settlement_services.settlement_policy_set(actor=actor, **parsed)
         except ValidationError as exc:

@@ -3,10 +3,12 @@ credit visible to swap partners, settlements to the parties; choosing and paying
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from exchange import services, stripe_client
 from exchange.models import Settlement, SettlementState
 from partners.actors import Actor
 from partners.models import ApiKeyScope
@@ -94,12 +96,42 @@ def test_the_payer_chooses_credit_with_a_write_key_and_a_read_key_is_refused(owe
     assert session(stranger)(CHOOSE, {"s": s, "c": "CASH"})["chooseSettlement"]["errors"][0]["code"] == "not_found"
 
 
-def test_paying_needs_the_owner_in_person_never_a_key(stripe_on, owed, toys, toys_owner, toys_actor):
+def test_paying_needs_the_owner_in_person_never_a_key(
+    stripe_on, owed, toys, toys_owner, toys_actor, django_capture_on_commit_callbacks
+):
     s = gid("Settlement", owed.pk)
     session(toys_owner)(CHOOSE, {"s": s, "c": "CASH"})
     save_card(actor=toys_actor, brand=toys)
     key = _key(toys, toys_owner, [ApiKeyScope.READ, ApiKeyScope.WRITE])
     assert key(PAY, {"s": s})["paySettlement"]["errors"][0]["code"] == "permission_denied"
     assert Settlement.objects.get(pk=owed.pk).state == SettlementState.CASH_PENDING
-    paid = session(toys_owner)(PAY, {"s": s})["paySettlement"]
-    assert paid["errors"] == [] and paid["paymentState"] == "succeeded" and paid["settlement"]["state"] == "PAID"
+    with django_capture_on_commit_callbacks(execute=True):
+        paid = session(toys_owner)(PAY, {"s": s})["paySettlement"]
+        # The mutation commits its claim first; the card is charged right after (never inside it).
+        assert paid["errors"] == [] and paid["paymentState"] == "claimed"
+    assert Settlement.objects.get(pk=owed.pk).state == SettlementState.PAID
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pay_settlement_commits_its_claim_before_stripe_is_called(
+    stripe_on, completed, toys, toys_owner, toys_actor, monkeypatch
+):
+    """A mutation runs in one transaction (ATOMIC_MUTATIONS): a Stripe call inside it would
+    charge for a claim that a crash rolls back and that a webhook cannot find."""
+    s = Settlement.objects.get(campaign=completed(coffee_share=1.0, toys_share=0.5))
+    services.settlement_choose(actor=toys_actor, settlement=s, choice="cash")
+    save_card(actor=toys_actor, brand=toys)
+    seen = {}
+    real = stripe_client.payment_intent_find_or_create
+
+    def spy(**kw):
+        db = connection.settings_dict
+        with psycopg.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432) as other:
+            seen["claims_committed"] = other.execute("select count(*) from exchange_payment").fetchone()[0]
+        return real(**kw)
+
+    monkeypatch.setattr(stripe_client, "payment_intent_find_or_create", spy)
+    out = session(toys_owner)(PAY, {"s": gid("Settlement", s.pk)})["paySettlement"]
+    assert out["errors"] == []
+    assert seen == {"claims_committed": 1}, "Stripe was called before the claim was committed"
+    assert Settlement.objects.get(pk=s.pk).state == SettlementState.PAID

@@ -315,3 +315,71 @@ def test_a_charge_refunded_webhook_applies_a_refund_once(owed, toys, coffee, toy
     payments.refund_execute(refund_id=refund.pk)  # the lost task, run late: nothing more
     assert len(stripe_client.refunds_of(payment.stripe_payment_intent_id)) == 1
     assert Refund.objects.count() == 1
+
+
+def test_a_later_dispute_on_a_paid_settlement_never_refunds_the_same_difference_again(
+    owed, toys, coffee, toys_actor, admin_actor, django_capture_on_commit_callbacks
+):
+    from exchange.models import DeliveryReport, Refund
+    from exchange.services import disputes
+
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    report = DeliveryReport.objects.filter(campaign=owed.campaign, placement__leg__promoter=coffee).first()
+    first = disputes.dispute_open(
+        actor=toys_actor, campaign=owed.campaign, subject="result", reason="figures_wrong", statement="少了一成"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        disputes.dispute_resolve(
+            actor=admin_actor,
+            dispute=first,
+            outcome="upheld",
+            decision="按后台数据，交付按九成计。",
+            adjustments={report.pk: report.reach * 9 // 10},
+        )
+    (refunded,) = Refund.objects.all()
+    # A second dispute on the same result, rejected: the figures stand, nothing more comes back.
+    second = disputes.dispute_open(
+        actor=toys_actor, campaign=owed.campaign, subject="result", reason="other", statement="再核对一次"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        disputes.dispute_resolve(actor=admin_actor, dispute=second, outcome="rejected", decision="数据无误。")
+    assert list(Refund.objects.values_list("pk", flat=True)) == [refunded.pk]
+    assert [r.amount_cents for r in stripe_client.refunds_of(payment.stripe_payment_intent_id)] == [
+        refunded.amount_cents
+    ]
+    call_command("reconcile_stripe")
+
+
+def test_no_decision_while_a_card_payment_is_in_flight(owed, toys, coffee, toys_actor, admin_actor):
+    from exchange.models import DeliveryReport, DisputeState
+    from exchange.services import disputes
+
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments._claim(toys_actor, owed)  # claimed: Stripe has not answered yet
+    report = DeliveryReport.objects.filter(campaign=owed.campaign, placement__leg__promoter=coffee).first()
+    dispute = disputes.dispute_open(
+        actor=toys_actor, campaign=owed.campaign, subject="result", reason="figures_wrong", statement="只有一半"
+    )
+    with pytest.raises(ValidationError) as caught:
+        disputes.dispute_resolve(
+            actor=admin_actor,
+            dispute=dispute,
+            outcome="upheld",
+            decision="减半",
+            adjustments={report.pk: report.reach // 2},
+        )
+    assert caught.value.error_dict["dispute"][0].code == "payment_in_progress"
+    dispute.refresh_from_db()
+    report.refresh_from_db()
+    assert dispute.state != DisputeState.RESOLVED and report.reach > 0
+    # Stripe answers; the charge books the figures it was made for, then the admin decides.
+    payments.payment_execute(payment_id=payment.pk)
+    assert Settlement.objects.get(pk=owed.pk).state == SettlementState.PAID
+    disputes.dispute_resolve(
+        actor=admin_actor,
+        dispute=dispute,
+        outcome="upheld",
+        decision="减半",
+        adjustments={report.pk: report.reach // 2},
+    )

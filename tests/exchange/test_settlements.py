@@ -158,3 +158,61 @@ def test_traffic_credit_is_paid_down_by_a_later_swap_in_which_the_debtor_deliver
     assert credit(toys) == debt - surplus.gap_value_cents, "Tiny Toys' debt is paid down by its surplus"
     assert credit(tea) == surplus.gap_value_cents
     assert credit(coffee) == -debt, "Bean House is still owed what Tiny Toys owed it"
+
+
+def test_a_decision_that_swaps_the_sides_gives_the_new_payer_its_own_choice(
+    completed, coffee, toys, toys_actor, admin_actor, settings
+):
+    from exchange.models import DeliveryReport
+
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY = "sk_test_x", "pk_test_x"
+    campaign = completed(coffee_share=1.0, toys_share=0.5)
+    s = Settlement.objects.get(campaign=campaign)
+    services.settlement_choose(actor=toys_actor, settlement=s, choice="cash")
+    d = services.dispute_open(
+        actor=toys_actor, campaign=campaign, subject="result", reason="figures_wrong", statement="咖啡一方只送达一成"
+    )
+    cut = {
+        r.pk: r.reach // 10 for r in DeliveryReport.objects.filter(campaign=campaign, placement__leg__promoter=coffee)
+    }
+    services.dispute_resolve(actor=admin_actor, dispute=d, outcome="upheld", decision="按一成计", adjustments=cut)
+    s.refresh_from_db()
+    assert s.payer_id == coffee.pk
+    assert (s.state, s.choice, s.chosen_by_id) == (SettlementState.OPEN, "", None)
+
+
+def test_a_voided_settlement_opens_again_when_a_later_decision_brings_the_gap_back(
+    completed, coffee, toys, toys_actor, admin_actor
+):
+    from exchange.models import DeliveryReport
+
+    campaign = completed(coffee_share=1.0, toys_share=0.5)
+    s = Settlement.objects.get(campaign=campaign)
+    reports = list(DeliveryReport.objects.filter(campaign=campaign, placement__leg__promoter=coffee))
+    delivered = delivered_by_brand(campaign)
+    share = delivered[toys.pk] / delivered[coffee.pk]
+    first = services.dispute_open(
+        actor=toys_actor, campaign=campaign, subject="result", reason="figures_wrong", statement="实际送达与我方相当"
+    )
+    services.dispute_resolve(
+        actor=admin_actor,
+        dispute=first,
+        outcome="upheld",
+        decision="按后台数据",
+        adjustments={r.pk: int(r.reach * share) for r in reports},
+    )
+    s.refresh_from_db()
+    assert s.state == SettlementState.VOID
+    second = services.dispute_open(
+        actor=toys_actor, campaign=campaign, subject="result", reason="figures_wrong", statement="补充证据"
+    )
+    services.dispute_resolve(
+        actor=admin_actor,
+        dispute=second,
+        outcome="upheld",
+        decision="恢复原数据",
+        adjustments={r.pk: r.reach for r in reports},
+    )
+    s.refresh_from_db()
+    assert s.state == SettlementState.OPEN and s.payer_id == toys.pk and s.gap_value_cents > 0
+    assert account(brand=toys, kind=AccountKind.TRAFFIC_CREDIT).balance_cents == s.gap_value_cents
