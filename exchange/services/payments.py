@@ -463,10 +463,13 @@ def refund_apply(*, refund_id: int, result: stripe_client.RefundResult) -> Refun
 
 # --- webhooks --------------------------------------------------------------------------------
 def _payment_of(obj: dict) -> Payment | None:
-    meta = obj.get("metadata") or {}
-    q = Q(stripe_payment_intent_id=obj.get("id"))
-    if str(meta.get(stripe_client.PAYMENT_KEY, "")).isdigit():
-        q |= Q(pk=int(meta[stripe_client.PAYMENT_KEY]))
+    if not isinstance(obj, dict):
+        return None
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    q = Q(stripe_payment_intent_id=str(obj.get("id") or "")[:255])
+    pk = str(meta.get(stripe_client.PAYMENT_KEY, ""))
+    if pk.isascii() and pk.isdecimal() and len(pk) < 19:
+        q |= Q(pk=int(pk))
     return Payment.objects.filter(q).first()
 
 
@@ -476,7 +479,8 @@ def stripe_event_handle(*, event: dict) -> str:
     event_id, kind = str(event.get("id") or ""), str(event.get("type") or "")
     if not event_id:
         return "ignored: no id"
-    obj = (event.get("data") or {}).get("object") or {}
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    obj = data.get("object") if isinstance(data.get("object"), dict) else {}
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -486,13 +490,19 @@ def stripe_event_handle(*, event: dict) -> str:
         outcome = "ignored"
         if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
             payment = _payment_of(obj)
+            try:
+                intent = stripe_client._intent(obj) if payment is not None else None
+            except (KeyError, TypeError, ValueError):
+                # Signed, but not a PaymentIntent: recorded as seen, nothing applied (the beat
+                # and reconciliation read the payment from Stripe itself).
+                payment, intent = None, None
+                outcome = "ignored: not a PaymentIntent"
             if payment is not None:
-                intent = stripe_client._intent(obj)
                 if kind == "payment_intent.payment_failed" and not intent.failure_code:
                     intent = stripe_client.Intent(**{**intent.__dict__, "failure_code": "payment_failed"})
                 payment = payment_apply(payment_id=payment.pk, intent=intent)
                 outcome = f"payment {payment.pk}: {payment.state}"
-            else:
+            elif outcome == "ignored":
                 outcome = "unknown payment"
         elif kind == "charge.refunded":
             pi = obj.get("payment_intent") or ""

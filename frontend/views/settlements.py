@@ -92,6 +92,8 @@ def settlement_detail(request, pk: int):
         if (is_payer_member or actor.is_admin)
         else [],
         "open_states": (SettlementState.OPEN, SettlementState.CASH_PENDING),
+        # A card's decline reason is the payer's own business (and the platform's).
+        "sees_failure": is_payer_member or actor.is_admin,
     }
     return render(request, "frontend/settlements/detail.html", context)
 

@@ -135,3 +135,17 @@ def test_pay_settlement_commits_its_claim_before_stripe_is_called(
     assert out["errors"] == []
     assert seen == {"claims_committed": 1}, "Stripe was called before the claim was committed"
     assert Settlement.objects.get(pk=s.pk).state == SettlementState.PAID
+
+
+def test_a_decline_reason_is_for_the_payer_not_the_payee(owed, toys_owner, coffee_owner, client):
+    Settlement.objects.filter(pk=owed.pk).update(
+        last_failure="Your card has insufficient funds.", state=SettlementState.CASH_PENDING, choice="cash"
+    )
+    query = "query($s: ID!) { settlement(id: $s) { lastFailure } }"
+    s = gid("Settlement", owed.pk)
+    assert session(toys_owner)(query, {"s": s})["settlement"]["lastFailure"] == "Your card has insufficient funds."
+    assert session(coffee_owner)(query, {"s": s})["settlement"]["lastFailure"] == ""
+    client.force_login(coffee_owner)
+    assert "insufficient funds" not in client.get(f"/settlements/{owed.pk}/").content.decode()
+    client.force_login(toys_owner)
+    assert "insufficient funds" in client.get(f"/settlements/{owed.pk}/").content.decode()

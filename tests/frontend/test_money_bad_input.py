@@ -78,3 +78,25 @@ def test_webhook_bodies_that_are_not_signed_events_get_400(settings):
         body, sig = signed(event)
         r = c.post("/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig)
         assert r.status_code == 400, event
+
+
+def test_signed_payment_events_without_a_payment_intent_are_recorded_and_change_nothing(settings):
+    from exchange.models import StripeEvent
+
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    c = Client(raise_request_exception=False)
+    odd = (
+        {"id": "evt_odd_1", "type": "payment_intent.succeeded", "data": {"object": {"id": "pi_1"}}},
+        {"id": "evt_odd_2", "type": "payment_intent.succeeded", "data": {"object": ["x"]}},
+        {
+            "id": "evt_odd_3",
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"metadata": {"huiliu_payment": "²"}}},
+        },
+        {"id": "evt_odd_4", "type": "charge.refunded", "data": {"object": {"refunds": {"data": [{"id": "re_1"}]}}}},
+    )
+    for event in odd:
+        body, sig = signed(event)
+        r = c.post("/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig)
+        assert r.status_code == 200, (event, r.status_code)
+    assert StripeEvent.objects.count() == len(odd)
