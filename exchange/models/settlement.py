@@ -225,6 +225,7 @@ class Refund(models.Model):
         verbose_name=_("dispute"),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)  # the resume lease
     succeeded_at = models.DateTimeField(_("succeeded"), null=True, blank=True)
     ledger_txn = models.OneToOneField(
         LedgerTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("ledger")

@@ -328,19 +328,28 @@ def _fail(payment: Payment, intent: stripe_client.Intent, now: datetime) -> None
 
 
 def payments_resume(*, now: datetime | None = None, older_than: timedelta = RESUME_AFTER) -> int:
-    """Finish payments and refunds a dead process left claimed (beat). Returns how many."""
+    """Finish payments and refunds a dead process left claimed (beat). Returns how many.
+
+    Each row is leased first (its ``updated_at`` moved to now, only if nobody moved it since
+    it was read), so two overlapping runs never both call Stripe for it; one row that fails
+    is logged and the others still run."""
     now = now or timezone.now()
+    cutoff = now - older_than
     done = 0
-    for pk in Payment.objects.filter(state=PaymentState.CLAIMED, created_at__lte=now - older_than).values_list(
-        "pk", flat=True
-    )[:100]:
-        payment_execute(payment_id=pk)
-        done += 1
-    for pk in Refund.objects.filter(state=RefundState.CLAIMED, created_at__lte=now - older_than).values_list(
-        "pk", flat=True
-    )[:100]:
-        refund_execute(refund_id=pk)
-        done += 1
+    for model, claimed, execute, arg in (
+        (Payment, PaymentState.CLAIMED, payment_execute, "payment_id"),
+        (Refund, RefundState.CLAIMED, refund_execute, "refund_id"),
+    ):
+        stale = model.objects.filter(state=claimed, created_at__lte=cutoff, updated_at__lte=cutoff)
+        for pk in stale.order_by("pk").values_list("pk", flat=True)[:100]:
+            if not model.objects.filter(pk=pk, state=claimed, updated_at__lte=cutoff).update(updated_at=now):
+                continue  # another run took it
+            try:
+                execute(**{arg: pk})
+            except Exception:  # one bad row must not stop the others; it is retried next run
+                log.exception("resuming %s %s failed", model.__name__, pk)
+                continue
+            done += 1
     return done
 
 

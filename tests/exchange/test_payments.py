@@ -383,3 +383,35 @@ def test_no_decision_while_a_card_payment_is_in_flight(owed, toys, coffee, toys_
         decision="减半",
         adjustments={report.pk: report.reach // 2},
     )
+
+
+def test_overlapping_resume_runs_call_stripe_once_per_row_and_a_bad_row_stops_nothing(
+    stripe_on, completed, toys, coffee, toys_actor, coffee_actor, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    first = Settlement.objects.get(campaign=completed(coffee_share=1.0, toys_share=0.5))
+    services.settlement_choose(actor=toys_actor, settlement=first, choice="cash")
+    save_card(actor=toys_actor, brand=toys)
+    stuck = payments._claim(toys_actor, first)  # a process died before calling Stripe
+    later = timezone.now() + timedelta(minutes=5)
+    calls = []
+    real = payments.payment_execute
+
+    def counting(*, payment_id):
+        calls.append(payment_id)
+        if len(calls) == 1:
+            raise RuntimeError("Stripe exploded")  # this row fails once; the run carries on
+        return real(payment_id=payment_id)
+
+    monkeypatch.setattr(payments, "payment_execute", counting)
+    assert payments.payments_resume(now=later) == 0 and calls == [stuck.pk]
+    # A second run overlapping the first (same moment): the row is leased, nobody calls Stripe.
+    assert payments.payments_resume(now=later) == 0 and calls == [stuck.pk]
+    # After the lease expires the next run finishes it, once.
+    assert payments.payments_resume(now=later + timedelta(minutes=5)) == 1
+    assert calls == [stuck.pk, stuck.pk]
+    assert Settlement.objects.get(pk=first.pk).state == SettlementState.PAID
+    assert len(_intents_for(stuck.pk)) == 1
