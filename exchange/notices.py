@@ -43,6 +43,33 @@ def notice_line(event: DomainEvent, brand: Brand, language: str) -> str:
             EventType.DISPUTE_ANSWERED: _("%(other)s answered the dispute in its swap with %(brand)s"),
             EventType.DISPUTE_RESOLVED: _("A dispute in the swap between %(brand)s and %(other)s was closed"),
         }
+        payload = event.payload or {}
+        payer = payload.get("payer") == brand.slug
+        if event.type == EventType.SETTLEMENT_OPENED:
+            texts[event.type] = (
+                _("%(brand)s owes the settlement of its swap with %(other)s: choose cash or traffic credit")
+                if payer
+                else _("A settlement of the swap between %(brand)s and %(other)s is open")
+            )
+        elif event.type == EventType.SETTLEMENT_PAID:
+            texts[event.type] = _("The settlement of the swap between %(brand)s and %(other)s is paid")
+        elif event.type == EventType.SETTLEMENT_CREDITED:
+            texts[event.type] = (
+                _(
+                    "No choice was made in time: the settlement of the swap between %(brand)s and %(other)s is carried as traffic credit"
+                )
+                if payload.get("defaulted")
+                else _("The settlement of the swap between %(brand)s and %(other)s is carried as traffic credit")
+            )
+        elif event.type == EventType.SETTLEMENT_FAILED:
+            if payer:  # the decline reason is the payer's alone
+                reason = one_line(payload.get("failure_message") or payload.get("failure_code") or "")[:200]
+                return _("The card payment of %(brand)s's settlement with %(other)s did not go through: %(reason)s") % {
+                    "brand": one_line(brand.display_name(language)),
+                    "other": one_line(other.display_name(language)) if other else "",
+                    "reason": reason or _("declined"),
+                }
+            texts[event.type] = _("A card payment of the settlement between %(brand)s and %(other)s did not go through")
         template = texts.get(event.type)
         if template is None:
             return str(EventType(event.type).label)

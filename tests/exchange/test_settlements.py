@@ -216,3 +216,20 @@ def test_a_voided_settlement_opens_again_when_a_later_decision_brings_the_gap_ba
     s.refresh_from_db()
     assert s.state == SettlementState.OPEN and s.payer_id == toys.pk and s.gap_value_cents > 0
     assert account(brand=toys, kind=AccountKind.TRAFFIC_CREDIT).balance_cents == s.gap_value_cents
+
+
+def test_settlement_notices_tell_the_payer_what_to_do_and_keep_the_decline_reason_to_it(completed, coffee, toys):
+    from exchange.notices import notice_line
+    from exchange.services.settlements import settlement_event
+
+    s = Settlement.objects.get(campaign=completed(coffee_share=1.0, toys_share=0.5))
+    opened = DomainEvent.objects.filter(type=EventType.SETTLEMENT_OPENED).latest("pk")
+    assert "choose cash or traffic credit" in notice_line(opened, toys, "en")
+    assert "choose" not in notice_line(opened, coffee, "en")
+    settlement_event(s, EventType.SETTLEMENT_FAILED, None, failure_code="card_declined", failure_message="余额不足")
+    failed = DomainEvent.objects.filter(type=EventType.SETTLEMENT_FAILED).latest("pk")
+    assert "余额不足" in notice_line(failed, toys, "en")
+    assert "余额不足" not in notice_line(failed, coffee, "en") and "did not go through" in notice_line(
+        failed, coffee, "en"
+    )
+    assert "未成功" in notice_line(failed, toys, "zh-hans")
