@@ -106,6 +106,8 @@ class ExchangeError(StrEnum):
     PAYMENT_FAILED = "payment_failed"
     STRIPE_UNAVAILABLE = "stripe_unavailable"
     INVALID_POLICY = "invalid_policy"
+    REFUND_NOT_FAILED = "refund_not_failed"  # only a refund Stripe refused is retried
+    NOTHING_LEFT_TO_REFUND = "nothing_left_to_refund"
     # disputes
     DISPUTE_NOT_OPEN = "dispute_not_open"
     DISPUTE_ALREADY_OPEN = "dispute_already_open"

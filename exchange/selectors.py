@@ -363,7 +363,7 @@ def webhook_delivery_list(
     qs = (
         webhook_delivery_visible(actor=actor)
         .filter(endpoint=endpoint)
-        .select_related("endpoint", "event__proposal")
+        .select_related("endpoint__brand", "event__proposal")
         .prefetch_related("attempt_log")
     )
     if state:

@@ -74,8 +74,9 @@ def _d(obj) -> dict:
 def _intent(pi) -> Intent:
     pi = _d(pi)
     error = pi.get("last_payment_error") or {}
+    # ``latest_charge`` is the charge's id unless the call expanded it (we do, for its receipt).
     charge = pi.get("latest_charge")
-    receipt = charge.get("receipt_url", "") if isinstance(charge, dict) else ""
+    receipt = (charge.get("receipt_url") or "") if isinstance(charge, dict) else ""
     return Intent(
         id=pi["id"],
         status=pi["status"],
@@ -83,7 +84,7 @@ def _intent(pi) -> Intent:
         currency=str(pi["currency"]).upper(),
         failure_code=(error.get("decline_code") or error.get("code") or "") if error else "",
         failure_message=(error.get("message") or "") if error else "",
-        receipt_url=receipt or "",
+        receipt_url=receipt if isinstance(receipt, str) and receipt.startswith("https://") else "",
         metadata=dict(pi.get("metadata") or {}),
     )
 
@@ -148,7 +149,7 @@ def setup_intent_card(*, setup_intent: str, customer: str) -> Card | None:
 def payment_intent_find(*, payment_id: int, customer: str) -> Intent | None:
     for pi in _list_all(_client().v1.payment_intents, customer=customer):
         if (pi.get("metadata") or {}).get(PAYMENT_KEY) == str(payment_id):
-            return _intent(pi)
+            return payment_intent_retrieve(pi["id"])  # read again with its charge (the receipt)
     return None
 
 
@@ -178,6 +179,7 @@ def payment_intent_find_or_create(
                 "payment_method": payment_method,
                 "confirm": True,
                 "off_session": True,
+                "expand": ["latest_charge"],
                 # In metadata, not ``description``: localstripe refuses that parameter.
                 "metadata": {
                     PAYMENT_KEY: str(payment_id),
@@ -208,7 +210,7 @@ def payment_intent_find_or_create(
 
 def payment_intent_retrieve(intent_id: str) -> Intent:
     try:
-        return _intent(_client().v1.payment_intents.retrieve(intent_id))
+        return _intent(_client().v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]}))
     except stripe.StripeError as exc:
         raise StripeUnavailable(str(exc)) from exc
 

@@ -15,10 +15,11 @@ from exchange.services import (
     delivery,
     notifications,
     partitions,
-    payments,
     proposals,
+    refunds,
     reported,
     settlements,
+    stripe_sync,
     webhooks,
 )
 
@@ -100,14 +101,14 @@ def settlement_defaults_task() -> int:
 def settlement_refund_task(refund_id: int) -> None:
     """Queue ``payments``: issue one claimed refund at Stripe. Idempotent (the refund row's
     metadata finds a refund already made; an applied row is left), so a redelivery is safe."""
-    payments.refund_execute(refund_id=refund_id)
+    refunds.refund_execute(refund_id=refund_id)
 
 
 @shared_task(ignore_result=True)
 def settlement_payments_resume_task() -> int:
     """Beat, every minute (queue ``payments``): finish payments and refunds a dead process left
     claimed between the Stripe call and the database write."""
-    return payments.payments_resume()
+    return stripe_sync.payments_resume()
 
 
 @shared_task(ignore_result=True, soft_time_limit=600)
@@ -116,9 +117,9 @@ def settlement_reconcile_task() -> int:
     every mismatch is logged as an error (and ``manage.py reconcile_stripe`` prints them)."""
     import logging
 
-    if not payments.stripe_client.configured():
+    if not stripe_sync.stripe_client.configured():
         return 0
-    problems = payments.reconcile()
+    problems = stripe_sync.reconcile()
     for line in problems:
         logging.getLogger(__name__).error("reconcile_stripe: %s", line)
     return len(problems)

@@ -158,7 +158,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     ``charge.refunded``): the signature is checked with STRIPE_WEBHOOK_SECRET — a bad one is a
     400 and changes nothing — and each event id is applied once (a replay answers 200)."""
     from exchange import stripe_client
-    from exchange.services import payments
+    from exchange.services import stripe_sync
 
     if len(request.body) > 512 * 1024:
         return HttpResponse("too large", status=413, content_type="text/plain")
@@ -166,5 +166,5 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         event = stripe_client.webhook_event(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
     except ValueError:
         return HttpResponse("bad signature", status=400, content_type="text/plain")
-    outcome = payments.stripe_event_handle(event=event)
+    outcome = stripe_sync.stripe_event_handle(event=event)
     return HttpResponse(outcome, status=200, content_type="text/plain")

@@ -190,8 +190,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.SETTLEMENT_FAILED: (*_SETTLEMENT, "failure_code", "failure_message"),
     EventType.SETTLEMENT_CREDITED: (*_SETTLEMENT, "defaulted"),
     EventType.SETTLEMENT_REFUNDED: (*_SETTLEMENT, "refund_cents"),
+    EventType.SETTLEMENT_UPDATED: (*_SETTLEMENT, "change"),
     EventType.DISPUTE_OPENED: _DISPUTE,
     EventType.DISPUTE_ANSWERED: _DISPUTE,
+    EventType.DISPUTE_EVIDENCE_ADDED: (*_DISPUTE, "side", "evidence"),
     EventType.DISPUTE_RESOLVED: _DISPUTE,
     EventType.BRAND_STATUS_CHANGED: ("brand", "previous", "status", "reason"),
 }
@@ -203,7 +205,12 @@ def _value(key: str, value: Any) -> Any:
     return value
 
 
-def payload_data(event: DomainEvent) -> dict[str, Any]:
+# Fields only the paying brand's endpoints receive (a card's decline reason is the payer's own
+# business): the other party's endpoints get the event without them.
+PAYER_ONLY = {EventType.SETTLEMENT_FAILED: ("failure_code", "failure_message")}
+
+
+def payload_data(event: DomainEvent, *, for_brand: str | None = None) -> dict[str, Any]:
     """The ``data`` object of ``event``'s webhook. Common fields: ``webhook_id`` (as the header),
     ``proposal`` (its global id or null) and ``acted_by``; then the type's fields (those of
     FIELDS the outbox row has). An event type added later without an entry in FIELDS sends its
@@ -217,21 +224,24 @@ def payload_data(event: DomainEvent) -> dict[str, Any]:
     keys = FIELDS.get(event.type)
     if keys is None:
         keys = tuple(k for k, v in raw.items() if _scalar(v) and k not in data)
+    private = PAYER_ONLY.get(event.type, ()) if for_brand is not None and for_brand != raw.get("payer") else ()
     for key in keys:
-        if key in raw and key != "proposal":
+        if key in raw and key != "proposal" and key not in private:
             data[key] = _value(key, raw[key])
     return data
 
 
-def payload(event: DomainEvent) -> dict[str, Any]:
+def payload(event: DomainEvent, *, for_brand: str | None = None) -> dict[str, Any]:
+    """The webhook body of ``event`` as sent to an endpoint of the brand ``for_brand`` (its
+    slug; None: the whole event, as documented)."""
     return {
         "type": event.type,
         "version": PAYLOAD_VERSION,
         "timestamp": _iso(event.created_at),
-        "data": payload_data(event),
+        "data": payload_data(event, for_brand=for_brand),
     }
 
 
-def body_of(event: DomainEvent) -> bytes:
+def body_of(event: DomainEvent, *, for_brand: str | None = None) -> bytes:
     """The exact bytes sent (and signed): compact JSON, keys in a stable order."""
-    return json.dumps(payload(event), ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(payload(event, for_brand=for_brand), ensure_ascii=False, separators=(",", ":")).encode()

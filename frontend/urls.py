@@ -55,6 +55,7 @@ urlpatterns = [
     path("settlements/<int:pk>/", settlements.settlement_detail, name="settlement"),
     path("settlements/<int:pk>/choose/", settlements.settlement_choose, name="settlement_choose"),
     path("settlements/<int:pk>/pay/", settlements.settlement_pay, name="settlement_pay"),
+    path("settlements/<int:pk>/receipts/<int:attempt>/", settlements.settlement_receipt, name="settlement_receipt"),
     path("dashboard/brands/<slug:slug>/webhooks/", webhooks.endpoint_list, name="webhooks"),
     path("dashboard/brands/<slug:slug>/webhooks/<int:pk>/", webhooks.endpoint_detail, name="webhook_detail"),
     path("dashboard/brands/<slug:slug>/webhooks/<int:pk>/rotate/", webhooks.endpoint_rotate, name="webhook_rotate"),
@@ -103,6 +104,7 @@ urlpatterns = [
     path("review/matcher/runs/<int:run_id>/", matcher.run_status, name="matcher_run_status"),
     path("review/rates/", exchange_admin.rates, name="rates"),
     path("review/settlement/", settlements.settlement_admin, name="settlement_admin"),
+    path("review/refunds/<int:pk>/retry/", settlements.refund_retry, name="refund_retry"),
     path("review/rates/<int:pk>/", exchange_admin.rate_edit, name="rate_edit"),
     path("review/proposals/", exchange_admin.proposals, name="proposals_admin"),
     # Delivery reports (a campaign's delivery panel, its forms and proofs; disputes for admins)

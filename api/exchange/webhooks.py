@@ -93,7 +93,7 @@ class WebhookDeliveryNode(ScopedObjectType):
         return self.next_attempt_at if self.state in (WebhookState.PENDING, WebhookState.FAILED) else None
 
     def resolve_body(self, info):
-        return webhooks.body_of(self.event).decode()
+        return webhooks.body_of(self.event, for_brand=self.endpoint.brand.slug).decode()
 
     def resolve_attempt_log(self, info):
         return [

@@ -31,8 +31,10 @@ class EventType(models.TextChoices):
     SETTLEMENT_FAILED = "settlement.failed", _("Settlement payment failed")
     SETTLEMENT_CREDITED = "settlement.credited", _("Settlement carried as traffic credit")
     SETTLEMENT_REFUNDED = "settlement.refunded", _("Settlement refunded")
+    SETTLEMENT_UPDATED = "settlement.updated", _("Settlement changed")
     DISPUTE_OPENED = "dispute.opened", _("Dispute opened")
     DISPUTE_ANSWERED = "dispute.answered", _("Dispute answered")
+    DISPUTE_EVIDENCE_ADDED = "dispute.evidence_added", _("Dispute evidence added")
     DISPUTE_RESOLVED = "dispute.resolved", _("Dispute resolved")
     BRAND_STATUS_CHANGED = "brand.status_changed", _("Brand status changed")
 

@@ -191,8 +191,13 @@ def dispute_audit(actor: Actor, action: AuditAction, d: Dispute, data: dict) -> 
         audit(actor=actor, action=action, obj=d, brand=brand, data=data)
 
 
-def dispute_event(d: Dispute, type_: str, actor_brand_id: int | None) -> None:
-    emit(type=type_, proposal=d.campaign.proposal, actor_brand_id=actor_brand_id, payload=dispute_payload(d))
+def dispute_event(d: Dispute, type_: str, actor_brand_id: int | None, **extra) -> None:
+    emit(
+        type=type_,
+        proposal=d.campaign.proposal,
+        actor_brand_id=actor_brand_id,
+        payload={**dispute_payload(d), **extra},
+    )
 
 
 def dispute_create(

@@ -15,7 +15,7 @@
   posting — and the rollups moved by the difference; a still-disputed report: confirmed at the
   decided reach). ``rejected``: the figures stand (a disputed report is confirmed as
   reported). A completed campaign's settlement then follows the corrected figures
-  (``settlements.settlement_after_dispute``; a paid one is refunded by ``payments.refund_issue``).
+  (``settlements.settlement_after_dispute``; a paid one is refunded by ``refunds.refund_issue``).
 
 An open dispute holds the campaign's settlement (``settlements.held``). Every step runs in one
 transaction, is audited for both brands and is written to the outbox (``dispute.opened``,
@@ -257,6 +257,13 @@ def dispute_evidence_add(*, actor: Actor, dispute: Dispute, evidence: Sequence, 
         dispute_audit(
             actor, AuditAction.DISPUTE_EVIDENCE_ADDED, d, {"dispute": d.pk, "side": side, "evidence": len(rows)}
         )
+        dispute_event(
+            d,
+            EventType.DISPUTE_EVIDENCE_ADDED,
+            side,
+            side=(d.opened_by if side == d.opened_by_id else d.respondent).slug,
+            evidence=len(rows),
+        )
     return rows
 
 
@@ -456,10 +463,10 @@ def dispute_resolve(
             }
             d.save(update_fields=["adjustment"])
         if after.refund_value_cents > 0:
-            # Written by the payments slice; imported here so disputes load without it.
-            from exchange.services import payments
+            # Imported here: refunds imports the payment services, which import settlements.
+            from exchange.services import refunds
 
-            payments.refund_issue(
+            refunds.refund_issue(
                 settlement=after.settlement, gap_value_cents=after.refund_value_cents, dispute=d, actor=actor
             )
         dispute_audit(

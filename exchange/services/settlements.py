@@ -257,6 +257,8 @@ def settlement_choose(*, actor: Actor, settlement: Settlement, choice: str, now:
         _audit_both(actor, AuditAction.SETTLEMENT_CHOSEN, s, {"choice": choice})
         if choice == SettlementChoice.CREDIT:
             settlement_event(s, EventType.SETTLEMENT_CREDITED, s.payer_id, defaulted=False)
+        else:
+            settlement_event(s, EventType.SETTLEMENT_UPDATED, s.payer_id, change="cash_chosen")
     return s
 
 
@@ -300,7 +302,7 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
     dispute service has already posted the corrections, in the same transaction). Opens a
     settlement if the campaign now needs one; voids one now within the tolerance; moves an
     unpaid one's figures (and payer, if the sides swapped); for a paid one, returns the value to
-    refund — ``exchange.services.payments.refund_issue`` issues it. The held payer gets a fresh
+    refund — ``exchange.services.refunds.refund_issue`` issues it. The held payer gets a fresh
     ``choose_by`` window."""
     now = now or timezone.now()
     if campaign.state != "completed":
@@ -349,6 +351,7 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
         s.cash_cents = s.fee_cents = 0
         s.save(update_fields=["state", "closed_at", "gap_value_cents", "cash_cents", "fee_cents"])
         _audit_both(actor, AuditAction.SETTLEMENT_VOIDED, s, {"dispute": dispute.pk, "gap_value_cents": gap.gap_cents})
+        settlement_event(s, EventType.SETTLEMENT_UPDATED, None, change="voided")
         return AfterDispute(s, 0)
     rules.reciprocity_sync(
         campaign=campaign,
@@ -357,7 +360,9 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
         reason=rules.TxnReason.DISPUTE_RESOLUTION,
     )
     swapped = s.payer_id != gap.lighter
-    if swapped or s.state == SettlementState.VOID:
+    reopened = swapped or s.state == SettlementState.VOID
+    before = (s.gap_value_cents, s.payer_delivered_cents, s.payee_delivered_cents)
+    if reopened:
         # A new payer (the sides swapped) or a voided settlement needed again: the choice is
         # the payer's to make, afresh — never the other brand's earlier one.
         s.state, s.choice, s.chosen_by, s.chosen_at, s.closed_at = SettlementState.OPEN, "", None, None, None
@@ -368,6 +373,10 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
     if s.state != SettlementState.CREDITED:
         s.choose_by = max(s.choose_by, now + timedelta(days=policy.choose_within_days))
     s.save()
-    if swapped:
+    if reopened:
+        # For the (new) payer this is an opening like the first: it has to choose.
         _audit_both(actor, AuditAction.SETTLEMENT_OPENED, s, {"dispute": dispute.pk, "payer": s.payer_id})
+        settlement_event(s, EventType.SETTLEMENT_OPENED, None, change="reopened")
+    elif before != (s.gap_value_cents, s.payer_delivered_cents, s.payee_delivered_cents):
+        settlement_event(s, EventType.SETTLEMENT_UPDATED, None, change="figures_changed")
     return AfterDispute(s, 0)

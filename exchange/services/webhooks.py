@@ -467,7 +467,7 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> bool |
         return None
     delivery = (
         WebhookDelivery.objects.select_related(
-            "endpoint", "event__proposal", "event__proposal__initiator", "event__proposal__counterparty"
+            "endpoint__brand", "event__proposal", "event__proposal__initiator", "event__proposal__counterparty"
         )
         .filter(pk=delivery_id)
         .first()
@@ -476,7 +476,7 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> bool |
         return None
     endpoint = delivery.endpoint
     try:
-        body = webhooks.body_of(delivery.event)
+        body = webhooks.body_of(delivery.event, for_brand=endpoint.brand.slug)
         target = url_check(endpoint.url)  # again: DNS may answer differently than at registration
     except ValidationError as exc:
         outcome = Outcome(error=exc.messages[0][:300])

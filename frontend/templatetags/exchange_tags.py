@@ -42,6 +42,12 @@ def money(cents) -> str:
 
 
 @register.filter
+def negate(value):
+    """``-value`` for an int (a balance shown as what is owed): anything else unchanged."""
+    return -value if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+@register.filter
 def yuan(cents) -> str:
     """Integer cents as a plain amount for an input field (``123456`` → ``1234.56``)."""
     try:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from exchange.models import BillingProfile, Payment, Settlement, SettlementState
 from exchange.services import payments as payment_services
+from exchange.services import refunds as refund_services
 from exchange.services import settlements as settlement_services
 from exchange.services.common import can_act_for
 from frontend.labels import page_error_items
@@ -98,6 +99,37 @@ def settlement_detail(request, pk: int):
     return render(request, "frontend/settlements/detail.html", context)
 
 
+@login_required
+def settlement_receipt(request, pk: int, attempt: int):
+    """The receipt of a settlement's successful card payment: what was charged (cash for the
+    gap and the platform fee), what was refunded since, and Stripe's references. The paying
+    brand's members and staff only (like the payments list); printable."""
+    from django.db.models import Sum
+
+    from exchange.models import PaymentState, Refund, RefundState
+
+    actor = actor_of(request)
+    s = _settlement(request, pk)
+    if actor.roles.get(s.payer_id) is None and not actor.is_admin:
+        raise Http404
+    payment = Payment.objects.filter(settlement=s, attempt=attempt, state=PaymentState.SUCCEEDED).first()
+    if payment is None:
+        raise Http404
+    refunds = list(Refund.objects.filter(payment=payment, state=RefundState.SUCCEEDED).order_by("succeeded_at", "pk"))
+    refunded = Refund.objects.filter(payment=payment, state=RefundState.SUCCEEDED).aggregate(a=Sum("amount_cents"))
+    return render(
+        request,
+        "frontend/settlements/receipt.html",
+        {
+            "s": s,
+            "payment": payment,
+            "number": f"HL-{s.pk:06d}-{payment.attempt}",
+            "refunds": refunds,
+            "net_cents": payment.amount_cents - (refunded["a"] or 0),
+        },
+    )
+
+
 @require_POST
 @login_required
 def settlement_choose(request, pk: int):
@@ -143,7 +175,10 @@ def billing(request, slug: str):
     actor = actor_of(request)
     client_secret = ""
     enabled = settlement_services.cash_enabled()
-    if enabled and actor.roles.get(brand.pk) == Role.OWNER:
+    is_owner = actor.roles.get(brand.pk) == Role.OWNER
+    # A SetupIntent (a Stripe object) is made only when the owner asks to add or replace a
+    # card (``?card=new``), never by merely looking at the page.
+    if enabled and is_owner and request.GET.get("card") == "new":
         try:
             _profile, client_secret = payment_services.billing_setup_start(actor=actor, brand=brand)
         except ValidationError as exc:
@@ -156,6 +191,7 @@ def billing(request, slug: str):
             "enabled": enabled,
             "profile": BillingProfile.objects.filter(brand=brand).first(),
             "client_secret": client_secret,
+            "can_add_card": enabled and is_owner,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "stripe_js": settings.STRIPE_JS_URL,
             "payments": list(payment_services.payment_list(brand=brand)[:100]),
@@ -228,11 +264,35 @@ def settlement_admin(request):
                 "choose_within_days": _("Days the payer has to choose"),
             },
             "credits": list(ledger_selectors.brands_with_credit()[:200]),
+            "failed_refunds": refund_services.refunds_failed(),
             "open": list(
                 ledger_selectors.settlement_list(actor=actor).filter(state__in=("open", "cash_pending"))[:100]
             ),
         },
     )
+
+
+@require_POST
+@login_required
+def refund_retry(request, pk: int):
+    """Platform admins: ask Stripe again for a refund it refused."""
+    from django.core.exceptions import PermissionDenied
+
+    from exchange.models import Refund
+
+    actor = actor_of(request)
+    if not actor.is_admin:
+        raise PermissionDenied
+    refund = Refund.objects.filter(pk=pk).first()
+    if refund is None:
+        raise Http404
+    try:
+        refund_services.refund_retry(actor=actor, refund=refund)
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        messages.success(request, _("The refund was sent to Stripe again; its result appears here and on the receipt."))
+    return redirect("frontend:settlement_admin")
 
 
 LEDGER_PAGE = 50

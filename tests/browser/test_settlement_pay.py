@@ -60,6 +60,11 @@ def test_the_payer_saves_a_card_and_pays_a_settlement(owed, browser_page, live_s
     expect(page.locator("#settlement-state")).to_have_text("已付款")
     expect(page.locator("#payment-list")).to_contain_text("¥")
     page.shots.take("settlement-paid")
+    page.locator("#payment-list [data-receipt]").click()
+    page.wait_for_load_state()
+    expect(page.locator("#receipt-number")).to_have_text(f"HL-{owed.pk:06d}-1")
+    expect(page.locator("#receipt-lines [data-line=total]")).to_contain_text("¥")
+    page.shots.take("settlement-receipt")
 
     def settled():
         deadline = time.monotonic() + 15

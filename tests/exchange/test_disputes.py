@@ -273,6 +273,8 @@ def test_the_respondent_answers_once_and_both_add_evidence(completed, coffee, co
     sides = sorted(DisputeEvidence.objects.filter(dispute=d).values_list("brand__slug", flat=True))
     assert sides == ["bean-house", "tiny-toys"]
     assert AuditEvent.objects.filter(action=AuditAction.DISPUTE_EVIDENCE_ADDED).count() == 2
+    (added,) = DomainEvent.objects.filter(type=EventType.DISPUTE_EVIDENCE_ADDED)
+    assert (added.payload["side"], added.payload["evidence"]) == ("tiny-toys", 1), "partner systems hear of it"
 
 
 def test_only_the_opener_withdraws_and_a_disputed_report_awaits_again(live_cp, coffee_actor, toys_actor):

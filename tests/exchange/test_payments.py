@@ -20,7 +20,7 @@ from exchange.models import (
     SettlementState,
     StripeEvent,
 )
-from exchange.services import payments
+from exchange.services import payments, refunds, stripe_sync
 from tests.fixtures_stripe import CARD_DECLINED_ON_CHARGE, save_card, signed
 
 pytestmark = pytest.mark.django_db
@@ -205,7 +205,7 @@ def test_a_dispute_decided_for_the_payer_after_payment_refunds_the_difference_on
         )
         after = settlement_after_dispute(campaign=owed.campaign, dispute=dispute, actor=admin_actor)
         assert after.refund_value_cents == 30_000
-        payments.refund_issue(
+        refunds.refund_issue(
             settlement=after.settlement, gap_value_cents=after.refund_value_cents, dispute=dispute, actor=admin_actor
         )
     refund = Refund.objects.get()
@@ -215,8 +215,8 @@ def test_a_dispute_decided_for_the_payer_after_payment_refunds_the_difference_on
     assert (at_stripe.id, at_stripe.amount_cents) == (refund.stripe_refund_id, refund.amount_cents)
     # Issuing again (a retried decision) refunds nothing more.
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        payments.refund_issue(settlement=owed, gap_value_cents=30_000, dispute=dispute, actor=admin_actor)
-    payments.refund_execute(refund_id=refund.pk)
+        refunds.refund_issue(settlement=owed, gap_value_cents=30_000, dispute=dispute, actor=admin_actor)
+    refunds.refund_execute(refund_id=refund.pk)
     assert Refund.objects.count() == 1 and len(stripe_client.refunds_of(payment.stripe_payment_intent_id)) == 1
     assert account(brand=toys, kind=AccountKind.TRAFFIC_CREDIT).balance_cents == 0
     assert (
@@ -282,7 +282,7 @@ def test_a_charge_refunded_webhook_applies_a_refund_once(owed, toys, coffee, toy
         outcome="upheld",
         decision="y",
     )
-    refund = payments.refund_issue(settlement=owed, gap_value_cents=10_000, dispute=dispute, actor=admin_actor)
+    refund = refunds.refund_issue(settlement=owed, gap_value_cents=10_000, dispute=dispute, actor=admin_actor)
     made = stripe_client.refund_find_or_create(
         refund_id=refund.pk,
         payment_intent=payment.stripe_payment_intent_id,
@@ -312,7 +312,7 @@ def test_a_charge_refunded_webhook_applies_a_refund_once(owed, toys, coffee, toy
     refund.refresh_from_db()
     assert refund.state == RefundState.SUCCEEDED and refund.stripe_refund_id == made.id
     assert LedgerTransaction.objects.filter(reason="refund").count() == 1
-    payments.refund_execute(refund_id=refund.pk)  # the lost task, run late: nothing more
+    refunds.refund_execute(refund_id=refund.pk)  # the lost task, run late: nothing more
     assert len(stripe_client.refunds_of(payment.stripe_payment_intent_id)) == 1
     assert Refund.objects.count() == 1
 
@@ -406,12 +406,151 @@ def test_overlapping_resume_runs_call_stripe_once_per_row_and_a_bad_row_stops_no
             raise RuntimeError("Stripe exploded")  # this row fails once; the run carries on
         return real(payment_id=payment_id)
 
-    monkeypatch.setattr(payments, "payment_execute", counting)
-    assert payments.payments_resume(now=later) == 0 and calls == [stuck.pk]
+    monkeypatch.setattr(stripe_sync, "payment_execute", counting)
+    assert stripe_sync.payments_resume(now=later) == 0 and calls == [stuck.pk]
     # A second run overlapping the first (same moment): the row is leased, nobody calls Stripe.
-    assert payments.payments_resume(now=later) == 0 and calls == [stuck.pk]
+    assert stripe_sync.payments_resume(now=later) == 0 and calls == [stuck.pk]
     # After the lease expires the next run finishes it, once.
-    assert payments.payments_resume(now=later + timedelta(minutes=5)) == 1
+    assert stripe_sync.payments_resume(now=later + timedelta(minutes=5)) == 1
     assert calls == [stuck.pk, stuck.pk]
     assert Settlement.objects.get(pk=first.pk).state == SettlementState.PAID
     assert len(_intents_for(stuck.pk)) == 1
+
+
+def _paid_with_refund(owed, toys, coffee, toys_actor, admin_actor, gap_value_cents=10_000):
+    """A paid settlement and a refund of part of it, issued (its task not run) and made at Stripe."""
+    from exchange.models import Dispute
+
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    dispute = Dispute.objects.create(
+        campaign=owed.campaign,
+        subject="result",
+        opened_by=toys,
+        respondent=coffee,
+        reason="figures_wrong",
+        statement="x",
+        state="resolved",
+        outcome="upheld",
+        decision="y",
+    )
+    refund = refunds.refund_issue(settlement=owed, gap_value_cents=gap_value_cents, dispute=dispute, actor=admin_actor)
+    return payment, refund
+
+
+def test_a_charge_refunded_webhook_without_its_refunds_list_asks_stripe_for_them(
+    owed, toys, coffee, toys_actor, admin_actor, client, django_capture_on_commit_callbacks
+):
+    from exchange.models import RefundState
+
+    payment, refund = _paid_with_refund(owed, toys, coffee, toys_actor, admin_actor)
+    made = stripe_client.refund_find_or_create(
+        refund_id=refund.pk,
+        payment_intent=payment.stripe_payment_intent_id,
+        amount_cents=refund.amount_cents,
+        idempotency_key=refund.idempotency_key,
+    )
+    # Stripe's current API sends the charge without its refunds.
+    charge = {"id": "ch_x", "object": "charge", "payment_intent": payment.stripe_payment_intent_id, "refunded": True}
+    body, sig = signed({"id": "evt_refunded_bare", "type": "charge.refunded", "data": {"object": charge}})
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post("/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig)
+    assert answer.status_code == 200
+    refund.refresh_from_db()
+    assert (refund.state, refund.stripe_refund_id) == (RefundState.SUCCEEDED, made.id)
+    assert len(stripe_client.refunds_of(payment.stripe_payment_intent_id)) == 1, "found, not made again"
+    assert LedgerTransaction.objects.filter(reason="refund").count() == 1
+
+
+def test_a_refund_updated_webhook_applies_the_refund_once(owed, toys, coffee, toys_actor, admin_actor, client):
+    from exchange.models import RefundState
+
+    payment, refund = _paid_with_refund(owed, toys, coffee, toys_actor, admin_actor)
+    made = stripe_client.refund_find_or_create(
+        refund_id=refund.pk,
+        payment_intent=payment.stripe_payment_intent_id,
+        amount_cents=refund.amount_cents,
+        idempotency_key=refund.idempotency_key,
+    )
+    obj = {
+        "id": made.id,
+        "object": "refund",
+        "amount": made.amount_cents,
+        "status": "succeeded",
+        "payment_intent": payment.stripe_payment_intent_id,
+        "metadata": made.metadata,
+    }
+    for n in range(2):
+        body, sig = signed({"id": f"evt_refund_upd_{n}", "type": "refund.updated", "data": {"object": obj}})
+        answer = client.post("/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig)
+        assert answer.status_code == 200
+    refund.refresh_from_db()
+    assert refund.state == RefundState.SUCCEEDED
+    assert LedgerTransaction.objects.filter(reason="refund").count() == 1
+    assert StripeEvent.objects.get(event_id="evt_refund_upd_0").outcome == "refund applied"
+
+
+def test_the_beat_asks_stripe_again_about_a_pending_refund_not_before_ten_minutes(
+    owed, toys, coffee, toys_actor, admin_actor
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exchange.models import RefundState
+
+    payment, refund = _paid_with_refund(owed, toys, coffee, toys_actor, admin_actor)
+    made = stripe_client.refund_find_or_create(
+        refund_id=refund.pk,
+        payment_intent=payment.stripe_payment_intent_id,
+        amount_cents=refund.amount_cents,
+        idempotency_key=refund.idempotency_key,
+    )
+    pending = stripe_client.RefundResult(id=made.id, status="pending", amount_cents=made.amount_cents)
+    assert refunds.refund_apply(refund_id=refund.pk, result=pending).state == RefundState.PENDING
+    now = timezone.now()
+    assert stripe_sync.payments_resume(now=now + timedelta(minutes=2)) == 0
+    refund.refresh_from_db()
+    assert refund.state == RefundState.PENDING, "a pending refund is not polled every minute"
+    assert stripe_sync.payments_resume(now=now + timedelta(minutes=11)) == 1
+    refund.refresh_from_db()
+    assert refund.state == RefundState.SUCCEEDED  # localstripe's refund has succeeded meanwhile
+    assert len(stripe_client.refunds_of(payment.stripe_payment_intent_id)) == 1
+
+
+def test_a_refund_stripe_refuses_is_audited_shown_to_admins_and_retried_once(
+    owed, toys, coffee, toys_actor, admin_actor, admin_user, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from exchange.models import Refund, RefundState
+    from partners.models import AuditAction, AuditEvent
+
+    payment, refund = _paid_with_refund(owed, toys, coffee, toys_actor, admin_actor)
+    refused = stripe_client.RefundResult(id="re_refused", status="failed", amount_cents=refund.amount_cents)
+    assert refunds.refund_apply(refund_id=refund.pk, result=refused).state == RefundState.FAILED
+    audited = AuditEvent.objects.filter(action=AuditAction.SETTLEMENT_REFUNDED, brand=toys).order_by("pk")
+    assert [e.data.get("state") for e in audited] == ["issued", "failed"]
+    assert [r.pk for r in refunds.refunds_failed()] == [refund.pk]
+    admin = Client()
+    admin.force_login(admin_user)
+    page = admin.get("/review/settlement/").content.decode()
+    assert f'data-refund="{refund.pk}"' in page
+    owner = Client()
+    owner.force_login(toys_actor.user)
+    assert owner.post(f"/review/refunds/{refund.pk}/retry/").status_code == 403
+    assert Refund.objects.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = admin.post(f"/review/refunds/{refund.pk}/retry/")
+    assert answer.status_code == 302
+    retry = Refund.objects.exclude(pk=refund.pk).get()
+    assert retry.state == RefundState.SUCCEEDED and retry.amount_cents == refund.amount_cents
+    (at_stripe,) = stripe_client.refunds_of(payment.stripe_payment_intent_id)
+    assert at_stripe.id == retry.stripe_refund_id
+    assert refunds.refund_retry(actor=admin_actor, refund=refund).pk == retry.pk, "a second retry is the same one"
+    assert refunds.refunds_failed() == []
+    with pytest.raises(ValidationError) as err:
+        refunds.refund_retry(actor=admin_actor, refund=retry)
+    assert err.value.error_dict["refund"][0].code == "refund_not_failed"
+    assert LedgerTransaction.objects.filter(reason="refund").count() == 1
+    call_command("check_ledger")

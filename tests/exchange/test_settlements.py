@@ -179,6 +179,12 @@ def test_a_decision_that_swaps_the_sides_gives_the_new_payer_its_own_choice(
     s.refresh_from_db()
     assert s.payer_id == coffee.pk
     assert (s.state, s.choice, s.chosen_by_id) == (SettlementState.OPEN, "", None)
+    changes = [(e.type, e.payload.get("change"), e.payload["payer"]) for e in _settlement_events()]
+    assert changes == [
+        ("settlement.opened", None, toys.slug),
+        ("settlement.updated", "cash_chosen", toys.slug),
+        ("settlement.opened", "reopened", coffee.slug),  # partner systems learn the new payer
+    ]
 
 
 def test_a_voided_settlement_opens_again_when_a_later_decision_brings_the_gap_back(
@@ -203,6 +209,8 @@ def test_a_voided_settlement_opens_again_when_a_later_decision_brings_the_gap_ba
     )
     s.refresh_from_db()
     assert s.state == SettlementState.VOID
+    voided = _settlement_events()[-1]
+    assert (voided.type, voided.payload["change"], voided.payload["state"]) == ("settlement.updated", "voided", "void")
     second = services.dispute_open(
         actor=toys_actor, campaign=campaign, subject="result", reason="figures_wrong", statement="补充证据"
     )
@@ -216,6 +224,36 @@ def test_a_voided_settlement_opens_again_when_a_later_decision_brings_the_gap_ba
     s.refresh_from_db()
     assert s.state == SettlementState.OPEN and s.payer_id == toys.pk and s.gap_value_cents > 0
     assert account(brand=toys, kind=AccountKind.TRAFFIC_CREDIT).balance_cents == s.gap_value_cents
+    assert _settlement_events()[-1].payload.get("change") == "reopened"
+
+
+def _settlement_events():
+    return list(DomainEvent.objects.filter(type__startswith="settlement.").order_by("pk"))
+
+
+def test_a_decision_that_moves_the_figures_tells_both_sides_in_the_outbox(
+    completed, coffee, toys, toys_actor, admin_actor
+):
+    from exchange.models import DeliveryReport
+
+    campaign = completed(coffee_share=1.0, toys_share=0.3)
+    s = Settlement.objects.get(campaign=campaign)
+    before = s.gap_value_cents
+    d = services.dispute_open(
+        actor=toys_actor, campaign=campaign, subject="result", reason="figures_wrong", statement="咖啡一方少了一成"
+    )
+    cut = {
+        r.pk: r.reach * 9 // 10
+        for r in DeliveryReport.objects.filter(campaign=campaign, placement__leg__promoter=coffee)
+    }
+    services.dispute_resolve(actor=admin_actor, dispute=d, outcome="upheld", decision="按九成计", adjustments=cut)
+    s.refresh_from_db()
+    assert s.payer_id == toys.pk and 0 < s.gap_value_cents < before
+    last = _settlement_events()[-1]
+    assert (last.type, last.payload["change"]) == ("settlement.updated", "figures_changed")
+    assert last.payload["gap_value_cents"] == s.gap_value_cents and sorted(last.brand_ids) == sorted(
+        [coffee.pk, toys.pk]
+    )
 
 
 def test_settlement_notices_tell_the_payer_what_to_do_and_keep_the_decline_reason_to_it(completed, coffee, toys):

@@ -597,3 +597,34 @@ def test_two_workers_racing_for_one_delivery_claim_it_once(endpoint, receiver, p
     assert results["first"] is not None and results["second"] is None
     delivery.refresh_from_db()
     assert delivery.attempts == attempts + 1
+
+
+def test_a_declined_cards_reason_reaches_the_payers_endpoints_only(loopback, coffee, coffee_actor, toys, toys_actor):
+    payee_rx, payer_rx = start_receiver(), start_receiver()
+    try:
+        hooks.endpoint_create(
+            actor=coffee_actor, brand=coffee, url=payee_rx.url, event_types=[EventType.SETTLEMENT_FAILED]
+        )
+        hooks.endpoint_create(actor=toys_actor, brand=toys, url=payer_rx.url, event_types=[EventType.SETTLEMENT_FAILED])
+        event = DomainEvent.objects.create(
+            type=EventType.SETTLEMENT_FAILED,
+            brand_ids=[coffee.pk, toys.pk],
+            payload={
+                "settlement": 1,
+                "payer": toys.slug,
+                "payee": coffee.slug,
+                "state": "cash_pending",
+                "failure_code": "insufficient_funds",
+                "failure_message": "余额不足",
+            },
+        )
+        for delivery_id in hooks.deliveries_enqueue(event_id=event.pk):
+            hooks.delivery_attempt(delivery_id=delivery_id)
+        (to_payee,), (to_payer,) = payee_rx.requests, payer_rx.requests
+        payer_data, payee_data = json.loads(to_payer.body)["data"], json.loads(to_payee.body)["data"]
+        assert (payer_data["failure_code"], payer_data["failure_message"]) == ("insufficient_funds", "余额不足")
+        assert "failure_code" not in payee_data and "余额不足" not in to_payee.body.decode()
+        assert payee_data["payer"] == toys.slug and payee_data["state"] == "cash_pending"
+    finally:
+        stop_receiver(payee_rx)
+        stop_receiver(payer_rx)

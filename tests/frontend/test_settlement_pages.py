@@ -53,7 +53,9 @@ def test_billing_is_for_owners_and_offers_a_card_form_when_stripe_is_configured(
 ):
     marketer = MembershipFactory(brand=toys, user=UserFactory(), role="marketer").user
     assert _client(marketer).get(f"/dashboard/brands/{toys.slug}/billing/").status_code == 404
-    page = _client(toys_owner).get(f"/dashboard/brands/{toys.slug}/billing/")
+    looked = _client(toys_owner).get(f"/dashboard/brands/{toys.slug}/billing/").content.decode()
+    assert 'id="add-card-start"' in looked and 'id="card-form"' not in looked, "no SetupIntent for a mere visit"
+    page = _client(toys_owner).get(f"/dashboard/brands/{toys.slug}/billing/?card=new")
     html = page.content.decode()
     assert page.status_code == 200 and 'id="card-form"' in html and page["Cache-Control"] == "no-store"
     assert stripe_on.url in page["Content-Security-Policy"], "Stripe.js allowed on this page only"
@@ -100,3 +102,40 @@ def test_the_ledger_page_shows_balances_and_running_balances_to_the_brand_only(o
     filtered = _client(toys_owner).get(f"/dashboard/brands/{toys.slug}/ledger/?account=traffic_credit").content.decode()
     assert filtered.count('data-entry="') == 1
     assert _client(coffee_owner).get(f"/dashboard/brands/{toys.slug}/ledger/").status_code == 404
+
+
+def test_a_paid_settlement_has_a_receipt_for_the_payer_with_what_was_charged_and_refunded(
+    stripe_on, owed, toys, toys_owner, toys_actor, coffee_owner, admin_user
+):
+    from exchange import services
+    from exchange.models import Refund, RefundState
+    from exchange.services import payments
+    from huiliu.formatting import money
+
+    services.settlement_choose(actor=toys_actor, settlement=owed, choice="cash")
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    owed.refresh_from_db()
+    url = f"/settlements/{owed.pk}/receipts/{payment.attempt}/"
+    settlement_page = _client(toys_owner).get(f"/settlements/{owed.pk}/").content.decode()
+    assert f'href="{url}"' in settlement_page
+    assert f'href="{url}"' in _client(toys_owner).get(f"/dashboard/brands/{toys.slug}/billing/").content.decode()
+    answer = _client(toys_owner).get(url, HTTP_ACCEPT_LANGUAGE="en")
+    html = answer.content.decode()
+    assert answer.status_code == 200 and f"HL-{owed.pk:06d}-1" in html
+    assert money(owed.cash_cents) in html and money(owed.fee_cents) in html and money(payment.amount_cents) in html
+    assert payment.stripe_payment_intent_id in html and "Net paid" not in html
+    assert _client(admin_user).get(url).status_code == 200
+    assert _client(coffee_owner).get(url).status_code == 404, "the payee sees the settlement, not the payer's receipt"
+    assert _client(toys_owner).get(f"/settlements/{owed.pk}/receipts/{payment.attempt + 1}/").status_code == 404
+    # A refund since: listed, and the net that stays paid.
+    Refund.objects.create(
+        payment=payment,
+        idempotency_key="test-refund",
+        amount_cents=1_000,
+        state=RefundState.SUCCEEDED,
+        succeeded_at=payment.succeeded_at,
+        reason="dispute decided",
+    )
+    html = _client(toys_owner).get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Net paid" in html and money(payment.amount_cents - 1_000) in html and "dispute decided" in html

@@ -11,7 +11,7 @@ import pytest
 
 from exchange import services, stripe_client
 from exchange.models import LedgerTransaction, Payment, PaymentState, Settlement, SettlementState
-from exchange.services import payments
+from exchange.services import stripe_sync
 from tests.fixtures_stripe import save_card
 from tests.support.workers import ROOT, worker_env
 
@@ -63,8 +63,8 @@ def test_a_crash_after_the_stripe_call_then_a_retry_charges_once(
     assert [i.status for i in _ours(payment.pk)] == ["succeeded"], "Stripe charged; we never wrote it down"
 
     # The beat finds the claimed row and finishes it: the same PaymentIntent, not a second.
-    assert payments.payments_resume(older_than=timedelta(0)) == 1
-    payments.payments_resume(older_than=timedelta(0))  # and again: nothing to do
+    assert stripe_sync.payments_resume(older_than=timedelta(0)) == 1
+    stripe_sync.payments_resume(older_than=timedelta(0))  # and again: nothing to do
     payment.refresh_from_db()
     (intent,) = _ours(payment.pk)
     assert payment.state == PaymentState.SUCCEEDED and payment.stripe_payment_intent_id == intent.id

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 
 from exchange import stripe_client
 from exchange.models import Payment, Refund
-from exchange.services.payments import reconcile
+from exchange.services.stripe_sync import reconcile
 
 
 class Command(BaseCommand):

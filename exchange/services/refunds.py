@@ -1,0 +1,232 @@
+"""Refunds of a paid settlement, exactly once (docs/PAYMENTS.md "Refunds").
+
+* ``refund_issue`` — after a dispute decision in the payer's favour: a Refund row claimed in
+  the decision's transaction, sent to Stripe once that commits (``refund_execute``: the refund
+  made for this row if Stripe has one — its metadata names the row — else a new one);
+* ``refund_apply`` — records Stripe's answer once (the webhook and the task both use it): a
+  success posts the mirror of the refunded part to the ledger; a refusal is audited and listed
+  for admins, who may ``refund_retry`` it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from exchange import stripe_client
+from exchange.errors import ExchangeError as E
+from exchange.ledger import rules
+from exchange.models import (
+    EventType,
+    Payment,
+    PaymentState,
+    Refund,
+    RefundState,
+    Settlement,
+    SettlementState,
+)
+from exchange.services.common import error
+from exchange.services.payments import fault
+from exchange.services.settlements import settlement_event
+from partners.actors import Actor
+from partners.models import AuditAction
+from partners.services import audit
+
+log = logging.getLogger(__name__)
+
+
+# --- refunds ---------------------------------------------------------------------------------
+def _half_up(numerator: int, denominator: int) -> int:
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def refund_issue(*, settlement: Settlement, gap_value_cents: int, dispute, actor: Actor) -> Refund | None:
+    """Refund the cash paid for ``gap_value_cents`` of a paid settlement's gap (its share of
+    cash and fee, rounded half up, never more than is left). Runs in the caller's transaction;
+    Stripe is called once it commits (and by the beat if that call is lost). Idempotent per
+    dispute. Returns the refund, or None when nothing is left to refund."""
+    payment = Payment.objects.filter(settlement=settlement, state=PaymentState.SUCCEEDED).first()
+    if payment is None or gap_value_cents <= 0 or settlement.gap_value_cents <= 0:
+        return None
+    key = f"refund:{settlement.pk}:dispute:{dispute.pk}"
+    existing = Refund.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    share = min(gap_value_cents, settlement.gap_value_cents)
+    refunded = (
+        Refund.objects.filter(payment=payment)
+        .exclude(state=RefundState.FAILED)
+        .aggregate(a=Sum("amount_cents"), f=Sum("fee_cents"), g=Sum("gap_value_cents"))
+    )
+    cash = _half_up(settlement.cash_cents * share, settlement.gap_value_cents)
+    fee = _half_up(settlement.fee_cents * share, settlement.gap_value_cents)
+    left = payment.amount_cents - (refunded["a"] or 0)
+    if cash + fee > left:
+        fee = max(0, min(fee, left - cash))
+        cash = min(cash, left - fee)
+    if cash + fee <= 0:
+        return None
+    refund = Refund.objects.create(
+        payment=payment,
+        idempotency_key=key,
+        amount_cents=cash + fee,
+        fee_cents=fee,
+        gap_value_cents=min(share, settlement.gap_value_cents - (refunded["g"] or 0)),
+        reason=_("Dispute %(id)s decided in the payer's favour") % {"id": dispute.pk},
+        dispute=dispute,
+    )
+    audit(
+        actor=actor,
+        action=AuditAction.SETTLEMENT_REFUNDED,
+        obj=settlement,
+        brand=settlement.payer,
+        data={"refund": refund.pk, "amount_cents": refund.amount_cents, "state": "issued"},
+    )
+    refund_id = refund.pk
+
+    def _start() -> None:
+        from exchange.tasks import settlement_refund_task
+
+        settlement_refund_task.delay(refund_id)
+
+    transaction.on_commit(_start)
+    return refund
+
+
+def refund_retry(*, actor: Actor, refund: Refund) -> Refund:
+    """A platform admin asks Stripe again for a refund Stripe refused (a new refund row for the
+    same amount, so the failed one stays as it happened). Idempotent: a second call returns the
+    same retry. Refused when the payment no longer has that much left to refund."""
+    if not actor.is_admin:
+        raise error("refund", _("Only platform admins retry a refund."), E.PERMISSION_DENIED)
+    with transaction.atomic():
+        failed = Refund.objects.select_for_update().select_related("payment__settlement").get(pk=refund.pk)
+        if failed.state != RefundState.FAILED:
+            raise error("refund", _("Only a failed refund can be retried."), E.REFUND_NOT_FAILED)
+        key = f"{failed.idempotency_key}:retry"
+        existing = Refund.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return existing
+        payment = Payment.objects.select_for_update().get(pk=failed.payment_id)
+        refunded = (
+            Refund.objects.filter(payment=payment).exclude(state=RefundState.FAILED).aggregate(a=Sum("amount_cents"))
+        )["a"] or 0
+        if failed.amount_cents > payment.amount_cents - refunded:
+            raise error("refund", _("Less than this is left to refund on the payment."), E.NOTHING_LEFT_TO_REFUND)
+        retry = Refund.objects.create(
+            payment=payment,
+            idempotency_key=key,
+            amount_cents=failed.amount_cents,
+            fee_cents=failed.fee_cents,
+            gap_value_cents=failed.gap_value_cents,
+            reason=failed.reason,
+            dispute_id=failed.dispute_id,
+        )
+        audit(
+            actor=actor,
+            action=AuditAction.SETTLEMENT_REFUNDED,
+            obj=failed.payment.settlement,
+            brand=failed.payment.settlement.payer,
+            data={"refund": retry.pk, "retry_of": failed.pk, "amount_cents": retry.amount_cents, "state": "issued"},
+        )
+        retry_id = retry.pk
+
+        def _start() -> None:
+            from exchange.tasks import settlement_refund_task
+
+            settlement_refund_task.delay(retry_id)
+
+        transaction.on_commit(_start)
+    return retry
+
+
+def refunds_failed():
+    """Refunds Stripe refused and nobody has retried yet (the admin settlement page)."""
+    retried = Refund.objects.filter(idempotency_key__endswith=":retry").values_list("idempotency_key", flat=True)
+    keys = {k.removesuffix(":retry") for k in retried}
+    return [
+        r
+        for r in Refund.objects.filter(state=RefundState.FAILED)
+        .select_related("payment__settlement__payer", "payment__settlement__payee")
+        .order_by("-created_at")[:200]
+        if r.idempotency_key not in keys
+    ]
+
+
+def refund_execute(*, refund_id: int) -> Refund | None:
+    refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
+    if refund is None or refund.state not in (RefundState.CLAIMED, RefundState.PENDING):
+        return refund
+    try:
+        result = stripe_client.refund_find_or_create(
+            refund_id=refund.pk,
+            payment_intent=refund.payment.stripe_payment_intent_id,
+            amount_cents=refund.amount_cents,
+            idempotency_key=refund.idempotency_key,
+        )
+    except stripe_client.StripeUnavailable as exc:
+        log.warning("refund %s: Stripe did not answer (%s); the beat retries it", refund.pk, exc)
+        return refund
+    fault("after_refund")
+    return refund_apply(refund_id=refund.pk, result=result)
+
+
+def _audit_refund(s: Settlement, refund: Refund, state: str) -> None:
+    audit(
+        actor=Actor.system_actor(),
+        action=AuditAction.SETTLEMENT_REFUNDED,
+        obj=s,
+        brand=s.payer,
+        data={"refund": refund.pk, "amount_cents": refund.amount_cents, "state": state},
+    )
+
+
+def refund_apply(*, refund_id: int, result: stripe_client.RefundResult) -> Refund:
+    """Record a refund's outcome once: success posts the mirror of the refunded part."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
+        if refund.state in (RefundState.SUCCEEDED, RefundState.FAILED):
+            return refund
+        if result.id and not refund.stripe_refund_id:
+            refund.stripe_refund_id = result.id
+        if result.status == "succeeded":
+            s = (
+                Settlement.objects.select_for_update()
+                .select_related("payer", "payee", "campaign__proposal")
+                .get(pk=refund.payment.settlement_id)
+            )
+            posted = rules.post_refund(
+                settlement=s,
+                refund_id=refund.pk,
+                gap_value_cents=refund.gap_value_cents,
+                cash_cents=refund.amount_cents - refund.fee_cents,
+                fee_cents=refund.fee_cents,
+            )
+            refund.state = RefundState.SUCCEEDED
+            refund.succeeded_at = timezone.now()
+            refund.ledger_txn = posted.txn
+            refund.save()
+            total = Refund.objects.filter(payment=refund.payment, state=RefundState.SUCCEEDED).aggregate(
+                a=Sum("amount_cents")
+            )["a"]
+            if total >= refund.payment.amount_cents:
+                s.state = SettlementState.REFUNDED
+                s.save(update_fields=["state"])
+            _audit_refund(s, refund, "succeeded")
+            settlement_event(s, EventType.SETTLEMENT_REFUNDED, None, refund_cents=refund.amount_cents)
+        elif result.status in ("failed", "canceled"):
+            refund.state = RefundState.FAILED
+            refund.save()
+            # Money the payer is owed back did not move: the platform must act (the admin
+            # settlement page lists failed refunds, with a retry).
+            log.error("refund %s of payment %s failed at Stripe (%s)", refund.pk, refund.payment_id, result.status)
+            s = Settlement.objects.select_related("payer").get(pk=refund.payment.settlement_id)
+            _audit_refund(s, refund, "failed")
+        else:
+            refund.state = RefundState.PENDING
+            refund.save()
+    return refund
