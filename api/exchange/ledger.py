@@ -214,7 +214,8 @@ class SettlementNode(ScopedObjectType):
         return Money.of(self.total_cents)
 
     def resolve_held(self, info):
-        return settlement_services.held(self.campaign_id)
+        held = getattr(self, "is_held", None)  # annotated by the scope's query
+        return settlement_services.held(self.campaign_id) if held is None else held
 
     def resolve_last_failure(self, info):
         """A card's decline reason: the paying brand's members and admins only."""

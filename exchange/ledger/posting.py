@@ -8,7 +8,7 @@ account's running balance and the version it produced, and the cached balance mo
 the unique (account, version) pair makes a lost update impossible even if a lock were missed.
 
 On PostgreSQL the database checks the zero sum again at commit and refuses any UPDATE or
-DELETE of an entry (migration 0013); here the same rules are checked before anything is
+DELETE of an entry (migration 0014); here the same rules are checked before anything is
 written, so on SQLite — and for a clear error everywhere — a bad posting never starts.
 """
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from exchange.ledger.rules import delivered_by_brand
-from exchange.models import Campaign, LedgerAccount, LedgerEntry, Settlement
+from exchange.models import OPEN_DISPUTE_STATES, Campaign, Dispute, LedgerAccount, LedgerEntry, Settlement
 from exchange.models.ledger import BRAND_KINDS, KIND_CURRENCY, AccountKind
 from partners.actors import Actor
 from partners.models import Brand
@@ -86,7 +86,10 @@ def credit_balance(*, actor: Actor, brand: Brand) -> int | None:
 
 
 def settlement_visible(*, actor: Actor) -> QuerySet[Settlement]:
-    qs = Settlement.objects.select_related("payer", "payee", "campaign")
+    """Settlements the caller may see, each with ``is_held`` (an open dispute holds it) computed
+    in the same query, so a list never asks per row."""
+    open_dispute = Dispute.objects.filter(campaign_id=OuterRef("campaign_id"), state__in=OPEN_DISPUTE_STATES)
+    qs = Settlement.objects.select_related("payer", "payee", "campaign").annotate(is_held=Exists(open_dispute))
     if actor.is_admin:
         return qs
     mine = list(actor.brand_ids)

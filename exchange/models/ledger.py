@@ -15,8 +15,9 @@
 
 On PostgreSQL the migration adds triggers: a deferred constraint trigger refuses a transaction
 whose entries do not sum to zero per currency (or are in another currency than their account),
-and UPDATE/DELETE on entries and transactions is refused. On SQLite the same UPDATE/DELETE
-refusal is a trigger too and the zero sum is checked by ``exchange.ledger.posting``. Only that
+and UPDATE/DELETE on entries and transactions is refused (migration 0014). On SQLite (the
+embedded default) a trigger refuses UPDATE only — DELETE stays possible so a development
+database can be flushed — and the zero sum is checked by ``exchange.ledger.posting``. Only that
 module writes here; ``manage.py check_ledger`` verifies everything afterwards.
 """
 

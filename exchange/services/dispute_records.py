@@ -19,7 +19,15 @@ from django.utils.translation import gettext as _
 
 from exchange import conf
 from exchange.errors import ExchangeError as E
-from exchange.models import Campaign, DeliveryReport, Dispute, DisputeEvidence, DisputeSubject, EventType
+from exchange.models import (
+    OPEN_DISPUTE_STATES,
+    Campaign,
+    DeliveryReport,
+    Dispute,
+    DisputeEvidence,
+    DisputeSubject,
+    EventType,
+)
 from exchange.outbox import emit
 from exchange.proofs import PROOF_TYPES, proof_format
 from huiliu.text import clean_free_text
@@ -215,7 +223,7 @@ def dispute_create(
 ) -> Dispute:
     """Create an open dispute with its opener's evidence, audited and in the outbox (the caller
     has checked who may open it and holds the locks; runs in the caller's transaction)."""
-    taken = Dispute.objects.filter(state__in=["open", "answered"], campaign=campaign)
+    taken = Dispute.objects.filter(state__in=OPEN_DISPUTE_STATES, campaign=campaign)
     taken = (
         taken.filter(subject=DisputeSubject.DELIVERY, delivery_report=report)
         if report is not None

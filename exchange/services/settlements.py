@@ -45,6 +45,7 @@ from exchange.models import (
 )
 from exchange.outbox import emit
 from exchange.services.common import can_act_for, error
+from exchange.states import CampaignState
 from partners.actors import Actor
 from partners.models import AuditAction
 from partners.services import audit
@@ -305,7 +306,7 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
     refund — ``exchange.services.refunds.refund_issue`` issues it. The held payer gets a fresh
     ``choose_by`` window."""
     now = now or timezone.now()
-    if campaign.state != "completed":
+    if campaign.state != CampaignState.COMPLETED:
         return AfterDispute(None, 0)
     s = Settlement.objects.select_for_update().filter(campaign=campaign).first()
     policy = settlement_policy()

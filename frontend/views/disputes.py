@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from exchange import selectors, services
-from exchange.models import DeliveryReport, Dispute, DisputeSubject
+from exchange.models import DeliveryReport, Dispute, DisputeState, DisputeSubject
 from exchange.proofs import content_type
 from exchange.services.common import can_act_for
 from exchange.services.disputes import ResultReason, counted_reach, reason_label
@@ -129,7 +129,7 @@ def _page(request, d: Dispute, forms: dict | None = None, status: int = 200):
         "reason": reason_label(d.reason),
         "sides": _sides(d),
         "reports": _reports(d),
-        "can_answer": is_respondent and d.state == "open",
+        "can_answer": is_respondent and d.state == DisputeState.OPEN,
         "can_add": (is_respondent or is_opener) and d.is_open,
         "can_withdraw": is_opener and d.is_open,
         "answer_form": forms.get("answer") or DisputeAnswerForm(),

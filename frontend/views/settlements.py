@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from exchange.models import BillingProfile, Payment, Settlement, SettlementState
+from exchange.models import BillingProfile, Payment, PaymentState, Settlement, SettlementState
 from exchange.services import payments as payment_services
 from exchange.services import refunds as refund_services
 from exchange.services import settlements as settlement_services
@@ -106,7 +106,7 @@ def settlement_receipt(request, pk: int, attempt: int):
     brand's members and staff only (like the payments list); printable."""
     from django.db.models import Sum
 
-    from exchange.models import PaymentState, Refund, RefundState
+    from exchange.models import Refund, RefundState
 
     actor = actor_of(request)
     s = _settlement(request, pk)
@@ -158,9 +158,9 @@ def settlement_pay(request, pk: int):
     except ValidationError as exc:
         _flash_errors(request, exc)
     else:
-        if payment.state == "succeeded":
+        if payment.state == PaymentState.SUCCEEDED:
             messages.success(request, _("Paid. The receipt is listed below and on your billing page."))
-        elif payment.state == "failed":
+        elif payment.state == PaymentState.FAILED:
             messages.error(
                 request, _("The payment did not go through: %(reason)s") % {"reason": payment.failure_message}
             )
@@ -266,7 +266,9 @@ def settlement_admin(request):
             "credits": list(ledger_selectors.brands_with_credit()[:200]),
             "failed_refunds": refund_services.refunds_failed(),
             "open": list(
-                ledger_selectors.settlement_list(actor=actor).filter(state__in=("open", "cash_pending"))[:100]
+                ledger_selectors.settlement_list(actor=actor).filter(
+                    state__in=(SettlementState.OPEN, SettlementState.CASH_PENDING)
+                )[:100]
             ),
         },
     )

@@ -149,3 +149,18 @@ def test_a_decline_reason_is_for_the_payer_not_the_payee(owed, toys_owner, coffe
     assert "insufficient funds" not in client.get(f"/settlements/{owed.pk}/").content.decode()
     client.force_login(toys_owner)
     assert "insufficient funds" in client.get(f"/settlements/{owed.pk}/").content.decode()
+
+
+def test_held_costs_no_query_per_settlement_and_follows_an_open_dispute(owed, toys, toys_owner, toys_actor):
+    caller = session(toys_owner)
+    without_held = SETTLEMENTS.replace(" held }", " }")
+    with CaptureQueriesContext(connection) as plain:
+        caller(without_held)
+    with CaptureQueriesContext(connection) as with_held:
+        data = caller(SETTLEMENTS)
+    assert len(with_held) == len(plain), "held is computed in the list's own query"
+    assert data["settlements"]["edges"][0]["node"]["held"] is False
+    services.dispute_open(
+        actor=toys_actor, campaign=owed.campaign, subject="result", reason="figures_wrong", statement="曝光不足"
+    )
+    assert caller(SETTLEMENTS)["settlements"]["edges"][0]["node"]["held"] is True
