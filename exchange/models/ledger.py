@@ -59,6 +59,10 @@ KIND_CURRENCY: dict[str, str] = {
     AccountKind.STRIPE_CLEARING: Currency.CNY,
     AccountKind.FEES: Currency.CNY,
 }
+# Accounts whose balance is a credit by nature (value delivered only ever goes down: debit is
+# positive here). Pages show them negated, so "value delivered" reads as the positive amount a
+# marketer expects; the API and check_ledger keep the signed double-entry amounts.
+SHOWN_NEGATED = frozenset({AccountKind.VALUE_DELIVERED})
 
 
 class TxnReason(models.TextChoices):

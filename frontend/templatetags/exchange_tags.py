@@ -42,6 +42,17 @@ def money(cents) -> str:
 
 
 @register.filter
+def as_shown(cents, kind):
+    """A ledger amount as pages show it: negated for an account that is a credit by nature
+    (``exchange.models.ledger.SHOWN_NEGATED``: value delivered reads positive)."""
+    from exchange.models.ledger import SHOWN_NEGATED
+
+    if isinstance(cents, int) and not isinstance(cents, bool) and kind in SHOWN_NEGATED:
+        return -cents
+    return cents
+
+
+@register.filter
 def negate(value):
     """``-value`` for an int (a balance shown as what is owed): anything else unchanged."""
     return -value if isinstance(value, int) and not isinstance(value, bool) else value

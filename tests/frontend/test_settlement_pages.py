@@ -97,8 +97,17 @@ def test_admins_set_the_policy_and_see_who_carries_credit(owed, admin_user, toys
 
 
 def test_the_ledger_page_shows_balances_and_running_balances_to_the_brand_only(owed, toys, toys_owner, coffee_owner):
+    import re
+
+    from exchange.ledger.posting import account
+    from huiliu.formatting import money
+
     html = _client(toys_owner).get(f"/dashboard/brands/{toys.slug}/ledger/").content.decode()
     assert 'data-balance="traffic_credit"' in html and 'id="ledger-entries"' in html
+    shown = dict(re.findall(r'data-balance="([a-z_]+)">([^<]+)<', html))
+    delivered = account(brand=toys, kind="value_delivered").balance_cents
+    assert delivered < 0 and shown["value_delivered"] == money(-delivered, "HLV"), "delivered reads positive, in HLV"
+    assert shown["traffic_credit"] == money(owed.gap_value_cents, "HLV") and shown["cash"] == money(0)
     filtered = _client(toys_owner).get(f"/dashboard/brands/{toys.slug}/ledger/?account=traffic_credit").content.decode()
     assert filtered.count('data-entry="') == 1
     assert _client(coffee_owner).get(f"/dashboard/brands/{toys.slug}/ledger/").status_code == 404
