@@ -98,6 +98,16 @@ def recommendation_list(
     return qs
 
 
+def recommendation_slot(*, brand_id: int, partner_id: int) -> str:
+    """The slot (``SlotType``: ranked or explore) ``partner_id`` holds in ``brand_id``'s stored
+    recommendations now; blank when it is not recommended to that brand. System read: the
+    exchange stamps it on a proposal when the proposal is made."""
+    return (
+        Recommendation.objects.filter(brand_id=brand_id, partner_id=partner_id).values_list("slot", flat=True).first()
+        or ""
+    )
+
+
 def dismissal_list(*, actor: Actor, brand: Brand) -> QuerySet[Dismissal]:
     if not actor.can_view_private(brand.pk):
         return Dismissal.objects.none()

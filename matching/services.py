@@ -35,11 +35,12 @@ from matching.models import (
     OutcomeKind,
     OutcomeSource,
     Recommendation,
+    SlotType,
     TrainingMessage,
     TrainingRun,
     TrainingState,
 )
-from matching.selectors import recommendation_list
+from matching.selectors import recommendation_list, recommendation_slot
 from partners.actors import Actor
 from partners.models import AuditAction, Brand, BrandStatus
 from partners.services import audit
@@ -583,16 +584,22 @@ def outcome_record(
     key: str,
     a_new_members: int | None = None,
     b_new_members: int | None = None,
+    slot: str | None = None,
 ) -> Outcome:
     """Record one outcome produced by the exchange (a proposal made, accepted, declined with a
-    reason, expired). Idempotent on ``key``: recording the same fact again returns the first
-    row. Called inside the caller's transaction, so the outcome lands with the state change.
-    The slot the pair was recommended in (``SlotType``, ranked or explore; blank if it was not
-    recommended to ``brand_a``) is recorded with it, so evaluation can tell explored pairs apart."""
-    slot = (
-        Recommendation.objects.filter(brand_id=brand_a_id, partner_id=brand_b_id).values_list("slot", flat=True).first()
-        or ""
-    )
+    reason, expired; a campaign completed). Idempotent on ``key``: recording the same fact
+    again returns the first row. Called inside the caller's transaction, so the outcome lands
+    with the state change.
+
+    ``slot``: the recommendation slot the pair came from (``SlotType``, ranked or explore;
+    blank: not recommended to ``brand_a``), recorded so evaluation can tell explored pairs
+    apart. The exchange passes the slot it stamped on the proposal when it was made — by the
+    time the proposal is answered, the refresh it triggered has removed the pair's row. None
+    reads the slot from ``brand_a``'s stored recommendations now."""
+    if slot is None:
+        slot = recommendation_slot(brand_id=brand_a_id, partner_id=brand_b_id)
+    elif slot and slot not in SlotType.values:
+        raise ValueError(f"unknown slot {slot!r}")
     outcome, _created = Outcome.objects.get_or_create(
         key=key,
         defaults={

@@ -40,6 +40,7 @@ from exchange.services import revision_balance
 from exchange.services.common import can_act_for
 from exchange.states import DeclineReason, ProposalState
 from exchange.states import Side as ProposalSide
+from matching.models import SlotType
 from partners.actors import Actor
 from partners.models import ChannelType
 
@@ -51,6 +52,12 @@ PricingUnitEnum = graphene.Enum.from_enum(PricingUnit)
 DeclineReasonEnum = graphene.Enum.from_enum(DeclineReason)
 EventTypeEnum = graphene.Enum("ExchangeEventType", [(e.name, e.value) for e in EventType])
 ChannelTypeEnum = graphene.Enum("PlacementChannelType", [(c.name, c.value) for c in ChannelType])
+RecommendationSlotEnum = graphene.Enum(
+    "RecommendationSlot",
+    [(s.name, s.value) for s in SlotType],
+    description="A recommendation slot: RANKED (ranked by the matcher) or EXPLORE (新发现 / New: a plausible "
+    "partner few brands have tried yet).",
+)
 
 
 Side = graphene.Enum.from_enum(ProposalSide, description="The two sides of a proposal.")
@@ -352,6 +359,13 @@ class ProposalNode(ScopedObjectType):
         required=True,
         description="When your side is lighter: single placements from your own channels that would close the gap.",
     )
+    recommendation_slot = graphene.Field(
+        RecommendationSlotEnum,
+        description="The slot the counterparty held in the proposing brand's recommendations when it proposed "
+        "(every outcome of the proposal is recorded with it for the matcher); null when it was not recommended. "
+        "Only the proposing brand and platform admins see it — recommendations are private to their brand — so "
+        "it is null for the counterparty.",
+    )
 
     class Meta:
         model = Proposal
@@ -375,6 +389,7 @@ class ProposalNode(ScopedObjectType):
             "decline_note",
             "messages",
             "suggestions",
+            "recommendation_slot",
             "created_at",
             "updated_at",
             "expires_at",
@@ -384,6 +399,11 @@ class ProposalNode(ScopedObjectType):
     @classmethod
     def scope(cls, actor: Actor) -> QuerySet:
         return selectors.proposal_visible(actor=actor)
+
+    def resolve_recommendation_slot(self, info):
+        if not self.slot or not actor_of(info).can_view_private(self.initiator_id):
+            return None
+        return self.slot
 
     def resolve_initiator(self, info):
         return ProposalParty.of(self.initiator)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from exchange.models.rates import PlacementFormat, PricingUnit
 from exchange.states import OPEN_STATES, DeclineReason, ProposalState, Side
+from matching.models import SlotType
 from partners.models import ApiKey, Brand, Channel, ChannelType
 
 
@@ -47,6 +48,19 @@ class Proposal(models.Model):
     updated_at = models.DateTimeField(_("last activity"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The slot the counterparty held in the initiator's recommendations when the proposal was
+    # made (ranked or explore; blank: not recommended). Stamped once, because opening the
+    # proposal refreshes both lists and removes that row; every outcome of the proposal (and
+    # of its campaign) carries it, so evaluation can tell explored pairs from ranked ones.
+    slot = models.CharField(
+        _("recommendation slot"),
+        max_length=8,
+        choices=SlotType.choices,
+        blank=True,
+        default="",
+        db_default="",  # a process still running the previous release inserts without it
+        editable=False,
+    )
 
     class Meta:
         ordering = ["-updated_at", "-id"]

@@ -194,6 +194,7 @@ def _record_completion(campaign: Campaign) -> None:
         key=f"exchange:campaign:{campaign.pk}:completed",
         a_new_members=int(gained.get(campaign.brand_a_id) or 0),
         b_new_members=int(gained.get(campaign.brand_b_id) or 0),
+        slot=campaign.proposal.slot,  # the slot its proposal was made from (brand_a proposed it)
     )
 
 

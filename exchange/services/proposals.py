@@ -38,6 +38,7 @@ from exchange.states import OPEN_STATES, TRANSITIONS, DeclineReason, ProposalSta
 from huiliu.db import advisory_xact_lock
 from huiliu.text import is_blank
 from matching import scheduling
+from matching import selectors as matching_selectors
 from matching import services as matching_services
 from matching.models import OutcomeKind
 from partners import selectors as partner_selectors
@@ -167,6 +168,7 @@ def _record_outcome(proposal: Proposal, kind: str, reason: str = "") -> None:
         kind=kind,
         reason=reason,
         key=f"exchange:proposal:{proposal.pk}:{kind}",
+        slot=proposal.slot,  # stamped at creation: the refresh it triggered removed the row
     )
 
 
@@ -266,6 +268,9 @@ def proposal_create(
         created_at=now,
         updated_at=now,
         expires_at=now + timedelta(days=conf.expiry_days()),
+        # Which slot of the proposer's recommendations it came from (ranked / explore / none),
+        # read before the refresh this proposal schedules removes the pair's row.
+        slot=matching_selectors.recommendation_slot(brand_id=brand.pk, partner_id=counterparty.pk),
     )
     valued = value_placements(author=brand, other=counterparty, specs=placements, carried={})
     try:

@@ -324,3 +324,21 @@ def test_mark_notifications_read_refused_for_a_key_is_an_error_not_an_internal_o
     query = "mutation { markNotificationsRead { count errors { code } } }"
     assert coffee_key(query)["markNotificationsRead"] == {"count": 0, "errors": [{"code": "permission_denied"}]}
     assert anon(query)["markNotificationsRead"]["errors"] == [{"code": "unauthenticated"}]
+
+
+def test_the_recommendation_slot_of_a_proposal_is_shown_to_the_proposing_brand_and_admins_only(
+    coffee, toys, coffee_key, toys_owner, admin_user, coffee_wecom
+):
+    from matching.models import Recommendation, SlotType
+
+    Recommendation.objects.create(brand=coffee, partner=toys, rank=10, score=0.5, slot=SlotType.EXPLORE)
+    proposal = _propose(coffee_key, coffee, toys, coffee_wecom)["proposal"]
+    query = "query($id: ID!) { proposal(id: $id) { recommendationSlot } }"
+    seen = {
+        who: gql(query, {"id": proposal["id"]})["proposal"]["recommendationSlot"]
+        for who, gql in (("coffee", coffee_key), ("toys", session(toys_owner)), ("admin", session(admin_user)))
+    }
+    assert seen == {"coffee": "EXPLORE", "toys": None, "admin": "EXPLORE"}
+    # not recommended: null for everyone
+    Proposal.objects.filter(pk=Proposal.objects.get().pk).update(slot="")
+    assert coffee_key(query, {"id": proposal["id"]})["proposal"]["recommendationSlot"] is None

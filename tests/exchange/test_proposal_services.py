@@ -104,6 +104,109 @@ def test_outcomes_reach_the_matcher_once(proposed, coffee, toys, toys_actor):
     )
 
 
+def _recommend(brand, partner, slot):
+    from matching.models import Recommendation
+
+    return Recommendation.objects.create(brand=brand, partner=partner, rank=1, score=0.5, slot=slot)
+
+
+@pytest.mark.usefixtures("fresh_matching_state")
+def test_every_outcome_of_a_proposal_from_an_explore_slot_records_that_slot(
+    coffee, toys, coffee_actor, toys_actor, coffee_wecom, toys_wecom, place
+):
+    from matching import services as matching_services
+    from matching.models import Recommendation, SlotType
+
+    _recommend(coffee, toys, SlotType.EXPLORE)
+    proposal = services.proposal_create(
+        actor=coffee_actor, brand=coffee, counterparty=toys, placements=[place(coffee_wecom, 20_000)]
+    )
+    assert proposal.slot == SlotType.EXPLORE
+    # What the refresh the proposal scheduled does: the pair under negotiation leaves the list.
+    for brand in (coffee, toys):
+        matching_services.recommendations_refresh_brand(brand_id=brand.pk)
+    assert not Recommendation.objects.filter(brand=coffee, partner=toys).exists()
+    (theirs,) = proposal.revisions.get().placements.all()
+    services.proposal_counter(
+        actor=toys_actor,
+        proposal=proposal,
+        revision=1,
+        placements=[place(None, 20_000, based_on=theirs), place(toys_wecom, 20_000)],
+    )
+    services.proposal_accept(actor=coffee_actor, proposal=proposal, revision=2)
+    campaign = Proposal.objects.get(pk=proposal.pk).campaign
+    assert services.campaigns_advance(now=campaign.ends_at + timedelta(days=30)).completed == 1
+    rows = dict(Outcome.objects.filter(brand_a=coffee, brand_b=toys).values_list("outcome", "slot"))
+    assert rows == {
+        OutcomeKind.PROPOSED: SlotType.EXPLORE,
+        OutcomeKind.ACCEPTED: SlotType.EXPLORE,
+        OutcomeKind.COMPLETED: SlotType.EXPLORE,
+    }
+
+
+@pytest.mark.usefixtures("fresh_matching_state")
+def test_a_declined_or_expired_proposal_keeps_the_slot_it_was_made_from(
+    coffee, toys, coffee_actor, toys_actor, coffee_wecom, place, db
+):
+    from matching.models import Recommendation, SlotType
+
+    _recommend(coffee, toys, SlotType.RANKED)
+    declined = services.proposal_create(
+        actor=coffee_actor, brand=coffee, counterparty=toys, placements=[place(coffee_wecom, 20_000)]
+    )
+    Recommendation.objects.filter(brand=coffee).delete()  # the refresh after it was opened
+    services.proposal_decline(actor=toys_actor, proposal=declined, revision=1, reason=DeclineReason.CAPACITY)
+    _recommend(coffee, toys, SlotType.EXPLORE)
+    expired = services.proposal_create(
+        actor=coffee_actor, brand=coffee, counterparty=toys, placements=[place(coffee_wecom, 10_000)]
+    )
+    Recommendation.objects.filter(brand=coffee).delete()
+    assert services.proposals_expire(now=expired.expires_at) == 1
+    slots = {
+        key.split(":", 2)[2]: slot
+        for key, slot in Outcome.objects.filter(brand_a=coffee, brand_b=toys).values_list("key", "slot")
+    }
+    assert slots == {
+        f"{declined.pk}:proposed": SlotType.RANKED,
+        f"{declined.pk}:declined": SlotType.RANKED,
+        f"{expired.pk}:proposed": SlotType.EXPLORE,
+        f"{expired.pk}:expired": SlotType.EXPLORE,
+    }
+
+
+def test_a_proposal_to_a_partner_not_recommended_has_no_slot(proposed, coffee, toys):
+    assert proposed.slot == ""
+    assert set(Outcome.objects.filter(brand_a=coffee, brand_b=toys).values_list("slot", flat=True)) == {""}
+
+
+def test_the_migration_copies_a_proposals_slot_from_its_proposed_outcome_onto_it_and_its_later_outcomes(accepted):
+    import importlib
+
+    from django.apps import apps
+
+    from matching.models import SlotType
+
+    migration = importlib.import_module("exchange.migrations.0019_proposal_slot")
+    # as recorded before Proposal.slot: only the "proposed" row saw the recommendation
+    Proposal.objects.filter(pk=accepted.pk).update(slot="")
+    Outcome.objects.filter(key=f"exchange:proposal:{accepted.pk}:proposed").update(slot=SlotType.EXPLORE)
+    completed = Outcome.objects.create(
+        brand_a_id=accepted.initiator_id,
+        brand_b_id=accepted.counterparty_id,
+        outcome=OutcomeKind.COMPLETED,
+        key=f"exchange:campaign:{accepted.campaign.pk}:completed",
+    )
+    other = Outcome.objects.create(
+        brand_a_id=accepted.initiator_id, brand_b_id=accepted.counterparty_id, outcome=OutcomeKind.DECLINED, key="x"
+    )
+    migration.backfill(apps, None)
+    assert Proposal.objects.get(pk=accepted.pk).slot == SlotType.EXPLORE
+    assert Outcome.objects.get(key=f"exchange:proposal:{accepted.pk}:accepted").slot == SlotType.EXPLORE
+    completed.refresh_from_db()
+    other.refresh_from_db()
+    assert (completed.slot, other.slot) == (SlotType.EXPLORE, "")
+
+
 def test_withdraw_by_initiator(proposed, coffee_actor):
     services.proposal_withdraw(actor=coffee_actor, proposal=proposed)
     proposed.refresh_from_db()
