@@ -9,8 +9,10 @@ gettext so both languages can be produced in one pass (a refresh writes both).
 from __future__ import annotations
 
 import numpy as np
+from django.utils import translation
 
 from matching.features import DIST_SLICES, REGIONS, Market, scale_label
+from matching.ranker import FEATURE_LABELS, pair_features
 from partners.reference import AUDIENCE_DIMENSIONS, CN_REGIONS, tone_label
 
 TIER_NAMES = {
@@ -30,6 +32,12 @@ AGE_NAMES = {
 MIN_REASONS, MAX_REASONS = 2, 4
 STRONG = 0.5
 SCALE_COMPARABLE = 0.75  # within ≈ 2× of each other
+# The "what the model weighs" reason names this many of the serving model's features.
+MODEL_FEATURES_NAMED = 2
+# How a feature's value is quoted in that reason (default: a share, "82%").
+_RATIO_FEATURES = {"scale_gap", "partner_larger", "partner_smaller", "scale_gap_signed"}  # log10 gaps
+_COUNT_FEATURES = {"category_confidence"}  # log1p(past swaps)
+_PLAIN_FEATURES = {"tier_gap"}  # price tiers
 
 
 def reasons(
@@ -89,6 +97,9 @@ def explain_batch(
     completion: np.ndarray,
     count: np.ndarray,
     weights: np.ndarray | None = None,
+    model_features: list[tuple[str, float]] | None = None,
+    feature_values: dict[str, np.ndarray] | None = None,
+    blend: float = 0.0,
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """Reasons for many pairs at once: (ids [n, 4] into the tables, −1 = none; zh table; en table).
 
@@ -97,15 +108,22 @@ def explain_batch(
     (per component, COMPONENTS order): what the serving model weighs — the reasons are
     ordered by strength × weight, so a trained model that learned audience matters most leads
     with the audience; which reasons are chosen still depends on their strength alone.
+
+    ``model_features`` (``feature_weights``: (feature, share), heaviest first) and
+    ``feature_values`` (``ranker.pair_features`` of the pairs): a trained model serves with
+    weight ``blend``; one more reason names the features it weighs most, with this pair's
+    value of each ("模型最看重：性别构成重合 82%、地区重合 40%"), a strong reason led by
+    the blend weight.
     """
     src, dst = np.asarray(src, np.int64), np.asarray(dst, np.int64)
     n = len(src)
     zh_table: list[str] = []
     en_table: list[str] = []
-    ids = np.full((n, 4), -1, np.int64)
-    strength = np.full((n, 4), -1.0, np.float32)
+    width = 5 if model_features else 4  # the four components (+ what the model weighs)
+    ids = np.full((n, width), -1, np.int64)
+    strength = np.full((n, width), -1.0, np.float32)
     if n == 0:
-        return ids, zh_table, en_table
+        return ids[:, :4], zh_table, en_table
 
     def add(render, uniq) -> int:
         base = len(zh_table)
@@ -227,12 +245,48 @@ def explain_batch(
     ids[:, 3] = add(render_cat, uniq) + inv
     strength[:, 3] = np.where(kind == 2, category, np.where(kind == 1, category * 0.5, 0.3))
 
+    # what the serving model weighs — its heaviest features this pair has a value for
+    w_model = 1.0
+    if model_features and feature_values is not None:
+        names = [name for name, _share in model_features if name in feature_values]
+        vals = np.column_stack([np.asarray(feature_values[name], np.float64)[:n] for name in names])
+        known = ~np.isnan(vals)
+        # the first MODEL_FEATURES_NAMED known features of each pair, heaviest first
+        pick = np.argsort(~known, axis=1, kind="stable")[:, :MODEL_FEATURES_NAMED]
+        picked_known = np.take_along_axis(known, pick, axis=1)
+        quoted = np.rint(_quote_scale(names)[None, :] * np.nan_to_num(vals)).astype(np.int64)
+        picked_val = np.take_along_axis(quoted, pick, axis=1)
+        has_m = picked_known[:, 0]
+        if has_m.any():
+            cols = []
+            for c in range(pick.shape[1]):
+                cols += [np.where(picked_known[:, c], pick[:, c], -1)[has_m], picked_val[has_m, c]]
+            uniq, inv = _unique(*cols)
+            labels = _labels(names)
+
+            def render_model(key):
+                parts_zh, parts_en = [], []
+                for c in range(0, len(key), 2):
+                    f = int(key[c])
+                    if f < 0:
+                        continue
+                    value = _quote(names[f], int(key[c + 1]))
+                    parts_zh.append(f"{labels[f][0]} {value}")
+                    parts_en.append(f"{labels[f][1]} {value}")
+                return "模型最看重：" + "、".join(parts_zh), "What the model weighs most: " + "; ".join(parts_en)
+
+            ids[has_m, 4] = add(render_model, uniq) + inv
+            strength[has_m, 4] = STRONG + 0.5 * float(blend)
+            w_model = float(blend)
+
     # choose: every strong reason (≥ 0.5), at most 4, at least 2 — by strength (times what
     # the model weighs, when it says) first
     key = strength
     if weights is not None and len(weights) == 4:
         w = np.asarray(weights, np.float32)
         w = w / max(float(w.max()), 1e-9)
+        if width == 5:
+            w = np.append(w, w_model)
         key = np.where(strength >= 0, strength * (0.25 + 0.75 * w[None, :]), -1.0)
     order = np.argsort(-key, axis=1, kind="stable")
     ids = np.take_along_axis(ids, order, axis=1)
@@ -242,8 +296,74 @@ def explain_batch(
     # the n_take best by the ordering key, but never drop a strong reason for a weak one
     strong_first = np.argsort(-(np.where(ordered >= STRONG, 1.0, 0.0)), axis=1, kind="stable")
     ids = np.take_along_axis(ids, strong_first, axis=1)
-    ids[np.arange(4)[None, :] >= n_take[:, None]] = -1
-    return ids, zh_table, en_table
+    ids[np.arange(width)[None, :] >= n_take[:, None]] = -1
+    return ids[:, :4], zh_table, en_table
+
+
+def _quote_scale(names: list[str]) -> np.ndarray:
+    """Factor turning each feature's value into the integer its reason quotes (see ``_quote``)."""
+    return np.array(
+        [10.0 if n in _RATIO_FEATURES else 1.0 if n in _PLAIN_FEATURES | _COUNT_FEATURES else 100.0 for n in names]
+    )
+
+
+def _quote(name: str, q: int) -> str:
+    """A feature's value as its reason quotes it: a gap in scale as a ratio ("×2.5"), past
+    swaps as a count, a tier gap as a number, anything else (overlaps, similarities, rates) as
+    a share."""
+    if name in _RATIO_FEATURES:
+        return f"×{10 ** (abs(q) / 10):.1f}"
+    if name in _COUNT_FEATURES:
+        return str(round(float(np.expm1(q))))
+    if name in _PLAIN_FEATURES:
+        return str(q)
+    return f"{q}%"
+
+
+def _labels(names: list[str]) -> list[tuple[str, str]]:
+    """(zh-Hans, en) label of each feature (``ranker.FEATURE_LABELS``, the matcher page's)."""
+    out = []
+    for name in names:
+        label = FEATURE_LABELS.get(name, name)
+        with translation.override("zh-hans"):
+            zh = str(label)
+        with translation.override("en"):
+            en = str(label)
+        out.append((zh, en[:1].lower() + en[1:]))
+    return out
+
+
+_weights_cache: dict = {"key": None, "value": []}
+
+
+def feature_weights(artefact) -> list[tuple[str, float]]:
+    """What the serving model weighs: (feature, share of the model's weight), heaviest first;
+    [] when the heuristic serves. The share is the artefact's own ``feature_weights`` when it
+    carries them, else each feature's total split gain over the model's trees (the booster's
+    own importance — computed once per artefact, no data needed). The ``heuristic`` input is
+    left out: it is the fixed mix the other reasons already describe."""
+    if artefact is None or artefact.model is None or artefact.blend_weight <= 0:
+        return []
+    key = (id(artefact), artefact.version)
+    if _weights_cache["key"] == key:
+        return _weights_cache["value"]
+    stored = getattr(artefact, "feature_weights", None)
+    if stored:
+        raw = {name: float(v) for name, v in dict(stored).items()}
+    else:
+        names = tuple(artefact.features)
+        gains = np.zeros(len(names))
+        for stage in getattr(artefact.model, "_predictors", None) or []:
+            for tree in stage:
+                nodes = tree.nodes
+                inner = nodes["is_leaf"] == 0
+                np.add.at(gains, nodes["feature_idx"][inner].astype(np.int64), np.maximum(nodes["gain"][inner], 0.0))
+        raw = dict(zip(names, gains.tolist(), strict=True))
+    raw.pop("heuristic", None)
+    total = sum(v for v in raw.values() if v > 0)
+    value = sorted(((name, v / total) for name, v in raw.items() if v > 0), key=lambda x: -x[1]) if total > 0 else []
+    _weights_cache.update(key=key, value=value)
+    return value
 
 
 def explain_pairs(m: Market, rows, partners: np.ndarray, scores, comps, learned, artefact):
@@ -257,5 +377,20 @@ def explain_pairs(m: Market, rows, partners: np.ndarray, scores, comps, learned,
     q_idx, r_idx = np.nonzero(valid)
     src, dst = np.asarray(rows)[q_idx], partners[valid]
     weights = artefact.group_weights if artefact.model is not None and artefact.blend_weight > 0 else None
-    ids, zh, en = explain_batch(m, src, dst, comps[valid], completion, count, weights or None)
+    named = feature_weights(artefact)
+    values = None
+    if named and len(src):
+        values = pair_features(m, src, dst, artefact)
+    ids, zh, en = explain_batch(
+        m,
+        src,
+        dst,
+        comps[valid],
+        completion,
+        count,
+        weights or None,
+        model_features=named,
+        feature_values=values,
+        blend=artefact.blend_weight,
+    )
     return q_idx, r_idx, dst, ids, zh, en, scores[valid], comps[valid], learned[valid]

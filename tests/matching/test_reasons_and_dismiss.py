@@ -175,3 +175,48 @@ def test_undismiss_by_another_brands_user_or_a_viewer_is_refused(pair, owner_act
             services.recommendation_undismiss(actor=actor, brand=me, partner=partner)
         assert exc.value.error_dict["__all__"][0].code == MatchingError.PERMISSION_DENIED
     assert Dismissal.objects.count() == 1
+
+
+def test_reasons_name_the_features_the_serving_model_weighs_with_the_pairs_values():
+    """A model that learned only the gender mix matters: its reason names that feature (the
+    matcher page's label) with the pair's value; the heuristic serving has no such reason."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from matching import explain, generator, ranker
+    from matching.features import build_market
+
+    gm = generator.generate_market(400, seed=7)
+    market = build_market(gm.brands, leaves=gm.leaves, competing=gm.competing, seed=7)
+    rng = np.random.default_rng(7)
+    a, b = rng.integers(0, market.n, 3000), rng.integers(0, market.n, 3000)
+    feats = ranker.pair_features(market, a, b, ranker.HEURISTIC)
+    heur = ranker.components(feats) @ ranker.HEURISTIC_WEIGHTS
+    X = ranker.feature_matrix(feats, heur, ranker.LEARNED_FEATURES)
+    y = np.nan_to_num(feats["gender_overlap"], nan=0.0) > 0.8
+    art = ranker.Artefact(version=3, model=HistGradientBoostingClassifier(max_iter=30).fit(X, y), blend_weight=0.6)
+    art.features = ranker.LEARNED_FEATURES
+    assert explain.feature_weights(art)[0][0] == "gender_overlap"
+    assert explain.feature_weights(ranker.HEURISTIC) == []
+
+    rows = np.arange(20)
+    partners = np.stack([(rows + d) % market.n for d in (1, 2, 3)], axis=1)
+    comps = np.full(partners.shape + (4,), 0.3, np.float32)
+    scores, learned = np.full(partners.shape, 0.5, np.float32), np.full(partners.shape, 0.5, np.float32)
+    _q, _r, dst, ids, zh, en, *_ = explain.explain_pairs(market, rows, partners, scores, comps, learned, art)
+    src = np.repeat(rows, 3)
+    gender = ranker.pair_features(market, src, dst, art)["gender_overlap"]
+    for k in range(len(dst)):
+        reasons_zh = [zh[x] for x in ids[k] if x >= 0]
+        reasons_en = [en[x] for x in ids[k] if x >= 0]
+        assert 2 <= len(reasons_en) <= 4
+        if np.isnan(gender[k]):
+            continue
+        value = f"{round(100 * float(gender[k]))}%"
+        assert reasons_en[0].startswith(f"What the model weighs most: gender mix overlap {value}")
+        assert reasons_zh[0].startswith("模型最看重：") and value in reasons_zh[0]
+    # the heuristic serving: the four components only
+    *_, ids_h, zh_h, en_h, _s, _c, _l = explain.explain_pairs(
+        market, rows, partners, scores, comps, learned, ranker.HEURISTIC
+    )
+    assert not any("model" in en_h[x] for row in ids_h for x in row if x >= 0)
