@@ -190,7 +190,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.SETTLEMENT_FAILED: (*_SETTLEMENT, "failure_code", "failure_message"),
     EventType.SETTLEMENT_CREDITED: (*_SETTLEMENT, "defaulted"),
     EventType.SETTLEMENT_REFUNDED: (*_SETTLEMENT, "refund_cents"),
-    EventType.SETTLEMENT_UPDATED: (*_SETTLEMENT, "change"),
+    # after a decision on a paid settlement, also: the corrected gap, who owes it as traffic
+    # credit (owed_by) and how much, and the value refunded to the payer
+    EventType.SETTLEMENT_UPDATED: (
+        *_SETTLEMENT,
+        "change",
+        "corrected_gap_value_cents",
+        "owed_by",
+        "credit_value_cents",
+        "refund_value_cents",
+    ),
     EventType.DISPUTE_OPENED: _DISPUTE,
     EventType.DISPUTE_ANSWERED: _DISPUTE,
     EventType.DISPUTE_EVIDENCE_ADDED: (*_DISPUTE, "side", "evidence"),

@@ -31,7 +31,7 @@ from exchange.models import (
 )
 from exchange.services.common import error
 from exchange.services.payments import fault
-from exchange.services.settlements import settlement_event
+from exchange.services.settlements import refund_outstanding_value, settlement_event
 from partners.actors import Actor
 from partners.models import AuditAction
 from partners.services import audit
@@ -42,6 +42,28 @@ log = logging.getLogger(__name__)
 # --- refunds ---------------------------------------------------------------------------------
 def _half_up(numerator: int, denominator: int) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
+
+
+def _refund_amounts(settlement: Settlement, payment: Payment, gap_value_cents: int) -> tuple[int, int, int] | None:
+    """(cash, fee, gap value) to refund for ``gap_value_cents`` of the settlement's gap: never
+    more of the gap than is still to refund (``refund_outstanding_value``: earlier refunds and
+    what the corrected figures still put on the payer count), its share of the cash and fee
+    rounded half up, never more money than is left on the payment. None: nothing to refund."""
+    share = min(gap_value_cents, refund_outstanding_value(settlement))
+    if share <= 0 or settlement.gap_value_cents <= 0:
+        return None
+    refunded = (
+        Refund.objects.filter(payment=payment).exclude(state=RefundState.FAILED).aggregate(a=Sum("amount_cents"))
+    )["a"] or 0
+    cash = _half_up(settlement.cash_cents * share, settlement.gap_value_cents)
+    fee = _half_up(settlement.fee_cents * share, settlement.gap_value_cents)
+    left = payment.amount_cents - refunded
+    if cash + fee > left:
+        fee = max(0, min(fee, left - cash))
+        cash = max(0, min(cash, left - fee))
+    if cash + fee <= 0:
+        return None
+    return cash, fee, share
 
 
 def refund_issue(*, settlement: Settlement, gap_value_cents: int, dispute, actor: Actor) -> Refund | None:
@@ -56,26 +78,16 @@ def refund_issue(*, settlement: Settlement, gap_value_cents: int, dispute, actor
     existing = Refund.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
-    share = min(gap_value_cents, settlement.gap_value_cents)
-    refunded = (
-        Refund.objects.filter(payment=payment)
-        .exclude(state=RefundState.FAILED)
-        .aggregate(a=Sum("amount_cents"), f=Sum("fee_cents"), g=Sum("gap_value_cents"))
-    )
-    cash = _half_up(settlement.cash_cents * share, settlement.gap_value_cents)
-    fee = _half_up(settlement.fee_cents * share, settlement.gap_value_cents)
-    left = payment.amount_cents - (refunded["a"] or 0)
-    if cash + fee > left:
-        fee = max(0, min(fee, left - cash))
-        cash = min(cash, left - fee)
-    if cash + fee <= 0:
+    amounts = _refund_amounts(settlement, payment, gap_value_cents)
+    if amounts is None:
         return None
+    cash, fee, share = amounts
     refund = Refund.objects.create(
         payment=payment,
         idempotency_key=key,
         amount_cents=cash + fee,
         fee_cents=fee,
-        gap_value_cents=min(share, settlement.gap_value_cents - (refunded["g"] or 0)),
+        gap_value_cents=share,
         reason=_("Dispute %(id)s decided in the payer's favour") % {"id": dispute.pk},
         dispute=dispute,
     )
@@ -112,17 +124,23 @@ def refund_retry(*, actor: Actor, refund: Refund) -> Refund:
         if existing is not None:
             return existing
         payment = Payment.objects.select_for_update().get(pk=failed.payment_id)
-        refunded = (
-            Refund.objects.filter(payment=payment).exclude(state=RefundState.FAILED).aggregate(a=Sum("amount_cents"))
-        )["a"] or 0
-        if failed.amount_cents > payment.amount_cents - refunded:
-            raise error("refund", _("Less than this is left to refund on the payment."), E.NOTHING_LEFT_TO_REFUND)
+        settlement = Settlement.objects.select_for_update().get(pk=payment.settlement_id)
+        amounts = _refund_amounts(settlement, payment, failed.gap_value_cents)
+        if amounts is None:
+            # A later decision's refund already returns what this one would have (or the
+            # corrected figures put it back on the payer): retrying would refund it twice.
+            raise error(
+                "refund",
+                _("Nothing of this refund is left to return: a later refund already returns it."),
+                E.NOTHING_LEFT_TO_REFUND,
+            )
+        cash, fee, share = amounts
         retry = Refund.objects.create(
             payment=payment,
             idempotency_key=key,
-            amount_cents=failed.amount_cents,
-            fee_cents=failed.fee_cents,
-            gap_value_cents=failed.gap_value_cents,
+            amount_cents=cash + fee,
+            fee_cents=fee,
+            gap_value_cents=share,
             reason=failed.reason,
             dispute_id=failed.dispute_id,
         )
@@ -148,13 +166,20 @@ def refunds_failed():
     """Refunds Stripe refused and nobody has retried yet (the admin settlement page)."""
     retried = Refund.objects.filter(idempotency_key__endswith=":retry").values_list("idempotency_key", flat=True)
     keys = {k.removesuffix(":retry") for k in retried}
-    return [
+    failed = [
         r
         for r in Refund.objects.filter(state=RefundState.FAILED)
         .select_related("payment__settlement__payer", "payment__settlement__payee")
         .order_by("-created_at")[:200]
         if r.idempotency_key not in keys
     ]
+    # One whose settlement has nothing left to refund (a later decision's refund returned it)
+    # needs no retry. Per distinct settlement, so a handful of queries at most.
+    outstanding = {s_id: None for s_id in {r.payment.settlement_id for r in failed}}
+    for r in failed:
+        if outstanding[r.payment.settlement_id] is None:
+            outstanding[r.payment.settlement_id] = refund_outstanding_value(r.payment.settlement)
+    return [r for r in failed if outstanding[r.payment.settlement_id] > 0]
 
 
 def refund_execute(*, refund_id: int) -> Refund | None:

@@ -165,6 +165,30 @@ def settlement_event(s: Settlement, type_: str, actor_brand_id: int | None, **ex
     emit(type=type_, proposal=s.campaign.proposal, actor_brand_id=actor_brand_id, payload={**_payload(s), **extra})
 
 
+def is_paid(s: Settlement) -> bool:
+    """Whether the settlement was paid by card (a succeeded payment; refunds since do not
+    make it unpaid — its figures are what was charged)."""
+    return Payment.objects.filter(settlement=s, state=PaymentState.SUCCEEDED).exists()
+
+
+def _refunded_value(s: Settlement) -> int:
+    """Gap value refunded or being refunded (a refund Stripe refused returned nothing)."""
+    return (
+        Refund.objects.filter(payment__settlement=s)
+        .exclude(state=RefundState.FAILED)
+        .aggregate(g=Sum("gap_value_cents"))["g"]
+        or 0
+    )
+
+
+def refund_outstanding_value(s: Settlement) -> int:
+    """Swap value of a paid settlement still to refund: the gap it paid for, less the part the
+    campaign's corrected reciprocity still puts on the payer, less refunds made or in flight.
+    Never negative."""
+    still_owed = max(0, rules.reciprocity_posted(s.campaign).get(s.payer_id, 0))
+    return max(0, s.gap_value_cents - min(still_owed, s.gap_value_cents) - _refunded_value(s))
+
+
 def held(campaign_id: int) -> bool:
     """Whether an open dispute holds the campaign's settlement."""
     return Dispute.objects.filter(campaign_id=campaign_id, state__in=OPEN_DISPUTE_STATES).exists()
@@ -329,21 +353,41 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
             _("A card payment of this campaign's settlement is in progress; decide once it has gone through."),
             E.PAYMENT_IN_PROGRESS,
         )
-    paid = s.state == SettlementState.PAID
-    if paid:
-        # The paid gap is cleared; only a smaller corrected gap changes anything (a refund of
-        # the difference between what is still paid — after earlier refunds — and the new gap).
-        # A larger one stays as traffic credit on the payer.
-        new_gap = gap.gap_cents if gap.lighter == s.payer_id and gap.above(tolerance) else 0
-        owed = {s.payer_id: new_gap, s.payee_id: -new_gap}
+    if is_paid(s):
+        # Paid (and perhaps refunded since): the figures stay those that were charged — the
+        # receipt reads them. The corrected gap moves the campaign's traffic credit instead:
+        # whoever is lighter now owes it, and the payer is refunded what it paid beyond the
+        # part of the corrected gap that is still its own (nothing of it if the sides swapped:
+        # then all it paid comes back and the other brand owes the new gap as traffic credit).
+        still = gap.gap_cents if gap.above(tolerance) else 0
+        owed = {gap.lighter: still, gap.heavier: -still} if still else {}
         rules.reciprocity_sync(campaign=campaign, owed=owed, key=key, reason=rules.TxnReason.DISPUTE_RESOLUTION)
-        refunded = (
-            Refund.objects.filter(payment__settlement=s)
-            .exclude(state=RefundState.FAILED)
-            .aggregate(g=Sum("gap_value_cents"))["g"]
-            or 0
-        )
-        return AfterDispute(s, max(0, s.gap_value_cents - refunded - new_gap))
+        refund = refund_outstanding_value(s)
+        swapped = bool(still) and gap.lighter != s.payer_id
+        # The gap the card payment still covers once this refund is through; what the
+        # corrected gap exceeds it by is traffic credit (all of it when the sides swapped).
+        covered = s.gap_value_cents - _refunded_value(s) - refund
+        credit = still if swapped else max(0, still - covered)
+        if still != s.gap_value_cents or refund:
+            owed_by = (s.payer if gap.lighter == s.payer_id else s.payee).slug if still else ""
+            if credit:
+                _audit_both(
+                    actor,
+                    AuditAction.SETTLEMENT_CREDITED,
+                    s,
+                    {"dispute": dispute.pk, "owed_by": owed_by, "credit_value_cents": credit, "after_payment": True},
+                )
+            settlement_event(
+                s,
+                EventType.SETTLEMENT_UPDATED,
+                None,
+                change="sides_swapped" if swapped else "figures_changed",
+                corrected_gap_value_cents=still,
+                owed_by=owed_by,
+                credit_value_cents=credit,
+                refund_value_cents=refund,
+            )
+        return AfterDispute(s, refund)
     if not gap.above(tolerance):
         rules.reciprocity_sync(campaign=campaign, owed={}, key=key, reason=rules.TxnReason.DISPUTE_RESOLUTION)
         s.state = SettlementState.VOID

@@ -267,21 +267,11 @@ def settlement_held(s) -> bool:
 
 
 def test_a_charge_refunded_webhook_applies_a_refund_once(owed, toys, coffee, toys_actor, admin_actor, client):
-    from exchange.models import Dispute, Refund, RefundState
+    from exchange.models import Refund, RefundState
 
     save_card(actor=toys_actor, brand=toys)
     payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
-    dispute = Dispute.objects.create(
-        campaign=owed.campaign,
-        subject="result",
-        opened_by=toys,
-        respondent=coffee,
-        reason="figures_wrong",
-        statement="x",
-        state="resolved",
-        outcome="upheld",
-        decision="y",
-    )
+    dispute = _decided(owed, toys, coffee, admin_actor)
     refund = refunds.refund_issue(settlement=owed, gap_value_cents=10_000, dispute=dispute, actor=admin_actor)
     made = stripe_client.refund_find_or_create(
         refund_id=refund.pk,
@@ -417,12 +407,12 @@ def test_overlapping_resume_runs_call_stripe_once_per_row_and_a_bad_row_stops_no
     assert len(_intents_for(stuck.pk)) == 1
 
 
-def _paid_with_refund(owed, toys, coffee, toys_actor, admin_actor, gap_value_cents=10_000):
-    """A paid settlement and a refund of part of it, issued (its task not run) and made at Stripe."""
-    from exchange.models import Dispute
+def _decided(owed, toys, coffee, admin_actor, refund_value_cents=10_000):
+    """A dispute decided for the payer by hand: the campaign's reciprocity moved as a decision
+    moves it, so ``refund_value_cents`` of the paid gap is the payer's to get back."""
+    from exchange.ledger import rules
+    from exchange.models import Dispute, TxnReason
 
-    save_card(actor=toys_actor, brand=toys)
-    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
     dispute = Dispute.objects.create(
         campaign=owed.campaign,
         subject="result",
@@ -433,7 +423,23 @@ def _paid_with_refund(owed, toys, coffee, toys_actor, admin_actor, gap_value_cen
         state="resolved",
         outcome="upheld",
         decision="y",
+        resolved_by=admin_actor.user,
     )
+    still = owed.gap_value_cents - refund_value_cents
+    rules.reciprocity_sync(
+        campaign=owed.campaign,
+        owed={toys.pk: still, coffee.pk: -still},
+        key=f"reciprocity:dispute:{dispute.pk}",
+        reason=TxnReason.DISPUTE_RESOLUTION,
+    )
+    return dispute
+
+
+def _paid_with_refund(owed, toys, coffee, toys_actor, admin_actor, gap_value_cents=10_000):
+    """A paid settlement and a refund of part of it, issued (its task not run) and made at Stripe."""
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    dispute = _decided(owed, toys, coffee, admin_actor, gap_value_cents)
     refund = refunds.refund_issue(settlement=owed, gap_value_cents=gap_value_cents, dispute=dispute, actor=admin_actor)
     return payment, refund
 
@@ -553,4 +559,126 @@ def test_a_refund_stripe_refuses_is_audited_shown_to_admins_and_retried_once(
         refunds.refund_retry(actor=admin_actor, refund=retry)
     assert err.value.error_dict["refund"][0].code == "refund_not_failed"
     assert LedgerTransaction.objects.filter(reason="refund").count() == 1
+    call_command("check_ledger")
+
+
+def test_a_decision_that_swaps_the_sides_of_a_paid_settlement_refunds_it_all_and_the_other_brand_owes_credit(
+    owed, toys, coffee, toys_actor, admin_actor, django_capture_on_commit_callbacks
+):
+    from exchange.ledger import rules
+    from exchange.models import DeliveryReport, Refund, RefundState
+    from exchange.services import disputes
+
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    paid_gap = owed.gap_value_cents
+    # Bean House (the payee) delivered a tenth of what it reported: it is the lighter side now.
+    dispute = disputes.dispute_open(
+        actor=toys_actor, campaign=owed.campaign, subject="result", reason="figures_wrong", statement="曝光只有一成"
+    )
+    reports = DeliveryReport.objects.filter(campaign=owed.campaign, placement__leg__promoter=coffee)
+    with django_capture_on_commit_callbacks(execute=True):
+        disputes.dispute_resolve(
+            actor=admin_actor,
+            dispute=dispute,
+            outcome="upheld",
+            decision="按后台数据，咖啡的交付按一成计。",
+            adjustments={r.pk: r.reach // 10 for r in reports},
+        )
+    (refund,) = Refund.objects.all()
+    assert refund.state == RefundState.SUCCEEDED and refund.gap_value_cents == paid_gap
+    assert refund.amount_cents == payment.amount_cents, "all the payer paid comes back"
+    owed.refresh_from_db()
+    assert owed.state == SettlementState.REFUNDED and owed.payer_id == toys.pk, "the receipt's figures stand"
+    delivered = rules.delivered_by_brand(owed.campaign)
+    corrected = delivered[toys.pk] - delivered[coffee.pk]
+    assert corrected > 0
+    # Bean House owes the corrected gap as traffic credit; Tiny Toys is owed it; no cash is left.
+    assert account(brand=coffee, kind=AccountKind.TRAFFIC_CREDIT).balance_cents == corrected
+    assert account(brand=toys, kind=AccountKind.TRAFFIC_CREDIT).balance_cents == -corrected
+    assert account(brand=None, kind=AccountKind.STRIPE_CLEARING).balance_cents == 0
+    assert account(brand=coffee, kind=AccountKind.CASH).balance_cents == 0
+    (updated,) = DomainEvent.objects.filter(type=EventType.SETTLEMENT_UPDATED, payload__change="sides_swapped")
+    assert updated.payload["owed_by"] == coffee.slug and updated.payload["credit_value_cents"] == corrected
+    assert updated.payload["refund_value_cents"] == paid_gap
+    call_command("reconcile_stripe")
+    call_command("check_ledger")
+
+
+def test_a_later_decision_on_a_refunded_settlement_neither_voids_nor_reopens_it(
+    owed, toys, coffee, toys_actor, coffee_actor, admin_actor, django_capture_on_commit_callbacks
+):
+    from exchange.models import DeliveryReport, Refund
+    from exchange.services import disputes
+
+    save_card(actor=toys_actor, brand=toys)
+    payments.settlement_pay(actor=toys_actor, settlement=owed)
+    reports = list(DeliveryReport.objects.filter(campaign=owed.campaign, placement__leg__promoter=toys))
+    first = disputes.dispute_open(
+        actor=coffee_actor, campaign=owed.campaign, subject="result", reason="other", statement="重新核对"
+    )
+    # Tiny Toys in fact delivered about as much as Bean House: within the tolerance, all is refunded.
+    with django_capture_on_commit_callbacks(execute=True):
+        disputes.dispute_resolve(
+            actor=admin_actor,
+            dispute=first,
+            outcome="upheld",
+            decision="玩具的交付按后台数据计。",
+            adjustments={r.pk: r.reach * 7 // 3 for r in reports},
+        )
+    owed.refresh_from_db()
+    assert owed.state == SettlementState.REFUNDED
+    figures = (owed.gap_value_cents, owed.cash_cents, owed.fee_cents, owed.payer_id)
+    opened = DomainEvent.objects.filter(type=EventType.SETTLEMENT_OPENED).count()
+    second = disputes.dispute_open(
+        actor=toys_actor, campaign=owed.campaign, subject="result", reason="other", statement="再核对一次"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        disputes.dispute_resolve(actor=admin_actor, dispute=second, outcome="rejected", decision="数据无误。")
+    owed.refresh_from_db()
+    assert owed.state == SettlementState.REFUNDED, "not voided, not reopened"
+    assert (owed.gap_value_cents, owed.cash_cents, owed.fee_cents, owed.payer_id) == figures
+    assert DomainEvent.objects.filter(type=EventType.SETTLEMENT_OPENED).count() == opened
+    assert Refund.objects.count() == 1
+    call_command("check_ledger")
+
+
+def test_a_failed_refund_a_later_refund_covers_is_neither_retried_nor_listed(
+    owed, toys, coffee, toys_actor, admin_actor, django_capture_on_commit_callbacks
+):
+    from exchange.models import DeliveryReport, Refund, RefundState
+    from exchange.services import disputes
+
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    report = DeliveryReport.objects.filter(campaign=owed.campaign, placement__leg__promoter=coffee).first()
+    first = disputes.dispute_open(
+        actor=toys_actor, campaign=owed.campaign, subject="result", reason="figures_wrong", statement="少了一成"
+    )
+    disputes.dispute_resolve(  # its refund task never runs here: Stripe's refusal is applied by hand
+        actor=admin_actor,
+        dispute=first,
+        outcome="upheld",
+        decision="按后台数据，交付按九成计。",
+        adjustments={report.pk: report.reach * 9 // 10},
+    )
+    (refund,) = Refund.objects.all()
+    refused = stripe_client.RefundResult(id="re_refused", status="failed", amount_cents=refund.amount_cents)
+    refunds.refund_apply(refund_id=refund.pk, result=refused)
+    assert [r.pk for r in refunds.refunds_failed()] == [refund.pk]
+    # A second dispute, rejected: the figures stand, and what is still owed back — the failed
+    # refund's part — is refunded by this decision.
+    second = disputes.dispute_open(
+        actor=toys_actor, campaign=owed.campaign, subject="result", reason="other", statement="再核对一次"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        disputes.dispute_resolve(actor=admin_actor, dispute=second, outcome="rejected", decision="数据无误。")
+    later = Refund.objects.exclude(pk=refund.pk).get()
+    assert later.state == RefundState.SUCCEEDED and later.gap_value_cents == refund.gap_value_cents
+    assert refunds.refunds_failed() == [], "nothing is left for the failed one to return"
+    with pytest.raises(ValidationError) as err:
+        refunds.refund_retry(actor=admin_actor, refund=refund)
+    assert err.value.error_dict["refund"][0].code == "nothing_left_to_refund"
+    assert Refund.objects.count() == 2
+    assert [r.amount_cents for r in stripe_client.refunds_of(payment.stripe_payment_intent_id)] == [later.amount_cents]
     call_command("check_ledger")
