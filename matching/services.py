@@ -124,8 +124,9 @@ class OutcomeImportError(LineImportError):
 class OutcomeImportResult:
     lines: int = 0
     created: int = 0
-    skipped: int = 0  # lines whose swap was imported before (same stable key)
+    skipped: int = 0  # lines whose swap was imported before (same stable key, or a legacy row)
     by_outcome: dict = field(default_factory=dict)
+    backfilled: int = 0  # of ``skipped``: legacy rows (imported before keys) given their key
 
 
 OUTCOME_FIELDS = ("id", "a", "b", "outcome", "a_new_members", "b_new_members")
@@ -207,7 +208,11 @@ def outcomes_import(*, source: str | Path | Iterable[str | bytes]) -> OutcomeImp
     for every problem, and nothing is written.
 
     Idempotent: every line gets a stable key (``import_key``); a line whose key was imported
-    before is skipped (``skipped``), so importing the same file twice counts its swaps once."""
+    before is skipped (``skipped``), so importing the same file twice counts its swaps once.
+    Rows imported before keys existed (``key`` NULL) count as imported too: a line matching
+    one (same brands, outcome and new members; the n-th identical line the n-th such row) is
+    skipped and the row gets the line's key (``backfilled``), so a file imported once before
+    keys and once after is still counted once."""
     problems: list[LineError] = []
     parsed: list[tuple[int, dict]] = []
     for line in json_lines(source):
@@ -264,12 +269,47 @@ def outcomes_import(*, source: str | Path | Iterable[str | bytes]) -> OutcomeImp
         existing.update(Outcome.objects.filter(key__in=keys[start : start + 5000]).values_list("key", flat=True))
     new = [r for r in rows if r.key not in existing]
     with transaction.atomic():
+        claimed = _claim_legacy(new)
+        for pk, key in claimed.items():
+            Outcome.objects.filter(pk=pk, key__isnull=True).update(key=key)
+        taken = set(claimed.values())
+        new = [r for r in new if r.key not in taken]
         # ignore_conflicts: an import running at the same time wrote some of them first
         Outcome.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
-    result = OutcomeImportResult(lines=len(parsed), created=len(new), skipped=len(rows) - len(new))
+    result = OutcomeImportResult(
+        lines=len(parsed), created=len(new), skipped=len(rows) - len(new), backfilled=len(claimed)
+    )
     for r in new:
         result.by_outcome[r.outcome] = result.by_outcome.get(r.outcome, 0) + 1
     return result
+
+
+def _claim_legacy(rows: list[Outcome]) -> dict[int, str]:
+    """{legacy row pk: key} for the keyless imported rows (written before ``Outcome.key``)
+    that ``rows`` (new keyed rows, file order) record again: per (brands, outcome, new
+    members), the n-th line takes the n-th oldest such row. Rows locked, so two imports
+    running at once cannot claim one row twice."""
+    if not rows:
+        return {}
+    legacy: dict[tuple, list[int]] = {}
+    a_ids = sorted({r.brand_a_id for r in rows})
+    for start in range(0, len(a_ids), 5000):
+        found = (
+            Outcome.objects.select_for_update()
+            .filter(key__isnull=True, source=OutcomeSource.IMPORT, brand_a_id__in=a_ids[start : start + 5000])
+            .order_by("id")
+            .values_list("id", "brand_a_id", "brand_b_id", "outcome", "a_new_members", "b_new_members")
+        )
+        for pk, *signature in found:
+            legacy.setdefault(tuple(signature), []).append(pk)
+    if not legacy:
+        return {}
+    claimed: dict[int, str] = {}
+    for r in rows:
+        pks = legacy.get((r.brand_a_id, r.brand_b_id, r.outcome, r.a_new_members, r.b_new_members))
+        if pks:
+            claimed[pks.pop(0)] = r.key
+    return claimed
 
 
 # --- Training -----------------------------------------------------------------------------------

@@ -84,6 +84,52 @@ def test_importing_the_same_file_twice_counts_its_swaps_once(brands, tmp_path):
     assert Outcome.objects.filter(brand_a=brands["coffee"], brand_b=brands["snacks"]).count() == 3
 
 
+def test_rows_imported_before_keys_are_backfilled_so_the_file_still_counts_once(brands, tmp_path):
+    lines = [
+        {"a": "coffee-a", "b": "bakery-a", "outcome": "completed", "a_new_members": 120, "b_new_members": 95},
+        {"a": "coffee-a", "b": "snacks-a", "outcome": "declined"},
+        {"a": "coffee-a", "b": "snacks-a", "outcome": "declined"},
+        {"id": "crm-17", "a": "bakery-a", "b": "fitness-a", "outcome": "accepted"},
+    ]
+    # what an import before Outcome.key wrote: the same swaps, no key (one declined swap only)
+    legacy = [
+        Outcome.objects.create(
+            brand_a=brands["coffee"], brand_b=brands["bakery"], outcome="completed", a_new_members=120, b_new_members=95
+        ),
+        Outcome.objects.create(brand_a=brands["coffee"], brand_b=brands["snacks"], outcome="declined"),
+        Outcome.objects.create(brand_a=brands["bakery"], brand_b=brands["fitness"], outcome="accepted"),
+        # same brands, other members: another swap, not claimed
+        Outcome.objects.create(
+            brand_a=brands["coffee"], brand_b=brands["bakery"], outcome="completed", a_new_members=1
+        ),
+    ]
+    path = write_lines(tmp_path, lines)
+    out, _ = run("import_outcomes", path)
+    assert "Imported 1 outcomes" in out and "Skipped 3 already imported" in out
+    assert "3 were imported before outcomes had keys" in out
+    assert Outcome.objects.count() == 5
+    assert all(Outcome.objects.get(pk=o.pk).key for o in legacy[:3])
+    assert Outcome.objects.get(pk=legacy[3].pk).key is None
+    assert Outcome.objects.get(pk=legacy[2].pk).key == "import:id:crm-17"
+    # and again: nothing counts twice, nothing left to backfill
+    out, _ = run("import_outcomes", path)
+    assert Outcome.objects.count() == 5
+    assert (
+        "Imported 0 outcomes" in out and "Skipped 4 already imported" in out and "before outcomes had keys" not in out
+    )
+    assert Outcome.objects.filter(brand_a=brands["coffee"], brand_b=brands["snacks"]).count() == 2
+
+
+def test_an_exchange_outcome_is_never_taken_for_an_imported_line(brands, tmp_path):
+    from matching.models import OutcomeSource
+
+    Outcome.objects.create(
+        brand_a=brands["coffee"], brand_b=brands["snacks"], outcome="declined", source=OutcomeSource.EXCHANGE
+    )
+    out, _ = run("import_outcomes", write_lines(tmp_path, [{"a": "coffee-a", "b": "snacks-a", "outcome": "declined"}]))
+    assert "Imported 1 outcomes" in out and Outcome.objects.count() == 2
+
+
 def test_import_outcomes_refuses_a_repeated_or_bad_id(brands, tmp_path):
     path = write_lines(
         tmp_path,

@@ -36,3 +36,8 @@ class Command(BaseCommand):
         self.stdout.write(_("Imported %(n)s outcomes (%(detail)s).") % {"n": f"{result.created:,}", "detail": detail})
         if result.skipped:
             self.stdout.write(_("Skipped %(n)s already imported (same swap, same key).") % {"n": f"{result.skipped:,}"})
+        if result.backfilled:
+            self.stdout.write(
+                _("Of those, %(n)s were imported before outcomes had keys; they now have theirs.")
+                % {"n": f"{result.backfilled:,}"}
+            )
