@@ -1,24 +1,32 @@
-"""Full refresh: top-10 partners for every brand of a generated 100,000-brand market.
+"""Full refresh: the production top-k for every brand of a generated 100,000-brand market.
 
     DEBUG=1 .venv/bin/python benchmarks/matching_full_refresh.py [--brands 100000] [--db]
 
+It runs with the production matcher settings, read from ``huiliu.settings`` as the nightly
+refresh reads them (``refresh.top_k``, ``refresh.n_candidates``, ``refresh.explore_every``):
+MATCHING_TOP_K recommendations per brand (20), MATCHING_CANDIDATES scored per brand (50) and
+1 in MATCHING_EXPLORE_EVERY slots (10) given to an under-explored partner; the first lines
+printed say which values it ran with.
+
 In-memory mode (default) — the timed "refresh" covers, on one in-process market:
-features (TF-IDF, SVD, matrices) → IVF candidate search (30 per brand; with the trained model
-serving, 90 nearest → ``ranker.prefilter`` → 30, ``refresh.candidate_rows``) → scoring with the
-trained model → top-10 → reasons in zh-Hans and en → the COPY text a refresh streams to
-PostgreSQL (built in chunks of 10,000 brands, as the service does; not sent).
+features (TF-IDF, SVD, matrices) → IVF candidate search (with the trained model serving,
+3 × the candidates nearest → ``ranker.prefilter`` → the candidates, ``refresh.candidate_rows``)
+→ scoring with the trained model → the ranked candidates → top-k with exploration slots
+(``refresh.explore_slots``; exposure = past outcomes per brand, as ``refresh.load_exposure``
+counts them) → reasons in zh-Hans and en → the COPY text a refresh streams to PostgreSQL
+(built in chunks of 10,000 brands, as the service does; not sent).
 The baseline replaces the IVF search by brute-force exact search on the *same* embedding
 matrix (blocked matrix products over all 100,000 × 100,000 pairs) — same run, same
 scoring — and the script prints both times, their ratio, the recall@10 of the candidate
-step against exact search and the overlap of the final top-10 lists. Then (not timed), for 200
+step against exact search and the overlap of the final top-k lists. Then (not timed), for 200
 brands, the recall@10 of the candidate step against exact scoring of every allowed partner
-*under the trained model*: the served step next to the 30 nearest alone (before issue 12).
+*under the trained model*: the served step next to the nearest alone (before issue 12).
 
 ``--db`` mode runs the real service end to end instead: the generated brands are written to
-the database (once, bulk), then ``matching.services.recommendations_refresh_all`` is timed:
-load from PostgreSQL → features → candidates → scores → reasons → DELETE + COPY of every
-row in one transaction (the table is VACUUMed first, as autovacuum would have done since the
-previous night's refresh).
+the database (once, bulk), then ``matching.services.recommendations_refresh_all`` is timed
+(with the same settings): load from PostgreSQL → features → candidates → scores →
+exploration slots → reasons → DELETE + COPY of every row in one transaction (the table is
+VACUUMed first, as autovacuum would have done since the previous night's refresh).
 
 Peak RSS is the process's high-water mark (``ru_maxrss``) after the refresh.
 """
@@ -53,7 +61,20 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def in_memory(n: int, seed: int, n_cand: int = 30) -> None:
+def production_settings(n_cand: int | None = None) -> tuple[int, int, int]:
+    """(top k, candidates per brand, explore every) — the nightly refresh's, from settings."""
+    k = refresh.top_k()
+    c = n_cand or refresh.n_candidates(k)
+    every = refresh.explore_every()
+    print(
+        f"settings: MATCHING_TOP_K={k}, MATCHING_CANDIDATES={c}, MATCHING_EXPLORE_EVERY={every} "
+        f"({'1 in ' + str(every) + ' slots explore' if every and k >= every else 'no exploration slots'})"
+    )
+    return k, c, every
+
+
+def in_memory(n: int, seed: int, n_cand: int | None = None) -> None:
+    k, c, every = production_settings(n_cand)
     t = time.perf_counter()
     gm = generator.generate_market(n, seed=seed)
     print(f"generated {n:,} brands, {len(gm.outcome_a):,} outcomes in {time.perf_counter() - t:.1f}s (not timed)")
@@ -78,7 +99,6 @@ def in_memory(n: int, seed: int, n_cand: int = 30) -> None:
             seed,
         )
     del m0
-    k, c = 10, n_cand
     load = os.getloadavg()
 
     def run(method: str) -> tuple[dict, np.ndarray, np.ndarray, int]:
@@ -92,38 +112,55 @@ def in_memory(n: int, seed: int, n_cand: int = 30) -> None:
         cand = refresh.candidate_rows(market, rows, artefact, c, ivf=method == "ivf", seed=seed)
         times["candidates"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        partners, scores, comps, learned = ranker.rank_candidates(market, rows, cand, artefact, k)
-        times["score+top10"] = time.perf_counter() - t2
+        # as refresh.compute_slots: every candidate ranked, then the top k with 1 in `every`
+        # slots for the least-tried plausible partners beyond the ranked ones
+        wide = ranker.rank_candidates(market, rows, cand, artefact, max(k, c) if every and k >= every else k)
+        exposure = np.bincount(np.concatenate([gm.outcome_a, gm.outcome_b]), minlength=market.n)
+        partners, scores, comps, learned, explore = refresh.explore_slots(*wide, k, every, exposure)
+        times[f"score+top{k}"] = time.perf_counter() - t2
         t3 = time.perf_counter()
         n_rows = n_bytes = 0
         now = datetime.now(UTC)
         for start in range(0, market.n, 10_000):  # in chunks, as the service streams them to COPY
             sl = slice(start, start + 10_000)
             cols = storage.row_columns(
-                market, rows[sl], partners[sl], scores[sl], comps[sl], learned[sl], artefact, 1, now
+                market,
+                rows[sl],
+                partners[sl],
+                scores[sl],
+                comps[sl],
+                learned[sl],
+                artefact,
+                1,
+                now,
+                explore=explore[sl],
             )
             n_rows += len(cols[0])
             n_bytes += len(copy_text(cols))
         times["reasons+rows"] = time.perf_counter() - t3
         times["total"] = time.perf_counter() - t0
-        return times, cand, partners, n_rows, n_bytes
+        n_explore = int(explore.sum())
+        return times, cand, partners, wide[0][:, :10], n_rows, n_bytes, n_explore
 
-    fast, cand_ivf, top_ivf, n_rows, n_bytes = run("ivf")
+    fast, cand_ivf, top_ivf, ranked_ivf, n_rows, n_bytes, n_explore = run("ivf")
     rss_fast = rss_mb()
-    base, cand_exact, top_exact, _, _ = run("exact")
+    base, cand_exact, top_exact, _, _, _, _ = run("exact")
     recall_cand = candidates.recall_at_k(cand_ivf[:, :10], cand_exact[:, :10])
     recall_final = candidates.recall_at_k(top_ivf, top_exact)
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores, shared)")
     print(f"{'stage':<14} {'IVF refresh':>12} {'exact baseline':>15}")
     for key in fast:
         print(f"{key:<14} {fast[key]:>11.2f}s {base[key]:>14.2f}s")
-    print(f"rows produced: {n_rows:,} (top-{k} × {n:,} brands, zh + en reasons), {n_bytes / 1e6:,.0f} MB of COPY text")
+    print(
+        f"rows produced: {n_rows:,} (top-{k} × {n:,} brands, zh + en reasons; {n_explore:,} exploration slots), "
+        f"{n_bytes / 1e6:,.0f} MB of COPY text"
+    )
     print(
         f"full refresh {fast['total']:.1f}s vs exact baseline {base['total']:.1f}s → {base['total'] / fast['total']:.1f}× faster; "
         f"candidate step {base['candidates'] / fast['candidates']:.1f}× faster"
     )
     print(
-        f"recall@10 of the candidate step vs exact search: {recall_cand:.3f}; final top-10 overlap: {recall_final:.3f}"
+        f"recall@10 of the candidate step vs exact search: {recall_cand:.3f}; final top-{k} overlap: {recall_final:.3f}"
     )
     print(f"peak RSS after IVF refresh: {rss_fast:,.0f} MB; after baseline too: {rss_mb():,.0f} MB")
     # Candidates under the trained model (not timed): for a sample of brands, the top-10 of
@@ -132,7 +169,7 @@ def in_memory(n: int, seed: int, n_cand: int = 30) -> None:
     # with the unweighted embedding (before issue 12's candidate step), same pool size.
     market = build_market(gm.brands, leaves=gm.leaves, competing=gm.competing, seed=seed)
     cand_old, _ = candidates.ivf_candidates(market, c, seed=seed)
-    top_old = ranker.rank_candidates(market, np.arange(market.n), cand_old, artefact, k)[0]
+    top_old = ranker.rank_candidates(market, np.arange(market.n), cand_old, artefact, 10)[0]
     sample = np.random.default_rng(seed).choice(market.n, size=min(200, market.n), replace=False)
     everyone = np.arange(market.n)
     hits = dict.fromkeys(("cand_new", "cand_old", "top_new", "top_old"), 0)
@@ -140,10 +177,10 @@ def in_memory(n: int, seed: int, n_cand: int = 30) -> None:
         score = ranker.score_pairs(market, np.full(market.n, q), everyone, artefact)[0]
         score[market.compete[market.cat[q], market.cat]] = -np.inf
         score[q] = -np.inf
-        best = set(np.argpartition(-score, k)[:k].tolist())
-        for key, arr in (("cand_new", cand_ivf), ("cand_old", cand_old), ("top_new", top_ivf), ("top_old", top_old)):
+        best = set(np.argpartition(-score, 10)[:10].tolist())
+        for key, arr in (("cand_new", cand_ivf), ("cand_old", cand_old), ("top_new", ranked_ivf), ("top_old", top_old)):
             hits[key] += len(best & set(arr[q][arr[q] >= 0].tolist()))
-    r = {key: v / (k * len(sample)) for key, v in hits.items()}
+    r = {key: v / (10 * len(sample)) for key, v in hits.items()}
     print(
         f"under the trained model, {len(sample)} brands, exact top-10 over every allowed partner found by "
         f"the {c} candidates: {r['cand_new']:.3f} served ({refresh.TRAINED_POOL_FACTOR * c} nearest → prefilter → {c}) "
@@ -200,9 +237,10 @@ def in_db(n: int, seed: int) -> None:
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE matching_recommendation")
     reset_cache()
+    production_settings()
     load = os.getloadavg()
     t = time.perf_counter()
-    stats = recommendations_refresh_all(top=10, progress=lambda m: None)
+    stats = recommendations_refresh_all(progress=lambda m: None)  # top: MATCHING_TOP_K
     wall = time.perf_counter() - t
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores, shared)")
     print(f"recommendations_refresh_all over {total:,} approved brands: {wall:.1f}s wall, {stats.rows:,} rows written")
@@ -214,7 +252,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--brands", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--candidates", type=int, default=30, help="candidates per brand (in-memory mode)")
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        help="candidates per brand (in-memory mode; default MATCHING_CANDIDATES)",
+    )
     parser.add_argument("--db", action="store_true", help="end to end through the database (needs DATABASE_URL)")
     args = parser.parse_args()
     if args.db:
