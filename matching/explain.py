@@ -333,9 +333,6 @@ def _labels(names: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-_weights_cache: dict = {"key": None, "value": []}
-
-
 def feature_weights(artefact) -> list[tuple[str, float]]:
     """What the serving model weighs: (feature, share of the model's weight), heaviest first;
     [] when the heuristic serves. The share is the artefact's own ``feature_weights`` when it
@@ -344,9 +341,9 @@ def feature_weights(artefact) -> list[tuple[str, float]]:
     left out: it is the fixed mix the other reasons already describe."""
     if artefact is None or artefact.model is None or artefact.blend_weight <= 0:
         return []
-    key = (id(artefact), artefact.version)
-    if _weights_cache["key"] == key:
-        return _weights_cache["value"]
+    cached = artefact.__dict__.get("_feature_weights")
+    if cached is not None and cached[0] is artefact.model:
+        return cached[1]
     stored = getattr(artefact, "feature_weights", None)
     if stored:
         raw = {name: float(v) for name, v in dict(stored).items()}
@@ -362,7 +359,9 @@ def feature_weights(artefact) -> list[tuple[str, float]]:
     raw.pop("heuristic", None)
     total = sum(v for v in raw.values() if v > 0)
     value = sorted(((name, v / total) for name, v in raw.items() if v > 0), key=lambda x: -x[1]) if total > 0 else []
-    _weights_cache.update(key=key, value=value)
+    # on the object, for its model: computed once per loaded artefact (a copy given another
+    # model recomputes)
+    artefact.__dict__["_feature_weights"] = (artefact.model, value)
     return value
 
 

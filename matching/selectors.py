@@ -10,6 +10,7 @@ type; the GraphQL types' ``scope()`` and the list selectors build on it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,8 @@ from matching.models import Dismissal, MatcherModel, Recommendation, ServingReas
 from partners import selectors as partner_selectors
 from partners.actors import Actor
 from partners.models import Brand, BrandStatus
+
+logger = logging.getLogger(__name__)
 
 
 def partner_profile_visible(*, actor: Actor) -> QuerySet[Brand]:
@@ -206,6 +209,21 @@ def matcher_serving() -> Serving:
         refused = _model_reason(latest, active=False)
         serving = Serving(**{**serving.__dict__, "refused": refused})
     return serving
+
+
+def serving_feature_weights() -> list[tuple[str, float]]:
+    """What the serving model weighs, per feature: (feature, share of the learned score's
+    weight), heaviest first (``explain.feature_weights`` — what the reasons quote). [] while
+    the heuristic serves, or when the stored model cannot be read. System read: the matcher
+    page shows it to admins."""
+    from matching import explain, refresh  # the serving artefact, cached per process
+
+    try:
+        artefact, _version = refresh.active_artefact()
+        return explain.feature_weights(artefact)
+    except Exception:  # noqa: BLE001 — an unreadable artefact must not take the page down
+        logger.warning("the serving model's artefact could not be read", exc_info=True)
+        return []
 
 
 def model_history(*, actor: Actor) -> QuerySet[MatcherModel]:

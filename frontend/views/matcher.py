@@ -23,6 +23,7 @@ from huiliu import formatting
 from huiliu.text import ascii_int
 from matching import selectors, services
 from matching.models import MatcherModel
+from matching.ranker import COMPONENTS, FEATURE_LABELS, HEURISTIC_WEIGHTS
 
 HISTORY_SIZE = 20
 
@@ -93,6 +94,92 @@ def weight_rows(metrics: dict) -> list[tuple[str, float]]:
     return [(str(label), float(weights[key])) for key, label in GROUP_LABELS.items() if key in weights]
 
 
+def heuristic_weight_rows() -> list[tuple[str, float]]:
+    """The heuristic's fixed weight per component (what serves before a model does)."""
+    total = float(HEURISTIC_WEIGHTS.sum())
+    return [(str(GROUP_LABELS[c]), float(w) / total) for c, w in zip(COMPONENTS, HEURISTIC_WEIGHTS, strict=True)]
+
+
+FEATURES_SHOWN = 8
+
+
+def feature_weight_rows() -> list[tuple[str, float]]:
+    """The serving model's heaviest features (label, share of the learned score's weight)."""
+    return [(str(FEATURE_LABELS.get(n, n)), share) for n, share in selectors.serving_feature_weights()[:FEATURES_SHOWN]]
+
+
+def _ci(metrics: dict, key: str) -> str | None:
+    value = metrics.get(key)
+    if value is None:
+        return None
+    low, high = metrics.get(f"{key}_low"), metrics.get(f"{key}_high")
+    return f"{value:+.3f}" + (f" [{low:+.3f}, {high:+.3f}]" if low is not None and high is not None else "")
+
+
+def latest_gate_run(runs):
+    """The newest finished run that went through the ranking gate (its numbers say why the
+    ranker serving now serves), or None."""
+    return next((r for r in runs if r.is_finished and "gate" in (r.metrics or {})), None)
+
+
+def gate_rows(run) -> list[tuple[str, str]]:
+    """The gate's numbers of one training run, for people: the new model's NDCG@10 against
+    the serving ranker's on held-out brands, the difference with its 95% bootstrap interval,
+    how many held-out brands, and the decision with its reason."""
+    m = run.metrics or {}
+    rows: list[tuple[str, str]] = []
+    version = run.model.version if run.model_id else None
+
+    def ratio(v):
+        return "—" if v is None else f"{v:.3f}"
+
+    new_label = (
+        gettext("NDCG@10 of the new model v%(v)s") % {"v": version} if version else gettext("NDCG@10 of the new model")
+    )
+    rows.append((new_label, ratio(m.get("ndcg"))))
+    if m.get("baseline") == "model":
+        against = (
+            gettext("NDCG@10 of the serving model v%(v)s") % {"v": m["compared_version"]}
+            if m.get("compared_version")
+            else gettext("NDCG@10 of the serving model")
+        )
+    else:
+        against = gettext("NDCG@10 of the heuristic (serving)")
+    rows.append((against, ratio(m.get("ndcg_baseline"))))
+    if (diff := _ci(m, "ndcg_diff")) is not None:
+        # xgettext:no-python-format (a literal percent sign)
+        rows.append((gettext("Difference (95% bootstrap interval)"), diff))
+    if m.get("baseline") == "model" and (h := _ci(m, "ndcg_diff_heuristic")) is not None:
+        # xgettext:no-python-format (a literal percent sign)
+        rows.append((gettext("Difference from the heuristic (95% interval)"), h))
+    held_out = formatting.number(int(m.get("eval_queries") or 0))
+    if m.get("folds"):
+        held_out += " · " + gettext("%(folds)s folds by brand × %(repeats)s repeats; never in the training split") % {
+            "folds": m["folds"],
+            "repeats": m.get("repeats") or 1,
+        }
+    rows.append((gettext("Held-out brands"), held_out))
+    explore = m.get("explore") or {}
+    if explore.get("ndcg") is not None:
+        rows.append(
+            (
+                gettext("NDCG@10 on explored pairs (new model / heuristic)"),
+                f"{ratio(explore.get('ndcg'))} / {ratio(explore.get('ndcg_heuristic'))}",
+            )
+        )
+    if m.get("blend_weight") is not None:
+        rows.append((gettext("Weight of the learned score it was trained to serve with"), f"{m['blend_weight']:.2f}"))
+    rows.append((gettext("Gate"), _gate_text(m)))
+    if run.activated:
+        decision = gettext("Activated: model v%(v)s serves now.") % {"v": version}
+        if m.get("gate") != "passed":
+            decision += " " + gettext("(activated by hand, against the gate)")
+    else:
+        decision = run.message_text() or gettext("Not activated.")
+    rows.append((gettext("Decision"), decision))
+    return rows
+
+
 def _require_admin(request):
     actor = actor_of(request)
     if not actor.is_admin:
@@ -118,13 +205,23 @@ def matcher(request):
     stale = followed is not None and followed.is_stale
     if followed is not None:
         followed.metric_rows = metric_rows(followed.metrics)
+    serving = selectors.matcher_serving()
+    gate_run = latest_gate_run(runs)
     return render(
         request,
         "frontend/matcher/admin.html",
         {
             "active": active,
             # Which ranker serves (a model or the heuristic), and why.
-            "serving": selectors.matcher_serving(),
+            "serving": serving,
+            # The latest training run's gate: the numbers that decided what serves.
+            "gate_run": gate_run,
+            "gate_rows": gate_rows(gate_run) if gate_run is not None else [],
+            # What the serving ranker weighs: the serving model's components and features, or
+            # the heuristic's fixed weights.
+            "serving_weights": weight_rows(serving.model.metrics) if serving.model else heuristic_weight_rows(),
+            "serving_features": feature_weight_rows() if serving.model else [],
+            "heuristic_share": 1.0 - serving.model.blend_weight if serving.model else 1.0,
             # The active model's metrics; while the heuristic serves, the latest model's (which
             # say why it was not activated).
             "metrics_model": active or (models[0] if models else None),

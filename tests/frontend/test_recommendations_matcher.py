@@ -237,3 +237,96 @@ def test_a_model_no_lower_than_the_heuristic_serves_with_its_numbers(admin_clien
     )
     box = serving(admin_client_.get(reverse(PAGE)).content.decode())
     assert "Serving: model v3" in box and "scored AUC 0.712, no lower than the heuristic&#x27;s 0.681" in box
+
+
+# --- What serves, the latest gate, and what the serving ranker weighs ----------------------------
+def _trained_artefact(version: int, blend: float) -> bytes:
+    """A model that learned only the region overlap matters (what its weights must say)."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from matching import ranker
+
+    rng = np.random.default_rng(3)
+    X = rng.random((600, len(ranker.LEARNED_FEATURES)))
+    y = X[:, ranker.LEARNED_FEATURES.index("region_overlap")] > 0.5
+    art = ranker.Artefact(version=version, model=HistGradientBoostingClassifier(max_iter=20).fit(X, y))
+    art.features, art.blend_weight = ranker.LEARNED_FEATURES, blend
+    return art.dumps()
+
+
+GATE = {
+    "gate": "passed",
+    "baseline": "heuristic",
+    "ndcg": 0.741,
+    "ndcg_baseline": 0.702,
+    "ndcg_diff": 0.039,
+    "ndcg_diff_low": 0.012,
+    "ndcg_diff_high": 0.066,
+    "eval_queries": 48,
+    "folds": 5,
+    "repeats": 3,
+    "blend_weight": 0.4,
+    "group_weights": {"scale": 0.2, "positioning": 0.2, "audience": 0.45, "category": 0.15},
+}
+
+
+def test_the_page_says_what_serves_the_latest_gates_numbers_and_the_models_weights(admin_client_, admin_user):
+    admin_client_.cookies.load({"django_language": "en"})
+    model = MatcherModel.objects.create(
+        version=4,
+        is_active=True,
+        blend_weight=0.4,
+        metrics=GATE,
+        artefact=_trained_artefact(4, 0.4),
+        features=["region_overlap"],
+    )
+    TrainingRun.objects.create(
+        state=TrainingState.SUCCEEDED,
+        progress=1.0,
+        model=model,
+        activated=True,
+        metrics=GATE,
+        requested_by=admin_user,
+        finished_at=timezone.now(),
+        message_code=TrainingMessage.ACTIVATED,
+    )
+    html = admin_client_.get(reverse(PAGE)).content.decode()
+    box = serving(html)
+    assert "Serving: model v4" in box and "Served score = 0.60 × heuristic + 0.40 × learned score." in box
+    gate = html[html.index('id="latest-gate"') : html.index('id="serving-weights"')]
+    for text in (
+        "NDCG@10 of the new model v4</dt><dd>0.741",
+        "NDCG@10 of the heuristic (serving)</dt><dd>0.702",
+        "Difference (95% bootstrap interval)</dt><dd>+0.039 [+0.012, +0.066]",
+        "Held-out brands</dt><dd>48 · 5 folds by brand × 3 repeats",
+        "Activated: model v4 serves now.",
+    ):
+        assert text in gate, text
+    weights = html[html.index('id="serving-weights"') :]
+    assert "What model v4 weighs" in weights and "45%" in weights
+    features = weights[weights.index('id="serving-features"') :]
+    assert features.index("Region overlap") < features.index("</dl>")  # the feature it learned leads
+
+
+def test_a_refused_run_says_why_and_the_heuristics_weights_are_shown(admin_client_, admin_user):
+    admin_client_.cookies.load({"django_language": "en"})
+    refused = {**GATE, "gate": "not_better", "ndcg": 0.70, "ndcg_diff": -0.002, "ndcg_diff_low": -0.02}
+    model = MatcherModel.objects.create(version=2, metrics=refused, artefact=b"", features=[])
+    TrainingRun.objects.create(
+        state=TrainingState.SUCCEEDED,
+        progress=1.0,
+        model=model,
+        metrics=refused,
+        requested_by=admin_user,
+        finished_at=timezone.now(),
+        message_code=TrainingMessage.NOT_BETTER_THAN_HEURISTIC,
+        message_params={"ndcg": "0.700", "baseline": "0.702", "low": "-0.020", "high": "+0.066"},
+    )
+    html = admin_client_.get(reverse(PAGE)).content.decode()
+    assert "Served score = the heuristic alone (no learned score)." in serving(html)
+    gate = html[html.index('id="latest-gate"') : html.index('id="serving-weights"')]
+    assert "refused: the difference is within the noise or below zero" in gate
+    assert "Not activated: on held-out brands its NDCG@10 was 0.700" in gate
+    weights = html[html.index('id="serving-weights"') :]
+    assert "What the heuristic weighs" in weights and "30%" in weights and 'id="serving-features"' not in weights
