@@ -101,6 +101,7 @@ class ExchangeError(StrEnum):
     SETTLEMENT_NOT_OPEN = "settlement_not_open"
     SETTLEMENT_HELD = "settlement_held"  # an open dispute holds it
     CASH_UNAVAILABLE = "cash_unavailable"  # no Stripe keys configured
+    BELOW_MINIMUM_CHARGE = "below_minimum_charge"  # smaller than Stripe's minimum charge
     NO_PAYMENT_METHOD = "no_payment_method"
     PAYMENT_IN_PROGRESS = "payment_in_progress"
     PAYMENT_FAILED = "payment_failed"

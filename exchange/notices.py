@@ -8,6 +8,7 @@ import re
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from exchange.declines import decline_text
 from exchange.models import DomainEvent, EventType
 from partners.models import Brand
 
@@ -63,7 +64,9 @@ def notice_line(event: DomainEvent, brand: Brand, language: str) -> str:
             )
         elif event.type == EventType.SETTLEMENT_FAILED:
             if payer:  # the decline reason is the payer's alone
-                reason = one_line(payload.get("failure_message") or payload.get("failure_code") or "")[:200]
+                reason = one_line(
+                    decline_text(str(payload.get("failure_code") or ""), str(payload.get("failure_message") or ""))
+                )[:200]
                 return _("The card payment of %(brand)s's settlement with %(other)s did not go through: %(reason)s") % {
                     "brand": one_line(brand.display_name(language)),
                     "other": one_line(other.display_name(language)) if other else "",

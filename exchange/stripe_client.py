@@ -20,10 +20,38 @@ from django.conf import settings
 
 PAYMENT_KEY = "huiliu_payment"
 REFUND_KEY = "huiliu_refund"
+DEPLOYMENT_KEY = "huiliu_deployment"
 
 
 class StripeUnavailable(Exception):
-    """Stripe could not be reached or answered with an error that is not the card's."""
+    """Stripe could not be reached or answered with an error that is not the card's: the
+    answer is unknown, so the call is retried later (and finds what the first one made)."""
+
+
+class StripeRefused(Exception):
+    """Stripe refused the request itself (invalid for good: an amount below its minimum, a
+    detached card, a key reused with other parameters). Retrying the same request cannot
+    succeed; the caller records the refusal with ``message``."""
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def ours(metadata: dict | None) -> bool:
+    """Whether a Stripe object's metadata names this deployment (objects made before the tag
+    existed carry none and count as ours; the caller still matches ids and customer)."""
+    tag = (metadata or {}).get(DEPLOYMENT_KEY)
+    return tag is None or tag == settings.STRIPE_DEPLOYMENT
+
+
+def _refused(exc: stripe.StripeError) -> StripeRefused:
+    err = getattr(exc, "error", None)
+    return StripeRefused(
+        str(getattr(err, "message", "") or getattr(exc, "user_message", "") or exc)[:300],
+        str(getattr(err, "code", "") or "")[:60],
+    )
 
 
 @dataclass(frozen=True)
@@ -36,6 +64,7 @@ class Intent:
     failure_message: str = ""
     receipt_url: str = ""
     metadata: dict | None = None
+    customer: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,7 +92,12 @@ def _client() -> stripe.StripeClient:
     if not configured():
         raise StripeUnavailable("STRIPE_SECRET_KEY is not set")
     bases = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
-    return stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses=bases, max_network_retries=0)
+    # An explicit timeout (the library's default is 80 s): a call that has not answered by
+    # then counts as unanswered, and the beat resumes it only well after (RESUME_AFTER).
+    http = stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS)
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY, base_addresses=bases, max_network_retries=0, http_client=http
+    )
 
 
 def _d(obj) -> dict:
@@ -86,7 +120,15 @@ def _intent(pi) -> Intent:
         failure_message=(error.get("message") or "") if error else "",
         receipt_url=receipt if isinstance(receipt, str) and receipt.startswith("https://") else "",
         metadata=dict(pi.get("metadata") or {}),
+        customer=_id_of(pi.get("customer")),
     )
+
+
+def _id_of(ref) -> str:
+    """The id of a reference that may be expanded (an object) or not (its id)."""
+    if isinstance(ref, dict):
+        ref = ref.get("id")
+    return ref if isinstance(ref, str) else ""
 
 
 def _list_all(resource, **filters):
@@ -148,7 +190,8 @@ def setup_intent_card(*, setup_intent: str, customer: str) -> Card | None:
 
 def payment_intent_find(*, payment_id: int, customer: str) -> Intent | None:
     for pi in _list_all(_client().v1.payment_intents, customer=customer):
-        if (pi.get("metadata") or {}).get(PAYMENT_KEY) == str(payment_id):
+        meta = pi.get("metadata") or {}
+        if meta.get(PAYMENT_KEY) == str(payment_id) and ours(meta) and _id_of(pi.get("customer")) in ("", customer):
             return payment_intent_retrieve(pi["id"])  # read again with its charge (the receipt)
     return None
 
@@ -183,6 +226,7 @@ def payment_intent_find_or_create(
                 # In metadata, not ``description``: localstripe refuses that parameter.
                 "metadata": {
                     PAYMENT_KEY: str(payment_id),
+                    DEPLOYMENT_KEY: settings.STRIPE_DEPLOYMENT,
                     "huiliu_settlement": str(settlement_id),
                     "note": description,
                 },
@@ -204,6 +248,18 @@ def payment_intent_find_or_create(
             failure_code=(getattr(err, "decline_code", None) or getattr(err, "code", None) or "card_declined"),
             failure_message=str(getattr(err, "message", "") or exc.user_message or ""),
         )
+    except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+        # The create itself was refused (the find before it only lists): nothing was charged.
+        raise _refused(exc) from exc
+    except stripe.StripeError as exc:
+        raise StripeUnavailable(str(exc)) from exc
+
+
+def payment_intent_cancel(intent_id: str) -> Intent:
+    """Cancel a PaymentIntent that cannot finish off-session (the bank asked the cardholder
+    to confirm): nothing is charged, and a later attempt starts afresh."""
+    try:
+        return _intent(_client().v1.payment_intents.cancel(intent_id))
     except stripe.StripeError as exc:
         raise StripeUnavailable(str(exc)) from exc
 
@@ -219,7 +275,9 @@ def payment_intents_all() -> list[Intent]:
     """Every PaymentIntent this platform made (reconciliation)."""
     try:
         return [
-            _intent(pi) for pi in _list_all(_client().v1.payment_intents) if PAYMENT_KEY in (pi.get("metadata") or {})
+            _intent(pi)
+            for pi in _list_all(_client().v1.payment_intents)
+            if PAYMENT_KEY in (pi.get("metadata") or {}) and ours(pi.get("metadata"))
         ]
     except stripe.StripeError as exc:
         raise StripeUnavailable(str(exc)) from exc
@@ -231,7 +289,7 @@ def _refund(r) -> RefundResult:
         id=r["id"],
         status=r["status"],
         amount_cents=int(r["amount"]),
-        payment_intent=r.get("payment_intent") or "",
+        payment_intent=_id_of(r.get("payment_intent")),
         metadata=dict(r.get("metadata") or {}),
     )
 
@@ -250,17 +308,19 @@ def refund_find_or_create(
     or created."""
     try:
         for r in refunds_of(payment_intent):
-            if (r.metadata or {}).get(REFUND_KEY) == str(refund_id):
+            if (r.metadata or {}).get(REFUND_KEY) == str(refund_id) and ours(r.metadata):
                 return r
         r = _client().v1.refunds.create(
             params={
                 "payment_intent": payment_intent,
                 "amount": int(amount_cents),
-                "metadata": {REFUND_KEY: str(refund_id)},
+                "metadata": {REFUND_KEY: str(refund_id), DEPLOYMENT_KEY: settings.STRIPE_DEPLOYMENT},
             },
             options={"idempotency_key": idempotency_key},
         )
         return _refund(r)
+    except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+        raise _refused(exc) from exc
     except stripe.StripeError as exc:
         raise StripeUnavailable(str(exc)) from exc
 

@@ -295,6 +295,15 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 # Without both keys the cash option is hidden and traffic credit is the only way to settle.
 # Payment method types offered on the billing page; an operator may add "alipay", "wechat_pay".
 STRIPE_PAYMENT_METHOD_TYPES = env.list("STRIPE_PAYMENT_METHOD_TYPES", default=["card"])
+# Written into the metadata of every PaymentIntent and Refund this deployment makes; a webhook
+# or a list entry tagged by another deployment sharing the Stripe account (staging beside
+# production) is never taken for ours. Give each deployment its own value.
+STRIPE_DEPLOYMENT = env.str("STRIPE_DEPLOYMENT", default="huiliu")
+# Seconds a Stripe call may take before it counts as unanswered (the beat resumes it later,
+# never while the first call could still be running: RESUME_AFTER in exchange.services.payments).
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20.0)
+# Stripe refuses charges below its minimum (CNY ¥4.00): a smaller gap is settled as credit.
+STRIPE_MIN_CHARGE_CENTS = env.int("STRIPE_MIN_CHARGE_CENTS", default=400)
 
 # --- Email -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

@@ -220,7 +220,7 @@ class SettlementNode(ScopedObjectType):
     def resolve_last_failure(self, info):
         """A card's decline reason: the paying brand's members and admins only."""
         actor = actor_of(info)
-        return self.last_failure if actor.is_admin or self.payer_id in actor.brand_ids else ""
+        return self.last_failure_text if actor.is_admin or self.payer_id in actor.brand_ids else ""
 
 
 def _brand(actor: Actor, global_id: str):

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from exchange.declines import decline_text
 from exchange.models.campaigns import Campaign
 from exchange.models.ledger import LedgerTransaction
 from partners.models import Brand
@@ -128,6 +129,15 @@ class Settlement(models.Model):
         return f"settlement {self.pk} of campaign {self.campaign_id} ({self.state})"
 
     @property
+    def last_failure_text(self) -> str:
+        """The last failed attempt's reason in the reader's language ('' once paid or never
+        failed); ``last_failure`` keeps Stripe's own words."""
+        if not self.last_failure:
+            return ""
+        failed = self.payments.filter(state="failed").order_by("-attempt").first()
+        return failed.failure_text if failed is not None else self.last_failure
+
+    @property
     def total_cents(self) -> int:
         return self.cash_cents + self.fee_cents
 
@@ -198,6 +208,11 @@ class Payment(models.Model):
     def __str__(self) -> str:
         return f"payment {self.pk} of settlement {self.settlement_id} ({self.state})"
 
+    @property
+    def failure_text(self) -> str:
+        """Why it failed, in the reader's language (``exchange.declines``)."""
+        return decline_text(self.failure_code, self.failure_message) if self.state == "failed" else ""
+
 
 class RefundState(models.TextChoices):
     CLAIMED = "claimed", _("Starting")
@@ -216,6 +231,8 @@ class Refund(models.Model):
     gap_value_cents = models.BigIntegerField(_("swap value it refunds (cents)"), default=0)
     state = models.CharField(_("state"), max_length=12, choices=RefundState.choices, default=RefundState.CLAIMED)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # Stripe's reason when it refused the refund (shown to platform admins beside the retry).
+    failure_message = models.CharField(_("failure reason"), max_length=300, blank=True, default="", db_default="")
     dispute = models.ForeignKey(
         "exchange.Dispute",
         null=True,
@@ -239,6 +256,14 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.pk} of payment {self.payment_id} ({self.state})"
+
+    @property
+    def reason_text(self) -> str:
+        """Why it was refunded, in the reader's language (the stored ``reason`` was written in
+        the deciding admin's)."""
+        if self.dispute_id:
+            return _("Dispute %(id)s decided in the payer's favour") % {"id": self.dispute_id}
+        return self.reason
 
 
 class StripeEvent(models.Model):

@@ -42,7 +42,7 @@ from exchange.models import (
     SettlementState,
 )
 from exchange.services.common import error
-from exchange.services.settlements import _audit_both, cash_enabled, held, settlement_event
+from exchange.services.settlements import _audit_both, below_minimum, cash_enabled, held, settlement_event
 from partners.actors import Actor
 from partners.models import AuditAction, Brand, Role
 from partners.services import audit
@@ -50,7 +50,10 @@ from partners.services import audit
 log = logging.getLogger(__name__)
 
 LIVE_STATES = (PaymentState.CLAIMED, PaymentState.PROCESSING, PaymentState.REQUIRES_ACTION)
-RESUME_AFTER = timedelta(seconds=60)  # a claimed row older than this lost its process
+# A claimed row untouched this long lost its process: well beyond the longest a live call can
+# take (two Stripe requests of at most STRIPE_TIMEOUT_SECONDS each), so the beat never calls
+# Stripe for a row whose first call is still running.
+RESUME_AFTER = timedelta(seconds=120)
 POLL_AFTER = timedelta(minutes=10)  # a processing payment or pending refund is asked about again
 
 
@@ -140,6 +143,8 @@ def billing_card_save(*, actor: Actor, brand: Brand, setup_intent: str) -> Billi
 
 
 # --- paying ----------------------------------------------------------------------------------
+
+
 def _in_transaction() -> bool:
     """True inside an atomic block the code opened (a test case's own wrapping blocks, which
     stand for the committed database, do not count — as for Django's ``durable`` atomics)."""
@@ -163,6 +168,7 @@ def _claim(actor: Actor, settlement: Settlement) -> Payment:
                 _("An open dispute holds this settlement until the platform decides it."),
                 E.SETTLEMENT_HELD,
             )
+        below_minimum(s)
         profile = BillingProfile.objects.filter(brand_id=s.payer_id).exclude(payment_method_id="").first()
         if profile is None:
             raise error("settlement", _("Save a payment card on the billing page first."), E.NO_PAYMENT_METHOD)
@@ -212,6 +218,12 @@ def payment_execute(*, payment_id: int) -> Payment | None:
         return payment
     if _in_transaction():
         raise RuntimeError("payment_execute calls Stripe: never inside a transaction (the claim must be committed)")
+    # Lease the row (its ``updated_at`` moved only if nobody moved it since we read it): of two
+    # processes resuming the same row, one calls Stripe.
+    if not Payment.objects.filter(pk=payment.pk, state__in=LIVE_STATES, updated_at=payment.updated_at).update(
+        updated_at=timezone.now()
+    ):
+        return payment
     profile = BillingProfile.objects.get(brand_id=payment.settlement.payer_id)
     try:
         intent = stripe_client.payment_intent_find_or_create(
@@ -227,7 +239,29 @@ def payment_execute(*, payment_id: int) -> Payment | None:
     except stripe_client.StripeUnavailable as exc:
         log.warning("payment %s: Stripe did not answer (%s); the beat retries it", payment.pk, exc)
         return payment
+    except stripe_client.StripeRefused as exc:
+        # Refused for good (no charge was made): retrying the same request cannot succeed, so
+        # the attempt fails with the reason and the settlement stays payable (or credit).
+        log.error("payment %s: Stripe refused the request (%s %s)", payment.pk, exc.code, exc.message)
+        intent = stripe_client.Intent(
+            id="",
+            status="canceled",
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+            failure_code="stripe_refused",
+            failure_message=exc.message,
+        )
     fault("after_payment_intent")
+    if intent.status == "requires_action":
+        # The bank wants the cardholder to confirm (3-D Secure); nobody is there to do it for a
+        # saved card charged off-session. Cancel the intent, so it can never be captured
+        # later, and fail the attempt with what to do.
+        try:
+            intent = stripe_client.payment_intent_cancel(intent.id)
+        except stripe_client.StripeUnavailable as exc:
+            log.warning("payment %s: cancelling the unconfirmed intent failed (%s); retried", payment.pk, exc)
+            return payment_apply(payment_id=payment.pk, intent=intent)
+        intent = stripe_client.Intent(**{**intent.__dict__, "failure_code": "authentication_required"})
     return payment_apply(payment_id=payment.pk, intent=intent)
 
 
@@ -240,6 +274,13 @@ def payment_apply(*, payment_id: int, intent: stripe_client.Intent) -> Payment:
         if payment.state in (PaymentState.SUCCEEDED, PaymentState.FAILED):
             return payment  # already applied (the webhook or the response came first)
         now = timezone.now()
+        if intent.id and payment.stripe_payment_intent_id and intent.id != payment.stripe_payment_intent_id:
+            # Not this payment's PaymentIntent (another deployment's, or a forged match): the
+            # payment's own intent decides it, never another one.
+            log.error(
+                "payment %s: intent %s is not its own (%s)", payment.pk, intent.id, payment.stripe_payment_intent_id
+            )
+            return payment
         if intent.id and not payment.stripe_payment_intent_id:
             payment.stripe_payment_intent_id = intent.id
         payment.updated_at = now

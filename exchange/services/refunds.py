@@ -186,6 +186,12 @@ def refund_execute(*, refund_id: int) -> Refund | None:
     refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
     if refund is None or refund.state not in (RefundState.CLAIMED, RefundState.PENDING):
         return refund
+    # Lease the row: of two processes running it at once (the task and the beat), one calls
+    # Stripe.
+    if not Refund.objects.filter(
+        pk=refund.pk, state__in=(RefundState.CLAIMED, RefundState.PENDING), updated_at=refund.updated_at
+    ).update(updated_at=timezone.now()):
+        return refund
     try:
         result = stripe_client.refund_find_or_create(
             refund_id=refund.pk,
@@ -196,6 +202,12 @@ def refund_execute(*, refund_id: int) -> Refund | None:
     except stripe_client.StripeUnavailable as exc:
         log.warning("refund %s: Stripe did not answer (%s); the beat retries it", refund.pk, exc)
         return refund
+    except stripe_client.StripeRefused as exc:
+        # Refused for good (e.g. the charge was disputed at the bank, or already refunded in
+        # Stripe's dashboard): recorded as failed with Stripe's reason, for an admin to act on.
+        log.error("refund %s: Stripe refused it (%s %s)", refund.pk, exc.code, exc.message)
+        result = stripe_client.RefundResult(id="", status="failed", amount_cents=refund.amount_cents)
+        return refund_apply(refund_id=refund.pk, result=result, failure=exc.message)
     fault("after_refund")
     return refund_apply(refund_id=refund.pk, result=result)
 
@@ -210,11 +222,14 @@ def _audit_refund(s: Settlement, refund: Refund, state: str) -> None:
     )
 
 
-def refund_apply(*, refund_id: int, result: stripe_client.RefundResult) -> Refund:
+def refund_apply(*, refund_id: int, result: stripe_client.RefundResult, failure: str = "") -> Refund:
     """Record a refund's outcome once: success posts the mirror of the refunded part."""
     with transaction.atomic():
         refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
         if refund.state in (RefundState.SUCCEEDED, RefundState.FAILED):
+            return refund
+        if result.id and refund.stripe_refund_id and result.id != refund.stripe_refund_id:
+            log.error("refund %s: %s is not its own (%s)", refund.pk, result.id, refund.stripe_refund_id)
             return refund
         if result.id and not refund.stripe_refund_id:
             refund.stripe_refund_id = result.id
@@ -245,6 +260,7 @@ def refund_apply(*, refund_id: int, result: stripe_client.RefundResult) -> Refun
             settlement_event(s, EventType.SETTLEMENT_REFUNDED, None, refund_cents=refund.amount_cents)
         elif result.status in ("failed", "canceled"):
             refund.state = RefundState.FAILED
+            refund.failure_message = (failure or result.status)[:300]
             refund.save()
             # Money the payer is owed back did not move: the platform must act (the admin
             # settlement page lists failed refunds, with a retry).

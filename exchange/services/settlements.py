@@ -46,6 +46,7 @@ from exchange.models import (
 from exchange.outbox import emit
 from exchange.services.common import can_act_for, error
 from exchange.states import CampaignState
+from huiliu.formatting import money
 from partners.actors import Actor
 from partners.models import AuditAction
 from partners.services import audit
@@ -102,6 +103,25 @@ def settlement_policy_set(
 def cash_enabled() -> bool:
     """Cash is offered only when the Stripe keys are configured (the embedded default has none)."""
     return bool(settings.STRIPE_SECRET_KEY and settings.STRIPE_PUBLISHABLE_KEY)
+
+
+def below_minimum(s: Settlement) -> None:
+    """Refuse a card payment smaller than Stripe's minimum charge (STRIPE_MIN_CHARGE_CENTS):
+    Stripe would refuse it; such a gap is settled as traffic credit."""
+    if s.total_cents < settings.STRIPE_MIN_CHARGE_CENTS:
+        raise error(
+            "settlement",
+            _(
+                "%(total)s is below the smallest amount a card can be charged (%(minimum)s): settle it as traffic credit."
+            )
+            % {"total": money(s.total_cents), "minimum": money(settings.STRIPE_MIN_CHARGE_CENTS)},
+            E.BELOW_MINIMUM_CHARGE,
+        )
+
+
+def cash_possible(s: Settlement) -> bool:
+    """Whether the settlement can be paid by card here (keys set, at least the minimum charge)."""
+    return cash_enabled() and s.total_cents >= settings.STRIPE_MIN_CHARGE_CENTS
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -266,6 +286,8 @@ def settlement_choose(*, actor: Actor, settlement: Settlement, choice: str, now:
             raise error(
                 "choice", _("Card payments are not available on this platform; choose credit."), E.CASH_UNAVAILABLE
             )
+        if choice == SettlementChoice.CASH:
+            below_minimum(s)
         if Payment.objects.filter(
             settlement=s, state__in=[PaymentState.CLAIMED, PaymentState.PROCESSING, PaymentState.REQUIRES_ACTION]
         ).exists():

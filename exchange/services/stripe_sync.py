@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from exchange import stripe_client
 from exchange.models import (
+    BillingProfile,
     LedgerEntry,
     LedgerTransaction,
     Payment,
@@ -67,29 +68,67 @@ def payments_resume(*, now: datetime | None = None, older_than: timedelta = RESU
 
 
 # --- webhooks --------------------------------------------------------------------------------
+def _row_id(value) -> int | None:
+    value = str(value or "")
+    return int(value) if value.isascii() and value.isdecimal() and len(value) < 19 else None
+
+
 def _payment_of(obj: dict) -> Payment | None:
+    """Our payment an event's PaymentIntent is about. By the intent's id once we have recorded
+    it; before that (the webhook came before the API response), by the row id in its metadata
+    — only when the metadata names this deployment, the row has no intent yet, and the intent
+    is the payer's own customer's. Anything else is not ours (another deployment sharing the
+    Stripe account, or a stray object)."""
     if not isinstance(obj, dict):
         return None
+    pi_id = str(obj.get("id") or "")[:255]
+    if pi_id:
+        payment = Payment.objects.filter(stripe_payment_intent_id=pi_id).first()
+        if payment is not None:
+            return payment
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    q = Q(stripe_payment_intent_id=str(obj.get("id") or "")[:255])
-    pk = str(meta.get(stripe_client.PAYMENT_KEY, ""))
-    if pk.isascii() and pk.isdecimal() and len(pk) < 19:
-        q |= Q(pk=int(pk))
-    return Payment.objects.filter(q).first()
+    pk = _row_id(meta.get(stripe_client.PAYMENT_KEY))
+    if pk is None or not stripe_client.ours(meta):
+        return None
+    payment = (
+        Payment.objects.filter(pk=pk)
+        .filter(Q(stripe_payment_intent_id=None) | Q(stripe_payment_intent_id=""))
+        .select_related("settlement")
+        .first()
+    )
+    if payment is None:
+        return None
+    customer = obj.get("customer")
+    customer = customer.get("id") if isinstance(customer, dict) else customer
+    if not BillingProfile.objects.filter(brand_id=payment.settlement.payer_id, stripe_customer_id=customer).exists():
+        log.warning("webhook: intent %s names payment %s but not its payer's customer; ignored", pi_id, pk)
+        return None
+    return payment
 
 
 def _refund_event_apply(obj) -> bool:
-    """Apply a Refund object of a webhook to our refund row, if it is one of ours."""
+    """Apply a Refund object of a webhook to our refund row, if it is one of ours: by its id
+    once recorded; else by the row id in its metadata, only when the metadata names this
+    deployment, the row has no Stripe id yet and the refund is of the row's PaymentIntent."""
     if not isinstance(obj, dict) or obj.get("object", "refund") != "refund":
         return False
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    rid = str(meta.get(stripe_client.REFUND_KEY, ""))
-    q = Q(stripe_refund_id=str(obj.get("id") or "")[:100])
-    if rid.isascii() and rid.isdecimal() and len(rid) < 19:
-        q |= Q(pk=int(rid))
-    refund = Refund.objects.filter(q).first()
+    rid = str(obj.get("id") or "")[:100]
+    refund = Refund.objects.filter(stripe_refund_id=rid).first() if rid else None
     if refund is None:
-        return False
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        pk = _row_id(meta.get(stripe_client.REFUND_KEY))
+        if pk is None or not stripe_client.ours(meta):
+            return False
+        refund = (
+            Refund.objects.filter(pk=pk)
+            .filter(Q(stripe_refund_id=None) | Q(stripe_refund_id=""))
+            .select_related("payment")
+            .first()
+        )
+        pi = obj.get("payment_intent")
+        pi = pi.get("id") if isinstance(pi, dict) else pi
+        if refund is None or not pi or pi != refund.payment.stripe_payment_intent_id:
+            return False
     try:
         result = stripe_client._refund(obj)
     except (KeyError, TypeError, ValueError):

@@ -85,6 +85,8 @@ def settlement_detail(request, pk: int):
         "s": s,
         "held": settlement_services.held(s.campaign_id),
         "cash_enabled": settlement_services.cash_enabled(),
+        "cash_possible": settlement_services.cash_possible(s),
+        "min_charge_cents": settings.STRIPE_MIN_CHARGE_CENTS,
         "can_choose": can_act_for(actor, s.payer_id)
         and s.state in (SettlementState.OPEN, SettlementState.CASH_PENDING),
         "can_pay": actor.roles.get(s.payer_id) == Role.OWNER and s.state == SettlementState.CASH_PENDING,
@@ -161,9 +163,7 @@ def settlement_pay(request, pk: int):
         if payment.state == PaymentState.SUCCEEDED:
             messages.success(request, _("Paid. The receipt is listed below and on your billing page."))
         elif payment.state == PaymentState.FAILED:
-            messages.error(
-                request, _("The payment did not go through: %(reason)s") % {"reason": payment.failure_message}
-            )
+            messages.error(request, _("The payment did not go through: %(reason)s") % {"reason": payment.failure_text})
         else:
             messages.info(request, _("The payment is being processed; this page shows the result when it is known."))
     return redirect("frontend:settlement", pk=s.pk)

@@ -682,3 +682,108 @@ def test_a_failed_refund_a_later_refund_covers_is_neither_retried_nor_listed(
     assert Refund.objects.count() == 2
     assert [r.amount_cents for r in stripe_client.refunds_of(payment.stripe_payment_intent_id)] == [later.amount_cents]
     call_command("check_ledger")
+
+
+def test_a_settlement_below_the_minimum_charge_cannot_be_paid_by_card(owed, toys, toys_actor, settings, client):
+    save_card(actor=toys_actor, brand=toys)
+    settings.STRIPE_MIN_CHARGE_CENTS = owed.total_cents + 1
+    with pytest.raises(ValidationError) as err:
+        payments.settlement_pay(actor=toys_actor, settlement=owed)
+    assert err.value.error_dict["settlement"][0].code == "below_minimum_charge"
+    assert "settle it as traffic credit" in err.value.error_dict["settlement"][0].message
+    assert not Payment.objects.exists() and stripe_client.payment_intents_all() == []
+    owed.state, owed.choice = SettlementState.OPEN, ""
+    owed.save()
+    with pytest.raises(ValidationError) as err:
+        services.settlement_choose(actor=toys_actor, settlement=owed, choice="cash")
+    assert err.value.error_dict["settlement"][0].code == "below_minimum_charge"
+    client.force_login(toys_actor.user)
+    page = client.get(f"/settlements/{owed.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="choose-cash"' not in page and 'id="below-minimum"' in page
+
+
+def test_a_request_stripe_refuses_fails_the_attempt_with_the_reason_and_charges_nothing(owed, toys, toys_actor):
+    profile = save_card(actor=toys_actor, brand=toys)
+    profile.payment_method_id = "pm_removed_from_stripe"  # the card was deleted in Stripe's dashboard
+    profile.save()
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    owed.refresh_from_db()
+    assert payment.state == PaymentState.FAILED and payment.failure_code == "stripe_refused"
+    assert owed.state == SettlementState.CASH_PENDING, "the debt stays open"
+    assert owed.last_failure_text == "The card service refused this payment; nothing was charged."
+    assert stripe_client.payment_intents_all() == []
+    assert not LedgerTransaction.objects.filter(reason="settlement").exists()
+    # The beat does not retry a refused attempt; the payer saves a card and pays again.
+    assert stripe_sync.payments_resume(older_than=payments.RESUME_AFTER * 0) == 0
+    save_card(actor=toys_actor, brand=toys)
+    assert payments.settlement_pay(actor=toys_actor, settlement=owed).state == PaymentState.SUCCEEDED
+
+
+def test_a_card_whose_bank_asks_for_confirmation_is_not_left_half_charged(owed, toys, toys_actor):
+    profile = save_card(actor=toys_actor, brand=toys)
+    client = stripe_client._client()
+    pm = client.v1.payment_methods.create(
+        params={"type": "card", "card": {"number": "4000002760003184", "exp_month": 12, "exp_year": 2031, "cvc": "123"}}
+    )
+    client.v1.payment_methods.attach(pm["id"], params={"customer": profile.stripe_customer_id})
+    profile.payment_method_id = pm["id"]
+    profile.save()
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    owed.refresh_from_db()
+    assert payment.state == PaymentState.FAILED and payment.failure_code == "authentication_required"
+    (intent,) = _intents_for(payment.pk)
+    assert intent.status == "canceled", "cancelled at Stripe: it can never be captured later"
+    assert owed.state == SettlementState.CASH_PENDING and "confirm" in owed.last_failure_text
+    assert not LedgerTransaction.objects.filter(reason="settlement").exists()
+
+
+def test_webhooks_about_another_deployments_or_customers_intents_change_nothing(
+    owed, toys, toys_actor, client, settings
+):
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments._claim(toys_actor, owed)  # claimed, no intent recorded yet
+    amount = payment.amount_cents
+
+    def event(n, **intent):
+        obj = {
+            "id": f"pi_other_{n}",
+            "object": "payment_intent",
+            "status": "succeeded",
+            "amount": amount,
+            "currency": "cny",
+            "customer": BillingProfile.objects.get(brand=toys).stripe_customer_id,
+            "metadata": {stripe_client.PAYMENT_KEY: str(payment.pk), stripe_client.DEPLOYMENT_KEY: "huiliu"},
+            **intent,
+        }
+        return signed({"id": f"evt_other_{n}", "type": "payment_intent.succeeded", "data": {"object": obj}})
+
+    settings.STRIPE_DEPLOYMENT = "huiliu"
+    staging = event(1, metadata={stripe_client.PAYMENT_KEY: str(payment.pk), stripe_client.DEPLOYMENT_KEY: "staging"})
+    stranger = event(2, customer="cus_someone_else")
+    for body, sig in (staging, stranger):
+        answer = client.post("/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig)
+        assert answer.status_code == 200
+    payment.refresh_from_db()
+    assert payment.state == PaymentState.CLAIMED and payment.stripe_payment_intent_id is None
+    # Once the payment has its own intent, an event about another intent naming it is ignored.
+    payment.stripe_payment_intent_id = "pi_its_own"
+    payment.save()
+    body, sig = event(3)
+    client.post("/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig)
+    payment.refresh_from_db()
+    assert payment.state == PaymentState.CLAIMED
+    assert not LedgerTransaction.objects.filter(reason="settlement").exists()
+    assert StripeEvent.objects.count() == 3
+
+
+def test_a_refund_stripe_refuses_outright_is_failed_with_its_reason(owed, toys, coffee, toys_actor, admin_actor):
+    from exchange.models import Refund, RefundState
+
+    payment, refund = _paid_with_refund(owed, toys, coffee, toys_actor, admin_actor)
+    # The charge is gone at Stripe (say, a test-mode object deleted): Stripe refuses the refund.
+    Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id="pi_gone_from_stripe")
+    refunds.refund_execute(refund_id=refund.pk)
+    refund.refresh_from_db()
+    assert refund.state == RefundState.FAILED and refund.failure_message
+    assert stripe_client.refunds_of(payment.stripe_payment_intent_id) == []
+    assert [r.pk for r in refunds.refunds_failed()] == [refund.pk]

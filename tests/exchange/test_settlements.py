@@ -264,10 +264,21 @@ def test_settlement_notices_tell_the_payer_what_to_do_and_keep_the_decline_reaso
     opened = DomainEvent.objects.filter(type=EventType.SETTLEMENT_OPENED).latest("pk")
     assert "choose cash or traffic credit" in notice_line(opened, toys, "en")
     assert "choose" not in notice_line(opened, coffee, "en")
-    settlement_event(s, EventType.SETTLEMENT_FAILED, None, failure_code="card_declined", failure_message="余额不足")
+    settlement_event(
+        s,
+        EventType.SETTLEMENT_FAILED,
+        None,
+        failure_code="insufficient_funds",
+        failure_message="Your card has insufficient funds.",
+    )
     failed = DomainEvent.objects.filter(type=EventType.SETTLEMENT_FAILED).latest("pk")
-    assert "余额不足" in notice_line(failed, toys, "en")
-    assert "余额不足" not in notice_line(failed, coffee, "en") and "did not go through" in notice_line(
+    # The payer reads the decline in its own language (Stripe's code, not its English words).
+    assert "The card has insufficient funds." in notice_line(failed, toys, "en")
+    assert "余额不足" in notice_line(failed, toys, "zh-hans") and "未成功" in notice_line(failed, toys, "zh-hans")
+    assert "insufficient" not in notice_line(failed, coffee, "en") and "did not go through" in notice_line(
         failed, coffee, "en"
     )
-    assert "未成功" in notice_line(failed, toys, "zh-hans")
+    # A code without a text of ours shows Stripe's own message.
+    settlement_event(s, EventType.SETTLEMENT_FAILED, None, failure_code="velocity_exceeded", failure_message="Slow down.")
+    odd = DomainEvent.objects.filter(type=EventType.SETTLEMENT_FAILED).latest("pk")
+    assert "Slow down." in notice_line(odd, toys, "en")
