@@ -16,7 +16,9 @@ profile) and draws its own truth:
   soft), labels flipped with a random rate (label noise), completed swaps report new members;
 * **biased histories** — proposing brands drawn by popularity (a few brands try far more
   often), partners chosen by a mix of similar scale, an earlier recommender (the heuristic's
-  top 20) and random, in random proportions.
+  top 20) and random, in random proportions. The recommender's picks are recorded as ranked
+  slots and the random ones as explore slots (``SlotType``), as the exchange records them:
+  the explored outcomes are the history's unbiased sample, which the gate checks separately.
 
 One member is pure noise (outcomes independent of everything): the gate must refuse it.
 """
@@ -31,6 +33,7 @@ import numpy as np
 from matching import candidates, generator, ranker, training
 from matching.evaluation import ndcg_at_k
 from matching.features import Market, build_market
+from matching.models import SlotType
 from partners.reference import AUDIENCE_DIMENSIONS
 
 DIMENSIONS = ("scale", "tier", "tone", "text", "gender", "age", "city_tier", "region", "channel")
@@ -73,6 +76,7 @@ class FamilyMarket:
     y: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     completed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     members: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    slot: np.ndarray = field(default_factory=lambda: np.zeros(0, "<U8"))  # SlotType value or ""
 
     def utility(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         t, gm, m = self.truth, self.gm, self.market
@@ -178,11 +182,12 @@ def _history(fm: FamilyMarket, rng: np.random.Generator, m: int) -> None:
     choice = rng.choice(3, size=3 * m, p=np.array(t.mix) / sum(t.mix))
     b = np.where(choice == 0, near, np.where(choice == 1, picked, rng.integers(0, n, 3 * m)))
     ok = (b >= 0) & (a != b) & ~market.compete[market.cat[a], market.cat[np.maximum(b, 0)]]
-    a, b = a[ok], b[ok]
+    a, b, choice = a[ok], b[ok], choice[ok]
     codes = a * n + b  # one outcome per ordered pair
     _, first = np.unique(codes, return_index=True)
     first = np.sort(first)[:m]
-    a, b = a[first], b[first]
+    a, b, choice = a[first], b[first], choice[first]
+    slot = np.where(choice == 1, SlotType.RANKED.value, np.where(choice == 2, SlotType.EXPLORE.value, ""))
     u = fm.utility(a, b)
     p = 1 / (1 + np.exp(-t.beta * (u - np.median(u)))) if not t.pure_noise else np.full(len(a), 0.4)
     y = rng.random(len(a)) < p
@@ -191,7 +196,7 @@ def _history(fm: FamilyMarket, rng: np.random.Generator, m: int) -> None:
     completed = (y == 1) & (rng.random(len(a)) < 0.7)
     small = np.minimum(market.scale[a], market.scale[b])
     members = np.where(completed[:, None], np.rint(small[:, None] * 0.02 * rng.uniform(0.5, 1.5, (len(a), 2))), 0)
-    fm.a, fm.b, fm.y, fm.completed, fm.members = a, b, y, completed, members
+    fm.a, fm.b, fm.y, fm.completed, fm.members, fm.slot = a, b, y, completed, members, slot
 
 
 @dataclass
@@ -216,7 +221,7 @@ def evaluate_member(
     started = time.perf_counter()
     fm = family_market(n, index, seed=seed)
     market = fm.market
-    trained, metrics = training.fit(market, fm.a, fm.b, fm.y, fm.completed, members=fm.members, seed=seed)
+    trained, metrics = training.fit(market, fm.a, fm.b, fm.y, fm.completed, members=fm.members, slot=fm.slot, seed=seed)
     served = trained if metrics["gate"] == training.GATE_PASSED else ranker.HEURISTIC
     rng = np.random.default_rng([seed, index, 99])
     q = rng.choice(market.n, size=min(queries, market.n), replace=False)

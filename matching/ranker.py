@@ -10,8 +10,9 @@ Components, each in [0, 1]:
                    ((successes + α·prior) / (n + α)); 0.5 everywhere before any outcome
 
 heuristic = Σ weight × component. With a trained model the final score is
-``(1 − w) · heuristic + w · P(success | pair features)``, where w (the model's
-``blend_weight``) grows with the number of outcomes it was trained on; cold start is w = 0.
+``(1 − w) · heuristic + w · learned``, where ``learned`` in [0, 1] is the model's score of the
+pair (``learned_probability``) and w (the model's ``blend_weight``) is chosen by the training
+gate (``matching.training``); cold start is w = 0.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ FEATURE_LABELS = {
     "tier_gap": _("Price tier gap"),
     "heuristic": _("Heuristic score"),
     "scale_gap_signed": _("Scale gap, signed (partner larger < 0)"),
+    "partner_larger": _("Partner larger by (scale gap)"),
+    "partner_smaller": _("Partner smaller by (scale gap)"),
     "tag_overlap": _("Shared tone tags"),
     "text_sim": _("Description similarity"),
     "gender_overlap": _("Gender mix overlap"),
@@ -65,7 +68,8 @@ FEATURE_LABELS = {
 # (HistGradientBoosting routes missing values itself) rather than a made-up neutral value.
 LEARNED_FEATURES = (
     "scale_gap",
-    "scale_gap_signed",
+    "partner_larger",
+    "partner_smaller",
     "tier_gap",
     "tag_overlap",
     "text_sim",
@@ -80,14 +84,31 @@ LEARNED_FEATURES = (
 )
 # Where the domain is certain: a larger scale or price-tier gap never makes a pair better, a
 # category pair that succeeded more often never makes it worse (HistGradientBoosting's
-# ``monotonic_cst``: +1 increasing, −1 decreasing, 0 free). Every other feature is free: a
-# market may reward or punish audience overlap.
-MONOTONIC = {"scale_gap": -1, "tier_gap": -1, "category_rate": 1}
+# ``monotonic_cst``: +1 increasing, −1 decreasing, 0 free). Every feature that moves with the
+# scale gap must carry the constraint, or the model could reward a gap through it:
+#   * the signed gap is split into how much larger (``partner_larger``) and how much smaller
+#     (``partner_smaller``) the partner is, each decreasing — a market may still punish one
+#     direction more than the other (an asymmetric effect), but never reward a wider gap.
+#     (A free signed gap let the model undo ``scale_gap``'s constraint: for a fixed sign the
+#     signed gap *is* the absolute gap.)
+#   * the heuristic is increasing: it is a fixed, interpretable score that falls as the gap
+#     (or tier gap) widens, so a higher heuristic is never worse; free, it was a second door.
+# Every other feature is free: a market may reward or punish audience overlap.
+MONOTONIC = {
+    "scale_gap": -1,
+    "partner_larger": -1,
+    "partner_smaller": -1,
+    "tier_gap": -1,
+    "category_rate": 1,
+    "heuristic": 1,
+}
 # Feature → the component (and reason) it belongs to, for "what the model weighs".
 FEATURE_GROUPS = {
     "scale_fit": "scale",
     "scale_gap": "scale",
     "scale_gap_signed": "scale",
+    "partner_larger": "scale",
+    "partner_smaller": "scale",
     "tier_fit": "positioning",
     "tier_gap": "positioning",
     "tone_sim": "positioning",
@@ -124,6 +145,11 @@ class Artefact:
     # Share of the model's weight per component (COMPONENTS order), from permutation
     # importance at training; reasons are ordered by it. Empty: the heuristic's weights.
     group_weights: tuple = ()
+    # How ``model`` was trained, so its score is read the same way and the training gate can
+    # refit the same recipe on a fold (``matching.training``). Class-level defaults: artefacts
+    # pickled before these fields existed were pointwise classifiers.
+    objective: str = "pointwise"  # "pointwise" (P(success)) | "within_brand" (regression)
+    offset: float = 0.0  # added to a within-brand regressor's output (the success prior)
 
     def dumps(self) -> bytes:
         buf = io.BytesIO()
@@ -204,7 +230,8 @@ def pair_features(market: Market, rows: np.ndarray, cols: np.ndarray, artefact: 
     """Raw pair features for brand rows ``rows`` × partner rows ``cols`` (same length)."""
     rows = np.asarray(rows)
     cols = np.asarray(cols)
-    gap = np.abs(market.log_scale[rows] - market.log_scale[cols])
+    signed = market.log_scale[cols] - market.log_scale[rows]  # > 0: the partner is larger
+    gap = np.abs(signed)
     scale_fit = np.exp(-0.5 * (gap / SCALE_SIGMA) ** 2)
     tier_gap = np.abs(market.tier[rows] - market.tier[cols])
     tier_fit = np.clip(1.0 - tier_gap / 4.0, 0.0, 1.0)
@@ -232,7 +259,9 @@ def pair_features(market: Market, rows: np.ndarray, cols: np.ndarray, artefact: 
     weight += has_r
     ca, cb = market.chan[rows], market.chan[cols]
     has_c = (ca.sum(axis=1) > 0) & (cb.sum(axis=1) > 0)
-    channel_fit = np.where(has_c, _overlap(ca, cb), 0.5)
+    # NaN (unknown) when a side has no channel mix: the learner routes missing values itself;
+    # the audience component leaves the dimension out, the legacy model reads it as 0.5.
+    channel_fit = np.where(has_c, _overlap(ca, cb), np.nan)
     total += np.where(has_c, 0.5 * channel_fit, 0.0)
     weight += np.where(has_c, 0.5, 0.0)
     audience_fit = np.where(weight > 0, total / np.maximum(weight, 1e-9), 0.5)
@@ -250,7 +279,10 @@ def pair_features(market: Market, rows: np.ndarray, cols: np.ndarray, artefact: 
         "scale_gap": gap.astype(np.float32),
         "tier_gap": tier_gap.astype(np.float32),
         # per dimension, for the learned ranker (NaN: a side left it empty)
-        "scale_gap_signed": (market.log_scale[rows] - market.log_scale[cols]).astype(np.float32),
+        "partner_larger": np.maximum(signed, 0.0).astype(np.float32),
+        "partner_smaller": np.maximum(-signed, 0.0).astype(np.float32),
+        # models trained before the split of the signed gap (still loadable)
+        "scale_gap_signed": (-signed).astype(np.float32),
         "tag_overlap": np.where(tag_known, tag_overlap, np.nan).astype(np.float32),
         "text_sim": text_sim.astype(np.float32),
         "region_overlap": np.where(has_r, region_overlap, np.nan).astype(np.float32),
@@ -275,13 +307,18 @@ def feature_matrix(
 
 
 def learned_probability(artefact: Artefact, X: np.ndarray) -> np.ndarray:
-    """The model's P(success) for feature rows ``X``. A model fitted on the per-dimension
-    features takes NaN for a missing dimension; the legacy one never saw NaN."""
+    """The model's score in [0, 1] for feature rows ``X``: P(success) for a pointwise
+    classifier; for a within-brand regressor (``objective == "within_brand"``) the success
+    prior plus the predicted deviation from the brand's own rate, clipped to [0, 1]. A model
+    fitted on the per-dimension features takes NaN for a missing dimension; the legacy one
+    never saw NaN."""
     if artefact.features == PAIR_FEATURES:
         X = np.nan_to_num(X, nan=0.5)
     # OpenMP threads spin-wait: on a busy machine a small batch is many times slower with
     # them than without; large batches (a full refresh) use the pool.
     with threadpool_limits(limits=1 if len(X) < 200_000 else None, user_api="openmp"):
+        if artefact.objective == "within_brand":
+            return np.clip(artefact.offset + artefact.model.predict(X), 0.0, 1.0).astype(np.float32)
         return artefact.model.predict_proba(X)[:, 1].astype(np.float32)
 
 

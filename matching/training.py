@@ -1,43 +1,81 @@
 """Training the learned ranker from outcomes, and the gate that decides whether it may serve
-(pure: arrays in, Artefact + metrics out).
+(pure: arrays in, Artefact + metrics out; ``matching.services`` reads the database's outcomes
+into those arrays).
 
-**Labels.** Accepted or completed = success, declined / expired / dismissed = failure. Each
-outcome also has a *grade* (its gain): accepted 1, completed 1.5, a completed swap with a
-new-member yield above the market's typical yield up to 2 (``outcome_grades``). Grades weigh
-the successes in training and are the gains of the ranking metric.
+**Labels and grades.** Accepted or completed = success, declined / expired / dismissed =
+failure (a bare proposal is not a label). Each outcome also has a *grade* (its gain in the
+ranking metric and its weight in training), strictly monotone in how far the swap got and
+what it yielded (``outcome_grades``):
 
-**Model.** ``HistGradientBoostingClassifier`` on the per-dimension pair features
-(``ranker.LEARNED_FEATURES``: each audience dimension, regions, channel mix, tier gap, tag
-overlap, text similarity, signed and absolute scale gap, the category pair's smoothed rate
-and its confidence, the heuristic), missing dimensions as NaN, monotonic where the domain is
-certain (``ranker.MONOTONIC``). Ranking-aware weights: every query brand's outcomes together
-weigh as much as one brand's (a popular brand tried fifty times does not outvote fifty brands
-tried once — histories are biased towards popular brands), and successes weigh by grade.
-Category-pair statistics are target-derived, so training rows see them out of fold.
+    failure 0  <  accepted 1  <  completed 1.5 (no new member reported, or none gained)
+               <  completed with a yield y > 0: 1.5 + ¼ · clip(y / typical yield, 0, 2) ∈ (1.5, 2]
 
-**Gate (what users see).** Brands are split into ``FOLDS`` groups; for each group a model is
-trained on the outcomes of the *other* brands only (never the same brand in train and test)
-and scored on the held-out brands' lists: every held-out brand with both a success and a
-failure ranks the partners it tried (gains = grades; see ``_pools`` for why untried partners
-are left out). NDCG@10 and recall@10 per brand, for the candidate at
-each blend weight, for the heuristic and for the serving model. The candidate is the best
-blend; it may serve only if the paired bootstrap 95 % interval of its NDCG@10 minus the
-serving ranker's (the active model, else the heuristic) lies above zero.
+(yield = new members over the smaller side's active audience; the typical yield is the median
+of the positive reported yields, or 1.75 for every positive yield while fewer than
+``MIN_REPORTED_YIELDS`` were reported).
+
+**One swap, one row.** The exchange records a swap's accept and, later, its completion as two
+outcomes of the same pair; the pair counts once, at its best grade (``dedupe_swaps``: the
+successes of one unordered pair collapse into one row; failures stay, each a separate try).
+
+**Objective.** ``HistGradientBoostingClassifier`` (``OBJECTIVE = "pointwise"``) on the
+per-dimension pair features (``ranker.LEARNED_FEATURES``), missing dimensions as NaN, monotonic
+where the domain is certain (``ranker.MONOTONIC``: the scale gap and each side of the signed
+gap, the tier gap, the category record, the heuristic). Ranking-aware row weights: each query
+brand's rows weigh together like √(its count) rows (a popular brand tried fifty times does not
+outvote fifty brands tried once — histories are biased towards popular brands), successes by
+grade, failures by the label's confidence. Category-pair statistics are target-derived, so
+training rows see them out of fold.
+
+A within-brand objective is implemented too (``objective="within_brand"``): every outcome is a
+row of both brands' lists, the target is the label minus the query brand's own success rate
+shrunk to the prior by how many outcomes the brand has (empirical Bayes;
+``_within_brand_targets``), fitted by least squares — the pairwise least-squares objective
+Σ over each brand's pairs of partners of ((s_i − s_j) − (y_i − y_j))², plus a ridge on each
+list's mean score, which no ranking depends on — with ``HistGradientBoostingRegressor`` under
+the same constraints. It is not the default: on the family of markets (docs/MATCHING.md) it
+ranked the gate's held-out lists as well as the classifier but the markets' truth worse (market
+#9 at 1,500 brands: −0.06 NDCG@10 against the heuristic where the classifier gained +0.03), a
+loss the gate's tried-pair lists cannot see. An artefact records its ``objective`` so it is
+read the right way (``ranker.learned_probability``) and refitted with its own recipe.
+
+**Gate (what users see).** Brands are split into ``FOLDS`` groups (``REPEATS`` different
+splits, per-brand metrics averaged); for each group a model is trained on the outcomes of the
+*other* brands only (never the same brand in train and test) and scored on the held-out
+brands' lists: every held-out brand with both a success and a failure ranks the partners it
+tried (gains = grades; see ``_pools`` for why untried partners are left out). NDCG@10 and
+recall@10 per brand for the candidate, for the heuristic and for the serving model — refitted
+on each fold's training outcomes with its own recipe and blend (``_refit_like``: scoring the
+serving model as trained on every outcome would let it see the held-out brands). The blend
+weight of each fold is chosen on the *other* folds' held-out brands (cross-fitting), so the
+interval below is not computed on the queries that chose it. The candidate may serve only if
+the paired bootstrap 95 % interval of its NDCG@10 minus the serving ranker's lies above zero,
+it is not below the heuristic beyond the noise (when a model serves, both comparisons are
+reported), and it is not below the heuristic beyond the noise on the explored outcomes alone.
+
+**Exploration slots.** An outcome recorded from an explore slot (``SlotType.EXPLORE``) is a
+pair the serving ranker did not choose; ranked outcomes are pairs it did, so an evaluation on
+them favours whatever resembles the serving ranker. The gate reports its numbers on the
+explored outcomes separately (``metrics["explore"]``) and refuses a candidate that ranks them
+worse than the heuristic beyond the noise (when at least ``MIN_QUERIES`` held-out brands have
+an explored success and failure).
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from matching.features import Market
-from matching.models import TrainingMessage
+from matching.models import SlotType, TrainingMessage
 from matching.ranker import (
     COMPONENTS,
     FEATURE_GROUPS,
@@ -45,51 +83,89 @@ from matching.ranker import (
     HEURISTIC_WEIGHTS,
     LEARNED_FEATURES,
     MONOTONIC,
+    PAIR_FEATURES,
     Artefact,
     category_counts,
     components,
     feature_matrix,
+    learned_probability,
     pair_features,
     score_pairs,
 )
 
 FOLDS = 4
 REPEATS = 2  # brand splits averaged: less noise from which brands happened to be held out
-# Shares of the learned probability the gate tries. Never 1: trained on the pairs the market
-# chose to try, the probability alone extrapolates badly to the untried pairs a refresh ranks
-# (on the family, w = 1 sometimes ranked below the heuristic where 0.25–0.75 ranked above);
-# the heuristic's share keeps the interpretable structure where the history has no data.
+# Shares of the learned score the gate tries. Never 1: trained on the pairs the market chose
+# to try, the model alone extrapolates badly to the untried pairs a refresh ranks (on the
+# family, w = 1 sometimes ranked below the heuristic where 0.25–0.75 ranked above); the
+# heuristic's share keeps the interpretable structure where the history has no data.
 BLENDS = (0.0, 0.25, 0.5, 0.75)
 BLEND_TOLERANCE = 0.002  # a larger share must beat a smaller one by this much to be chosen
 TOP = 10
 BOOTSTRAP = 1000
 MIN_QUERIES = 5  # fewer held-out brands with a success and a failure: the gate cannot tell
 MAX_QUERIES = 4000  # held-out brands evaluated at most (a sample beyond that)
+OBJECTIVE = "pointwise"  # new models; "within_brand" is implemented, not the default (see the docstring)
 
 GATE_PASSED = "passed"
 GATE_NOT_BETTER = "not_better"
 GATE_TOO_FEW = "too_few_queries"
+# Why a gate refused (``metrics["refused"]``), beyond "too few held-out brands".
+REFUSED_NOT_BETTER = "not_better_than_serving"
+REFUSED_BELOW_HEURISTIC = "below_heuristic"
+REFUSED_BELOW_HEURISTIC_EXPLORED = "below_heuristic_on_explored"
+
+# Grades (see the module docstring).
+GRADE_ACCEPTED = 1.0
+GRADE_COMPLETED = 1.5  # a completion, whatever it yielded: always above an accept
+GRADE_YIELD_SPAN = 0.5  # a positive yield adds up to this much (at twice the typical yield)
+MIN_REPORTED_YIELDS = 5  # fewer positive reports: no typical yield to compare with
 
 
 # --- Labels -------------------------------------------------------------------------------------
 def outcome_grades(
     market: Market, a: np.ndarray, b: np.ndarray, y: np.ndarray, completed: np.ndarray, members: np.ndarray | None
 ) -> np.ndarray:
-    """Graded gains: 0 failure, 1 accepted, 1.5 completed, completed with reported new members
-    1–2 by yield (new members over the smaller side's active audience) relative to the median
-    yield of the completed swaps that reported it."""
-    grade = np.where(y == 1, np.where(completed, 1.5, 1.0), 0.0)
+    """Graded gains, strictly monotone in how far the swap got (the module docstring has the
+    scale): 0 for a failure; 1 for an accepted swap; 1.5 for a completed swap that reported no
+    new member (or nothing: NaN = not reported); ``1.5 + ¼ · clip(yield / typical, 0, 2)`` for
+    a completed swap with a positive yield — yield = new members on both sides ÷ (2 × the
+    smaller side's active audience), typical = the median positive reported yield. With fewer
+    than ``MIN_REPORTED_YIELDS`` positive reports every positive yield grades 1.75 (typical)."""
+    grade = np.where(y == 1, np.where(completed, GRADE_COMPLETED, GRADE_ACCEPTED), 0.0)
     if members is None or not len(a):
         return grade
     members = np.asarray(members, np.float64).reshape(len(a), 2)
-    reported = completed & np.isfinite(members).all(axis=1) & (members.sum(axis=1) > 0)
-    if reported.sum() < 5:
-        return grade
+    reported = (y == 1) & completed & np.isfinite(members).any(axis=1)
     reach = np.maximum(np.minimum(market.scale[a], market.scale[b]), 1.0)
-    yld = np.where(reported, np.nan_to_num(members).sum(axis=1) / (2 * reach), 0.0)
-    ratio = yld / max(float(np.median(yld[reported])), 1e-9)
-    grade = np.where(reported, 1.0 + 0.5 * np.clip(ratio, 0.0, 2.0), grade)
-    return grade
+    yld = np.where(reported, np.nansum(members, axis=1) / (2 * reach), 0.0)
+    positive = reported & (yld > 0)
+    if positive.sum() < MIN_REPORTED_YIELDS:
+        return np.where(positive, GRADE_COMPLETED + GRADE_YIELD_SPAN / 2, grade)
+    ratio = yld / max(float(np.median(yld[positive])), 1e-12)
+    return np.where(positive, GRADE_COMPLETED + GRADE_YIELD_SPAN / 2 * np.clip(ratio, 0.0, 2.0), grade)
+
+
+def dedupe_swaps(a: np.ndarray, b: np.ndarray, grade: np.ndarray, confidence: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the outcomes to keep (in their order): of the successes of one unordered
+    pair only the best graded (then the first) — the exchange records a swap's accept and its
+    completion as two outcomes, and a swap is one label. Failures are all kept (each decline is
+    a separate try); so is a success whose pair also failed (tried again, it worked). Ties of
+    grade keep the most confident row."""
+    n = len(a)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    conf = np.ones(n) if confidence is None else np.asarray(confidence, np.float64)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    success = grade > 0
+    idx = np.flatnonzero(success)
+    keep = np.ones(n, bool)
+    if len(idx) > 1:
+        order = idx[np.lexsort((idx, -conf[idx], -grade[idx], hi[idx], lo[idx]))]
+        dup = np.zeros(len(order), bool)
+        dup[1:] = (lo[order][1:] == lo[order][:-1]) & (hi[order][1:] == hi[order][:-1])
+        keep[order[dup]] = False
+    return np.flatnonzero(keep)
 
 
 # --- Metrics ------------------------------------------------------------------------------------
@@ -142,44 +218,68 @@ def _stats_artefact(market: Market, a, b, y, completed) -> Artefact:
     return Artefact(leaf_ids=market.leaf_ids.copy(), cat_success=succ, cat_count=cnt, cat_completed=comp, prior=prior)
 
 
-def _features(market: Market, a, b, art: Artefact) -> np.ndarray:
+def _features(market: Market, a, b, art: Artefact, names: tuple[str, ...]) -> np.ndarray:
     feats = pair_features(market, a, b, art)
-    return feature_matrix(feats, components(feats) @ HEURISTIC_WEIGHTS, LEARNED_FEATURES)
+    X = feature_matrix(feats, components(feats) @ HEURISTIC_WEIGHTS, names)
+    return np.nan_to_num(X, nan=0.5) if names == PAIR_FEATURES else X  # the legacy model never saw NaN
 
 
-def _oof_features(market: Market, a, b, y, completed, seed: int) -> np.ndarray:
+def _oof_features(market: Market, a, b, y, completed, seed: int, names: tuple[str, ...]) -> np.ndarray:
     """Training rows' features with category statistics from the other folds (no leakage)."""
-    X = np.zeros((len(a), len(LEARNED_FEATURES)), np.float32)
+    X = np.zeros((len(a), len(names)), np.float32)
     n_splits = min(5, int(np.bincount(y.astype(int)).min())) if len(np.unique(y)) > 1 else 0
     if n_splits < 2:
-        return _features(market, a, b, _stats_artefact(market, a, b, y, completed))
+        return _features(market, a, b, _stats_artefact(market, a, b, y, completed), names)
     for fit_idx, out_idx in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(a, y):
         art = _stats_artefact(market, a[fit_idx], b[fit_idx], y[fit_idx], completed[fit_idx])
-        X[out_idx] = _features(market, a[out_idx], b[out_idx], art)
+        X[out_idx] = _features(market, a[out_idx], b[out_idx], art, names)
     return X
 
 
-def _weights(a: np.ndarray, grade: np.ndarray, confidence: np.ndarray | None = None) -> np.ndarray:
-    """Each proposing brand's outcomes weigh together like √(its count) outcomes (popular
-    brands do not dominate); successes by grade, failures by confidence. Normalised to mean 1."""
-    counts = np.bincount(a)[a].astype(np.float64)
+def _weights(q: np.ndarray, grade: np.ndarray, confidence: np.ndarray | None = None) -> np.ndarray:
+    """Each query brand's rows weigh together like √(its count) rows (popular brands do not
+    dominate); successes by grade, failures by confidence. Normalised to mean 1."""
+    counts = np.bincount(q)[q].astype(np.float64)
     w = np.where(grade > 0, grade, 1.0) / np.sqrt(counts)
     if confidence is not None:
         w = w * confidence
     return w / w.mean()
 
 
-def _classifier(n: int, seed: int) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(
-        max_iter=100,
-        learning_rate=0.08,
-        max_leaf_nodes=8,
-        min_samples_leaf=int(np.clip(n // 60, 5, 40)),
-        l2_regularization=1.0,
-        monotonic_cst=[MONOTONIC.get(name, 0) for name in LEARNED_FEATURES],
-        early_stopping=False,
-        random_state=seed,
-    )
+def _within_brand_targets(q: np.ndarray, y: np.ndarray, prior: float) -> np.ndarray:
+    """``y`` minus the query brand's success rate shrunk towards ``prior``: (s + k·prior) /
+    (n + k) for a brand with s successes in n rows, k = noise variance ÷ between-brand variance
+    of the rates (empirical Bayes: a brand seen once keeps most of its pointwise signal, a brand
+    seen fifty times is compared with itself)."""
+    n = np.bincount(q).astype(np.float64)
+    s = np.bincount(q, weights=y.astype(np.float64))
+    seen = n > 0
+    rate = s[seen] / n[seen]
+    noise = max(prior * (1 - prior), 1e-3)
+    between = max(float(rate.var()) - noise * float(np.mean(1.0 / n[seen])), 0.01 * noise)
+    k = noise / between
+    mean = (s + k * prior) / np.maximum(n + k, 1e-9)
+    return y - mean[q]
+
+
+def _hyper(n: int, features: tuple[str, ...]) -> dict:
+    return {
+        "max_iter": 100,
+        "learning_rate": 0.08,
+        "max_leaf_nodes": 8,
+        "min_samples_leaf": int(np.clip(n // 60, 5, 40)),
+        "l2_regularization": 1.0,
+        "monotonic_cst": [MONOTONIC.get(name, 0) for name in features],
+        "early_stopping": False,
+    }
+
+
+def _classifier(n: int, seed: int, features: tuple[str, ...]) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(**_hyper(n, features), random_state=seed)
+
+
+def _regressor(n: int, seed: int, features: tuple[str, ...]) -> HistGradientBoostingRegressor:
+    return HistGradientBoostingRegressor(**_hyper(n, features), random_state=seed)
 
 
 def snap_to_quantiles(X: np.ndarray, bins: int = 64) -> np.ndarray:
@@ -206,12 +306,81 @@ def snap_to_quantiles(X: np.ndarray, bins: int = 64) -> np.ndarray:
     return out
 
 
-def _train_model(market: Market, a, b, y, completed, grade, seed: int, confidence: np.ndarray | None = None):
-    X = _oof_features(market, a, b, y, completed, seed)
-    clf = _classifier(len(a), seed)
+@dataclass
+class Fitted:
+    """A fitted model with what was needed to fit it (for importance and for the artefact)."""
+
+    model: object
+    X: np.ndarray  # training rows as fitted
+    target: np.ndarray
+    objective: str
+    offset: float  # added to a within-brand regressor's output
+    features: tuple[str, ...]
+
+    def scoring(self) -> str:
+        return "neg_mean_squared_error" if self.objective == "within_brand" else "neg_log_loss"
+
+
+def _fit_recipe(
+    market: Market,
+    a,
+    b,
+    y,
+    completed,
+    grade,
+    seed: int,
+    confidence: np.ndarray | None = None,
+    *,
+    objective: str | None = None,
+    model=None,
+    features: tuple[str, ...] | None = None,
+) -> Fitted:
+    """Fit ``model`` (default: a fresh one for ``objective``, default ``OBJECTIVE``) on the
+    outcomes ``a`` × ``b``."""
+    objective = objective or OBJECTIVE
+    features = features or LEARNED_FEATURES
+    conf = np.ones(len(a)) if confidence is None else np.asarray(confidence, np.float64)
+    X = _oof_features(market, a, b, y, completed, seed, features)
+    prior = float(y.mean()) if len(y) else 0.5
+    if objective == "within_brand":
+        # each outcome is a row of both brands' lists: features from each side's point of view
+        X_ba = _oof_features(market, b, a, y, completed, seed, features)
+        X = np.concatenate([X, X_ba])
+        q = np.concatenate([a, b])
+        yy, gg, cc = np.tile(y, 2), np.tile(grade, 2), np.tile(conf, 2)
+        target = _within_brand_targets(q, yy, prior)
+        model = model if model is not None else _regressor(len(X), seed, features)
+    else:
+        q, yy, gg, cc, target = a, y, grade, conf, y
+        model = model if model is not None else _classifier(len(X), seed, features)
+    fit_X = snap_to_quantiles(X) if features != PAIR_FEATURES else X
     with threadpool_limits(limits=1, user_api="openmp"):  # small fits: threads only spin
-        clf.fit(snap_to_quantiles(X), y, sample_weight=_weights(a, grade, confidence))
-    return clf, X
+        model.fit(fit_X, target, sample_weight=_weights(q, gg, cc))
+    return Fitted(model, X, target, objective, prior if objective == "within_brand" else 0.0, features)
+
+
+def _train_model(market: Market, a, b, y, completed, grade, seed: int, confidence: np.ndarray | None = None):
+    """(model, training rows) of a new model (``OBJECTIVE``) on the outcomes ``a`` × ``b``."""
+    fitted = _fit_recipe(market, a, b, y, completed, grade, seed, confidence)
+    return fitted.model, fitted.X
+
+
+def _refit_like(active: Artefact, market: Market, a, b, y, completed, grade, seed, confidence) -> Fitted:
+    """The serving model's configuration — its hyper-parameters (an unfitted clone), features
+    and objective — fitted on these outcomes only (a fold's training brands)."""
+    return _fit_recipe(
+        market,
+        a,
+        b,
+        y,
+        completed,
+        grade,
+        seed,
+        confidence,
+        objective=active.objective,
+        model=clone(active.model),
+        features=tuple(active.features),
+    )
 
 
 def _with_tables(artefact: Artefact, stats: Artefact) -> Artefact:
@@ -228,22 +397,50 @@ def _with_tables(artefact: Artefact, stats: Artefact) -> Artefact:
     return out
 
 
-def group_weights(model, X: np.ndarray, y: np.ndarray, blend: float, seed: int) -> tuple[float, ...]:
+def _as_artefact(stats: Artefact, fitted: Fitted | None, blend: float) -> Artefact:
+    """An artefact serving ``fitted`` with the category statistics of ``stats``."""
+    art = _with_tables(Artefact(), stats)
+    if fitted is not None:
+        art.model, art.features, art.objective, art.offset = (
+            fitted.model,
+            fitted.features,
+            fitted.objective,
+            fitted.offset,
+        )
+        art.blend_weight = blend
+    return art
+
+
+def _heuristic_and_learned(market: Market, q, p, art: Artefact) -> tuple[np.ndarray, np.ndarray | None]:
+    """The heuristic (with ``art``'s category statistics) and ``art``'s learned score."""
+    feats = pair_features(market, q, p, art)
+    heur = components(feats) @ HEURISTIC_WEIGHTS
+    if art.model is None:
+        return heur, None
+    return heur, learned_probability(art, feature_matrix(feats, heur, art.features))
+
+
+def group_weights(fitted: Fitted | None, blend: float, seed: int) -> tuple[float, ...]:
     """Share of the served score's weight per component: the heuristic's weights for its part,
     the model's permutation importance (grouped by component; the heuristic input spread by
     the heuristic's weights) for the learned part."""
     base = HEURISTIC_WEIGHTS.astype(np.float64) / HEURISTIC_WEIGHTS.sum()
-    if model is None or blend <= 0:
+    if fitted is None or blend <= 0:
         return tuple(float(v) for v in base)
-    n = len(y)
+    n = len(fitted.target)
     take = np.random.default_rng(seed).choice(n, size=min(n, 4000), replace=False)
     with threadpool_limits(limits=1, user_api="openmp"):
         imp = permutation_importance(
-            model, X[take], y[take], n_repeats=3, random_state=seed, scoring="neg_log_loss"
+            fitted.model,
+            fitted.X[take],
+            fitted.target[take],
+            n_repeats=3,
+            random_state=seed,
+            scoring=fitted.scoring(),
         ).importances_mean
     imp = np.maximum(imp, 0.0)
     learned = np.zeros(len(COMPONENTS))
-    for name, v in zip(LEARNED_FEATURES, imp, strict=True):
+    for name, v in zip(fitted.features, imp, strict=True):
         if name == "heuristic":
             learned += v * base
         else:
@@ -254,21 +451,22 @@ def group_weights(model, X: np.ndarray, y: np.ndarray, blend: float, seed: int) 
 
 
 # --- The held-out pools -------------------------------------------------------------------------
-def _pools(market: Market, a, b, grade, fold, rng) -> dict[str, np.ndarray]:
-    """Rows (query, partner, gain, query index) of every held-out list: each brand with a
-    success and a failure among the partners it tried, in either role, ranks those partners
-    (best grade per partner). Only tried pairs: their labels are known. Adding untried
-    partners as failures would reward a model for recognising *which* pairs were tried (a
-    history chosen by scale or an earlier recommender) instead of which ones work."""
+def _pools(market: Market, a, b, grade, explore, fold, rng) -> dict[str, np.ndarray]:
+    """Rows (query, partner, gain, query index, explored?) of every held-out list: each brand
+    with a success and a failure among the partners it tried, in either role, ranks those
+    partners (best grade per partner). Only tried pairs: their labels are known. Adding
+    untried partners as failures would reward a model for recognising *which* pairs were tried
+    (a history chosen by scale or an earlier recommender) instead of which ones work."""
     rows = np.concatenate([a, b])
     partners = np.concatenate([b, a])
     gains = np.concatenate([grade, grade])
+    explored = np.concatenate([explore, explore])
     codes = rows * market.n + partners
     order = np.lexsort((-gains, codes))
     first = np.ones(len(order), bool)
     first[1:] = codes[order][1:] != codes[order][:-1]
     keep = np.sort(order[first])
-    rows, partners, gains = rows[keep], partners[keep], gains[keep]
+    rows, partners, gains, explored = rows[keep], partners[keep], gains[keep], explored[keep]
     pos = np.bincount(rows, weights=(gains > 0).astype(float), minlength=market.n)
     neg = np.bincount(rows, weights=(gains <= 0).astype(float), minlength=market.n)
     queries = np.flatnonzero((pos > 0) & (neg > 0))
@@ -283,19 +481,45 @@ def _pools(market: Market, a, b, grade, fold, rng) -> dict[str, np.ndarray]:
         "p": p,
         "gain": g,
         "qid": qpos[q],
-        "fold": fold[q],
+        "queries": queries,
         "n": len(queries),
-        "tried": np.ones(len(q), bool),
+        "explore": explored[sel],
     }
 
 
-def _fold_scores(market: Market, a, b, y, completed, grade, conf, fold, pool, active, seed):
+def _sub_pool(pool: dict, rows: np.ndarray) -> dict:
+    """The pool restricted to ``rows``, keeping only queries that still have a success and a
+    failure (renumbered)."""
+    q, g = pool["q"][rows], pool["gain"][rows]
+    qid = pool["qid"][rows]
+    pos = np.bincount(qid, weights=(g > 0).astype(float), minlength=pool["n"])
+    neg = np.bincount(qid, weights=(g <= 0).astype(float), minlength=pool["n"])
+    ok_q = (pos > 0) & (neg > 0)
+    renum = np.full(pool["n"], -1, np.int64)
+    renum[ok_q] = np.arange(int(ok_q.sum()))
+    keep = ok_q[qid]
+    return {"rows": np.flatnonzero(rows)[keep], "qid": renum[qid[keep]], "gain": g[keep], "n": int(ok_q.sum()), "q": q}
+
+
+@dataclass
+class FoldScores:
+    """One brand split: every pool row scored by the models of the fold it is held out in."""
+
+    blends: dict[float, np.ndarray]  # the candidate at each blend weight
+    heuristic: np.ndarray
+    active: np.ndarray | None  # the serving model, refitted on the fold's training outcomes
+
+
+def _fold_scores(market: Market, a, b, y, completed, grade, conf, fold, pool, active, seed) -> FoldScores:
     """One brand split: every pool row scored by the model of the fold it is held out in (per
-    blend), by the heuristic, and by the serving model (with the fold's category statistics)."""
+    blend), by the heuristic, and by the serving model's configuration refitted on the same
+    fold's training outcomes (with the fold's category statistics)."""
     pool_fold = fold[pool["q"]]
-    scores = {w: np.zeros(len(pool["q"])) for w in BLENDS}
-    heuristic = np.zeros(len(pool["q"]))
-    active_scores = np.zeros(len(pool["q"])) if active is not None else None
+    n_rows = len(pool["q"])
+    scores = {w: np.zeros(n_rows) for w in BLENDS}
+    heuristic = np.zeros(n_rows)
+    active_scores = np.zeros(n_rows) if active is not None else None
+    refit_active = active is not None and active.model is not None and active.blend_weight > 0
     for k in range(FOLDS):
         tr = (fold[a] != k) & (fold[b] != k)
         at = pool_fold == k
@@ -303,23 +527,47 @@ def _fold_scores(market: Market, a, b, y, completed, grade, conf, fold, pool, ac
             continue
         q, p = pool["q"][at], pool["p"][at]
         heuristic[at] = score_pairs(market, q, p, HEURISTIC)[0]
-        if tr.sum() < 2 or len(np.unique(y[tr])) < 2:  # nothing to learn from: the heuristic
+        learnable = tr.sum() >= 2 and len(np.unique(y[tr])) > 1
+        stats = _stats_artefact(market, a[tr], b[tr], y[tr], completed[tr]) if tr.any() else HEURISTIC
+        if not learnable:  # nothing to learn from: the heuristic (with what statistics there are)
+            heur_k, _ = _heuristic_and_learned(market, q, p, _as_artefact(stats, None, 0.0))
             for w in BLENDS:
-                scores[w][at] = heuristic[at]
+                scores[w][at] = heur_k
             if active is not None:
-                active_scores[at] = score_pairs(market, q, p, active)[0]
+                active_scores[at] = heur_k
             continue
-        stats = _stats_artefact(market, a[tr], b[tr], y[tr], completed[tr])
-        clf, _ = _train_model(market, a[tr], b[tr], y[tr], completed[tr], grade[tr], seed, conf[tr])
-        feats = pair_features(market, q, p, stats)
-        heur_k = components(feats) @ HEURISTIC_WEIGHTS
-        with threadpool_limits(limits=1, user_api="openmp"):
-            learned = clf.predict_proba(feature_matrix(feats, heur_k, LEARNED_FEATURES))[:, 1]
+        fitted = _fit_recipe(market, a[tr], b[tr], y[tr], completed[tr], grade[tr], seed, conf[tr])
+        heur_k, learned = _heuristic_and_learned(market, q, p, _as_artefact(stats, fitted, 1.0))
         for w in BLENDS:
             scores[w][at] = (1 - w) * heur_k + w * learned
-        if active is not None:
-            active_scores[at] = score_pairs(market, q, p, _with_tables(active, stats))[0]
-    return scores, heuristic, active_scores
+        if active is None:
+            continue
+        if refit_active:
+            again = _refit_like(active, market, a[tr], b[tr], y[tr], completed[tr], grade[tr], seed, conf[tr])
+            _, learned_a = _heuristic_and_learned(market, q, p, _as_artefact(stats, again, 1.0))
+            w_a = active.blend_weight
+            active_scores[at] = (1 - w_a) * heur_k + w_a * learned_a
+        else:  # a model serving no learned share is the heuristic with its category statistics
+            active_scores[at] = heur_k
+    return FoldScores(scores, heuristic, active_scores)
+
+
+def _pick_blend(means: dict[float, float]) -> float:
+    """The smallest blend within ``BLEND_TOLERANCE`` of the best mean NDCG."""
+    top = max(means.values())
+    return min(w for w, v in means.items() if v >= top - BLEND_TOLERANCE)
+
+
+def _compare(
+    sub: dict, runs_scores: list[dict[str, np.ndarray]], names: tuple[str, ...], seed: int
+) -> dict[str, np.ndarray]:
+    """Per-query NDCG@10 and recall@10 of each named ranker on the (sub-)pool ``sub``,
+    averaged over the brand splits."""
+    out = {}
+    for name in names:
+        got = [grouped_metrics(sub["qid"], r[name][sub["rows"]], sub["gain"], sub["n"], seed=seed) for r in runs_scores]
+        out[name] = (np.mean([g[0] for g in got], axis=0), np.mean([g[1] for g in got], axis=0))
+    return out
 
 
 def evaluate_gate(
@@ -333,9 +581,12 @@ def evaluate_gate(
     seed: int = 0,
     active: Artefact | None = None,
     confidence: np.ndarray | None = None,
+    explore: np.ndarray | None = None,
 ) -> dict:
-    """The gate's numbers (see the module docstring): per-blend NDCG@10, the heuristic's and
-    the serving model's, the chosen blend and the paired bootstrap interval against serving."""
+    """The gate's numbers (see the module docstring): the candidate's NDCG@10 (cross-fitted
+    blend), the heuristic's and the serving model's, the paired bootstrap intervals of the
+    candidate against the serving ranker and against the heuristic, the same on the explored
+    outcomes, the final blend weight and the verdict (``gate``, and ``refused`` saying why)."""
     rng = np.random.default_rng(seed)
     brands = np.unique(np.concatenate([a, b]))
     folds = []
@@ -344,60 +595,121 @@ def evaluate_gate(
         fold[brands] = rng.permutation(len(brands)) % FOLDS
         folds.append(fold)
     conf = np.ones(len(a)) if confidence is None else confidence
+    explore = np.zeros(len(a), bool) if explore is None else np.asarray(explore, bool)
     sure = conf >= 0.5  # a decline for timing says too little to score a ranking by
-    pool = _pools(market, a[sure], b[sure], grade[sure], folds[0], rng)
+    pool = _pools(market, a[sure], b[sure], grade[sure], explore[sure], folds[0], rng)
     n_q = pool["n"]
     runs = [_fold_scores(market, a, b, y, completed, grade, conf, fold, pool, active, seed) for fold in folds]
+    everything = {"rows": np.arange(len(pool["q"])), "qid": pool["qid"], "gain": pool["gain"], "n": n_q}
 
-    def per_query(pick):
-        """(NDCG@10, recall@10) per held-out brand, averaged over the repeats."""
-        got = [grouped_metrics(pool["qid"], pick(r), pool["gain"], n_q, seed=seed) for r in runs]
-        return np.mean([g[0] for g in got], axis=0), np.mean([g[1] for g in got], axis=0)
+    # The blend: per split and fold, chosen on the other folds' held-out brands (cross-fitted),
+    # so the candidate's numbers are not measured on the queries that chose its blend.
+    by_blend = [
+        {w: grouped_metrics(pool["qid"], r.blends[w], pool["gain"], n_q, seed=seed)[0] for w in BLENDS} for r in runs
+    ]
+    cand_rows, chosen = [], []
+    for r, fold, nd in zip(runs, folds, by_blend, strict=True):
+        qfold = fold[pool["queries"]]
+        row_fold = fold[pool["q"]]
+        rows = np.zeros(len(pool["q"]))
+        picks = []
+        for k in range(FOLDS):
+            others = qfold != k
+            w = _pick_blend({w: float(v[others].mean()) for w, v in nd.items()}) if others.any() else 0.0
+            picks.append(w)
+            rows[row_fold == k] = r.blends[w][row_fold == k]
+        cand_rows.append(rows)
+        chosen.append(picks)
+    final_blend = _pick_blend({w: float(np.mean([nd[w].mean() for nd in by_blend])) for w in BLENDS}) if n_q else 0.0
 
-    heur_ndcg, heur_recall = per_query(lambda r: r[1])
-    by_blend = {w: per_query(lambda r, w=w: r[0][w]) for w in BLENDS}
-    best = 0.0
-    if n_q:
-        top = max(float(by_blend[w][0].mean()) for w in BLENDS)
-        best = min(w for w in BLENDS if float(by_blend[w][0].mean()) >= top - BLEND_TOLERANCE)
-    cand_ndcg, cand_recall = by_blend[best]
-    if active is not None:
-        base_ndcg, base_recall = per_query(lambda r: r[2])
-        baseline = "model"
-    else:
-        base_ndcg, base_recall = heur_ndcg, heur_recall
-        baseline = "heuristic"
+    runs_scores = [
+        {"candidate": c, "heuristic": r.heuristic, **({"active": r.active} if active is not None else {})}
+        for c, r in zip(cand_rows, runs, strict=True)
+    ]
+    names = ("candidate", "heuristic") + (("active",) if active is not None else ())
+    per_q = _compare(everything, runs_scores, names, seed)
+    baseline = "model" if active is not None else "heuristic"
+    base_key = "active" if active is not None else "heuristic"
+    cand_ndcg, cand_recall = per_q["candidate"]
+    heur_ndcg, heur_recall = per_q["heuristic"]
+    base_ndcg, base_recall = per_q[base_key]
     diff, low, high = paired_bootstrap(cand_ndcg - base_ndcg, seed=seed)
+    h_diff, h_low, h_high = paired_bootstrap(cand_ndcg - heur_ndcg, seed=seed)
+
+    # The explored outcomes alone: pairs the serving ranker did not choose.
+    ex = _sub_pool(pool, pool["explore"])
+    explore_metrics: dict = {"outcomes": int(explore.sum()), "queries": ex["n"]}
+    explore_below = False
+    if ex["n"]:
+        per_e = _compare(ex, runs_scores, names, seed)
+        e_diff, e_low, e_high = paired_bootstrap(per_e["candidate"][0] - per_e["heuristic"][0], seed=seed)
+        explore_metrics.update(
+            ndcg=float(per_e["candidate"][0].mean()),
+            ndcg_heuristic=float(per_e["heuristic"][0].mean()),
+            ndcg_diff_heuristic=e_diff,
+            ndcg_diff_heuristic_low=e_low,
+            ndcg_diff_heuristic_high=e_high,
+        )
+        if active is not None:
+            explore_metrics["ndcg_active"] = float(per_e["active"][0].mean())
+        explore_below = ex["n"] >= MIN_QUERIES and e_high < 0
+    explored_rows = pool["explore"]
+    labels = (pool["gain"] > 0).astype(int)
+    if explored_rows.any():
+        explore_metrics["auc"] = _auc(labels[explored_rows], cand_rows[0][explored_rows])
+        explore_metrics["auc_heuristic"] = _auc(labels[explored_rows], runs[0].heuristic[explored_rows])
+
+    refused = None
     if n_q < MIN_QUERIES:
         gate = GATE_TOO_FEW
-    elif low > 0:
-        gate = GATE_PASSED
+    elif low <= 0:
+        gate, refused = GATE_NOT_BETTER, REFUSED_NOT_BETTER
+    elif h_high < 0:  # better than a serving model that is itself below the heuristic
+        gate, refused = GATE_NOT_BETTER, REFUSED_BELOW_HEURISTIC
+    elif explore_below:
+        gate, refused = GATE_NOT_BETTER, REFUSED_BELOW_HEURISTIC_EXPLORED
     else:
-        gate = GATE_NOT_BETTER
-    tried_rows = pool["tried"]
-    labels = (pool["gain"] > 0).astype(int)
+        gate = GATE_PASSED
+
+    def mean(v):
+        return float(v.mean()) if n_q else None
+
     metrics = {
         "eval_queries": int(n_q),
         "folds": FOLDS,
         "repeats": REPEATS,
+        "objective": OBJECTIVE,
         "baseline": baseline,
-        "ndcg": float(cand_ndcg.mean()) if n_q else None,
-        "recall": float(cand_recall.mean()) if n_q else None,
-        "ndcg_heuristic": float(heur_ndcg.mean()) if n_q else None,
-        "recall_heuristic": float(heur_recall.mean()) if n_q else None,
-        "ndcg_baseline": float(base_ndcg.mean()) if n_q else None,
-        "recall_baseline": float(base_recall.mean()) if n_q else None,
+        "ndcg": mean(cand_ndcg),
+        "recall": mean(cand_recall),
+        "ndcg_heuristic": mean(heur_ndcg),
+        "recall_heuristic": mean(heur_recall),
+        "ndcg_baseline": mean(base_ndcg),
+        "recall_baseline": mean(base_recall),
+        # candidate − serving ranker (the active model, else the heuristic)
         "ndcg_diff": diff,
         "ndcg_diff_low": low,
         "ndcg_diff_high": high,
-        "ndcg_by_blend": {str(w): round(float(v[0].mean()), 4) for w, v in by_blend.items()} if n_q else {},
-        "blend_weight": float(best),
+        # candidate − heuristic (the same numbers as above when the heuristic serves)
+        "ndcg_diff_heuristic": h_diff,
+        "ndcg_diff_heuristic_low": h_low,
+        "ndcg_diff_heuristic_high": h_high,
+        # in-sample NDCG@10 per blend weight (all held-out brands; the final blend's choice)
+        "ndcg_by_blend": {str(w): round(float(np.mean([nd[w].mean() for nd in by_blend])), 4) for w in BLENDS}
+        if n_q
+        else {},
+        "blend_weight": float(final_blend),
+        "blend_by_fold": chosen,
+        "explore": explore_metrics,
         "gate": gate,
-        "auc": _auc(labels[tried_rows], runs[0][0][best][tried_rows]) if tried_rows.any() else None,
-        "auc_heuristic": _auc(labels[tried_rows], runs[0][1][tried_rows]) if tried_rows.any() else None,
+        "refused": refused,
+        "auc": _auc(labels, cand_rows[0]) if len(labels) else None,
+        "auc_heuristic": _auc(labels, runs[0].heuristic) if len(labels) else None,
     }
     if active is not None:
         metrics["ndcg_active"] = metrics["ndcg_baseline"]
+        a_diff, a_low, a_high = paired_bootstrap(base_ndcg - heur_ndcg, seed=seed)
+        metrics.update(active_diff_heuristic=a_diff, active_diff_heuristic_low=a_low, active_diff_heuristic_high=a_high)
     return metrics
 
 
@@ -411,35 +723,46 @@ def fit(
     *,
     members: np.ndarray | None = None,
     confidence: np.ndarray | None = None,
+    slot: np.ndarray | None = None,
     seed: int = 0,
     active: Artefact | None = None,
     progress=lambda fraction, step: None,
 ) -> tuple[Artefact, dict]:
-    """Train on outcome pairs (market rows ``a`` × ``b``): the gate's evaluation on held-out
-    brands, then the model refitted on every outcome with the blend the gate chose. Returns
-    the artefact and metrics (``metrics["gate"]`` says whether it may serve). ``confidence``
-    (per outcome, default 1) scales its training weight; outcomes below ½ (a decline for
-    timing) are left out of the gate's held-out lists.
+    """Train on outcome pairs (market rows ``a`` × ``b``; the successes of one pair count once,
+    ``dedupe_swaps``): the gate's
+    evaluation on held-out brands, then the model refitted on every outcome with the blend the
+    gate chose. Returns the artefact and metrics (``metrics["gate"]`` says whether it may
+    serve). ``confidence`` (per outcome, default 1) scales its training weight; outcomes below
+    ½ (a decline for timing) are left out of the gate's held-out lists. ``slot`` (per outcome,
+    a ``SlotType`` value or "") marks the outcomes of explore slots (see the module docstring).
 
     ``progress(fraction, step)`` is called with a ``TrainingMessage`` at each step."""
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     y, completed = np.asarray(y, np.int64), np.asarray(completed, bool)
     grade = outcome_grades(market, a, b, y, completed, members)
     conf = np.ones(len(a)) if confidence is None else np.asarray(confidence, np.float64)
+    explore = np.zeros(len(a), bool) if slot is None else np.asarray(slot).astype(str) == SlotType.EXPLORE.value
+    received = len(a)
+    keep = dedupe_swaps(a, b, grade, conf)
+    a, b, y, completed, grade, conf, explore = (v[keep] for v in (a, b, y, completed, grade, conf, explore))
     progress(0.2, TrainingMessage.TRAINING)
     progress(0.5, TrainingMessage.EVALUATING)
-    metrics = evaluate_gate(market, a, b, y, completed, grade, seed=seed, active=active, confidence=conf)
-    metrics.update(outcomes=len(a), positives=int(y.sum()))
+    metrics = evaluate_gate(
+        market, a, b, y, completed, grade, seed=seed, active=active, confidence=conf, explore=explore
+    )
+    metrics.update(outcomes=len(a), positives=int(y.sum()), duplicate_successes=received - len(a))
     progress(0.7, TrainingMessage.REFITTING)
     final = _stats_artefact(market, a, b, y, completed)
     final.features = LEARNED_FEATURES
+    final.objective = OBJECTIVE
+    final.offset = float(y.mean()) if len(y) and OBJECTIVE == "within_brand" else 0.0
     blend = metrics["blend_weight"]
+    fitted = None
     if blend > 0 and len(np.unique(y)) > 1:
-        final.model, X = _train_model(market, a, b, y, completed, grade, seed, conf)
+        fitted = _fit_recipe(market, a, b, y, completed, grade, seed, conf)
+        final.model, final.offset = fitted.model, fitted.offset
         final.blend_weight = blend
-        final.group_weights = group_weights(final.model, X, y, blend, seed)
-    else:
-        final.group_weights = group_weights(None, None, y, 0.0, seed)
+    final.group_weights = group_weights(fitted, blend, seed)
     metrics["group_weights"] = dict(zip(COMPONENTS, final.group_weights, strict=True))
     progress(0.9, TrainingMessage.TRAINED)
     return final, metrics

@@ -5,6 +5,7 @@ from django.core.management import call_command
 
 from matching.models import MatcherModel, Outcome, Recommendation
 from matching.selectors import matcher_serving
+from matching.training import GATE_NOT_BETTER, GATE_PASSED, GATE_TOO_FEW
 from partners.models import Brand, BrandStatus
 from partners.selectors import brands_compete, competing_category_map
 
@@ -24,9 +25,16 @@ def test_load_demo_trains_a_model_from_a_history_without_competitor_pairs():
     model = MatcherModel.objects.get()
     # trained on the imported history (the demo's proposals are recorded after training)
     assert model.training_size == Outcome.objects.filter(source="import").count()
-    # Activated only if it scores no lower than the heuristic on its hold-out set (not forced);
-    # the recommendations come from whichever serves.
-    assert model.is_active == (model.metrics["auc"] >= model.metrics["auc_heuristic"])
+    # The ranking gate decides (never forced): the active model beats the heuristic on the gate
+    # metric — held-out brands' NDCG@10, 95 % interval of the difference above zero — or the
+    # heuristic serves. The recommendations come from whichever serves.
+    m = model.metrics
+    assert m["baseline"] == "heuristic" and not m["forced"]
+    assert model.is_active == (m["gate"] == GATE_PASSED)
+    if model.is_active:
+        assert m["ndcg"] > m["ndcg_heuristic"] and m["ndcg_diff_low"] > 0
+    else:
+        assert m["gate"] in (GATE_NOT_BETTER, GATE_TOO_FEW)
     serving = matcher_serving()
     assert serving.version == model.version and (serving.model is not None) == model.is_active
     served = model.version if model.is_active else 0

@@ -53,31 +53,82 @@ def test_on_pure_noise_outcomes_the_gate_refuses():
     assert metrics["ndcg_diff_low"] <= 0 <= metrics["ndcg_diff_high"] or metrics["ndcg_diff_high"] < 0
 
 
-def test_held_out_brands_never_train_their_own_fold(monkeypatch):
-    """Group split: a fold's model never saw an outcome of a brand it is evaluated on."""
-    fm = family.dimension_market(300, "age", n_outcomes=600)
-    splits = []  # (fold array, pool, [brands each fold's model was trained on])
-    real_train, real_scores = training._train_model, training._fold_scores
+def _spy_fits(monkeypatch):
+    """Record, per brand split, the brands each fitted model (candidate or refitted serving
+    model) was trained on."""
+    splits = []  # (fold array, pool, [(objective, brands trained on)])
+    real_fit, real_scores = training._fit_recipe, training._fold_scores
 
-    def train_spy(market, a, b, *args, **kwargs):
-        splits[-1][2].append(set(np.concatenate([a, b]).tolist()))
-        return real_train(market, a, b, *args, **kwargs)
+    def fit_spy(market, a, b, *args, **kwargs):
+        if splits:
+            splits[-1][2].append((kwargs.get("objective"), set(np.concatenate([a, b]).tolist())))
+        return real_fit(market, a, b, *args, **kwargs)
 
     def scores_spy(market, a, b, y, completed, grade, conf, fold, pool, active, seed):
         splits.append((fold, pool, []))
         return real_scores(market, a, b, y, completed, grade, conf, fold, pool, active, seed)
 
-    monkeypatch.setattr(training, "_train_model", train_spy)
+    monkeypatch.setattr(training, "_fit_recipe", fit_spy)
     monkeypatch.setattr(training, "_fold_scores", scores_spy)
-    grade = training.outcome_grades(fm.market, fm.a, fm.b, fm.y, fm.completed, fm.members)
-    training.evaluate_gate(fm.market, fm.a, fm.b, fm.y, fm.completed, grade)
+    return splits
+
+
+def _assert_group_split(splits, per_fold: int):
     assert len(splits) == training.REPEATS
     assert not np.array_equal(splits[0][0], splits[1][0])  # each repeat its own split
     for fold, pool, trained in splits:
-        assert len(trained) == training.FOLDS
-        for k, trained_on in enumerate(trained):
+        assert len(trained) == training.FOLDS * per_fold
+        for i, (_, trained_on) in enumerate(trained):
+            k = i // per_fold
             evaluated = set(pool["q"][fold[pool["q"]] == k].tolist())
             assert evaluated and not (evaluated & trained_on)
+
+
+def test_held_out_brands_never_train_their_own_fold(monkeypatch):
+    """Group split: a fold's model never saw an outcome of a brand it is evaluated on."""
+    fm = family.dimension_market(300, "age", n_outcomes=600)
+    splits = _spy_fits(monkeypatch)
+    grade = training.outcome_grades(fm.market, fm.a, fm.b, fm.y, fm.completed, fm.members)
+    training.evaluate_gate(fm.market, fm.a, fm.b, fm.y, fm.completed, grade)
+    _assert_group_split(splits, per_fold=1)
+
+
+def test_the_serving_model_is_refitted_per_fold_with_its_own_recipe(monkeypatch):
+    """The serving model is not scored as trained on every outcome (it would have seen the
+    held-out brands): each fold refits its recipe (here the within-brand regressor, not the
+    candidate's classifier) on that fold's training brands, and the gate reports it against the
+    heuristic too."""
+    fm = family.dimension_market(300, "age", n_outcomes=600)
+    grade = training.outcome_grades(fm.market, fm.a, fm.b, fm.y, fm.completed, fm.members)
+    serving = training._stats_artefact(fm.market, fm.a, fm.b, fm.y, fm.completed)
+    fitted = training._fit_recipe(fm.market, fm.a, fm.b, fm.y, fm.completed, grade, 0, objective="within_brand")
+    serving.model, serving.features, serving.objective, serving.offset, serving.blend_weight = (
+        fitted.model,
+        fitted.features,
+        "within_brand",
+        fitted.offset,
+        0.5,
+    )
+    splits = _spy_fits(monkeypatch)
+    metrics = training.evaluate_gate(fm.market, fm.a, fm.b, fm.y, fm.completed, grade, active=serving)
+    _assert_group_split(splits, per_fold=2)
+    for _, _, trained in splits:
+        assert [objective for objective, _ in trained[1::2]] == ["within_brand"] * training.FOLDS
+    assert metrics["baseline"] == "model"
+    assert {"ndcg_active", "ndcg_diff_heuristic_low", "active_diff_heuristic_low"} <= set(metrics)
+
+
+def test_the_blend_is_chosen_on_other_folds_than_the_ones_it_is_judged_on(monkeypatch):
+    """Each fold's blend weight is picked on the other folds' held-out brands only."""
+    fm = family.dimension_market(300, "age", n_outcomes=600)
+    grade = training.outcome_grades(fm.market, fm.a, fm.b, fm.y, fm.completed, fm.members)
+    seen = []
+    real_pick = training._pick_blend
+    monkeypatch.setattr(training, "_pick_blend", lambda means: seen.append(means) or real_pick(means))
+    metrics = training.evaluate_gate(fm.market, fm.a, fm.b, fm.y, fm.completed, grade)
+    assert len(metrics["blend_by_fold"]) == training.REPEATS
+    assert all(len(picks) == training.FOLDS for picks in metrics["blend_by_fold"])
+    assert len(seen) == training.REPEATS * training.FOLDS + 1  # one per held-out fold, then the final blend
 
 
 def test_ranking_metrics_reward_successes_first_and_break_ties_at_random():
@@ -102,15 +153,37 @@ def test_paired_bootstrap_interval():
     assert low < 0 < high
 
 
-def test_a_larger_scale_gap_never_raises_the_learned_probability():
+def _served(fm, model, objective: str) -> ranker.Artefact:
+    art = training._stats_artefact(fm.market, fm.a, fm.b, fm.y, fm.completed)
+    art.model, art.features, art.objective, art.offset = model, ranker.LEARNED_FEATURES, objective, float(fm.y.mean())
+    return art
+
+
+@pytest.mark.parametrize("objective", ["pointwise", "within_brand"])
+def test_a_larger_scale_or_tier_gap_never_raises_the_learned_score(objective):
     fm = family.dimension_market(300, "age", n_outcomes=600)
     grade = training.outcome_grades(fm.market, fm.a, fm.b, fm.y, fm.completed, fm.members)
-    model, _ = training._train_model(fm.market, fm.a, fm.b, fm.y, fm.completed, grade, 0)
+    fitted = training._fit_recipe(fm.market, fm.a, fm.b, fm.y, fm.completed, grade, 0, objective=objective)
+    served = _served(fm, fitted.model, objective)
+    for feature in ("scale_gap", "partner_larger", "partner_smaller", "tier_gap"):
+        X = np.full((50, len(ranker.LEARNED_FEATURES)), 0.5, np.float32)
+        X[:, ranker.LEARNED_FEATURES.index(feature)] = np.linspace(0, 3, 50)
+        assert (np.diff(ranker.learned_probability(served, X)) <= 1e-6).all(), feature
+    # and a higher heuristic never lowers it
     X = np.full((50, len(ranker.LEARNED_FEATURES)), 0.5, np.float32)
-    col = ranker.LEARNED_FEATURES.index("scale_gap")
-    X[:, col] = np.linspace(0, 3, 50)
-    p = model.predict_proba(X)[:, 1]
-    assert (np.diff(p) <= 1e-9).all()
+    X[:, ranker.LEARNED_FEATURES.index("heuristic")] = np.linspace(0, 1, 50)
+    assert (np.diff(ranker.learned_probability(served, X)) >= -1e-6).all()
+
+
+def test_the_within_brand_objective_compares_partners_of_one_brand():
+    """A brand that succeeds with everyone has targets centred on zero: it teaches whom to
+    rank first, not that the brand is popular."""
+    q = np.array([0] * 40 + [1] * 40 + [2, 3])
+    y = np.array([1] * 30 + [0] * 10 + [1] * 10 + [0] * 30 + [1, 0])
+    t = training._within_brand_targets(q, y, float(y.mean()))
+    assert abs(t[q == 0].mean()) < 0.05 and abs(t[q == 1].mean()) < 0.05
+    assert t[40:50].min() > t[:30].max()  # a success of a rarely successful brand says more
+    assert t[80] > 0 > t[81]
 
 
 def test_grades_weigh_yield_relative_to_reach():
@@ -124,7 +197,49 @@ def test_grades_weigh_yield_relative_to_reach():
     done = np.flatnonzero(completed)
     reach = np.minimum(fm.market.scale[a[done]], fm.market.scale[b[done]])
     small, large = done[np.argmin(reach)], done[np.argmax(reach)]
-    assert grade[small] > grade[large] >= 1.0
+    assert grade[small] > grade[large] > training.GRADE_COMPLETED
+
+
+def test_grades_are_monotone_completed_with_yield_over_completed_over_accepted_over_failure():
+    fm = family.dimension_market(200, "age", n_outcomes=0)
+    n = 12
+    a, b = np.arange(n), np.arange(n) + 20
+    y = np.array([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1])
+    completed = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1], bool)
+    gained = [np.nan, np.nan, np.nan, np.nan, 0, 1, 2, 5, 10, 20, 50, 1e6]
+    members = np.column_stack([gained, gained])
+    grade = training.outcome_grades(fm.market, a, b, y, completed, members)
+    failure, accepted, unreported, nothing = grade[0], grade[2], grade[3], grade[4]
+    assert failure == 0 < accepted == 1 < unreported == nothing == training.GRADE_COMPLETED
+    with_yield = grade[5:]
+    reach = np.minimum(fm.market.scale[a[5:]], fm.market.scale[b[5:]])
+    by_yield = np.argsort(np.asarray(gained[5:]) / reach)
+    assert (with_yield > training.GRADE_COMPLETED).all() and (with_yield <= 2.0).all()
+    assert (np.diff(with_yield[by_yield]) >= 0).all()
+    # without enough reports to know the typical yield, a positive one is still above a bare completion
+    few = training.outcome_grades(fm.market, a[:7], b[:7], y[:7], completed[:7], members[:7])
+    assert (few[5:] > training.GRADE_COMPLETED).all()
+
+
+def test_an_accepted_then_completed_swap_counts_once_at_its_best_grade():
+    fm = family.dimension_market(200, "age", n_outcomes=0)
+    # 1×2 accepted then completed (recorded b×a), 1×3 declined twice, 4×5 declined then accepted
+    a = np.array([1, 2, 1, 1, 4, 4, 6])
+    b = np.array([2, 1, 3, 3, 5, 5, 7])
+    y = np.array([1, 1, 0, 0, 0, 1, 1])
+    completed = np.array([0, 1, 0, 0, 0, 0, 0], bool)
+    grade = training.outcome_grades(fm.market, a, b, y, completed, None)
+    keep = training.dedupe_swaps(a, b, grade)
+    assert keep.tolist() == [1, 2, 3, 4, 5, 6]  # the accept of 1×2 folds into its completion
+    assert grade[keep][0] == training.GRADE_COMPLETED
+    # through fit, the outcome count says so
+    fm2 = family.dimension_market(300, "age", n_outcomes=600)
+    aa, bb = np.concatenate([fm2.a, fm2.b[:50]]), np.concatenate([fm2.b, fm2.a[:50]])
+    yy = np.concatenate([fm2.y, fm2.y[:50]])
+    cc = np.concatenate([fm2.completed, np.zeros(50, bool)])
+    _, metrics = training.fit(fm2.market, aa, bb, yy, cc)
+    assert metrics["duplicate_successes"] >= int(fm2.y[:50].sum())
+    assert metrics["outcomes"] == len(aa) - metrics["duplicate_successes"]
 
 
 # --- Exploration slots ---------------------------------------------------------------------------------
@@ -150,4 +265,28 @@ def test_a_dimension_nobody_filled_in_does_not_break_training():
     grade = training.outcome_grades(fm.market, fm.a, fm.b, fm.y, fm.completed, fm.members)
     model, X = training._train_model(fm.market, fm.a, fm.b, fm.y, fm.completed, grade, 0)
     assert np.isnan(X[:, ranker.LEARNED_FEATURES.index("region_overlap")]).all()
-    assert model.predict_proba(X).shape == (len(fm.a), 2)
+    p = ranker.learned_probability(_served(fm, model, training.OBJECTIVE), X)
+    assert p.shape == (len(X),) and np.isfinite(p).all() and (0 <= p).all() and (p <= 1).all()
+
+
+def test_the_gate_reports_explored_outcomes_apart_and_refuses_a_model_that_ranks_them_worse(monkeypatch):
+    fm = family.dimension_market(400, "age")
+    assert set(np.unique(fm.slot)) <= {"", "ranked", "explore"} and (fm.slot == "explore").any()
+    _, metrics = training.fit(fm.market, fm.a, fm.b, fm.y, fm.completed, members=fm.members, slot=fm.slot)
+    ex = metrics["explore"]
+    assert 0 < ex["outcomes"] <= int((fm.slot == "explore").sum())
+    assert ex["queries"] >= training.MIN_QUERIES and ex["ndcg_diff_heuristic_low"] is not None
+    assert metrics["gate"] == training.GATE_PASSED  # age carries the signal: explored lists agree
+    # a candidate that ranks the explored lists upside down is refused for it
+    real = training._compare
+
+    def upside_down(sub, runs_scores, names, seed):
+        out = real(sub, runs_scores, names, seed)
+        if sub["n"] < metrics["eval_queries"]:  # the explored sub-pool
+            out["candidate"] = (out["heuristic"][0] - 0.2, out["heuristic"][1])
+        return out
+
+    monkeypatch.setattr(training, "_compare", upside_down)
+    _, refused = training.fit(fm.market, fm.a, fm.b, fm.y, fm.completed, members=fm.members, slot=fm.slot)
+    assert refused["gate"] == training.GATE_NOT_BETTER
+    assert refused["refused"] == training.REFUSED_BELOW_HEURISTIC_EXPLORED

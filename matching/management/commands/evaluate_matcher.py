@@ -5,7 +5,8 @@ generated market with known ground truth, and the number of competitor pairs rec
 (``matching.family``): per market, the gate's verdict on held-out brands and, against the
 market's own truth, NDCG@10 of the heuristic, of the trained model and of what would serve
 (the trained model if the gate passed it, else the heuristic), with paired bootstrap 95 %
-intervals of the differences.
+intervals of the differences. The gate's numbers on the explored outcomes alone (the
+history's random partners, recorded as explore slots) are printed beside its verdict.
 
 Runs in memory (the database is not touched); see matching/evaluation.py and docs/MATCHING.md.
 """
@@ -44,6 +45,7 @@ class Command(BaseCommand):
         )
 
     def family(self, n: int, *, seed: int, queries: int, markets: int) -> None:
+        from matching import training
         from matching.family import evaluate_member
 
         def ci(t):
@@ -52,9 +54,10 @@ class Command(BaseCommand):
         self.stdout.write(f"family of {markets} generated markets, {n:,} brands each, seed {seed}")
         self.stdout.write(
             "| # | latent truth (top weights, * non-linear) | outcomes | gate: held-out NDCG@10 new vs heuristic "
-            "[Δ 95% CI] | gate | truth NDCG@10 heuristic | trained | Δ trained [95% CI] | served | Δ served |"
+            "[Δ 95% CI] | explored: Δ vs heuristic [95% CI] (brands) | gate | truth NDCG@10 heuristic | trained "
+            "| Δ trained [95% CI] | served | Δ served |"
         )
-        self.stdout.write("|---|---|---|---|---|---|---|---|---|---|")
+        self.stdout.write("|---|---|---|---|---|---|---|---|---|---|---|")
         served, worse, helped = [], 0, 0
         for index in range(markets):
             r = evaluate_member(n, index, seed=seed, queries=queries)
@@ -65,7 +68,16 @@ class Command(BaseCommand):
                 if g.get("ndcg") is not None
                 else "—"
             )
+            ex = g.get("explore") or {}
+            explored = (
+                f"{ex['ndcg_diff_heuristic']:+.3f} [{ex['ndcg_diff_heuristic_low']:+.3f}, "
+                f"{ex['ndcg_diff_heuristic_high']:+.3f}] ({ex['queries']:,})"
+                if ex.get("ndcg_diff_heuristic") is not None
+                else "—"
+            )
             decision = {"passed": "serves", "not_better": "refused", "too_few_queries": "too few"}[g["gate"]]
+            if g.get("refused") == training.REFUSED_BELOW_HEURISTIC_EXPLORED:
+                decision = "refused (explored)"
             cells = (
                 [
                     f"{r.ndcg_heuristic:.3f}",
@@ -78,7 +90,7 @@ class Command(BaseCommand):
                 else ["—", "—", "— (no truth: pure noise)", "—", "—"]
             )
             self.stdout.write(
-                f"| {index} | {r.description} | {r.outcomes:,} | {gate_text} (w={g['blend_weight']}) | {decision} | "
+                f"| {index} | {r.description} | {r.outcomes:,} | {gate_text} (w={g['blend_weight']}) | {explored} | {decision} | "
                 + " | ".join(cells)
                 + " |"
             )
