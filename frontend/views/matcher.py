@@ -8,6 +8,8 @@ task ``matcher_train_task``; the page polls ``run_status`` (JSON) until the run 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -116,19 +118,48 @@ def _ci(metrics: dict, key: str) -> str | None:
     return f"{value:+.3f}" + (f" [{low:+.3f}, {high:+.3f}]" if low is not None and high is not None else "")
 
 
-def latest_gate_run(runs):
-    """The newest finished run that went through the ranking gate (its numbers say why the
-    ranker serving now serves), or None."""
-    return next((r for r in runs if r.is_finished and "gate" in (r.metrics or {})), None)
+@dataclass
+class GateDecision:
+    """One gate decision to show: from a training run, or from a model trained without one
+    (``train_matcher``, the demo)."""
+
+    metrics: dict
+    version: int | None
+    activated: bool
+    when: object  # datetime
+    run_id: int | None = None
+    message: str = ""
 
 
-def gate_rows(run) -> list[tuple[str, str]]:
-    """The gate's numbers of one training run, for people: the new model's NDCG@10 against
-    the serving ranker's on held-out brands, the difference with its 95% bootstrap interval,
-    how many held-out brands, and the decision with its reason."""
-    m = run.metrics or {}
+def latest_gate(runs, models) -> GateDecision | None:
+    """The newest gate decision — the one that decided what serves now: the newest finished
+    run that went through the ranking gate, or the newest model if it is newer (trained by a
+    command, without a run); None before any."""
+    run = next((r for r in runs if r.is_finished and "gate" in (r.metrics or {})), None)
+    model = next((m for m in models if "gate" in (m.metrics or {})), None)
+    if run is not None and (model is None or not run.model_id or run.model_id == model.pk or run.model_id > model.pk):
+        return GateDecision(
+            metrics=run.metrics,
+            version=run.model.version if run.model_id else None,
+            activated=run.activated,
+            when=run.finished_at,
+            run_id=run.pk,
+            message=run.message_text(),
+        )
+    if model is not None:
+        return GateDecision(
+            metrics=model.metrics, version=model.version, activated=model.is_active, when=model.created_at
+        )
+    return None
+
+
+def gate_rows(gate: GateDecision) -> list[tuple[str, str]]:
+    """The gate's numbers, for people: the new model's NDCG@10 against the serving ranker's
+    on held-out brands, the difference with its 95% bootstrap interval, how many held-out
+    brands, and the decision with its reason."""
+    m = gate.metrics or {}
     rows: list[tuple[str, str]] = []
-    version = run.model.version if run.model_id else None
+    version = gate.version
 
     def ratio(v):
         return "—" if v is None else f"{v:.3f}"
@@ -137,7 +168,8 @@ def gate_rows(run) -> list[tuple[str, str]]:
         gettext("NDCG@10 of the new model v%(v)s") % {"v": version} if version else gettext("NDCG@10 of the new model")
     )
     rows.append((new_label, ratio(m.get("ndcg"))))
-    if m.get("baseline") == "model":
+    against_model = m.get("baseline") == "model"
+    if against_model:
         against = (
             gettext("NDCG@10 of the serving model v%(v)s") % {"v": m["compared_version"]}
             if m.get("compared_version")
@@ -149,7 +181,7 @@ def gate_rows(run) -> list[tuple[str, str]]:
     if (diff := _ci(m, "ndcg_diff")) is not None:
         # xgettext:no-python-format (a literal percent sign)
         rows.append((gettext("Difference (95% bootstrap interval)"), diff))
-    if m.get("baseline") == "model" and (h := _ci(m, "ndcg_diff_heuristic")) is not None:
+    if against_model and (h := _ci(m, "ndcg_diff_heuristic")) is not None:
         # xgettext:no-python-format (a literal percent sign)
         rows.append((gettext("Difference from the heuristic (95% interval)"), h))
     held_out = formatting.number(int(m.get("eval_queries") or 0))
@@ -170,12 +202,16 @@ def gate_rows(run) -> list[tuple[str, str]]:
     if m.get("blend_weight") is not None:
         rows.append((gettext("Weight of the learned score it was trained to serve with"), f"{m['blend_weight']:.2f}"))
     rows.append((gettext("Gate"), _gate_text(m)))
-    if run.activated:
+    if gate.activated:
         decision = gettext("Activated: model v%(v)s serves now.") % {"v": version}
         if m.get("gate") != "passed":
             decision += " " + gettext("(activated by hand, against the gate)")
+    elif gate.message:
+        decision = gate.message
+    elif against_model:
+        decision = gettext("Not activated: the serving model keeps serving.")
     else:
-        decision = run.message_text() or gettext("Not activated.")
+        decision = gettext("Not activated: the heuristic keeps serving.")
     rows.append((gettext("Decision"), decision))
     return rows
 
@@ -206,7 +242,7 @@ def matcher(request):
     if followed is not None:
         followed.metric_rows = metric_rows(followed.metrics)
     serving = selectors.matcher_serving()
-    gate_run = latest_gate_run(runs)
+    gate = latest_gate(runs, models)
     return render(
         request,
         "frontend/matcher/admin.html",
@@ -215,8 +251,8 @@ def matcher(request):
             # Which ranker serves (a model or the heuristic), and why.
             "serving": serving,
             # The latest training run's gate: the numbers that decided what serves.
-            "gate_run": gate_run,
-            "gate_rows": gate_rows(gate_run) if gate_run is not None else [],
+            "gate": gate,
+            "gate_rows": gate_rows(gate) if gate is not None else [],
             # What the serving ranker weighs: the serving model's components and features, or
             # the heuristic's fixed weights.
             "serving_weights": weight_rows(serving.model.metrics) if serving.model else heuristic_weight_rows(),
@@ -226,8 +262,6 @@ def matcher(request):
             # say why it was not activated).
             "metrics_model": active or (models[0] if models else None),
             "active_metrics": metric_rows((active or (models[0] if models else None) or MatcherModel()).metrics),
-            # What the served score weighs per component (the heuristic's weights for its share).
-            "active_weights": weight_rows((active or (models[0] if models else None) or MatcherModel()).metrics),
             "models": models,
             "runs": runs,
             "followed": followed,

@@ -84,7 +84,7 @@ def test_retrain_runs_the_task_and_the_page_shows_the_new_active_model(
     # the gate's numbers: NDCG@10 on held-out brands, against the heuristic, with the interval
     assert "留出品牌 NDCG@10（本模型）" in html and f"{model.metrics['ndcg']:.3f}" in html
     assert f"[{model.metrics['ndcg_diff_low']:+.3f}, {model.metrics['ndcg_diff_high']:+.3f}]" in html
-    assert 'id="model-weights"' in html
+    assert 'id="serving-components"' in html  # what the serving model weighs
     assert "规模差距" in html and "年龄段重合度" in html and "scale_gap" not in html  # features, by their labels
     assert 'id="training-runs"' in html and f'data-run="{run.pk}"' in html
 
@@ -255,6 +255,11 @@ def _trained_artefact(version: int, blend: float) -> bytes:
     return art.dumps()
 
 
+def section(html: str, id_: str) -> str:
+    start = html.index(f'id="{id_}"')
+    return html[start : html.index("</section>", start)]
+
+
 GATE = {
     "gate": "passed",
     "baseline": "heuristic",
@@ -294,7 +299,7 @@ def test_the_page_says_what_serves_the_latest_gates_numbers_and_the_models_weigh
     html = admin_client_.get(reverse(PAGE)).content.decode()
     box = serving(html)
     assert "Serving: model v4" in box and "Served score = 0.60 × heuristic + 0.40 × learned score." in box
-    gate = html[html.index('id="latest-gate"') : html.index('id="serving-weights"')]
+    gate = section(html, "latest-gate")
     for text in (
         "NDCG@10 of the new model v4</dt><dd>0.741",
         "NDCG@10 of the heuristic (serving)</dt><dd>0.702",
@@ -303,7 +308,7 @@ def test_the_page_says_what_serves_the_latest_gates_numbers_and_the_models_weigh
         "Activated: model v4 serves now.",
     ):
         assert text in gate, text
-    weights = html[html.index('id="serving-weights"') :]
+    weights = section(html, "serving-weights")
     assert "What model v4 weighs" in weights and "45%" in weights
     features = weights[weights.index('id="serving-features"') :]
     assert features.index("Region overlap") < features.index("</dl>")  # the feature it learned leads
@@ -325,8 +330,18 @@ def test_a_refused_run_says_why_and_the_heuristics_weights_are_shown(admin_clien
     )
     html = admin_client_.get(reverse(PAGE)).content.decode()
     assert "Served score = the heuristic alone (no learned score)." in serving(html)
-    gate = html[html.index('id="latest-gate"') : html.index('id="serving-weights"')]
+    gate = section(html, "latest-gate")
     assert "refused: the difference is within the noise or below zero" in gate
     assert "Not activated: on held-out brands its NDCG@10 was 0.700" in gate
-    weights = html[html.index('id="serving-weights"') :]
+    weights = section(html, "serving-weights")
     assert "What the heuristic weighs" in weights and "30%" in weights and 'id="serving-features"' not in weights
+
+
+def test_a_model_trained_by_a_command_shows_its_gate_decision_without_a_run(admin_client_):
+    admin_client_.cookies.load({"django_language": "en"})
+    refused = {**GATE, "gate": "not_better", "ndcg_diff_low": -0.004}
+    MatcherModel.objects.create(version=5, metrics=refused, artefact=b"", features=[])
+    html = admin_client_.get(reverse(PAGE)).content.decode()
+    gate = section(html, "latest-gate")
+    assert "Model v5, trained" in gate and "by a command" in gate
+    assert "+0.039 [-0.004, +0.066]" in gate and "Not activated: the heuristic keeps serving." in gate
