@@ -28,6 +28,14 @@ def ledger_problems(*, limit: int = 100) -> list[str]:
     for txn in LedgerTransaction.objects.annotate(n=Count("entries")).filter(n__lt=2).order_by("pk"):
         if add(f"transaction {txn.pk} ({txn.idempotency_key}): {txn.n} entries"):
             return problems
+    for txn in (
+        LedgerTransaction.objects.annotate(n=Count("entries"))
+        .filter(entry_count__gt=0)
+        .exclude(n=F("entry_count"))
+        .order_by("pk")
+    ):
+        if add(f"transaction {txn.pk} ({txn.idempotency_key}): posted with {txn.entry_count} entries, has {txn.n}"):
+            return problems
     for acc in LedgerAccount.objects.order_by("pk"):
         if acc.currency != KIND_CURRENCY.get(acc.kind):
             if add(f"account {acc.pk} ({acc}): currency {acc.currency} is not that of its kind"):

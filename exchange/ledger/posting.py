@@ -8,8 +8,12 @@ account's running balance and the version it produced, and the cached balance mo
 the unique (account, version) pair makes a lost update impossible even if a lock were missed.
 
 On PostgreSQL the database checks the zero sum again at commit and refuses any UPDATE or
-DELETE of an entry (migration 0014); here the same rules are checked before anything is
-written, so on SQLite — and for a clear error everywhere — a bad posting never starts.
+DELETE of an entry (migration 0014); it also refuses an entry whose running balance or version
+does not follow the account's previous entry, an account whose cached balance and version are
+not those of its latest entry, and a transaction with another number of entries than it was
+posted with (0021; on SQLite the entry and account checks too). Here the same rules are
+checked before anything is written, so — for a clear error everywhere — a bad posting never
+starts.
 """
 
 from __future__ import annotations
@@ -121,6 +125,7 @@ def ledger_post(
                     reverses=reverses,
                     data=data or {},
                     created_at=at or timezone.now(),
+                    entry_count=len(checked),
                 )
         except IntegrityError:
             found = LedgerTransaction.objects.filter(idempotency_key=key).first()

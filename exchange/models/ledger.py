@@ -136,6 +136,9 @@ class LedgerTransaction(models.Model):
     )
     data = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("posted"), default=timezone.now, db_index=True)
+    # How many entries it was posted with: on PostgreSQL the database refuses, at commit, a
+    # transaction with another number of entries (none added later, none missing; 0021).
+    entry_count = models.PositiveIntegerField(_("entries"), default=0, db_default=0)
 
     class Meta:
         ordering = ["created_at", "id"]
