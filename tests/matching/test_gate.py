@@ -119,9 +119,11 @@ def test_the_serving_model_is_refitted_per_fold_with_its_own_recipe(monkeypatch)
 
 
 def test_the_blend_is_chosen_on_other_folds_than_the_ones_it_is_judged_on(monkeypatch):
-    """Each fold's blend weight is picked on the other folds' held-out brands only."""
+    """With several candidate weights, each fold's is picked on the other folds' held-out
+    brands only: the means it is picked from leave the fold's own brands out."""
     fm = family.dimension_market(300, "age", n_outcomes=600)
     grade = training.outcome_grades(fm.market, fm.a, fm.b, fm.y, fm.completed, fm.members)
+    monkeypatch.setattr(training, "BLENDS", (0.0, 0.25, 0.5, 0.75))
     seen = []
     real_pick = training._pick_blend
     monkeypatch.setattr(training, "_pick_blend", lambda means: seen.append(means) or real_pick(means))
@@ -129,6 +131,18 @@ def test_the_blend_is_chosen_on_other_folds_than_the_ones_it_is_judged_on(monkey
     assert len(metrics["blend_by_fold"]) == training.REPEATS
     assert all(len(picks) == training.FOLDS for picks in metrics["blend_by_fold"])
     assert len(seen) == training.REPEATS * training.FOLDS + 1  # one per held-out fold, then the final blend
+    final = seen[-1]
+    assert all(set(means) == {0.0, 0.25, 0.5, 0.75} for means in seen)
+    assert all(means != final for means in seen[:-1])  # each fold's choice saw fewer brands than the final one
+    assert metrics["blend_weight"] == real_pick(final)
+
+
+def test_the_default_blend_is_fixed_so_the_gate_judges_what_serves():
+    fm = family.dimension_market(400, "age")
+    artefact, metrics = fit(fm)
+    assert training.BLENDS == (0.5,)
+    assert metrics["gate"] == training.GATE_PASSED
+    assert artefact.blend_weight == 0.5 and all(w == 0.5 for picks in metrics["blend_by_fold"] for w in picks)
 
 
 def test_ranking_metrics_reward_successes_first_and_break_ties_at_random():
