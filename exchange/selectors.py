@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -35,6 +36,7 @@ from exchange.models import (
     ProposalMessage,
     ReportedEvent,
     Revision,
+    SettlementPolicy,
     TrackingLink,
     WebhookDelivery,
     WebhookEndpoint,
@@ -548,6 +550,7 @@ class Reciprocity:
     gap_percent: float
     lighter_id: int | None
     balanced: bool
+    tolerance_percent: int = valuation.BALANCED_PERCENT
 
 
 @dataclass(frozen=True)
@@ -611,10 +614,31 @@ def _count_visitors(leg_id: int) -> int:
     return LegDayVisitor.objects.filter(leg_id=leg_id).values("visitor_id").distinct().count()
 
 
+TOLERANCE_CACHE_KEY = "exchange:settlement-tolerance"
+
+
+def tolerance_percent() -> int:
+    """The settlement tolerance (% of the larger side) a swap is judged balanced by — the
+    platform's settlement policy (admin setting), 10 until one is saved."""
+    value = cache.get(TOLERANCE_CACHE_KEY)
+    if value is None:
+        value = SettlementPolicy.objects.filter(pk=1).values_list("tolerance_percent", flat=True).first()
+        value = valuation.BALANCED_PERCENT if value is None else int(value)
+        cache.set(TOLERANCE_CACHE_KEY, value, 300)  # dropped when an admin saves the policy
+    return int(value)
+
+
 def reciprocity(campaign: Campaign, legs: list[LegMetrics]) -> Reciprocity:
     delivered = {m.leg.promoter_id: m.totals.delivered_value_cents for m in legs}
     a, b = delivered.get(campaign.brand_a_id, 0), delivered.get(campaign.brand_b_id, 0)
-    bal = valuation.balance(a, b)  # the proposal's own balance rule: A is the initiator
+    # The proposal's own balance rule (A is the initiator), by today's policy — or, when the
+    # caller loaded the campaign's settlement with it (the dashboard does), by the tolerance
+    # that settlement opened with. Never a query per listed campaign.
+    settled = None
+    if Campaign._meta.get_field("settlement").is_cached(campaign):
+        s = campaign.settlement
+        settled = s.tolerance_percent if s is not None else None
+    bal = valuation.balance(a, b, tolerance_percent=tolerance_percent() if settled is None else settled)
     lighter = {Side.INITIATOR: campaign.brand_a_id, Side.COUNTERPARTY: campaign.brand_b_id}.get(bal.lighter)
     return Reciprocity(
         a_to_b_cents=a,
@@ -623,6 +647,7 @@ def reciprocity(campaign: Campaign, legs: list[LegMetrics]) -> Reciprocity:
         gap_percent=bal.gap_percent,
         lighter_id=lighter,
         balanced=bal.balanced,
+        tolerance_percent=bal.tolerance_percent,
     )
 
 

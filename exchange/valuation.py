@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from exchange.models.rates import PlacementFormat, PricingUnit, unit_for
 from exchange.states import Side
 
-# The swap is shown as balanced when the gap is at most this percentage of the larger side.
+# The swap is shown as balanced when the gap is at most this percentage of the larger side —
+# the settlement tolerance, an admin setting (SettlementPolicy); this is its default, for
+# callers that have no policy at hand. Callers pass the policy's (exchange.selectors.tolerance_percent).
 BALANCED_PERCENT = 10
 DEFAULT_WINDOW_DAYS = 7
 
@@ -64,18 +66,23 @@ class Balance:
     gap_cents: int  # after the top-up
     gap_share: float  # gap / the larger side, 0..1
     lighter: str | None  # the Side giving less, None when equal
+    tolerance_percent: int = BALANCED_PERCENT  # the settlement tolerance it is judged by
 
     @property
     def balanced(self) -> bool:
-        # Integers only: a float share never decides whether a swap is fair.
-        return self.gap_cents * 100 <= BALANCED_PERCENT * max(self.initiator_cents, self.counterparty_cents)
+        # Integers only: a float share never decides whether a swap is fair. The same rule as
+        # settlement's (exchange.services.settlements.Gap.above): a gap within the tolerance
+        # opens no settlement, so it is what "balanced" means here too.
+        return self.gap_cents * 100 <= self.tolerance_percent * max(self.initiator_cents, self.counterparty_cents)
 
     @property
     def gap_percent(self) -> float:
         return round(self.gap_share * 100, 1)
 
 
-def balance(initiator_cents: int, counterparty_cents: int, topup_cents: int = 0) -> Balance:
+def balance(
+    initiator_cents: int, counterparty_cents: int, topup_cents: int = 0, *, tolerance_percent: int = BALANCED_PERCENT
+) -> Balance:
     """The balance of a revision. A top-up is cash paid by the lighter side and counts toward
     its value (1 value cent = 1 CNY cent at benchmark rates)."""
     if initiator_cents == counterparty_cents:
@@ -95,6 +102,7 @@ def balance(initiator_cents: int, counterparty_cents: int, topup_cents: int = 0)
         gap_cents=gap,
         gap_share=share,
         lighter=lighter if gap else None,
+        tolerance_percent=int(tolerance_percent),
     )
 
 

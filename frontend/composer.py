@@ -397,6 +397,7 @@ class Meter:
     topup_from: str | None
     suggestions: list[valuation.Suggestion] = field(default_factory=list)
     reader_is_left: bool = True
+    tolerance_percent: int = 10
 
     @classmethod
     def of(
@@ -432,6 +433,7 @@ class Meter:
             topup_from=side(balance.topup_from),
             suggestions=list(suggestions or []),
             reader_is_left=reader_is_left,
+            tolerance_percent=balance.tolerance_percent,
         )
 
     @property

@@ -45,6 +45,17 @@ def _no_throttle_counts():
 
 
 @pytest.fixture(autouse=True)
+def _no_cached_tolerance():
+    """The settlement tolerance is cached (exchange.selectors.tolerance_percent); the policy row
+    it was read from is rolled back with each test, so no test starts with another's."""
+    from django.core.cache import cache
+
+    from exchange.selectors import TOLERANCE_CACHE_KEY
+
+    cache.delete(TOLERANCE_CACHE_KEY)
+
+
+@pytest.fixture(autouse=True)
 def _taxonomy_after_flush(request):
     """Tests on real transactions (a worker process, the live server) end with a flush of
     every table, which also empties the taxonomy that migration 0002 loads. Reload it for

@@ -232,7 +232,7 @@ class Balance(graphene.ObjectType):
     gap = graphene.Field(Money, required=True, description="After the top-up.")
     gap_percent = graphene.Float(required=True, description="The gap as a share of the larger side, 0–100.")
     lighter = graphene.Field(Side, description="The side giving less; null when balanced to the cent.")
-    balanced = graphene.Boolean(required=True, description="Gap within 10% of the larger side.")
+    balanced = graphene.Boolean(required=True, description="Gap within the settlement tolerance (an admin setting, 10% by default) of the larger side.")
 
     @staticmethod
     def of(b: valuation.Balance) -> Balance:
@@ -292,7 +292,12 @@ class RevisionNode(ScopedObjectType):
 
     def resolve_balance(self, info):
         return Balance.of(
-            valuation.balance(self.initiator_value_cents, self.counterparty_value_cents, self.topup_cents)
+            valuation.balance(
+                self.initiator_value_cents,
+                self.counterparty_value_cents,
+                self.topup_cents,
+                tolerance_percent=selectors.tolerance_percent(),
+            )
         )
 
 

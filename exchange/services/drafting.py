@@ -305,7 +305,7 @@ def proposal_preview(
     ini = sum(v.value_cents for v, _e in lines if v is not None and v.brand_id == initiator_id)
     cpt = sum(v.value_cents for v, _e in lines if v is not None and v.brand_id != initiator_id)
     topup = topup_cents if isinstance(topup_cents, int) and not isinstance(topup_cents, bool) else 0
-    bal = valuation.balance(ini, cpt, topup)
+    bal = valuation.balance(ini, cpt, topup, tolerance_percent=selectors.tolerance_percent())
     author_side = Side.INITIATOR if brand.pk == initiator_id else Side.COUNTERPARTY
     lighter_is_author = bal.lighter == author_side
     suggestions: list[valuation.Suggestion] = []

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from exchange import conf, valuation
+from exchange import conf, selectors, valuation
 from exchange.errors import ExchangeError as E
 from exchange.models import EventType, Placement, Proposal, ProposalMessage, Revision
 from exchange.outbox import emit
@@ -502,4 +502,9 @@ def proposal_message_send(
 
 
 def revision_balance(revision: Revision) -> valuation.Balance:
-    return valuation.balance(revision.initiator_value_cents, revision.counterparty_value_cents, revision.topup_cents)
+    return valuation.balance(
+        revision.initiator_value_cents,
+        revision.counterparty_value_cents,
+        revision.topup_cents,
+        tolerance_percent=selectors.tolerance_percent(),
+    )

@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from exchange import selectors
 from exchange.errors import ExchangeError as E
 from exchange.ledger import rules
 from exchange.models import (
@@ -90,6 +92,10 @@ def settlement_policy_set(
         policy.updated_at = timezone.now()
         policy.updated_by = actor.user
         policy.save()
+        # Every page judges "balanced" by the cached tolerance: drop it now and once this
+        # commits (a read in between would cache the old row again).
+        cache.delete(selectors.TOLERANCE_CACHE_KEY)
+        transaction.on_commit(lambda: cache.delete(selectors.TOLERANCE_CACHE_KEY))
         audit(
             actor=actor,
             action=AuditAction.SETTLEMENT_POLICY_SET,

@@ -114,6 +114,7 @@ def test_reciprocity_is_balanced_and_has_no_lighter_side_when_even(campaign, leg
 def test_metrics_of_a_listed_campaign_cost_no_further_query(campaign, legs, coffee_actor, window):
     rollup_add({(legs[0].pk, window[0]): {"clicks": 1}})
     (listed,) = selectors.campaign_list(actor=coffee_actor)
+    selectors.tolerance_percent()  # the settlement tolerance: read once, then cached
     with CaptureQueriesContext(connection) as ctx:
         selectors.campaign_metrics(campaign=listed, today=window[1])
     assert ctx.captured_queries == []

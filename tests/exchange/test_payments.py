@@ -777,7 +777,7 @@ def test_webhooks_about_another_deployments_or_customers_intents_change_nothing(
 
 
 def test_a_refund_stripe_refuses_outright_is_failed_with_its_reason(owed, toys, coffee, toys_actor, admin_actor):
-    from exchange.models import Refund, RefundState
+    from exchange.models import RefundState
 
     payment, refund = _paid_with_refund(owed, toys, coffee, toys_actor, admin_actor)
     # The charge is gone at Stripe (say, a test-mode object deleted): Stripe refuses the refund.

@@ -279,6 +279,27 @@ def test_settlement_notices_tell_the_payer_what_to_do_and_keep_the_decline_reaso
         failed, coffee, "en"
     )
     # A code without a text of ours shows Stripe's own message.
-    settlement_event(s, EventType.SETTLEMENT_FAILED, None, failure_code="velocity_exceeded", failure_message="Slow down.")
+    settlement_event(
+        s, EventType.SETTLEMENT_FAILED, None, failure_code="velocity_exceeded", failure_message="Slow down."
+    )
     odd = DomainEvent.objects.filter(type=EventType.SETTLEMENT_FAILED).latest("pk")
     assert "Slow down." in notice_line(odd, toys, "en")
+
+
+def test_balanced_means_within_the_admins_settlement_tolerance_everywhere(admin_actor):
+    from exchange import selectors, valuation
+    from exchange.services.settlements import settlement_policy, settlement_policy_set
+
+    p = settlement_policy()
+    # A 12% gap: unbalanced at the default 10%, balanced once the admin allows 15%.
+    assert selectors.tolerance_percent() == 10
+    assert not valuation.balance(88_000, 100_000, tolerance_percent=selectors.tolerance_percent()).balanced
+    settlement_policy_set(
+        actor=admin_actor,
+        tolerance_percent=15,
+        cash_per_100_value=p.cash_per_100_value,
+        fee_basis_points=p.fee_basis_points,
+        choose_within_days=p.choose_within_days,
+    )
+    assert selectors.tolerance_percent() == 15, "the cached value is dropped when the policy is saved"
+    assert valuation.balance(88_000, 100_000, tolerance_percent=selectors.tolerance_percent()).balanced
