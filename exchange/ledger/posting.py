@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from exchange.errors import ExchangeError as E
 from exchange.models.ledger import (
@@ -85,15 +86,18 @@ def check_lines(lines: Iterable[Line]) -> list[Line]:
         accounts[line.account.pk] = line.account
     out = [Line(accounts[pk], amount) for pk, amount in merged.items() if amount]
     if len(out) < 2:
-        raise _invalid("A ledger transaction needs at least two non-zero entries.", E.LEDGER_UNBALANCED)
+        raise _invalid(_("A ledger transaction needs at least two non-zero entries."), E.LEDGER_UNBALANCED)
     sums: dict[str, int] = defaultdict(int)
     for line in out:
         if line.account.currency != KIND_CURRENCY[line.account.kind]:
-            raise _invalid(f"Account {line.account} is in the wrong currency.", E.LEDGER_CURRENCY_MISMATCH)
+            raise _invalid(
+                _("Account %(account)s is in the wrong currency.") % {"account": line.account},
+                E.LEDGER_CURRENCY_MISMATCH,
+            )
         sums[line.account.currency] += line.amount_cents
     unbalanced = {c: s for c, s in sums.items() if s}
     if unbalanced:
-        raise _invalid(f"Entries do not sum to zero: {unbalanced}.", E.LEDGER_UNBALANCED)
+        raise _invalid(_("Entries do not sum to zero: %(sums)s.") % {"sums": unbalanced}, E.LEDGER_UNBALANCED)
     return out
 
 
@@ -130,7 +134,7 @@ def ledger_post(
         except IntegrityError:
             found = LedgerTransaction.objects.filter(idempotency_key=key).first()
             if found is None:  # the reversal's one-to-one, not the key
-                raise _invalid("This transaction has already been reversed.", E.LEDGER_ALREADY_REVERSED) from None
+                raise _invalid(_("This transaction has already been reversed."), E.LEDGER_ALREADY_REVERSED) from None
             return Posted(found, False)
         locked = {
             a.pk: a
@@ -168,7 +172,7 @@ def ledger_reverse(
         if done is not None:
             return Posted(done, False)
         if txn.reverses_id is not None:
-            raise _invalid("A reversal is not reversed; post the correction instead.", E.LEDGER_ALREADY_REVERSED)
+            raise _invalid(_("A reversal is not reversed; post the correction instead."), E.LEDGER_ALREADY_REVERSED)
         lines = [Line(e.account, -e.amount_cents) for e in txn.entries.select_related("account")]
         return ledger_post(
             key=key or f"reverse:{txn.idempotency_key}"[:120],

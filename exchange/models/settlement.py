@@ -134,7 +134,7 @@ class Settlement(models.Model):
         failed); ``last_failure`` keeps Stripe's own words."""
         if not self.last_failure:
             return ""
-        failed = self.payments.filter(state="failed").order_by("-attempt").first()
+        failed = self.payments.filter(state=PaymentState.FAILED).order_by("-attempt").first()
         return failed.failure_text if failed is not None else self.last_failure
 
     @property
@@ -211,7 +211,7 @@ class Payment(models.Model):
     @property
     def failure_text(self) -> str:
         """Why it failed, in the reader's language (``exchange.declines``)."""
-        return decline_text(self.failure_code, self.failure_message) if self.state == "failed" else ""
+        return decline_text(self.failure_code, self.failure_message) if self.state == PaymentState.FAILED else ""
 
 
 class RefundState(models.TextChoices):

@@ -22,7 +22,7 @@ from exchange import selectors, services
 from exchange.models import DeliveryReport, Dispute, DisputeState, DisputeSubject
 from exchange.proofs import content_type
 from exchange.services.common import can_act_for
-from exchange.services.disputes import ResultReason, counted_reach, reason_label
+from exchange.services.disputes import ResultReason, counted_reaches, reason_label
 from exchange.states import DeliveryState, DisputeReason
 from frontend.dispute_forms import DisputeAnswerForm, DisputeOpenForm, DisputeResolveForm, EvidenceForm
 from frontend.forms import apply_errors
@@ -68,13 +68,15 @@ def _reports(d: Dispute) -> list[dict]:
     )
     if d.subject == DisputeSubject.DELIVERY:
         qs = qs.filter(pk=d.delivery_report_id)
+    reports = list(qs.order_by("placement__leg_id", "placement_id"))
+    counted = counted_reaches(d.campaign_id, [r for r in reports if r.state == DeliveryState.CONFIRMED])
     return [
         {
             "report": r,
-            "counted": counted_reach(r) if r.state == DeliveryState.CONFIRMED else None,
+            "counted": counted.get(r.pk),
             "adjusted": (d.adjustment or {}).get("reports", {}).get(str(r.pk)),
         }
-        for r in qs.order_by("placement__leg_id", "placement_id")
+        for r in reports
     ]
 
 

@@ -11,12 +11,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from exchange import selectors as exchange_selectors
 from exchange.models import BillingProfile, Payment, PaymentState, Settlement, SettlementState
 from exchange.services import payments as payment_services
 from exchange.services import refunds as refund_services
@@ -28,11 +28,7 @@ from partners.models import Role
 
 
 def _visible(actor):
-    qs = Settlement.objects.select_related("payer", "payee", "campaign")
-    if actor.is_admin:
-        return qs
-    mine = list(actor.brand_ids)
-    return qs.filter(Q(payer_id__in=mine) | Q(payee_id__in=mine))
+    return exchange_selectors.settlement_visible(actor=actor)
 
 
 def _settlement(request, pk: int) -> Settlement:

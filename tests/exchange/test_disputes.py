@@ -440,3 +440,28 @@ def test_rejecting_a_disputed_report_confirms_it_as_reported(live_cp, coffee_act
     r.refresh_from_db()
     assert r.state == DeliveryState.CONFIRMED
     assert rollup_reach(r.placement.leg_id) == 18_000
+
+
+def test_the_reach_each_report_counts_is_the_latest_decisions_for_all_reports_at_once(
+    completed, coffee, toys_actor, admin_actor
+):
+    from exchange.services.disputes import counted_reach, counted_reaches
+
+    campaign = completed(coffee_share=1.0, toys_share=1.0)
+    reports = list(DeliveryReport.objects.filter(campaign=campaign, state=DeliveryState.CONFIRMED).order_by("pk"))
+    first, last = reports[0], reports[-1]
+    for share in (0.5, 0.8):  # two decisions on the same report: the later one counts
+        d = services.dispute_open(
+            actor=toys_actor, campaign=campaign, subject="result", reason="figures_wrong", statement="核对曝光"
+        )
+        services.dispute_resolve(
+            actor=admin_actor,
+            dispute=d,
+            outcome="upheld",
+            decision="按后台数据调整。",
+            adjustments={first.pk: int(first.reach * share)},
+        )
+    counted = counted_reaches(campaign.pk, reports)
+    assert counted[first.pk] == int(first.reach * 0.8) == counted_reach(first)
+    assert counted[last.pk] == last.reach == counted_reach(last)
+    assert counted == {r.pk: counted_reach(r) for r in reports}
