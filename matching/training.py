@@ -15,8 +15,8 @@ of the positive reported yields, or 1.75 for every positive yield while fewer th
 ``MIN_REPORTED_YIELDS`` were reported).
 
 **One swap, one row.** The exchange records a swap's accept and, later, its completion as two
-outcomes of the same pair; the pair counts once, at its best grade (``dedupe_swaps``: the
-successes of one unordered pair collapse into one row; failures stay, each a separate try).
+outcomes of the same pair; the swap counts once, at its best grade (``dedupe_swaps``: each
+completion of an unordered pair absorbs one accept of it; failures and repeated swaps stay).
 
 **Objective.** ``HistGradientBoostingClassifier`` (``OBJECTIVE = "pointwise"``) on the
 per-dimension pair features (``ranker.LEARNED_FEATURES``), missing dimensions as NaN, monotonic
@@ -35,8 +35,8 @@ shrunk to the prior by how many outcomes the brand has (empirical Bayes;
 list's mean score, which no ranking depends on — with ``HistGradientBoostingRegressor`` under
 the same constraints. It is not the default: on the family of markets (docs/MATCHING.md) it
 ranked the gate's held-out lists as well as the classifier but the markets' truth worse (market
-#9 at 1,500 brands: −0.06 NDCG@10 against the heuristic where the classifier gained +0.03), a
-loss the gate's tried-pair lists cannot see. An artefact records its ``objective`` so it is
+#9 at 1,500 brands: −0.012 NDCG@10 against the heuristic, interval below zero, where the
+classifier gains +0.027), a loss the gate's tried-pair lists cannot see. An artefact records its ``objective`` so it is
 read the right way (``ranker.learned_probability``) and refitted with its own recipe.
 
 **Gate (what users see).** Brands are split into ``FOLDS`` groups (``REPEATS`` different
@@ -151,25 +151,28 @@ def outcome_grades(
     return np.where(positive, GRADE_COMPLETED + GRADE_YIELD_SPAN / 2 * np.clip(ratio, 0.0, 2.0), grade)
 
 
-def dedupe_swaps(a: np.ndarray, b: np.ndarray, grade: np.ndarray, confidence: np.ndarray | None = None) -> np.ndarray:
-    """Indices of the outcomes to keep (in their order): of the successes of one unordered
-    pair only the best graded (then the first) — the exchange records a swap's accept and its
-    completion as two outcomes, and a swap is one label. Failures are all kept (each decline is
-    a separate try); so is a success whose pair also failed (tried again, it worked). Ties of
-    grade keep the most confident row."""
+def dedupe_swaps(a: np.ndarray, b: np.ndarray, y: np.ndarray, completed: np.ndarray) -> np.ndarray:
+    """Indices of the outcomes to keep, in their order. The exchange records a swap's accept
+    and, when its campaign finishes, its completion: two outcomes of one swap. Each completion
+    of an unordered pair absorbs one accept of that pair (the earliest not yet absorbed), so
+    the swap counts once, at its best grade (a completion grades above an accept). Everything
+    else is kept: failures (each decline is another try), accepts not (yet) completed, and
+    repeated swaps of a pair (two completions are two swaps)."""
     n = len(a)
-    if n == 0:
-        return np.zeros(0, np.int64)
-    conf = np.ones(n) if confidence is None else np.asarray(confidence, np.float64)
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    success = grade > 0
-    idx = np.flatnonzero(success)
     keep = np.ones(n, bool)
-    if len(idx) > 1:
-        order = idx[np.lexsort((idx, -conf[idx], -grade[idx], hi[idx], lo[idx]))]
-        dup = np.zeros(len(order), bool)
-        dup[1:] = (lo[order][1:] == lo[order][:-1]) & (hi[order][1:] == hi[order][:-1])
-        keep[order[dup]] = False
+    accepted = (y == 1) & ~completed
+    done = (y == 1) & completed
+    if not accepted.any() or not done.any():
+        return np.flatnonzero(keep)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    _, pair = np.unique(np.stack([lo, hi], axis=1), axis=0, return_inverse=True)
+    pair = pair.ravel()
+    completions = np.bincount(pair[done], minlength=int(pair.max()) + 1)
+    idx = np.flatnonzero(accepted)
+    idx = idx[np.lexsort((idx, pair[idx]))]  # by pair, then order of arrival
+    starts = np.searchsorted(pair[idx], pair[idx], side="left")
+    rank = np.arange(len(idx)) - starts  # 0 for a pair's first accept, 1 for its second, …
+    keep[idx[rank < completions[pair[idx]]]] = False
     return np.flatnonzero(keep)
 
 
@@ -733,8 +736,8 @@ def fit(
     active: Artefact | None = None,
     progress=lambda fraction, step: None,
 ) -> tuple[Artefact, dict]:
-    """Train on outcome pairs (market rows ``a`` × ``b``; the successes of one pair count once,
-    ``dedupe_swaps``): the gate's
+    """Train on outcome pairs (market rows ``a`` × ``b``; an accept and the completion of the
+    same swap count once, ``dedupe_swaps``): the gate's
     evaluation on held-out brands, then the model refitted on every outcome with the blend the
     gate chose. Returns the artefact and metrics (``metrics["gate"]`` says whether it may
     serve). ``confidence`` (per outcome, default 1) scales its training weight; outcomes below
@@ -748,14 +751,14 @@ def fit(
     conf = np.ones(len(a)) if confidence is None else np.asarray(confidence, np.float64)
     explore = np.zeros(len(a), bool) if slot is None else np.asarray(slot).astype(str) == SlotType.EXPLORE.value
     received = len(a)
-    keep = dedupe_swaps(a, b, grade, conf)
+    keep = dedupe_swaps(a, b, y, completed)
     a, b, y, completed, grade, conf, explore = (v[keep] for v in (a, b, y, completed, grade, conf, explore))
     progress(0.2, TrainingMessage.TRAINING)
     progress(0.5, TrainingMessage.EVALUATING)
     metrics = evaluate_gate(
         market, a, b, y, completed, grade, seed=seed, active=active, confidence=conf, explore=explore
     )
-    metrics.update(outcomes=len(a), positives=int(y.sum()), duplicate_successes=received - len(a))
+    metrics.update(outcomes=len(a), positives=int(y.sum()), absorbed_accepts=received - len(a))
     progress(0.7, TrainingMessage.REFITTING)
     final = _stats_artefact(market, a, b, y, completed)
     final.features = LEARNED_FEATURES
