@@ -1,8 +1,9 @@
 """``manage.py train_matcher [--force]`` — train the ranker from the outcomes in the database.
 
 Prints the ranking gate's numbers (NDCG@10 / recall@10 on held-out brands, new model against
-the serving ranker, the bootstrap interval of the difference); activates the new model only
-when that interval lies above zero (``--force`` activates it anyway), and says why.
+the serving ranker and against the heuristic, the bootstrap intervals of the differences, the
+same on the explored outcomes); activates the new model only when the gate passes
+(``--force`` activates it anyway), and says why.
 """
 
 from __future__ import annotations
@@ -42,7 +43,21 @@ class Command(BaseCommand):
             f"  difference {m.get('ndcg_diff', 0):+.4f}, 95% bootstrap interval "
             f"[{m.get('ndcg_diff_low', 0):+.4f}, {m.get('ndcg_diff_high', 0):+.4f}]"
         )
+        if m.get("baseline") == "model" and m.get("ndcg_diff_heuristic") is not None:
+            self.stdout.write(
+                f"  against the heuristic {fmt(m.get('ndcg_heuristic'))}: difference {m['ndcg_diff_heuristic']:+.4f}, "
+                f"95% interval [{m['ndcg_diff_heuristic_low']:+.4f}, {m['ndcg_diff_heuristic_high']:+.4f}]"
+            )
+        ex = m.get("explore") or {}
+        if ex.get("ndcg_diff_heuristic") is not None:
+            self.stdout.write(
+                f"  explored outcomes ({fmt(ex.get('outcomes'))}, {fmt(ex.get('queries'))} held-out brands): "
+                f"new {fmt(ex.get('ndcg'))} vs heuristic {fmt(ex.get('ndcg_heuristic'))}, 95% interval "
+                f"[{ex['ndcg_diff_heuristic_low']:+.4f}, {ex['ndcg_diff_heuristic_high']:+.4f}]"
+            )
         self.stdout.write(f"  blend weight {fmt(m.get('blend_weight'))}, NDCG@10 by blend {m.get('ndcg_by_blend')}")
+        if m.get("refused"):
+            self.stdout.write(f"  refused: {m['refused']}")
         for key in ("auc", "auc_heuristic"):
             if m.get(key) is not None:
                 self.stdout.write(f"  {key:<14} {fmt(m[key])} (tried pairs of the held-out brands)")
