@@ -1,7 +1,10 @@
-"""The demo market's campaigns: one completed and one live, with a believable history of clicks
+"""The demo market's campaigns: two completed and one live, with a believable history of clicks
 (a launch-day spike that decays, evening peaks, repeat visitors, a few unfurlers and crawlers
-filtered out) and delivery reports (confirmed on the finished swap; awaiting an answer and
-disputed on the live one), so the dashboards open on real-looking figures.
+filtered out) and delivery reports (confirmed on the finished swaps; awaiting an answer and
+disputed on the live one), so the dashboards open on real-looking figures. The first finished
+swap ends short on one side, which carries the gap as traffic credit; the second is disputed on
+its result and decided by a platform admin with an adjustment, pays that credit down (its
+brand is the heavier side this time) and leaves the other brand a settlement to choose.
 
 The swaps are proposed and accepted through the real services (so values, legs, links and the
 outbox are what the product makes), then moved back in time — a proposal cannot be made for a
@@ -87,6 +90,10 @@ class Plan:
     message: str
     # What each side really delivered, as a share of its promise (reported ± a few per cent).
     delivered: tuple[float, float] = (1.0, 1.0)
+    # A finished swap's lighter side disputes the result, the other side answers and a platform
+    # admin decides it with an adjustment (the settlement's figures follow); its payer has not
+    # chosen yet. Otherwise the lighter side carries the gap as credit.
+    disputed_result: bool = False
 
 
 PLANS = (
@@ -112,6 +119,20 @@ PLANS = (
         days=9,
         ctr=(0.018, 0.024),
         message="圣诞限定盲盒 × 生日蛋糕：小程序开屏给熊猫不走的蛋糕券，换你们企微会员的一轮盲盒福利推送。",
+    ),
+    Plan(
+        initiator="three-squirrels",
+        counterparty="keep",
+        share=0.0003,
+        prefer=("package_insert", "app"),
+        starts_days_ago=16,
+        days=5,
+        ctr=(0.012, 0.009),
+        message="健身加餐季：包裹里放 Keep 的训练营体验卡，换 App 开屏推一轮每日坚果轻食福利。",
+        # Keep's splash ran on fewer days than promised: it ends lighter — and three squirrels,
+        # the heavier side this time, pays down the credit its first swap left it owing.
+        delivered=(1.0, 0.78),
+        disputed_result=True,
     ),
 )
 
@@ -153,6 +174,50 @@ def _accepted(plan: Plan) -> Proposal:
         message="没问题，我们这边同一周期上线，素材按品牌规范走。",
     )
     return services.proposal_accept(actor=initiator, proposal=proposal, revision=2)
+
+
+def _dispute_result(campaign: Campaign, plan: Plan, completed_at: datetime, now: datetime) -> None:
+    """The lighter side says the other side's parcel cards reached fewer parcels than reported;
+    the other side answers with its warehouse log; a platform admin upholds it in part, cutting
+    that report's reach by 6% (a reversal and a corrected posting in the ledger)."""
+    from django.contrib.auth import get_user_model
+
+    from exchange.models import DeliveryReport
+    from partners.actors import Actor
+
+    settlement = Settlement.objects.filter(campaign=campaign).select_related("payer", "payee").first()
+    if settlement is None:
+        return
+    payer, payee = settlement.payer.slug, settlement.payee.slug
+    report = (
+        DeliveryReport.objects.filter(campaign=campaign, placement__leg__promoter__slug=payee).order_by("pk").first()
+    )
+    opened_at = completed_at + timedelta(days=1)
+    dispute = services.dispute_open(
+        actor=_person(payer),
+        campaign=campaign,
+        subject="result",
+        reason="figures_wrong",
+        statement="包裹卡按仓库出库单只放进了约九成四的包裹，报告里按全部包裹计了曝光，请按出库单核对。",
+        now=opened_at,
+    )
+    services.dispute_answer(
+        actor=_person(payee),
+        dispute=dispute,
+        answer="双十二那周有一批包裹走了备用仓，卡片补放晚了两天，出库记录已上传；数量以平台核对为准。",
+        now=opened_at + timedelta(hours=20),
+    )
+    admin = get_user_model().objects.filter(email="admin@huiliu.demo").first()
+    if admin is None or report is None:
+        return
+    services.dispute_resolve(
+        actor=Actor(user=admin),
+        dispute=dispute,
+        outcome="upheld",
+        decision="按出库单核对：备用仓那批包裹未放卡片，该投放的触达按 94% 计，其余数据维持。",
+        adjustments={report.pk: int(report.reach * 0.94)},
+        now=min(now - timedelta(days=1), opened_at + timedelta(days=3)),
+    )
 
 
 def _settle(campaign: Campaign, completed_at: datetime) -> None:
@@ -443,7 +508,10 @@ def demo_campaigns_load() -> DemoCampaigns:
             settled = campaign.ends_at + timedelta(days=conf.delivery_confirm_days(), hours=1)
             if settled < now:
                 services.campaigns_advance(now=settled)
-                _settle(campaign, settled)
+                if plan.disputed_result:
+                    _dispute_result(campaign, plan, settled, now)
+                else:
+                    _settle(campaign, settled)
             rows = []
             for cp in CampaignPlacement.objects.filter(leg__campaign=campaign).select_related(
                 "link", "placement", "leg"

@@ -163,7 +163,13 @@ def ledger_post(
 
 
 def ledger_reverse(
-    *, txn: LedgerTransaction, reason: str = TxnReason.REVERSAL, memo: str = "", key: str | None = None, data=None
+    *,
+    txn: LedgerTransaction,
+    reason: str = TxnReason.REVERSAL,
+    memo: str = "",
+    key: str | None = None,
+    data=None,
+    at=None,
 ) -> Posted:
     """Post the mirror image of ``txn`` (every entry negated), pointing at it. A transaction is
     reversed at most once (the database's one-to-one); reversing again returns the reversal."""
@@ -182,4 +188,5 @@ def ledger_reverse(
             memo=memo or f"reverses #{txn.pk}",
             data=data or {"reverses": txn.pk},
             reverses=txn,
+            at=at,
         )

@@ -30,7 +30,9 @@ def delivery_key(report_id: int, version: int) -> str:
     return f"delivery:{report_id}:v{version}"
 
 
-def post_delivery(*, campaign, report_id: int, version: int, promoter_id: int, promoted_id: int, value_cents: int):
+def post_delivery(
+    *, campaign, report_id: int, version: int, promoter_id: int, promoted_id: int, value_cents: int, at=None
+):
     """Value delivered by a confirmed report (nothing when worth 0)."""
     if value_cents <= 0:
         return None
@@ -44,12 +46,15 @@ def post_delivery(*, campaign, report_id: int, version: int, promoter_id: int, p
         ],
         data={"report": report_id, "version": version, "value_cents": value_cents},
         memo=f"delivery report {report_id} v{version}",
+        at=at,
     )
 
 
-def delivery_correct(*, txn: LedgerTransaction, key: str, value_cents: int, reason=TxnReason.DELIVERY_ADJUSTMENT):
+def delivery_correct(
+    *, txn: LedgerTransaction, key: str, value_cents: int, reason=TxnReason.DELIVERY_ADJUSTMENT, at=None
+):
     """Reverse a delivery's posting and post its corrected value (a dispute decision)."""
-    ledger_reverse(txn=txn, reason=reason, key=f"{key}:reverse", memo=f"corrects #{txn.pk}")
+    ledger_reverse(txn=txn, reason=reason, key=f"{key}:reverse", memo=f"corrects #{txn.pk}", at=at)
     promoter, promoted = None, None
     for e in txn.entries.select_related("account"):
         if e.account.kind == K.VALUE_DELIVERED:
@@ -68,6 +73,7 @@ def delivery_correct(*, txn: LedgerTransaction, key: str, value_cents: int, reas
         ],
         data={**txn.data, "value_cents": value_cents, "corrects": txn.pk},
         memo=f"corrected delivery (was #{txn.pk})",
+        at=at,
     )
 
 
@@ -99,7 +105,9 @@ def reciprocity_posted(campaign) -> dict[int, int]:
     return {r["account__brand_id"]: r["s"] or 0 for r in rows}
 
 
-def reciprocity_sync(*, campaign, owed: dict[int, int], key: str, reason=TxnReason.RECIPROCITY) -> Posted | None:
+def reciprocity_sync(
+    *, campaign, owed: dict[int, int], key: str, reason=TxnReason.RECIPROCITY, at=None
+) -> Posted | None:
     """Move the campaign's traffic credit to ``owed`` (brand id → what it should owe, the two
     summing to zero). Posts only the difference from what is already posted; None if none."""
     posted = reciprocity_posted(campaign)
@@ -114,6 +122,7 @@ def reciprocity_sync(*, campaign, owed: dict[int, int], key: str, reason=TxnReas
         lines=[Line(account(brand=b, kind=K.TRAFFIC_CREDIT), d) for b, d in delta.items()],
         data={"owed": {str(b): v for b, v in owed.items()}},
         memo=f"reciprocity of campaign {campaign.pk}",
+        at=at,
     )
 
 

@@ -418,6 +418,7 @@ def _confirm(
         promoter_id=cp.leg.promoter_id,
         promoted_id=cp.leg.promoted_id,
         value_cents=value,
+        at=now,
     )
     _audit_both(
         actor,

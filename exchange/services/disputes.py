@@ -379,7 +379,7 @@ def _check_adjustments(d: Dispute, outcome: str, adjustments: Mapping) -> dict[i
     return result
 
 
-def _correct_confirmed(d: Dispute, report: DeliveryReport, reach: int) -> dict:
+def _correct_confirmed(d: Dispute, report: DeliveryReport, reach: int, now: datetime | None = None) -> dict:
     cp = report.placement
     new_value = valuation.placement_value(reach, cp.placement.rate_cents, cp.placement.unit)
     txn = current_delivery_txn(report)
@@ -387,7 +387,7 @@ def _correct_confirmed(d: Dispute, report: DeliveryReport, reach: int) -> dict:
     old_reach = counted_reach(report)
     key = f"dispute:{d.pk}:report:{report.pk}"
     if txn is not None:
-        rules.delivery_correct(txn=txn, key=key, value_cents=new_value)
+        rules.delivery_correct(txn=txn, key=key, value_cents=new_value, at=now)
     elif new_value > 0:
         # Nothing posted (the report counted 0): post the decided value, as a correction.
         ledger_post(
@@ -400,6 +400,7 @@ def _correct_confirmed(d: Dispute, report: DeliveryReport, reach: int) -> dict:
             ],
             data={"report": report.pk, "version": report.version, "value_cents": new_value},
             memo=f"corrected delivery of report {report.pk}",
+            at=now,
         )
     store_days = cp.placement.unit == PricingUnit.STORE_DAY
     reach_delta = 0 if store_days else reach - int(old_reach)
@@ -454,7 +455,7 @@ def dispute_resolve(
                     "after": {"reach": reach, "value_cents": value},
                 }
             else:
-                changes[str(rid)] = _correct_confirmed(d, locked, reach)
+                changes[str(rid)] = _correct_confirmed(d, locked, reach, now)
         # The disputed report not adjusted (rejected): confirmed as reported.
         if d.delivery_report_id and d.delivery_report_id not in adjust:
             locked = delivery_service._report_locked(d.delivery_report_id)

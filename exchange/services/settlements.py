@@ -238,6 +238,7 @@ def settlement_open(*, campaign: Campaign, now: datetime | None = None) -> Settl
             campaign=campaign,
             owed={gap.lighter: gap.gap_cents, gap.heavier: -gap.gap_cents},
             key=f"reciprocity:campaign:{campaign.pk}",
+            at=now,
         )
         s = Settlement.objects.create(
             campaign=campaign,
@@ -389,7 +390,7 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
         # then all it paid comes back and the other brand owes the new gap as traffic credit).
         still = gap.gap_cents if gap.above(tolerance) else 0
         owed = {gap.lighter: still, gap.heavier: -still} if still else {}
-        rules.reciprocity_sync(campaign=campaign, owed=owed, key=key, reason=rules.TxnReason.DISPUTE_RESOLUTION)
+        rules.reciprocity_sync(campaign=campaign, owed=owed, key=key, reason=rules.TxnReason.DISPUTE_RESOLUTION, at=now)
         refund = refund_outstanding_value(s)
         swapped = bool(still) and gap.lighter != s.payer_id
         # The gap the card payment still covers once this refund is through; what the
@@ -417,7 +418,7 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
             )
         return AfterDispute(s, refund)
     if not gap.above(tolerance):
-        rules.reciprocity_sync(campaign=campaign, owed={}, key=key, reason=rules.TxnReason.DISPUTE_RESOLUTION)
+        rules.reciprocity_sync(campaign=campaign, owed={}, key=key, reason=rules.TxnReason.DISPUTE_RESOLUTION, at=now)
         s.state = SettlementState.VOID
         s.closed_at = now
         s.gap_value_cents = gap.gap_cents
@@ -431,6 +432,7 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
         owed={gap.lighter: gap.gap_cents, gap.heavier: -gap.gap_cents},
         key=key,
         reason=rules.TxnReason.DISPUTE_RESOLUTION,
+        at=now,
     )
     swapped = s.payer_id != gap.lighter
     reopened = swapped or s.state == SettlementState.VOID

@@ -15,12 +15,12 @@ from partners.demo import demo_load
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_has_a_live_and_a_completed_campaign_with_clicks_and_loads_once(django_capture_on_commit_callbacks):
+def test_demo_has_a_live_and_two_completed_campaigns_with_clicks_and_loads_once(django_capture_on_commit_callbacks):
     demo_load(generated=0)
     with django_capture_on_commit_callbacks(execute=True):
         demo_swaps_load()
         loaded = demo_campaigns_load()
-    assert loaded.campaigns == 2
+    assert loaded.campaigns == 3
     states = {c.state for c in Campaign.objects.exclude(state=CampaignState.SCHEDULED)}
     assert states == {CampaignState.LIVE, CampaignState.COMPLETED}
     per_leg = dict(ClickEvent.objects.values_list("leg_id").annotate(n=Count("id")))
@@ -32,7 +32,7 @@ def test_demo_has_a_live_and_a_completed_campaign_with_clicks_and_loads_once(dja
     assert 0 < filtered < 0.1 * loaded.clicks, "a few unfurlers and crawlers, flagged"
     live = Campaign.objects.get(state=CampaignState.LIVE)
     assert not ClickEvent.objects.filter(leg__campaign=live, occurred_at__gt=timezone.now()).exists()
-    completed = Campaign.objects.get(state=CampaignState.COMPLETED)
+    completed = Campaign.objects.get(state=CampaignState.COMPLETED, brand_a__slug="luckin-coffee")
     assert ClickEvent.objects.filter(leg__campaign=completed, outside_window=True).exists(), "late clicks flagged"
     # Delivery reports: the finished swap's all confirmed (its rollups carry them), the live
     # one's awaiting an answer and disputed.
@@ -79,6 +79,22 @@ def test_demo_has_a_live_and_a_completed_campaign_with_clicks_and_loads_once(dja
     settled = Settlement.objects.get(campaign=completed)  # the parcels fell short: a real gap
     assert settled.state == SettlementState.CREDITED and settled.payer.slug == "three-squirrels"
     assert settled.gap_value_cents * 100 > settled.tolerance_percent * settled.payee_delivered_cents
+    # The second finished swap: its result disputed, answered and decided with an adjustment;
+    # three squirrels is the heavier side this time, so the credit its first swap left it
+    # owing is paid down; Keep, the lighter side, has a settlement still to choose.
+    from exchange.ledger.posting import account
+    from exchange.models import AccountKind, Dispute, DisputeState, LedgerTransaction
+
+    second = Campaign.objects.get(state=CampaignState.COMPLETED, brand_a__slug="three-squirrels")
+    (decided,) = Dispute.objects.filter(campaign=second)
+    assert decided.state == DisputeState.RESOLVED and decided.outcome == "upheld" and decided.answer
+    assert decided.adjustment["reports"], "the decision adjusted a delivery"
+    owed = Settlement.objects.get(campaign=second)
+    assert owed.state == SettlementState.OPEN and owed.payer.slug == "keep" and owed.choose_by > timezone.now()
+    squirrels = account(brand=settled.payer, kind=AccountKind.TRAFFIC_CREDIT).balance_cents
+    assert 0 < squirrels == settled.gap_value_cents - owed.gap_value_cents, "paid down by the later swap"
+    # Postings carry the demo's own moments (deliveries and decisions days ago), not load time.
+    assert not LedgerTransaction.objects.filter(created_at__gt=timezone.now() - timezone.timedelta(hours=12)).exists()
     call_command("check_ledger")
     assert demo_campaigns_load().campaigns == 0
     assert ClickEvent.objects.count() == loaded.clicks
