@@ -204,7 +204,10 @@ class Reciprocity(graphene.ObjectType):
     gap = graphene.Field(Money, required=True)
     gap_percent = graphene.Float(required=True, description="The gap as a share of the larger side, 0–100.")
     lighter = graphene.Field(Side, description="The side that has delivered less; null when even.")
-    balanced = graphene.Boolean(required=True, description="Gap within the settlement tolerance (an admin setting, 10% by default) of the larger side.")
+    balanced = graphene.Boolean(
+        required=True,
+        description="Gap within the settlement tolerance (an admin setting, 10% by default) of the larger side.",
+    )
 
 
 class CampaignMetrics(graphene.ObjectType):

@@ -232,7 +232,10 @@ class Balance(graphene.ObjectType):
     gap = graphene.Field(Money, required=True, description="After the top-up.")
     gap_percent = graphene.Float(required=True, description="The gap as a share of the larger side, 0–100.")
     lighter = graphene.Field(Side, description="The side giving less; null when balanced to the cent.")
-    balanced = graphene.Boolean(required=True, description="Gap within the settlement tolerance (an admin setting, 10% by default) of the larger side.")
+    balanced = graphene.Boolean(
+        required=True,
+        description="Gap within the settlement tolerance (an admin setting, 10% by default) of the larger side.",
+    )
 
     @staticmethod
     def of(b: valuation.Balance) -> Balance:
