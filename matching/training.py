@@ -460,7 +460,7 @@ def group_weights(fitted: Fitted | None, blend: float, seed: int) -> tuple[float
 
 
 # --- The held-out pools -------------------------------------------------------------------------
-def _pools(market: Market, a, b, grade, explore, fold, rng) -> dict[str, np.ndarray]:
+def _pools(market: Market, a, b, grade, explore, rng) -> dict[str, np.ndarray]:
     """Rows (query, partner, gain, query index, explored?) of every held-out list: each brand
     with a success and a failure among the partners it tried, in either role, ranks those
     partners (best grade per partner). Only tried pairs: their labels are known. Adding
@@ -606,7 +606,7 @@ def evaluate_gate(
     conf = np.ones(len(a)) if confidence is None else confidence
     explore = np.zeros(len(a), bool) if explore is None else np.asarray(explore, bool)
     sure = conf >= 0.5  # a decline for timing says too little to score a ranking by
-    pool = _pools(market, a[sure], b[sure], grade[sure], explore[sure], folds[0], rng)
+    pool = _pools(market, a[sure], b[sure], grade[sure], explore[sure], rng)
     n_q = pool["n"]
     runs = [_fold_scores(market, a, b, y, completed, grade, conf, fold, pool, active, seed) for fold in folds]
     everything = {"rows": np.arange(len(pool["q"])), "qid": pool["qid"], "gain": pool["gain"], "n": n_q}

@@ -306,3 +306,22 @@ def test_the_gate_reports_explored_outcomes_apart_and_refuses_a_model_that_ranks
     _, refused = training.fit(fm.market, fm.a, fm.b, fm.y, fm.completed, members=fm.members, slot=fm.slot)
     assert refused["gate"] == training.GATE_NOT_BETTER
     assert refused["refused"] == training.REFUSED_BELOW_HEURISTIC_EXPLORED
+
+
+def test_a_serving_model_from_before_issue_12_is_refitted_with_its_own_features():
+    """A legacy artefact (GradientBoostingClassifier on the 10 aggregate features) serving: the
+    gate clones and refits it per fold on those features, NaN read as 0.5 as it was trained."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    fm = family.dimension_market(300, "age", n_outcomes=600)
+    grade = training.outcome_grades(fm.market, fm.a, fm.b, fm.y, fm.completed, fm.members)
+    legacy = training._stats_artefact(fm.market, fm.a, fm.b, fm.y, fm.completed)
+    X = training._features(fm.market, fm.a, fm.b, legacy, ranker.PAIR_FEATURES)
+    legacy.model = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X, fm.y)
+    legacy.blend_weight = 0.5
+    del legacy.__dict__["features"], legacy.__dict__["objective"], legacy.__dict__["offset"]
+    legacy = ranker.Artefact.loads(legacy.dumps())
+    assert legacy.features == ranker.PAIR_FEATURES and legacy.objective == "pointwise"
+    metrics = training.evaluate_gate(fm.market, fm.a, fm.b, fm.y, fm.completed, grade, active=legacy)
+    assert metrics["baseline"] == "model" and 0 < metrics["ndcg_active"] <= 1
+    assert metrics["active_diff_heuristic_low"] <= metrics["active_diff_heuristic_high"]
