@@ -85,6 +85,21 @@ class TrainingMessage(models.TextChoices):
             "keeps serving."
         ),
     )
+    GATE_BELOW_HEURISTIC = (
+        "gate_below_heuristic",
+        _(
+            "Not activated: it beat the serving model v%(v)s, but on held-out brands it ranks below the heuristic "
+            "beyond the noise (NDCG@10 %(ndcg)s against the heuristic's %(heuristic)s, difference 95%% interval "
+            "%(h_low)s to %(h_high)s), so v%(v)s keeps serving."
+        ),
+    )
+    GATE_BELOW_EXPLORED = (
+        "gate_below_explored",
+        _(
+            "Not activated: on the pairs tried from explore slots (%(e_n)d held-out brands, the sample no ranker "
+            "chose) it ranks below the heuristic beyond the noise (NDCG@10 %(e_ndcg)s against %(e_heuristic)s)."
+        ),
+    )
     TOO_FEW_HELD_OUT = (
         "too_few_held_out",
         _(

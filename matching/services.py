@@ -342,11 +342,11 @@ def _training_pairs(market) -> tuple[np.ndarray, ...]:
     each side reported (NaN where none was) and each label's confidence (``_confidence``):
     imported history and the exchange's own outcomes (accepted, declined with a reason,
     expired, completed with new members) alike."""
-    a, b, y, completed, members, confidence = [], [], [], [], [], []
+    a, b, y, completed, members, confidence, slot = [], [], [], [], [], [], []
     index = market.index
     labelled = Outcome.objects.filter(outcome__in=list(OUTCOME_LABELS)).order_by("id")
-    fields = ("brand_a_id", "brand_b_id", "outcome", "reason", "a_new_members", "b_new_members")
-    for ia, ib, kind, reason, ma, mb in labelled.values_list(*fields).iterator(chunk_size=5000):
+    fields = ("brand_a_id", "brand_b_id", "outcome", "reason", "a_new_members", "b_new_members", "slot")
+    for ia, ib, kind, reason, ma, mb, sl in labelled.values_list(*fields).iterator(chunk_size=5000):
         if ia in index and ib in index:
             a.append(index[ia])
             b.append(index[ib])
@@ -354,6 +354,7 @@ def _training_pairs(market) -> tuple[np.ndarray, ...]:
             completed.append(kind == OutcomeKind.COMPLETED)
             members.append((np.nan if ma is None else ma, np.nan if mb is None else mb))
             confidence.append(_confidence(kind, reason))
+            slot.append(sl or "")  # which slot the pair was recommended in (explore: unbiased)
     for ia, ib in Dismissal.objects.order_by("id").values_list("brand_id", "partner_id").iterator(chunk_size=5000):
         if ia in index and ib in index:
             a.append(index[ia])
@@ -362,6 +363,7 @@ def _training_pairs(market) -> tuple[np.ndarray, ...]:
             completed.append(False)
             members.append((np.nan, np.nan))
             confidence.append(1.0)
+            slot.append("")
     return (
         np.array(a, np.int64),
         np.array(b, np.int64),
@@ -369,6 +371,7 @@ def _training_pairs(market) -> tuple[np.ndarray, ...]:
         np.array(completed, bool),
         np.array(members, np.float64).reshape(len(a), 2),
         np.array(confidence, np.float64),
+        np.array(slot, dtype=object),
     )
 
 
@@ -403,6 +406,12 @@ def gate_params(metrics: dict) -> dict[str, Any]:
         "high": signed("ndcg_diff_high"),
         "n": int(metrics.get("eval_queries") or 0),
         "min": training.MIN_QUERIES,
+        "heuristic": ratio("ndcg_heuristic"),
+        "h_low": signed("ndcg_diff_heuristic_low"),
+        "h_high": signed("ndcg_diff_heuristic_high"),
+        "e_ndcg": f"{(metrics.get('explore') or {}).get('ndcg', 0):.3f}",
+        "e_heuristic": f"{(metrics.get('explore') or {}).get('ndcg_heuristic', 0):.3f}",
+        "e_n": int((metrics.get("explore") or {}).get("queries") or 0),
         "v": metrics.get("compared_version") or 0,
     }
 
@@ -426,7 +435,7 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
 
     progress(0.05, TrainingMessage.LOADING_MARKET)
     market = get_market()
-    a, b, y, completed, members, confidence = _training_pairs(market)
+    a, b, y, completed, members, confidence, slot = _training_pairs(market)
     minimum = settings.MATCHING_MIN_OUTCOMES
     if len(a) < minimum or len(np.unique(y)) < 2:
         raise ValidationError(
@@ -448,6 +457,7 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
         completed,
         members=members,
         confidence=confidence,
+        slot=slot,
         seed=seed,
         active=serving,
         progress=progress,
@@ -460,6 +470,10 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
         activate, message = True, TrainingMessage.ACTIVATED
     elif metrics["gate"] == training.GATE_TOO_FEW:
         activate, message = False, TrainingMessage.TOO_FEW_HELD_OUT
+    elif metrics.get("refused") == training.REFUSED_BELOW_HEURISTIC:
+        activate, message = False, TrainingMessage.GATE_BELOW_HEURISTIC
+    elif metrics.get("refused") == training.REFUSED_BELOW_HEURISTIC_EXPLORED:
+        activate, message = False, TrainingMessage.GATE_BELOW_EXPLORED
     elif serving is not None:
         activate, message = False, TrainingMessage.NOT_BETTER_THAN_ACTIVE
     else:

@@ -289,6 +289,40 @@ def test_exchange_declines_for_timing_weigh_less_than_declines_for_fit(history):
     for reason, key in (("timing", "t"), ("poor_fit", "p")):
         services.outcome_record(brand_a_id=me.pk, brand_b_id=snacks.pk, kind="declined", reason=reason, key=key)
     services.outcome_record(brand_a_id=me.pk, brand_b_id=bakery.pk, kind="expired", key="e")
-    a, b, y, completed, members, confidence = services._training_pairs(get_market())
+    a, b, y, completed, members, confidence, _slot = services._training_pairs(get_market())
     by_kind = dict(zip(Outcome.objects.order_by("id").values_list("key", flat=True), confidence, strict=False))
     assert by_kind["p"] == 1.0 and by_kind["t"] < by_kind["e"] < 1.0
+
+
+def test_a_model_that_beats_the_serving_one_but_ranks_below_the_heuristic_says_so(history, monkeypatch):
+    from matching import training
+    from matching.models import Outcome, SlotType, TrainingMessage
+
+    first = services.matcher_train()
+    assert first.activated
+    # One outcome came from an explore slot: training sees which.
+    explored = Outcome.objects.order_by("id").first()
+    Outcome.objects.filter(pk=explored.pk).update(slot=SlotType.EXPLORE)
+    real_fit = training.fit
+    seen = {}
+
+    def fit(*args, **kwargs):
+        seen["slot"] = kwargs.get("slot")
+        artefact, metrics = real_fit(*args, **kwargs)
+        metrics.update(
+            gate=training.GATE_NOT_BETTER,
+            refused=training.REFUSED_BELOW_HEURISTIC,
+            ndcg=0.700,
+            ndcg_heuristic=0.731,
+            ndcg_diff_heuristic_low=-0.045,
+            ndcg_diff_heuristic_high=-0.012,
+        )
+        return artefact, metrics
+
+    monkeypatch.setattr(training, "fit", fit)
+    second = services.matcher_train()
+    assert list(seen["slot"]).count(SlotType.EXPLORE) == 1
+    assert not second.activated and second.message == TrainingMessage.GATE_BELOW_HEURISTIC
+    text = str(second.message.label) % services.gate_params(second.metrics)
+    assert "below the heuristic" in text and "0.731" in text and "-0.045 to -0.012" in text
+    assert model_active().pk == first.model.pk
