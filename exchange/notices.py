@@ -54,6 +54,19 @@ def notice_line(event: DomainEvent, brand: Brand, language: str) -> str:
             )
         elif event.type == EventType.SETTLEMENT_PAID:
             texts[event.type] = _("The settlement of the swap between %(brand)s and %(other)s is paid")
+        elif event.type == EventType.SETTLEMENT_UPDATED and payload.get("owed_by"):
+            # A decision on a paid settlement moved the gap onto traffic credit.
+            texts[event.type] = (
+                _(
+                    "After the platform's decision, %(brand)s owes the corrected gap of its swap with %(other)s as "
+                    "traffic credit"
+                )
+                if payload.get("owed_by") == brand.slug
+                else _(
+                    "After the platform's decision, the corrected gap of the swap between %(brand)s and %(other)s "
+                    "is carried as traffic credit"
+                )
+            )
         elif event.type == EventType.SETTLEMENT_CREDITED:
             texts[event.type] = (
                 _(

@@ -624,7 +624,9 @@ def tolerance_percent() -> int:
     if value is None:
         value = SettlementPolicy.objects.filter(pk=1).values_list("tolerance_percent", flat=True).first()
         value = valuation.BALANCED_PERCENT if value is None else int(value)
-        cache.set(TOLERANCE_CACHE_KEY, value, 300)  # dropped when an admin saves the policy
+        # Dropped when an admin saves the policy; a reader racing that save may put the old
+        # value back, so it lives 30 s at most — the longest a page can show the old tolerance.
+        cache.set(TOLERANCE_CACHE_KEY, value, 30)
     return int(value)
 
 

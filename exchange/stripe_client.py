@@ -211,9 +211,14 @@ def payment_intent_find_or_create(
     and confirmed off-session with the saved card. A declined card is an Intent with
     ``failure_code`` (not an exception); StripeUnavailable when the answer is unknown."""
     try:
+        # Looking for what an earlier call made is never a refusal: an error here means the
+        # answer is unknown (the intent may exist and may have charged).
         found = payment_intent_find(payment_id=payment_id, customer=customer)
-        if found is not None:
-            return found
+    except stripe.StripeError as exc:
+        raise StripeUnavailable(str(exc)) from exc
+    if found is not None:
+        return found
+    try:
         pi = _client().v1.payment_intents.create(
             params={
                 "amount": int(amount_cents),
@@ -235,8 +240,12 @@ def payment_intent_find_or_create(
         )
         return _intent(pi)
     except stripe.CardError as exc:
-        # Declined: the PaymentIntent exists with the error; read it back to keep its id.
-        found = payment_intent_find(payment_id=payment_id, customer=customer)
+        # Declined: the PaymentIntent exists with the error; read it back to keep its id (if
+        # Stripe does not answer that, the decline itself still says why).
+        try:
+            found = payment_intent_find(payment_id=payment_id, customer=customer)
+        except (stripe.StripeError, StripeUnavailable):
+            found = None
         if found is not None and found.failure_code:
             return found
         err = exc.error
@@ -248,8 +257,9 @@ def payment_intent_find_or_create(
             failure_code=(getattr(err, "decline_code", None) or getattr(err, "code", None) or "card_declined"),
             failure_message=str(getattr(err, "message", "") or exc.user_message or ""),
         )
-    except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
-        # The create itself was refused (the find before it only lists): nothing was charged.
+    except stripe.InvalidRequestError as exc:
+        # The create itself was refused (invalid for good): nothing was charged. Not an
+        # IdempotencyError: that says a request with this key already ran — unknown, retried.
         raise _refused(exc) from exc
     except stripe.StripeError as exc:
         raise StripeUnavailable(str(exc)) from exc
@@ -306,10 +316,10 @@ def refund_find_or_create(
 ) -> RefundResult:
     """The refund of our refund row: found by its metadata among the PaymentIntent's refunds,
     or created."""
+    for r in refunds_of(payment_intent):  # StripeUnavailable when it cannot list: unknown
+        if (r.metadata or {}).get(REFUND_KEY) == str(refund_id) and ours(r.metadata):
+            return r
     try:
-        for r in refunds_of(payment_intent):
-            if (r.metadata or {}).get(REFUND_KEY) == str(refund_id) and ours(r.metadata):
-                return r
         r = _client().v1.refunds.create(
             params={
                 "payment_intent": payment_intent,
@@ -319,7 +329,7 @@ def refund_find_or_create(
             options={"idempotency_key": idempotency_key},
         )
         return _refund(r)
-    except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+    except stripe.InvalidRequestError as exc:
         raise _refused(exc) from exc
     except stripe.StripeError as exc:
         raise StripeUnavailable(str(exc)) from exc

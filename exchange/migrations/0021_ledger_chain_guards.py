@@ -171,7 +171,43 @@ SQLITE_BACKWARD = [
 ]
 
 
+# Rows the new rules would refuse to build on: entries that do not follow their account's
+# previous one, and accounts whose cached balance or version is not their latest entry's.
+BROKEN_CHAIN = """
+SELECT e.id FROM exchange_ledgerentry e
+LEFT JOIN exchange_ledgerentry p ON p.account_id = e.account_id AND p.account_version = e.account_version - 1
+WHERE (e.account_version = 1 AND e.balance_after_cents <> e.amount_cents)
+   OR (e.account_version <> 1 AND (p.id IS NULL OR e.balance_after_cents <> p.balance_after_cents + e.amount_cents))
+LIMIT 5
+"""
+BROKEN_CACHE = """
+SELECT a.id FROM exchange_ledgeraccount a
+LEFT JOIN (SELECT account_id, MAX(account_version) AS v FROM exchange_ledgerentry GROUP BY account_id) m
+       ON m.account_id = a.id
+LEFT JOIN exchange_ledgerentry l ON l.account_id = a.id AND l.account_version = m.v
+WHERE a.version <> COALESCE(m.v, 0) OR a.balance_cents <> COALESCE(l.balance_after_cents, 0)
+LIMIT 5
+"""
+
+
+def _refuse_a_broken_ledger(schema_editor) -> None:
+    """Stop before adding the guards if the ledger already breaks them: every later posting to
+    such an account would be refused at run time (inside a webhook or a payment). Fix it first
+    (``manage.py check_ledger`` says where), then migrate."""
+    with schema_editor.connection.cursor() as cur:
+        cur.execute(BROKEN_CHAIN)
+        entries = [r[0] for r in cur.fetchall()]
+        cur.execute(BROKEN_CACHE)
+        accounts = [r[0] for r in cur.fetchall()]
+    if entries or accounts:
+        raise RuntimeError(
+            "The ledger does not follow its own chain (entries %s, accounts %s): run `manage.py check_ledger`, "
+            "repair what it reports, then migrate again." % (entries, accounts)
+        )
+
+
 def forward(apps, schema_editor):
+    _refuse_a_broken_ledger(schema_editor)
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         schema_editor.execute(PG_BACKFILL, params=None)

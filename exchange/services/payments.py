@@ -39,6 +39,7 @@ from exchange.models import (
     Payment,
     PaymentState,
     Settlement,
+    SettlementChoice,
     SettlementState,
 )
 from exchange.services.common import error
@@ -271,9 +272,15 @@ def payment_apply(*, payment_id: int, intent: stripe_client.Intent) -> Payment:
     the payer why; anything in between is kept as it is."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("settlement").get(pk=payment_id)
-        if payment.state in (PaymentState.SUCCEEDED, PaymentState.FAILED):
+        if payment.state == PaymentState.SUCCEEDED:
             return payment  # already applied (the webhook or the response came first)
         now = timezone.now()
+        if payment.state == PaymentState.FAILED:
+            # Settled as failed, yet Stripe says this attempt charged the card (a late answer
+            # about an intent we could not read): the money moved, so it is booked — never lost.
+            if intent.status == "succeeded" and intent.id in ("", payment.stripe_payment_intent_id or intent.id):
+                _late_success(payment, intent, now)
+            return payment
         if intent.id and payment.stripe_payment_intent_id and intent.id != payment.stripe_payment_intent_id:
             # Not this payment's PaymentIntent (another deployment's, or a forged match): the
             # payment's own intent decides it, never another one.
@@ -299,6 +306,38 @@ def payment_apply(*, payment_id: int, intent: stripe_client.Intent) -> Payment:
             )
             payment.save()
     return payment
+
+
+def _late_success(payment: Payment, intent: stripe_client.Intent, now: datetime) -> None:
+    """A failed attempt Stripe says succeeded after all. Booked as the settlement's payment when
+    nothing else paid it (the payer may have switched to credit meanwhile: the cash clears
+    that credit); otherwise the platform holds a second charge: logged and audited for an admin
+    to refund at Stripe (``reconcile_stripe`` lists it too)."""
+    s = Settlement.objects.select_for_update().get(pk=payment.settlement_id)
+    other = Payment.objects.filter(settlement=s).exclude(pk=payment.pk).exclude(state=PaymentState.FAILED).exists()
+    wrong_amount = intent.amount_cents != payment.amount_cents or intent.currency.upper() != payment.currency
+    if other or wrong_amount or s.state in (SettlementState.PAID, SettlementState.REFUNDED, SettlementState.VOID):
+        log.error(
+            "payment %s was charged (%s) after it was recorded as failed, but settlement %s is %s: "
+            "refund the charge at Stripe",
+            payment.pk,
+            intent.id,
+            s.pk,
+            s.state,
+        )
+        _audit_both(
+            Actor.system_actor(),
+            AuditAction.SETTLEMENT_PAYMENT_FAILED,
+            s,
+            {"payment": payment.pk, "late_success": intent.id, "needs_refund": True},
+        )
+        return
+    if intent.id and not payment.stripe_payment_intent_id:
+        payment.stripe_payment_intent_id = intent.id
+    s.choice = SettlementChoice.CASH
+    s.defaulted = False
+    s.save(update_fields=["choice", "defaulted"])
+    _succeed(payment, intent, now)
 
 
 def _succeed(payment: Payment, intent: stripe_client.Intent, now: datetime) -> None:

@@ -47,20 +47,30 @@ def _half_up(numerator: int, denominator: int) -> int:
 def _refund_amounts(settlement: Settlement, payment: Payment, gap_value_cents: int) -> tuple[int, int, int] | None:
     """(cash, fee, gap value) to refund for ``gap_value_cents`` of the settlement's gap: never
     more of the gap than is still to refund (``refund_outstanding_value``: earlier refunds and
-    what the corrected figures still put on the payer count), its share of the cash and fee
-    rounded half up, never more money than is left on the payment. None: nothing to refund."""
+    what the corrected figures still put on the payer count); its share of the cash and of the
+    fee, each rounded half up and each capped by what is left of it (so the payee's cash and
+    the platform's fees are returned exactly, however the refunds are split); the last part of
+    the gap takes exactly what is left. None: nothing to refund."""
     share = min(gap_value_cents, refund_outstanding_value(settlement))
     if share <= 0 or settlement.gap_value_cents <= 0:
         return None
-    refunded = (
-        Refund.objects.filter(payment=payment).exclude(state=RefundState.FAILED).aggregate(a=Sum("amount_cents"))
-    )["a"] or 0
-    cash = _half_up(settlement.cash_cents * share, settlement.gap_value_cents)
-    fee = _half_up(settlement.fee_cents * share, settlement.gap_value_cents)
-    left = payment.amount_cents - refunded
-    if cash + fee > left:
-        fee = max(0, min(fee, left - cash))
-        cash = max(0, min(cash, left - fee))
+    done = (
+        Refund.objects.filter(payment=payment)
+        .exclude(state=RefundState.FAILED)
+        .aggregate(a=Sum("amount_cents"), f=Sum("fee_cents"), g=Sum("gap_value_cents"))
+    )
+    fee_paid = min(settlement.fee_cents, payment.amount_cents)
+    cash_left = max(0, payment.amount_cents - fee_paid - ((done["a"] or 0) - (done["f"] or 0)))
+    fee_left = max(0, fee_paid - (done["f"] or 0))
+    gap_left = settlement.gap_value_cents - (done["g"] or 0)
+    share = min(share, gap_left)
+    if share <= 0:
+        return None
+    if share == gap_left:
+        cash, fee = cash_left, fee_left
+    else:
+        cash = min(cash_left, _half_up(settlement.cash_cents * share, settlement.gap_value_cents))
+        fee = min(fee_left, _half_up(settlement.fee_cents * share, settlement.gap_value_cents))
     if cash + fee <= 0:
         return None
     return cash, fee, share

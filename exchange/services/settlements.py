@@ -390,14 +390,16 @@ def settlement_after_dispute(*, campaign: Campaign, dispute: Dispute, actor: Act
         # then all it paid comes back and the other brand owes the new gap as traffic credit).
         still = gap.gap_cents if gap.above(tolerance) else 0
         owed = {gap.lighter: still, gap.heavier: -still} if still else {}
-        rules.reciprocity_sync(campaign=campaign, owed=owed, key=key, reason=rules.TxnReason.DISPUTE_RESOLUTION, at=now)
+        moved = rules.reciprocity_sync(
+            campaign=campaign, owed=owed, key=key, reason=rules.TxnReason.DISPUTE_RESOLUTION, at=now
+        )
         refund = refund_outstanding_value(s)
         swapped = bool(still) and gap.lighter != s.payer_id
         # The gap the card payment still covers once this refund is through; what the
         # corrected gap exceeds it by is traffic credit (all of it when the sides swapped).
         covered = s.gap_value_cents - _refunded_value(s) - refund
         credit = still if swapped else max(0, still - covered)
-        if still != s.gap_value_cents or refund:
+        if moved is not None or refund:  # a later decision that moves nothing says nothing
             owed_by = (s.payer if gap.lighter == s.payer_id else s.payee).slug if still else ""
             if credit:
                 _audit_both(

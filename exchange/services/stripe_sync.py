@@ -90,9 +90,10 @@ def _payment_of(obj: dict) -> Payment | None:
     pk = _row_id(meta.get(stripe_client.PAYMENT_KEY))
     if pk is None or not stripe_client.ours(meta):
         return None
+    # (Or already this intent's: the API response may have recorded it since the lookup above.)
     payment = (
         Payment.objects.filter(pk=pk)
-        .filter(Q(stripe_payment_intent_id=None) | Q(stripe_payment_intent_id=""))
+        .filter(Q(stripe_payment_intent_id=None) | Q(stripe_payment_intent_id="") | Q(stripe_payment_intent_id=pi_id))
         .select_related("settlement")
         .first()
     )
@@ -121,7 +122,7 @@ def _refund_event_apply(obj) -> bool:
             return False
         refund = (
             Refund.objects.filter(pk=pk)
-            .filter(Q(stripe_refund_id=None) | Q(stripe_refund_id=""))
+            .filter(Q(stripe_refund_id=None) | Q(stripe_refund_id="") | Q(stripe_refund_id=rid))
             .select_related("payment")
             .first()
         )

@@ -327,3 +327,20 @@ def _database_url() -> str:
     """The URL of the database this test runs on (the test database, not the configured one)."""
     s = connection.settings_dict
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def test_migration_0021_stops_on_a_ledger_that_already_breaks_its_chain():
+    import importlib
+    from types import SimpleNamespace
+
+    guards = importlib.import_module("exchange.migrations.0021_ledger_chain_guards")
+    a, b = BrandFactory(), BrandFactory()
+    _value(a, b)
+    editor = SimpleNamespace(connection=connection)
+    guards._refuse_a_broken_ledger(editor)  # sound: nothing to say
+    with guard_off("exchange_ledgeraccount_guard"):
+        LedgerAccount.objects.filter(brand=a).update(balance_cents=5)
+    with pytest.raises(RuntimeError, match="check_ledger"):
+        guards._refuse_a_broken_ledger(editor)
+    with guard_off("exchange_ledgeraccount_guard"):
+        LedgerAccount.objects.filter(brand=a).update(balance_cents=-10_000)

@@ -601,6 +601,10 @@ def test_a_decision_that_swaps_the_sides_of_a_paid_settlement_refunds_it_all_and
     (updated,) = DomainEvent.objects.filter(type=EventType.SETTLEMENT_UPDATED, payload__change="sides_swapped")
     assert updated.payload["owed_by"] == coffee.slug and updated.payload["credit_value_cents"] == corrected
     assert updated.payload["refund_value_cents"] == paid_gap
+    from exchange.notices import notice_line
+
+    assert "owes the corrected gap" in notice_line(updated, coffee, "en")
+    assert "owes" not in notice_line(updated, toys, "en")
     call_command("reconcile_stripe")
     call_command("check_ledger")
 
@@ -787,3 +791,87 @@ def test_a_refund_stripe_refuses_outright_is_failed_with_its_reason(owed, toys, 
     assert refund.state == RefundState.FAILED and refund.failure_message
     assert stripe_client.refunds_of(payment.stripe_payment_intent_id) == []
     assert [r.pk for r in refunds.refunds_failed()] == [refund.pk]
+
+
+def _late_success_event(payment, profile, n=1):
+    obj = {
+        "id": f"pi_late_{n}",
+        "object": "payment_intent",
+        "status": "succeeded",
+        "amount": payment.amount_cents,
+        "currency": "cny",
+        "customer": profile.stripe_customer_id,
+        "metadata": {stripe_client.PAYMENT_KEY: str(payment.pk), stripe_client.DEPLOYMENT_KEY: "huiliu"},
+    }
+    return signed({"id": f"evt_late_{n}", "type": "payment_intent.succeeded", "data": {"object": obj}})
+
+
+def test_an_attempt_recorded_failed_that_stripe_then_says_charged_is_booked_never_lost(owed, toys, toys_actor, client):
+    profile = save_card(actor=toys_actor, brand=toys)
+    profile.payment_method_id = "pm_removed_from_stripe"
+    profile.save()
+    failed = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    assert failed.state == PaymentState.FAILED
+    services.settlement_choose(actor=toys_actor, settlement=owed, choice="credit")  # the payer gave up on cash
+    body, sig = _late_success_event(failed, profile)
+    assert (
+        client.post("/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig).status_code
+        == 200
+    )
+    failed.refresh_from_db()
+    owed.refresh_from_db()
+    assert failed.state == PaymentState.SUCCEEDED and failed.stripe_payment_intent_id == "pi_late_1"
+    assert owed.state == SettlementState.PAID and owed.choice == "cash", "the cash clears the credit it had chosen"
+    assert account(brand=toys, kind=AccountKind.TRAFFIC_CREDIT).balance_cents == 0
+    assert LedgerTransaction.objects.filter(reason="settlement").count() == 1
+
+
+def test_a_late_charge_on_a_settlement_another_attempt_paid_is_flagged_for_a_refund_not_booked_twice(
+    owed, toys, toys_actor, client
+):
+    from partners.models import AuditAction, AuditEvent
+
+    profile = save_card(actor=toys_actor, brand=toys)
+    good_card = profile.payment_method_id
+    profile.payment_method_id = "pm_removed_from_stripe"
+    profile.save()
+    failed = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    profile.payment_method_id = good_card
+    profile.save()
+    paid = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    assert paid.state == PaymentState.SUCCEEDED
+    body, sig = _late_success_event(failed, profile, 2)
+    client.post("/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sig)
+    failed.refresh_from_db()
+    assert failed.state == PaymentState.FAILED
+    assert LedgerTransaction.objects.filter(reason="settlement").count() == 1
+    flagged = AuditEvent.objects.filter(action=AuditAction.SETTLEMENT_PAYMENT_FAILED, data__needs_refund=True)
+    assert flagged.filter(data__late_success="pi_late_2").exists()
+
+
+def test_refunds_split_in_odd_parts_return_exactly_the_cash_and_the_fee(
+    owed, toys, coffee, toys_actor, admin_actor, django_capture_on_commit_callbacks
+):
+    from exchange.ledger import rules
+    from exchange.models import Refund, RefundState, TxnReason
+
+    # A tiny gap with figures that do not halve evenly: 2 of value, ¥10.01 cash, ¥0.50 fee.
+    rules.reciprocity_sync(
+        campaign=owed.campaign, owed={toys.pk: 2, coffee.pk: -2}, key="test:tiny", reason=TxnReason.DISPUTE_RESOLUTION
+    )
+    Settlement.objects.filter(pk=owed.pk).update(gap_value_cents=2, cash_cents=1001, fee_cents=50)
+    owed.refresh_from_db()
+    save_card(actor=toys_actor, brand=toys)
+    payment = payments.settlement_pay(actor=toys_actor, settlement=owed)
+    assert payment.amount_cents == 1051
+    for refund_value in (1, 2):  # two decisions: half the gap back, then all of it
+        owed.refresh_from_db()
+        dispute = _decided(owed, toys, coffee, admin_actor, refund_value)
+        with django_capture_on_commit_callbacks(execute=True):
+            refunds.refund_issue(settlement=owed, gap_value_cents=1, dispute=dispute, actor=admin_actor)
+    done = list(Refund.objects.order_by("pk"))
+    assert [r.state for r in done] == [RefundState.SUCCEEDED] * 2
+    assert sum(r.amount_cents - r.fee_cents for r in done) == 1001 and sum(r.fee_cents for r in done) == 50
+    assert account(brand=coffee, kind=AccountKind.CASH).balance_cents == 0
+    assert account(brand=None, kind=AccountKind.FEES).balance_cents == 0
+    assert account(brand=None, kind=AccountKind.STRIPE_CLEARING).balance_cents == 0
