@@ -93,6 +93,14 @@ class TrainingMessage(models.TextChoices):
             "%(h_low)s to %(h_high)s), so v%(v)s keeps serving."
         ),
     )
+    ACTIVE_RETIRED = (
+        "active_retired",
+        _(
+            "The heuristic serves now: the serving model v%(retired)s ranks below it beyond the noise on held-out "
+            "brands (NDCG@10 %(active)s against the heuristic's %(heuristic)s, difference 95%% interval %(a_low)s "
+            "to %(a_high)s), and the new model did not pass the gate either."
+        ),
+    )
     GATE_BELOW_EXPLORED = (
         "gate_below_explored",
         _(

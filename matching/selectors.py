@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from matching import training
 from matching.exclusions import excluded_open_pairs
 from matching.models import Dismissal, MatcherModel, Recommendation, ServingReason, TrainingRun
 from partners import selectors as partner_selectors
@@ -171,10 +172,10 @@ def _model_reason(model: MatcherModel, *, active: bool) -> Serving:
     m = model.metrics or {}
     auc, heuristic = m.get("auc"), m.get("auc_heuristic")
     if _gated(model):
-        passed = m.get("gate") == "passed"
+        passed = m.get("gate") == training.GATE_PASSED
         if active:
             reason = ServingReason.GATE_PASSED if passed else ServingReason.GATE_FORCED
-        elif m.get("gate") == "too_few_queries":
+        elif m.get("gate") == training.GATE_TOO_FEW:
             reason = ServingReason.GATE_TOO_FEW
         elif m.get("baseline") == "model":
             reason = ServingReason.GATE_REFUSED_ACTIVE

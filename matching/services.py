@@ -412,6 +412,10 @@ def gate_params(metrics: dict) -> dict[str, Any]:
         "e_ndcg": f"{(metrics.get('explore') or {}).get('ndcg', 0):.3f}",
         "e_heuristic": f"{(metrics.get('explore') or {}).get('ndcg_heuristic', 0):.3f}",
         "e_n": int((metrics.get("explore") or {}).get("queries") or 0),
+        "retired": metrics.get("retired_version") or 0,
+        "active": ratio("ndcg_active"),
+        "a_low": signed("active_diff_heuristic_low"),
+        "a_high": signed("active_diff_heuristic_high"),
         "v": metrics.get("compared_version") or 0,
     }
 
@@ -478,6 +482,18 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
         activate, message = False, TrainingMessage.NOT_BETTER_THAN_ACTIVE
     else:
         activate, message = False, TrainingMessage.NOT_BETTER_THAN_HEURISTIC
+    # The serving model itself ranks below the heuristic beyond the noise (a model from before
+    # the ranking gate, or one activated by hand): the heuristic takes over — a learner never
+    # keeps serving what the gate measures as worse than not learning.
+    retire = (
+        not activate
+        and serving is not None
+        and metrics.get("active_diff_heuristic_high") is not None
+        and metrics["active_diff_heuristic_high"] < 0
+    )
+    if retire:
+        message = TrainingMessage.ACTIVE_RETIRED
+        metrics["retired_version"] = active_row.version
     metrics["forced"] = bool(force and metrics["gate"] != training.GATE_PASSED)
     with transaction.atomic():
         # Two trainings may finish together (retrain clicked twice): allocate versions one at
@@ -493,6 +509,20 @@ def matcher_train(*, force: bool = False, run: TrainingRun | None = None, seed: 
             blend_weight=artefact.blend_weight,
             artefact=artefact.dumps(),
         )
+        if retire:
+            MatcherModel.objects.filter(is_active=True).update(is_active=False)
+            audit(
+                actor=Actor.system_actor(),
+                action=AuditAction.MATCHER_MODEL_RETIRED,
+                obj=active_row,
+                data={
+                    "version": active_row.version,
+                    "ndcg_active": metrics.get("ndcg_active"),
+                    "ndcg_heuristic": metrics.get("ndcg_heuristic"),
+                    "diff_high": metrics.get("active_diff_heuristic_high"),
+                    "by_run_of": version,
+                },
+            )
         if activate:
             MatcherModel.objects.filter(is_active=True).update(is_active=False)
             MatcherModel.objects.filter(pk=model.pk).update(is_active=True, activated_at=timezone.now())

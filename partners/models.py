@@ -335,6 +335,7 @@ class AuditAction(models.TextChoices):
     RECOMMENDATION_UNDISMISSED = "recommendation.undismissed", _("Undid the dismissal of a partner")
     MATCHER_TRAINING_STARTED = "matcher.training_started", _("Matcher training started")
     MATCHER_MODEL_ACTIVATED = "matcher.model_activated", _("Matcher model activated")
+    MATCHER_MODEL_RETIRED = "matcher.model_retired", _("Matcher model retired (below the heuristic)")
     # exchange
     CHANNEL_RATE_SET = "channel_rate.set", _("Channel rate changed")
     PROPOSAL_CREATED = "proposal.created", _("Proposed a swap")

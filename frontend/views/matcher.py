@@ -23,7 +23,7 @@ from frontend.labels import page_error_items
 from frontend.views.common import actor_of
 from huiliu import formatting
 from huiliu.text import ascii_int
-from matching import selectors, services
+from matching import selectors, services, training
 from matching.models import MatcherModel
 from matching.ranker import COMPONENTS, FEATURE_LABELS, HEURISTIC_WEIGHTS
 
@@ -74,11 +74,15 @@ def metric_rows(metrics: dict) -> list[tuple[str, str]]:
 
 def _gate_text(metrics: dict) -> str:
     gate = metrics.get("gate")
-    if gate == "passed":
+    if gate == training.GATE_PASSED:
         # xgettext:no-python-format (a literal percent sign)
         return gettext("passed: the 95% interval of the difference lies above zero")
-    if gate == "too_few_queries":
+    if gate == training.GATE_TOO_FEW:
         return gettext("not decided: too few held-out brands")
+    if metrics.get("refused") == training.REFUSED_BELOW_HEURISTIC:
+        return gettext("refused: it ranks below the heuristic beyond the noise")
+    if metrics.get("refused") == training.REFUSED_BELOW_HEURISTIC_EXPLORED:
+        return gettext("refused: on pairs from explore slots it ranks below the heuristic beyond the noise")
     return gettext("refused: the difference is within the noise or below zero")
 
 
@@ -204,7 +208,7 @@ def gate_rows(gate: GateDecision) -> list[tuple[str, str]]:
     rows.append((gettext("Gate"), _gate_text(m)))
     if gate.activated:
         decision = gettext("Activated: model v%(v)s serves now.") % {"v": version}
-        if m.get("gate") != "passed":
+        if m.get("gate") != training.GATE_PASSED:
             decision += " " + gettext("(activated by hand, against the gate)")
     elif gate.message:
         decision = gate.message

@@ -325,4 +325,34 @@ def test_a_model_that_beats_the_serving_one_but_ranks_below_the_heuristic_says_s
     assert not second.activated and second.message == TrainingMessage.GATE_BELOW_HEURISTIC
     text = str(second.message.label) % services.gate_params(second.metrics)
     assert "below the heuristic" in text and "0.731" in text and "-0.045 to -0.012" in text
+    assert model_active().pk == first.model.pk, "the serving model is not itself below the heuristic"
+
+
+def test_a_serving_model_the_gate_measures_below_the_heuristic_is_retired(history, monkeypatch):
+    from matching import training
+    from matching.models import TrainingMessage
+    from partners.models import AuditAction, AuditEvent
+
+    first = services.matcher_train(force=True)
     assert model_active().pk == first.model.pk
+    real_fit = training.fit
+
+    def fit(*args, **kwargs):
+        artefact, metrics = real_fit(*args, **kwargs)
+        metrics.update(
+            gate=training.GATE_NOT_BETTER,
+            refused=training.REFUSED_NOT_BETTER,
+            ndcg_active=0.676,
+            ndcg_heuristic=0.702,
+            active_diff_heuristic_low=-0.040,
+            active_diff_heuristic_high=-0.011,
+        )
+        return artefact, metrics
+
+    monkeypatch.setattr(training, "fit", fit)
+    second = services.matcher_train()
+    assert not second.activated and second.message == TrainingMessage.ACTIVE_RETIRED
+    assert model_active() is None, "the heuristic serves"
+    text = str(second.message.label) % services.gate_params(second.metrics)
+    assert f"v{first.model.version} ranks below it" in text and "-0.040 to -0.011" in text
+    assert AuditEvent.objects.filter(action=AuditAction.MATCHER_MODEL_RETIRED).count() == 1
