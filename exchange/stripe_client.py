@@ -120,11 +120,11 @@ def _intent(pi) -> Intent:
         failure_message=(error.get("message") or "") if error else "",
         receipt_url=receipt if isinstance(receipt, str) and receipt.startswith("https://") else "",
         metadata=dict(pi.get("metadata") or {}),
-        customer=_id_of(pi.get("customer")),
+        customer=id_of(pi.get("customer")),
     )
 
 
-def _id_of(ref) -> str:
+def id_of(ref) -> str:
     """The id of a reference that may be expanded (an object) or not (its id)."""
     if isinstance(ref, dict):
         ref = ref.get("id")
@@ -191,7 +191,7 @@ def setup_intent_card(*, setup_intent: str, customer: str) -> Card | None:
 def payment_intent_find(*, payment_id: int, customer: str) -> Intent | None:
     for pi in _list_all(_client().v1.payment_intents, customer=customer):
         meta = pi.get("metadata") or {}
-        if meta.get(PAYMENT_KEY) == str(payment_id) and ours(meta) and _id_of(pi.get("customer")) in ("", customer):
+        if meta.get(PAYMENT_KEY) == str(payment_id) and ours(meta) and id_of(pi.get("customer")) in ("", customer):
             return payment_intent_retrieve(pi["id"])  # read again with its charge (the receipt)
     return None
 
@@ -299,7 +299,7 @@ def _refund(r) -> RefundResult:
         id=r["id"],
         status=r["status"],
         amount_cents=int(r["amount"]),
-        payment_intent=_id_of(r.get("payment_intent")),
+        payment_intent=id_of(r.get("payment_intent")),
         metadata=dict(r.get("metadata") or {}),
     )
 

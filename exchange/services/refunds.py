@@ -44,6 +44,20 @@ def _half_up(numerator: int, denominator: int) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
 
 
+def send_after_commit(refund_ids: list[int]) -> None:
+    """Ask Stripe for these refunds once the caller's transaction commits (a Celery task each;
+    the beat resumes any the task never ran)."""
+
+    def _start() -> None:
+        from exchange.tasks import settlement_refund_task
+
+        for refund_id in refund_ids:
+            settlement_refund_task.delay(refund_id)
+
+    if refund_ids:
+        transaction.on_commit(_start)
+
+
 def _refund_amounts(settlement: Settlement, payment: Payment, gap_value_cents: int) -> tuple[int, int, int] | None:
     """(cash, fee, gap value) to refund for ``gap_value_cents`` of the settlement's gap: never
     more of the gap than is still to refund (``refund_outstanding_value``: earlier refunds and
@@ -108,14 +122,7 @@ def refund_issue(*, settlement: Settlement, gap_value_cents: int, dispute, actor
         brand=settlement.payer,
         data={"refund": refund.pk, "amount_cents": refund.amount_cents, "state": "issued"},
     )
-    refund_id = refund.pk
-
-    def _start() -> None:
-        from exchange.tasks import settlement_refund_task
-
-        settlement_refund_task.delay(refund_id)
-
-    transaction.on_commit(_start)
+    send_after_commit([refund.pk])
     return refund
 
 
@@ -161,14 +168,7 @@ def refund_retry(*, actor: Actor, refund: Refund) -> Refund:
             brand=failed.payment.settlement.payer,
             data={"refund": retry.pk, "retry_of": failed.pk, "amount_cents": retry.amount_cents, "state": "issued"},
         )
-        retry_id = retry.pk
-
-        def _start() -> None:
-            from exchange.tasks import settlement_refund_task
-
-            settlement_refund_task.delay(retry_id)
-
-        transaction.on_commit(_start)
+        send_after_commit([retry.pk])
     return retry
 
 

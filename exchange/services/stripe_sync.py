@@ -31,7 +31,7 @@ from exchange.models import (
 )
 from exchange.models.ledger import AccountKind
 from exchange.services.payments import POLL_AFTER, RESUME_AFTER, payment_apply, payment_execute
-from exchange.services.refunds import refund_apply, refund_execute
+from exchange.services.refunds import refund_apply, refund_execute, send_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,7 @@ def _payment_of(obj: dict) -> Payment | None:
     )
     if payment is None:
         return None
-    customer = obj.get("customer")
-    customer = customer.get("id") if isinstance(customer, dict) else customer
+    customer = stripe_client.id_of(obj.get("customer"))
     if not BillingProfile.objects.filter(brand_id=payment.settlement.payer_id, stripe_customer_id=customer).exists():
         log.warning("webhook: intent %s names payment %s but not its payer's customer; ignored", pi_id, pk)
         return None
@@ -126,8 +125,7 @@ def _refund_event_apply(obj) -> bool:
             .select_related("payment")
             .first()
         )
-        pi = obj.get("payment_intent")
-        pi = pi.get("id") if isinstance(pi, dict) else pi
+        pi = stripe_client.id_of(obj.get("payment_intent"))
         if refund is None or not pi or pi != refund.payment.stripe_payment_intent_id:
             return False
     try:
@@ -144,15 +142,7 @@ def _refunds_check_after_commit(payment: Payment) -> None:
             "pk", flat=True
         )
     )
-
-    def _start() -> None:
-        from exchange.tasks import settlement_refund_task
-
-        for refund_id in open_ids:
-            settlement_refund_task.delay(refund_id)
-
-    if open_ids:
-        transaction.on_commit(_start)
+    send_after_commit(open_ids)
 
 
 def stripe_event_handle(*, event: dict) -> str:
@@ -187,11 +177,8 @@ def stripe_event_handle(*, event: dict) -> str:
             elif outcome == "ignored":
                 outcome = "unknown payment"
         elif kind == "charge.refunded":
-            pi = obj.get("payment_intent")
-            pi = pi.get("id") if isinstance(pi, dict) else pi
-            payment = (
-                Payment.objects.filter(stripe_payment_intent_id=pi).first() if isinstance(pi, str) and pi else None
-            )
+            pi = stripe_client.id_of(obj.get("payment_intent"))
+            payment = Payment.objects.filter(stripe_payment_intent_id=pi).first() if pi else None
             listed = obj.get("refunds") if isinstance(obj.get("refunds"), dict) else {}
             refunds = listed.get("data") if isinstance(listed.get("data"), list) else []
             applied = sum(_refund_event_apply(r) for r in refunds)
